@@ -1,0 +1,411 @@
+/**
+ * The SQLite event log: one writer fiber group-commits queued appends on a dedicated
+ * better-sqlite3 connection (prepared statements on the hot path); reads go through
+ * @effect/sql-sqlite-node's client on a second connection (WAL lets both work at once).
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import { SqlClient } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import Database from "better-sqlite3"
+import { Chunk, Deferred, Effect, Exit, Layer, Option, Queue, Ref, Stream } from "effect"
+import { v7 as uuidv7 } from "uuid"
+import { canonicalJson, checkRow, GENESIS_HASH, hashOfCanonical } from "./Chain.js"
+import {
+  type AppendInput,
+  EventStore,
+  EventStoreError,
+  StreamVersionConflict,
+  SubscriberOverflow,
+  type TailOptions,
+  type VerifyResult
+} from "./EventStore.js"
+import { Projector } from "./Projector.js"
+import { type EventRow, fromRow, type LogHead, type StoredEvent } from "./StoredEvent.js"
+import { type ViewDb, viewDbOf } from "./ViewDb.js"
+
+export type Synchronous = "OFF" | "NORMAL" | "FULL" | "EXTRA"
+
+export interface EventStoreSqliteConfig {
+  /** Path of the database file (`<data-dir>/annal.db`). */
+  readonly filename: string
+  /** SQLite `synchronous`; FULL (the default) makes every acknowledged append survive power loss. */
+  readonly synchronous?: Synchronous | undefined
+  /** How long a connection waits on a lock held by another process, in ms. */
+  readonly busyTimeoutMs?: number | undefined
+  /** Most appends the writer commits in one transaction. */
+  readonly maxBatch?: number | undefined
+  /** Default live buffer per subscriber. */
+  readonly subscriberBuffer?: number | undefined
+}
+
+const EVENT_TYPE = /^[a-z][a-z0-9_]*$/
+const isJsonObject = (u: unknown): u is Record<string, unknown> => {
+  if (typeof u !== "object" || u === null || Array.isArray(u)) return false
+  const proto = Object.getPrototypeOf(u)
+  return proto === Object.prototype || proto === null
+}
+
+const migrations = Migrator.fromRecord({
+  "0001_events": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE events (
+      seq INTEGER PRIMARY KEY,
+      id TEXT NOT NULL UNIQUE,
+      stream TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      type TEXT NOT NULL,
+      actor TEXT NOT NULL,
+      at TEXT NOT NULL,
+      data TEXT NOT NULL CHECK (json_type(data) = 'object'),
+      meta TEXT NOT NULL CHECK (json_type(meta) = 'object'),
+      prev_hash TEXT NOT NULL,
+      hash TEXT NOT NULL,
+      UNIQUE (stream, version)
+    )`
+    yield* sql`CREATE INDEX events_type ON events (type, seq)`
+    yield* sql`CREATE TABLE event_idempotency (
+      key TEXT PRIMARY KEY,
+      first_seq INTEGER NOT NULL,
+      last_seq INTEGER NOT NULL
+    )`
+  })
+})
+
+const runMigrations = Migrator.make({})({ loader: migrations, table: "store_migrations" })
+
+interface AppendJob {
+  readonly _tag: "Append"
+  readonly input: AppendInput
+  readonly done: Deferred.Deferred<ReadonlyArray<StoredEvent>, StreamVersionConflict | EventStoreError>
+}
+interface ViewsJob {
+  readonly _tag: "Views"
+  readonly run: (db: ViewDb) => unknown
+  readonly done: Deferred.Deferred<unknown, EventStoreError>
+}
+type Job = AppendJob | ViewsJob
+
+interface Subscriber {
+  readonly queue: Queue.Queue<StoredEvent>
+  readonly overflow: Deferred.Deferred<void>
+}
+
+const storeError = (reason: string, cause?: unknown) =>
+  new EventStoreError({ reason: cause instanceof Error ? `${reason}: ${cause.message}` : reason, cause })
+
+/** Opens the writer connection with the log's pragmas. */
+const openWriter = (config: EventStoreSqliteConfig): Database.Database => {
+  const db = new Database(config.filename)
+  db.pragma("journal_mode = WAL")
+  db.pragma(`synchronous = ${config.synchronous ?? "FULL"}`)
+  db.pragma(`busy_timeout = ${config.busyTimeoutMs ?? 5000}`)
+  db.pragma("foreign_keys = ON")
+  return db
+}
+
+/** Builds the EventStore over an open SqlClient (reads, migrations) and a Projector. */
+export const make = (config: EventStoreSqliteConfig) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const projector = yield* Projector
+    yield* sql.unsafe(`PRAGMA busy_timeout = ${config.busyTimeoutMs ?? 5000}`).pipe(
+      Effect.mapError((e) => storeError("could not configure the database", e))
+    )
+    yield* runMigrations.pipe(Effect.mapError((e) => storeError("could not migrate the event log", e)))
+
+    const db = yield* Effect.acquireRelease(
+      Effect.try({ try: () => openWriter(config), catch: (e) => storeError("could not open the event log", e) }),
+      (db) => Effect.sync(() => db.close())
+    )
+    const views = viewDbOf(db)
+    const maxBatch = config.maxBatch ?? 512
+    const defaultBuffer = config.subscriberBuffer ?? 4096
+
+    const stmt = {
+      insert: db.prepare(
+        "INSERT INTO events (seq, id, stream, version, type, actor, at, data, meta, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+      ),
+      streamVersion: db.prepare("SELECT version FROM events WHERE stream = ? ORDER BY version DESC LIMIT 1").pluck(),
+      idemGet: db.prepare("SELECT first_seq, last_seq FROM event_idempotency WHERE key = ?"),
+      idemPut: db.prepare("INSERT INTO event_idempotency (key, first_seq, last_seq) VALUES (?, ?, ?)"),
+      range: db.prepare("SELECT * FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq"),
+      head: db.prepare("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"),
+      all: db.prepare("SELECT * FROM events ORDER BY seq"),
+      begin: db.prepare("BEGIN IMMEDIATE"),
+      commit: db.prepare("COMMIT"),
+      rollback: db.prepare("ROLLBACK"),
+      savepoint: db.prepare("SAVEPOINT append"),
+      release: db.prepare("RELEASE append"),
+      rollbackTo: db.prepare("ROLLBACK TO append")
+    }
+
+    const readHead = (): LogHead => {
+      const row = stmt.head.get() as { seq: number; hash: string } | undefined
+      return row === undefined ? { seq: 0, hash: GENESIS_HASH } : { seq: row.seq, hash: row.hash }
+    }
+
+    // The projections see every stored event before the first append.
+    yield* Effect.try({
+      try: () =>
+        db.transaction(() =>
+          projector.prepare(views, (apply) => {
+            for (const row of stmt.all.iterate()) apply(fromRow(row as EventRow))
+          })
+        )(),
+      catch: (e) => storeError("could not prepare the views", e)
+    })
+
+    let head = readHead()
+    const subscribers = new Set<Subscriber>()
+
+    /** Appends inside the open transaction; throws on any failure (the caller rolls back). */
+    const appendOne = (input: AppendInput, from: LogHead): { events: Array<StoredEvent>; fresh: boolean } => {
+      const key = input.meta?.idempotency_key
+      if (key !== undefined) {
+        const seen = stmt.idemGet.get(key) as { first_seq: number; last_seq: number } | undefined
+        if (seen !== undefined) {
+          return { events: (stmt.range.all(seen.first_seq, seen.last_seq) as Array<EventRow>).map(fromRow), fresh: false }
+        }
+      }
+      if (typeof input.stream !== "string" || input.stream.length === 0) throw storeError("stream must be a non-empty string")
+      if (input.events.length === 0) throw storeError("an append needs at least one event")
+      const current = (stmt.streamVersion.get(input.stream) as number | undefined) ?? 0
+      if (input.expectedVersion !== "any" && input.expectedVersion !== current) {
+        throw new StreamVersionConflict({ stream: input.stream, expected: input.expectedVersion, actual: current })
+      }
+      const meta = canonicalJson(input.meta ?? {})
+      const at = new Date().toISOString()
+      const out: Array<StoredEvent> = []
+      let prev = from
+      for (let i = 0; i < input.events.length; i++) {
+        const draft = input.events[i]!
+        if (!EVENT_TYPE.test(draft.type)) throw storeError(`event type ${JSON.stringify(draft.type)} is not snake_case`)
+        if (!isJsonObject(draft.data)) throw storeError(`event ${draft.type}: data must be a JSON object`)
+        const data = canonicalJson(draft.data)
+        const fields = {
+          seq: prev.seq + 1,
+          id: uuidv7(),
+          stream: input.stream,
+          version: current + i + 1,
+          type: draft.type,
+          actor: input.actor,
+          at
+        }
+        const hash = hashOfCanonical(fields, data, meta, prev.hash)
+        stmt.insert.run(fields.seq, fields.id, fields.stream, fields.version, fields.type, fields.actor, at, data, meta, prev.hash, hash)
+        const event: StoredEvent = {
+          ...fields,
+          data: JSON.parse(data),
+          meta: JSON.parse(meta),
+          prev_hash: prev.hash,
+          hash
+        }
+        projector.apply(event, views)
+        out.push(event)
+        prev = { seq: fields.seq, hash }
+      }
+      if (key !== undefined) stmt.idemPut.run(key, out[0]!.seq, out[out.length - 1]!.seq)
+      return { events: out, fresh: true }
+    }
+
+    type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: StreamVersionConflict | EventStoreError }
+
+    const toError = (e: unknown): StreamVersionConflict | EventStoreError =>
+      e instanceof StreamVersionConflict || e instanceof EventStoreError ? e : storeError("append failed", e)
+
+    /** One transaction for the whole batch; a savepoint per job so one bad job fails alone. */
+    const runBatch = (jobs: ReadonlyArray<Job>): { outcomes: Array<Outcome>; published: Array<StoredEvent> } => {
+      const outcomes: Array<Outcome> = []
+      const published: Array<StoredEvent> = []
+      let local = head
+      try {
+        stmt.begin.run()
+        for (const job of jobs) {
+          stmt.savepoint.run()
+          try {
+            if (job._tag === "Append") {
+              const { events, fresh } = appendOne(job.input, local)
+              if (fresh) {
+                local = { seq: events[events.length - 1]!.seq, hash: events[events.length - 1]!.hash }
+                published.push(...events)
+              }
+              outcomes.push({ ok: true, value: events })
+            } else {
+              outcomes.push({ ok: true, value: job.run(views) })
+            }
+            stmt.release.run()
+          } catch (e) {
+            stmt.rollbackTo.run()
+            stmt.release.run()
+            outcomes.push({ ok: false, error: toError(e) })
+          }
+        }
+        stmt.commit.run()
+        head = local
+        return { outcomes, published }
+      } catch (e) {
+        if (db.inTransaction) stmt.rollback.run()
+        const error = storeError("could not commit to the event log", e)
+        return { outcomes: jobs.map(() => ({ ok: false, error })), published: [] }
+      }
+    }
+
+    const publish = (events: ReadonlyArray<StoredEvent>) => {
+      if (events.length === 0 || subscribers.size === 0) return
+      for (const sub of subscribers) {
+        for (const event of events) {
+          if (!Queue.unsafeOffer(sub.queue, event)) {
+            subscribers.delete(sub)
+            Deferred.unsafeDone(sub.overflow, Exit.void)
+            break
+          }
+        }
+      }
+    }
+
+    const jobs = yield* Queue.unbounded<Job>()
+    const closed = yield* Ref.make(false)
+
+    const writer = Effect.gen(function*() {
+      while (true) {
+        const batch = Chunk.toReadonlyArray(yield* Queue.takeBetween(jobs, 1, maxBatch))
+        const { outcomes, published } = runBatch(batch)
+        publish(published)
+        for (let i = 0; i < batch.length; i++) {
+          const job = batch[i]!
+          const outcome = outcomes[i]!
+          const done = job.done as Deferred.Deferred<unknown, StreamVersionConflict | EventStoreError>
+          Deferred.unsafeDone(done, outcome.ok ? Exit.succeed(outcome.value) : Exit.fail(outcome.error))
+        }
+      }
+    })
+    yield* Effect.forkScoped(writer)
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        yield* Ref.set(closed, true)
+        const left = yield* Queue.takeAll(jobs)
+        for (const job of left) {
+          Deferred.unsafeDone(job.done as Deferred.Deferred<unknown, EventStoreError>, Exit.fail(storeError("the event log is closing")))
+        }
+      })
+    )
+
+    const submit = <A, E>(make: (done: Deferred.Deferred<A, E>) => Job) =>
+      Effect.gen(function*() {
+        if (yield* Ref.get(closed)) return yield* Effect.fail(storeError("the event log is closed") as E)
+        const done = yield* Deferred.make<A, E>()
+        yield* Queue.offer(jobs, make(done))
+        return yield* Deferred.await(done)
+      })
+
+    const append = (input: AppendInput) =>
+      submit<ReadonlyArray<StoredEvent>, StreamVersionConflict | EventStoreError>((done) => ({ _tag: "Append", input, done }))
+
+    const withViews = <A>(f: (db: ViewDb) => A) =>
+      submit<A, EventStoreError>((done) => ({ _tag: "Views", run: f, done: done as Deferred.Deferred<unknown, EventStoreError> }))
+
+    const sqlError = (what: string) => (e: unknown) => storeError(what, e)
+
+    const read = (fromSeq: number, toSeq: number) =>
+      sql<EventRow>`SELECT * FROM events WHERE seq >= ${fromSeq} AND seq <= ${toSeq} ORDER BY seq`.pipe(
+        Effect.map((rows) => rows.map(fromRow)),
+        Effect.mapError(sqlError("could not read the event log"))
+      )
+
+    const readStream = (stream: string) =>
+      sql<EventRow>`SELECT * FROM events WHERE stream = ${stream} ORDER BY version`.pipe(
+        Effect.map((rows) => rows.map(fromRow)),
+        Effect.mapError(sqlError("could not read the event log"))
+      )
+
+    const rowsAfter = (afterSeq: number, pageSize: number) =>
+      Stream.paginateChunkEffect(afterSeq, (after) =>
+        sql<EventRow>`SELECT * FROM events WHERE seq > ${after} ORDER BY seq LIMIT ${pageSize}`.pipe(
+          Effect.mapError(sqlError("could not read the event log")),
+          Effect.map((rows) => [
+            Chunk.unsafeFromArray(rows),
+            rows.length < pageSize ? Option.none() : Option.some(rows[rows.length - 1]!.seq)
+          ] as const)
+        ))
+
+    const readAll = (afterSeq: number, pageSize = 1000) => Stream.map(rowsAfter(afterSeq, pageSize), fromRow)
+
+    const subscribe = (capacity: number) =>
+      Effect.acquireRelease(
+        Effect.gen(function*() {
+          const sub: Subscriber = { queue: yield* Queue.dropping<StoredEvent>(capacity), overflow: yield* Deferred.make<void>() }
+          subscribers.add(sub)
+          return sub
+        }),
+        (sub) => Effect.sync(() => subscribers.delete(sub)).pipe(Effect.zipRight(Queue.shutdown(sub.queue)))
+      )
+
+    const tail = (afterSeq: number, options?: TailOptions) => {
+      const capacity = options?.buffer ?? defaultBuffer
+      let last = afterSeq
+      const fresh = Stream.mapChunks((chunk: Chunk.Chunk<StoredEvent>) =>
+        Chunk.filter(chunk, (event) => {
+          if (event.seq <= last) return false
+          last = event.seq
+          return true
+        })
+      )
+      // Catch up without holding a live buffer, then subscribe and fill the race window from
+      // SQLite; live events at or below what was already delivered are dropped.
+      const catchUp = Stream.suspend(() => readAll(last)).pipe(fresh)
+      const live = Stream.unwrapScoped(
+        Effect.map(subscribe(capacity), (sub) =>
+          Stream.concat(
+            Stream.suspend(() => readAll(last)),
+            Stream.fromQueue(sub.queue).pipe(
+              Stream.interruptWhen(
+                Effect.zipRight(Deferred.await(sub.overflow), Effect.suspend(() => Effect.fail(new SubscriberOverflow({ lastSeq: last, capacity }))))
+              )
+            )
+          ).pipe(fresh))
+      )
+      return Stream.concat(catchUp, live)
+    }
+
+    const verify = Effect.gen(function*() {
+      let prev = GENESIS_HASH
+      let position = 0
+      let brokenAt: VerifyResult | undefined
+      yield* rowsAfter(0, 5000).pipe(
+        Stream.runForEachChunk((chunk) =>
+          Effect.sync(() => {
+            for (const row of chunk) {
+              position++
+              if (brokenAt === undefined) {
+                const broken = checkRow(row, position, prev)
+                if (broken !== undefined) brokenAt = { valid: false, entry_count: 0, ...broken }
+                prev = row.hash
+              }
+            }
+          })
+        )
+      )
+      if (brokenAt !== undefined) return { ...brokenAt, entry_count: position } as VerifyResult
+      return { valid: true, entry_count: position, head: { seq: position, hash: prev } } as VerifyResult
+    })
+
+    return EventStore.of({
+      append,
+      read,
+      readStream,
+      readAll,
+      tail,
+      head: Effect.sync(() => head),
+      verify,
+      withViews,
+      subscriberCount: Effect.sync(() => subscribers.size)
+    })
+  })
+
+/** The EventStore on its own SQLite file, with the SqlClient it reads through. */
+export const layer = (config: EventStoreSqliteConfig): Layer.Layer<EventStore | SqlClient.SqlClient | SqliteClient.SqliteClient, EventStoreError, Projector> =>
+  Layer.scoped(EventStore, make(config)).pipe(
+    Layer.provideMerge(
+      SqliteClient.layer({ filename: config.filename }).pipe(Layer.mapError((e) => storeError("could not open the database", e)))
+    )
+  )

@@ -1,0 +1,21 @@
+import { Context, Layer } from "effect"
+import type { StoredEvent } from "./StoredEvent.js"
+import type { ViewDb } from "./ViewDb.js"
+
+/**
+ * The hook through which the kernel's projections run inside the append transaction. The
+ * store knows nothing of what they do; if `apply` throws, that append is rolled back alone
+ * and its caller gets the error.
+ */
+export class Projector extends Context.Tag("@annal/store/Projector")<
+  Projector,
+  {
+    /** Creates or migrates view tables before the store starts appending. */
+    readonly prepare: (db: ViewDb, replay: (apply: (event: StoredEvent) => void) => void) => void
+    /** Applies one committed event to the views. */
+    readonly apply: (event: StoredEvent, db: ViewDb) => void
+  }
+>() {
+  /** A projector that keeps no views (for tools that only read the log). */
+  static readonly none = Layer.succeed(Projector, { prepare: () => {}, apply: () => {} })
+}

@@ -1,0 +1,83 @@
+import { Schema } from "effect"
+
+/** A JSON object: the only shape `data` and `meta` may take. */
+export type JsonObject = { readonly [key: string]: unknown }
+
+/** What a command hands the store to append: a past-tense fact about one stream. */
+export interface EventDraft {
+  readonly type: string
+  readonly data: JsonObject
+}
+
+/** Known keys of an event's `meta`; others may be present. */
+export interface EventMeta {
+  readonly correlation_id?: string
+  readonly causation_id?: string
+  readonly session_id?: string
+  readonly idempotency_key?: string
+  readonly [key: string]: unknown
+}
+
+/** One committed row of the log, exactly as stored (data and meta parsed). */
+export const StoredEvent = Schema.Struct({
+  seq: Schema.Number,
+  id: Schema.String,
+  stream: Schema.String,
+  version: Schema.Number,
+  type: Schema.String,
+  actor: Schema.String,
+  at: Schema.String,
+  data: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  meta: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  prev_hash: Schema.String,
+  hash: Schema.String
+})
+export interface StoredEvent {
+  readonly seq: number
+  readonly id: string
+  readonly stream: string
+  readonly version: number
+  readonly type: string
+  readonly actor: string
+  readonly at: string
+  readonly data: JsonObject
+  readonly meta: EventMeta
+  readonly prev_hash: string
+  readonly hash: string
+}
+
+/** A row as SQLite holds it: data and meta are JSON text. */
+export interface EventRow {
+  readonly seq: number
+  readonly id: string
+  readonly stream: string
+  readonly version: number
+  readonly type: string
+  readonly actor: string
+  readonly at: string
+  readonly data: string
+  readonly meta: string
+  readonly prev_hash: string
+  readonly hash: string
+}
+
+/** Parses a stored row into an event. */
+export const fromRow = (row: EventRow): StoredEvent => ({
+  seq: row.seq,
+  id: row.id,
+  stream: row.stream,
+  version: row.version,
+  type: row.type,
+  actor: row.actor,
+  at: row.at,
+  data: JSON.parse(row.data) as JsonObject,
+  meta: JSON.parse(row.meta) as EventMeta,
+  prev_hash: row.prev_hash,
+  hash: row.hash
+})
+
+/** The position of the log's last event (seq 0 and the genesis hash when empty). */
+export interface LogHead {
+  readonly seq: number
+  readonly hash: string
+}

@@ -1,0 +1,6 @@
+export * as Chain from "./Chain.js"
+export * from "./EventStore.js"
+export * as EventStoreSqlite from "./EventStoreSqlite.js"
+export * from "./Projector.js"
+export * from "./StoredEvent.js"
+export * from "./ViewDb.js"

@@ -1,0 +1,187 @@
+import { describe, expect, it } from "@effect/vitest"
+import Database from "better-sqlite3"
+import { Chunk, Effect, Exit, Fiber, Layer, Stream } from "effect"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Chain, EventStore, EventStoreSqlite, Projector, type StoredEvent } from "../src/index.js"
+
+const tempDb = () => join(mkdtempSync(join(tmpdir(), "annal-store-")), "annal.db")
+
+const storeLayer = (filename: string, options: Partial<EventStoreSqlite.EventStoreSqliteConfig> = {}) =>
+  EventStoreSqlite.layer({ filename, synchronous: "NORMAL", ...options }).pipe(Layer.provide(Projector.none))
+
+const withStore = <A, E>(filename: string, f: (store: EventStore["Type"]) => Effect.Effect<A, E>) =>
+  Effect.flatMap(EventStore, f).pipe(Effect.provide(storeLayer(filename)), Effect.scoped)
+
+const draft = (n: number) => ({ type: "thing_happened", data: { n } })
+
+describe("EventStore (SQLite)", () => {
+  it.effect("appends events with seq, version and a chain that verifies", () =>
+    withStore(tempDb(), (store) =>
+      Effect.gen(function*() {
+        const first = yield* store.append({ stream: "a", expectedVersion: 0, events: [draft(1), draft(2)], actor: "system" })
+        expect(first.map((e) => [e.seq, e.version])).toEqual([[1, 1], [2, 2]])
+        expect(first[0]!.prev_hash).toBe(Chain.GENESIS_HASH)
+        expect(first[1]!.prev_hash).toBe(first[0]!.hash)
+        const second = yield* store.append({ stream: "b", expectedVersion: 0, events: [draft(3)], actor: "user:alice" })
+        expect(second[0]!.seq).toBe(3)
+        expect(second[0]!.version).toBe(1)
+        expect(second[0]!.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+        expect(yield* store.head).toEqual({ seq: 3, hash: second[0]!.hash })
+        const verified = yield* store.verify
+        expect(verified).toMatchObject({ valid: true, entry_count: 3 })
+        // an outside verifier's formula gives the same hash
+        const e = second[0]!
+        expect(Chain.hashOfValues(e, e.data, e.meta, e.prev_hash)).toBe(e.hash)
+      })
+    ))
+
+  it.effect("refuses an append at the wrong stream version with a typed conflict", () =>
+    withStore(tempDb(), (store) =>
+      Effect.gen(function*() {
+        yield* store.append({ stream: "a", expectedVersion: 0, events: [draft(1)], actor: "system" })
+        const conflict = yield* Effect.flip(store.append({ stream: "a", expectedVersion: 0, events: [draft(2)], actor: "system" }))
+        expect(conflict._tag).toBe("StreamVersionConflict")
+        expect(conflict).toMatchObject({ stream: "a", expected: 0, actual: 1 })
+        expect((yield* store.head).seq).toBe(1)
+      })
+    ))
+
+  it.effect("returns the first result for an idempotency key already applied", () =>
+    withStore(tempDb(), (store) =>
+      Effect.gen(function*() {
+        const meta = { idempotency_key: "k-1" }
+        const first = yield* store.append({ stream: "a", expectedVersion: "any", events: [draft(1)], actor: "system", meta })
+        const again = yield* store.append({ stream: "a", expectedVersion: "any", events: [draft(2)], actor: "system", meta })
+        expect(again).toEqual(first)
+        expect((yield* store.head).seq).toBe(1)
+      })
+    ))
+
+  it.effect("rejects data that is not a JSON object and appends nothing of that command", () =>
+    withStore(tempDb(), (store) =>
+      Effect.gen(function*() {
+        const bad = yield* Effect.flip(
+          store.append({ stream: "a", expectedVersion: 0, events: [draft(1), { type: "x", data: [1] as never }], actor: "system" })
+        )
+        expect(bad._tag).toBe("EventStoreError")
+        const badType = yield* Effect.flip(store.append({ stream: "a", expectedVersion: 0, events: [{ type: "Not Snake", data: {} }], actor: "system" }))
+        expect(badType.message).toContain("snake_case")
+        expect((yield* store.head).seq).toBe(0)
+        const ok = yield* store.append({ stream: "a", expectedVersion: 0, events: [draft(1)], actor: "system" })
+        expect(ok[0]!.seq).toBe(1)
+      })
+    ))
+
+  it.effect("many fibers appending at once produce no gap, fork or duplicate", () =>
+    withStore(tempDb(), (store) =>
+      Effect.gen(function*() {
+        const fibers = 64
+        const perFiber = 25
+        yield* Effect.forEach(
+          Array.from({ length: fibers }, (_, f) => f),
+          (f) =>
+            Effect.forEach(
+              Array.from({ length: perFiber }, (_, i) => i),
+              (i) =>
+                // half append to their own stream with exact versions, half to a shared stream
+                f % 2 === 0
+                  ? store.append({ stream: `own-${f}`, expectedVersion: i, events: [draft(i)], actor: "system" })
+                  : store.append({ stream: "shared", expectedVersion: "any", events: [draft(i), draft(i)], actor: "system" }),
+              { discard: true }
+            ),
+          { concurrency: "unbounded", discard: true }
+        )
+        const all = yield* store.read(1, 1_000_000)
+        const expected = (fibers / 2) * perFiber + (fibers / 2) * perFiber * 2
+        expect(all.length).toBe(expected)
+        expect(all.map((e) => e.seq)).toEqual(Array.from({ length: expected }, (_, i) => i + 1))
+        const shared = all.filter((e) => e.stream === "shared").map((e) => e.version)
+        expect(shared).toEqual(Array.from({ length: shared.length }, (_, i) => i + 1))
+        expect(yield* store.verify).toMatchObject({ valid: true, entry_count: expected })
+      })
+    ))
+
+  it.effect("tail replays stored events then delivers live ones without a gap or duplicate", () =>
+    withStore(tempDb(), (store) =>
+      Effect.gen(function*() {
+        for (let i = 0; i < 50; i++) yield* store.append({ stream: "a", expectedVersion: "any", events: [draft(i)], actor: "system" })
+        const collector = yield* store.tail(10).pipe(Stream.take(140), Stream.runCollect, Effect.fork)
+        // append concurrently with the replay
+        yield* Effect.forEach(
+          Array.from({ length: 100 }, (_, i) => i),
+          (i) => store.append({ stream: "b", expectedVersion: "any", events: [draft(i)], actor: "system" }),
+          { concurrency: 8, discard: true }
+        )
+        const got = Chunk.toReadonlyArray(yield* Fiber.join(collector))
+        expect(got.map((e) => e.seq)).toEqual(Array.from({ length: 140 }, (_, i) => i + 11))
+      })
+    ))
+
+  it.live("a subscriber that falls behind its buffer is cut off with the seq to resume from", () =>
+    withStore(tempDb(), (store) =>
+      Effect.gen(function*() {
+        const received: Array<StoredEvent> = []
+        const slow = yield* store.tail(0, { buffer: 8 }).pipe(
+          Stream.tap((e) => Effect.sync(() => received.push(e)).pipe(Effect.zipRight(Effect.sleep("50 millis")))),
+          Stream.runDrain,
+          Effect.fork
+        )
+        const fast = yield* store.tail(0, { buffer: 1000 }).pipe(Stream.take(200), Stream.runCollect, Effect.fork)
+        yield* Effect.sleep("20 millis")
+        for (let i = 0; i < 200; i++) yield* store.append({ stream: "a", expectedVersion: "any", events: [draft(i)], actor: "system" })
+        const exit = yield* Fiber.await(slow)
+        expect(Exit.isFailure(exit)).toBe(true)
+        const error = Exit.isFailure(exit) ? exit.cause : undefined
+        expect(String(error)).toContain("SubscriberOverflow")
+        expect(Chunk.size(yield* Fiber.join(fast))).toBe(200)
+        expect(yield* store.subscriberCount).toBe(0)
+        // resuming from the last seq received continues exactly after it
+        const last = received[received.length - 1]!.seq
+        const resumed = yield* store.tail(last).pipe(Stream.take(200 - last), Stream.runCollect)
+        expect(Chunk.toReadonlyArray(resumed).map((e) => e.seq)).toEqual(Array.from({ length: 200 - last }, (_, i) => last + i + 1))
+      })
+    ))
+
+  describe("verify catches tampering", () => {
+    const seeded = (n: number) =>
+      Effect.gen(function*() {
+        const filename = tempDb()
+        yield* withStore(filename, (store) =>
+          Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) =>
+            store.append({ stream: `s${i % 3}`, expectedVersion: "any", events: [draft(i)], actor: "system" }), { discard: true }))
+        return filename
+      })
+    const tamper = (filename: string, sql: string) => {
+      const db = new Database(filename)
+      db.exec(sql)
+      db.close()
+    }
+    const verifyFile = (filename: string) => withStore(filename, (store) => store.verify)
+
+    it.effect("an edited data column", () =>
+      Effect.gen(function*() {
+        const filename = yield* seeded(10)
+        tamper(filename, `UPDATE events SET data = '{"n":999}' WHERE seq = 4`)
+        expect(yield* verifyFile(filename)).toMatchObject({ valid: false, broken_at_seq: 4, entry_count: 10 })
+      }))
+
+    it.effect("a deleted row", () =>
+      Effect.gen(function*() {
+        const filename = yield* seeded(10)
+        tamper(filename, `DELETE FROM events WHERE seq = 6`)
+        expect(yield* verifyFile(filename)).toMatchObject({ valid: false, broken_at_seq: 6, entry_count: 9 })
+      }))
+
+    it.effect("two swapped rows", () =>
+      Effect.gen(function*() {
+        const filename = yield* seeded(10)
+        tamper(
+          filename,
+          `UPDATE events SET seq = -1 WHERE seq = 3; UPDATE events SET seq = 3 WHERE seq = 7; UPDATE events SET seq = 7 WHERE seq = -1;`
+        )
+        expect(yield* verifyFile(filename)).toMatchObject({ valid: false, broken_at_seq: 3 })
+      }))
+  })
+})
