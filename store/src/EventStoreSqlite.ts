@@ -63,6 +63,7 @@ const migrations = Migrator.fromRecord({
       UNIQUE (stream, version)
     )`
     yield* sql`CREATE INDEX events_type ON events (type, seq)`
+    yield* sql`CREATE INDEX events_actor ON events (actor, seq)`
     yield* sql`CREATE TABLE event_idempotency (
       key TEXT PRIMARY KEY,
       first_seq INTEGER NOT NULL,

@@ -1,3 +1,4 @@
+import BetterSqlite3 from "better-sqlite3"
 import type Database from "better-sqlite3"
 
 /** Parameters of a statement: positional or named. */
@@ -13,6 +14,8 @@ export interface ViewDb {
   readonly run: (sql: string, params?: SqlParams) => number
   readonly get: <A = Record<string, unknown>>(sql: string, params?: SqlParams) => A | undefined
   readonly all: <A = Record<string, unknown>>(sql: string, params?: SqlParams) => Array<A>
+  /** Rows one at a time, for scans too large to hold. */
+  readonly iterate: <A = Record<string, unknown>>(sql: string, params?: SqlParams) => IterableIterator<A>
   /** Runs a script of several statements (DDL). */
   readonly exec: (sql: string) => void
 }
@@ -35,8 +38,15 @@ export const viewDbOf = (db: Database.Database): ViewDb => {
     run: (sql, params) => prepare(sql).run(...bind(params)).changes,
     get: <A>(sql: string, params?: SqlParams) => prepare(sql).get(...bind(params)) as A | undefined,
     all: <A>(sql: string, params?: SqlParams) => prepare(sql).all(...bind(params)) as Array<A>,
+    iterate: <A>(sql: string, params?: SqlParams) => prepare(sql).iterate(...bind(params)) as IterableIterator<A>,
     exec: (sql) => {
       db.exec(sql)
     }
   }
+}
+
+/** A throwaway in-memory database for building views away from the live ones (rebuild checks). */
+export const openScratch = (): { readonly db: ViewDb; readonly close: () => void } => {
+  const sqlite = new BetterSqlite3(":memory:")
+  return { db: viewDbOf(sqlite), close: () => sqlite.close() }
 }

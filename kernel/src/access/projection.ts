@@ -1,0 +1,36 @@
+import * as Projection from "../projection/Projection.js"
+import { ACCESS_DECIDED, type AccessDecided } from "./events.js"
+
+/** Every access decision, newest last; the view behind the legacy `GET /api/audit`. */
+export const accessProjection = Projection.make({
+  name: "access",
+  version: 1,
+  tables: [
+    {
+      name: "access_decisions",
+      ddl: `CREATE TABLE access_decisions (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        action TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        allowed INTEGER NOT NULL,
+        reason TEXT
+      );
+      CREATE INDEX access_decisions_subject ON access_decisions (subject, seq);`
+    }
+  ],
+  handles: [ACCESS_DECIDED],
+  apply: (event, db) => {
+    const d = event.data as unknown as AccessDecided
+    db.run("INSERT INTO access_decisions (seq, at, subject, action, resource, allowed, reason) VALUES (?, ?, ?, ?, ?, ?, ?)", [
+      event.seq,
+      event.at,
+      d.subject,
+      d.action,
+      d.resource,
+      d.allowed ? 1 : 0,
+      d.reason
+    ])
+  }
+})

@@ -1,0 +1,69 @@
+/** The audit trail: the event log read as audit entries, and its verification. */
+import { SqlClient } from "@effect/sql"
+import type { AuditEntry } from "@annal/spec"
+import { EventStore, EventStoreError, type EventRow, fromRow, type VerifyResult } from "@annal/store"
+import { Context, Effect, Layer, Ref } from "effect"
+import { renderHash, toAuditEntry } from "./AuditEntry.js"
+
+/** Most entries one range query returns; ask again from the next seq for more. */
+export const MAX_RANGE = 1000
+
+export interface AuditVerification {
+  readonly valid: boolean
+  readonly entry_count: number
+  readonly broken_at_seq?: number
+  readonly expected?: string
+  readonly found?: string
+  readonly reason?: string
+}
+
+/** A verify result in the API's shape. */
+export const renderVerify = (result: VerifyResult): AuditVerification =>
+  result.valid
+    ? { valid: true, entry_count: result.entry_count }
+    : {
+      valid: false,
+      entry_count: result.entry_count,
+      broken_at_seq: result.broken_at_seq,
+      expected: /^[0-9a-f]{64}$/.test(result.expected) ? renderHash(result.expected) : result.expected,
+      found: /^[0-9a-f]{64}$/.test(result.found) ? renderHash(result.found) : result.found,
+      reason: result.reason
+    }
+
+export class Audit extends Context.Tag("@annal/kernel/Audit")<
+  Audit,
+  {
+    /** Entries with from <= seq <= to, at most MAX_RANGE of them. */
+    readonly entries: (fromSeq: number, toSeq: number) => Effect.Effect<ReadonlyArray<AuditEntry>, EventStoreError>
+    /** The newest entries caused by an agent or decided about it, oldest first. */
+    readonly byAgent: (agentId: string, limit: number) => Effect.Effect<ReadonlyArray<AuditEntry>, EventStoreError>
+    /** Walks the whole chain now. */
+    readonly verify: Effect.Effect<AuditVerification, EventStoreError>
+    /** The last verification's result, if one has run. */
+    readonly lastVerification: Effect.Effect<AuditVerification | undefined>
+  }
+>() {
+  static readonly layer = Layer.effect(
+    Audit,
+    Effect.gen(function*() {
+      const store = yield* EventStore
+      const sql = yield* SqlClient.SqlClient
+      const last = yield* Ref.make<AuditVerification | undefined>(undefined)
+      const readError = (cause: unknown) => new EventStoreError({ reason: "could not read the audit trail", cause })
+      const verify = store.verify.pipe(Effect.map(renderVerify), Effect.tap((v) => Ref.set(last, v)))
+      return Audit.of({
+        entries: (fromSeq, toSeq) =>
+          store.read(fromSeq, Math.min(toSeq, fromSeq + MAX_RANGE - 1)).pipe(Effect.map((events) => events.map(toAuditEntry))),
+        byAgent: (agentId, limit) =>
+          sql<EventRow>`SELECT * FROM events WHERE actor = ${"agent:" + agentId}
+              OR seq IN (SELECT seq FROM access_decisions WHERE subject = ${agentId})
+              ORDER BY seq DESC LIMIT ${limit}`.pipe(
+            Effect.map((rows) => rows.map(fromRow).map(toAuditEntry).reverse()),
+            Effect.mapError(readError)
+          ),
+        verify,
+        lastVerification: Ref.get(last)
+      })
+    })
+  )
+}

@@ -1,0 +1,14 @@
+import { AnnalConfig } from "@annal/spec"
+import { Schema } from "effect"
+
+/** The whole configuration after a change, and which keys changed. */
+export const ConfigChanged = Schema.Struct({
+  config: AnnalConfig,
+  /** sha256 of the API key set in the configuration, or null when none is set. */
+  api_key_sha256: Schema.NullOr(Schema.String),
+  changed: Schema.Array(Schema.String)
+})
+export type ConfigChanged = typeof ConfigChanged.Type
+
+export const CONFIG_STREAM = "config"
+export const CONFIG_CHANGED = "config_changed"

@@ -1,0 +1,94 @@
+/**
+ * The HTTP contract of Annal: the Oxios Agent OS REST API, endpoint for endpoint. The gateway
+ * implements it; `/openapi.json` and `/docs` are generated from it.
+ */
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import {
+  AccessDecision,
+  AgentAuditEntries,
+  AuditEntries,
+  AuditEntriesQuery,
+  AuditExport,
+  AuditExportRequest,
+  AuditFlush,
+  AuditVerify
+} from "./Audit.js"
+import { Authorization } from "./Auth.js"
+import { AnnalConfig, ConfigPatch } from "./Config.js"
+import { BadRequest, Conflict, InternalError, NotFound, PayloadTooLarge, ServiceUnavailable, TooManyRequests } from "./Errors.js"
+import { Page, PageQuery } from "./Pagination.js"
+import { Health, HostToolsStatus, OverloadStatus, ResourceHistory, ResourceHistoryQuery, ResourceSnapshot, Status } from "./System.js"
+
+export const VERSION = "0.1.0"
+
+const text = (contentType: string) => Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType }))
+
+export class HealthGroup extends HttpApiGroup.make("health")
+  .add(HttpApiEndpoint.get("health", "/health").addSuccess(Health))
+  .annotate(OpenApi.Description, "Liveness; needs no token.")
+{}
+
+export class SystemGroup extends HttpApiGroup.make("system")
+  .add(HttpApiEndpoint.get("status", "/api/status").addSuccess(Status))
+  .add(HttpApiEndpoint.get("getConfig", "/api/config").addSuccess(AnnalConfig))
+  .add(
+    HttpApiEndpoint.put("putConfig", "/api/config")
+      .setPayload(ConfigPatch)
+      .addSuccess(AnnalConfig)
+      .addError(BadRequest)
+      .addError(Conflict)
+  )
+  .add(HttpApiEndpoint.get("resources", "/api/resources").addSuccess(ResourceSnapshot))
+  .add(HttpApiEndpoint.get("resourceHistory", "/api/resources/history").setUrlParams(ResourceHistoryQuery).addSuccess(ResourceHistory))
+  .add(HttpApiEndpoint.get("overload", "/api/resources/overload").addSuccess(OverloadStatus))
+  .add(HttpApiEndpoint.get("hostTools", "/api/host-tools").addSuccess(HostToolsStatus))
+  .add(
+    HttpApiEndpoint.get("metrics", "/api/metrics")
+      .addSuccess(text("text/plain; version=0.0.4; charset=utf-8"))
+      .annotate(OpenApi.Description, "Prometheus text exposition format.")
+  )
+  .middleware(Authorization)
+{}
+
+export class AuditGroup extends HttpApiGroup.make("audit")
+  .add(HttpApiEndpoint.get("entries", "/api/audit/entries").setUrlParams(AuditEntriesQuery).addSuccess(AuditEntries))
+  .add(HttpApiEndpoint.get("verify", "/api/audit/verify").addSuccess(AuditVerify))
+  .add(
+    HttpApiEndpoint.get("byAgent", "/api/audit/agent/:agent_id")
+      .setPath(Schema.Struct({ agent_id: Schema.String }))
+      .addSuccess(AgentAuditEntries)
+  )
+  .add(HttpApiEndpoint.post("export", "/api/audit/export").setPayload(AuditExportRequest).addSuccess(AuditExport))
+  .add(HttpApiEndpoint.post("flush", "/api/audit/flush").addSuccess(AuditFlush))
+  .add(HttpApiEndpoint.get("legacy", "/api/audit").setUrlParams(PageQuery).addSuccess(Page(AccessDecision)))
+  .middleware(Authorization)
+{}
+
+export class EventsGroup extends HttpApiGroup.make("events")
+  .add(
+    HttpApiEndpoint.get("events", "/api/events")
+      .setUrlParams(Schema.Struct({ types: Schema.optional(Schema.String), token: Schema.optional(Schema.String) }))
+      .addSuccess(text("text/event-stream"))
+      .annotate(
+        OpenApi.Description,
+        "Server-Sent Events: `id: <seq>` and `data: <json>` lines, a comment ping every 30 s, `Last-Event-ID` resume, `?types=a,b` filter."
+      )
+  )
+  .middleware(Authorization)
+{}
+
+export class AnnalApi extends HttpApi.make("annal")
+  .add(HealthGroup)
+  .add(SystemGroup)
+  .add(AuditGroup)
+  .add(EventsGroup)
+  .addError(BadRequest)
+  .addError(NotFound)
+  .addError(PayloadTooLarge)
+  .addError(TooManyRequests)
+  .addError(InternalError)
+  .addError(ServiceUnavailable)
+  .annotate(OpenApi.Title, "Annal API (Oxios Agent OS compatible)")
+  .annotate(OpenApi.Version, VERSION)
+{}

@@ -1,0 +1,7 @@
+export * from "./Api.js"
+export * from "./Audit.js"
+export * from "./Auth.js"
+export * from "./Config.js"
+export * from "./Errors.js"
+export * from "./Pagination.js"
+export * from "./System.js"
