@@ -167,6 +167,13 @@ describe("EventStore (SQLite)", () => {
         expect(yield* verifyFile(filename)).toMatchObject({ valid: false, broken_at_seq: 4, entry_count: 10 })
       }))
 
+    it.effect("data edited to a number canonical JSON cannot hold", () =>
+      Effect.gen(function*() {
+        const filename = yield* seeded(5)
+        tamper(filename, `UPDATE events SET data = '{"n":1e400}' WHERE seq = 2`)
+        expect(yield* verifyFile(filename)).toMatchObject({ valid: false, broken_at_seq: 2, found: "unparseable JSON" })
+      }))
+
     it.effect("a deleted row", () =>
       Effect.gen(function*() {
         const filename = yield* seeded(10)
