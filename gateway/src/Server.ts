@@ -1,0 +1,100 @@
+/**
+ * The composition root: the kernel over its SQLite log, the HTTP API with its conventions
+ * (auth, rate limit, body limit, `{"error"}` bodies, metrics), `/openapi.json` and `/docs`.
+ */
+import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Audit, Configuration, Kernel } from "@annal/kernel"
+import { AnnalApi } from "@annal/spec"
+import type { EventStoreSqlite } from "@annal/store"
+import { Effect, Layer } from "effect"
+import { mkdirSync } from "node:fs"
+import { createServer } from "node:http"
+import { join, resolve } from "node:path"
+import { AuditLive } from "./handlers/Audit.js"
+import { EventsLive } from "./handlers/Events.js"
+import { HealthLive } from "./handlers/Health.js"
+import { SystemLive } from "./handlers/System.js"
+import { ApiTokens } from "./http/ApiTokens.js"
+import { AuthorizationLive } from "./http/Auth.js"
+import { errorMiddleware } from "./http/Errors.js"
+import { makeGuard } from "./http/Guard.js"
+import { Metrics } from "./http/Metrics.js"
+import { RateLimiter } from "./http/RateLimiter.js"
+
+export interface ServerOptions {
+  readonly dataDir: string
+  /** Overrides the configured `server.host`. */
+  readonly host?: string | undefined
+  /** Overrides the configured `server.port`; 0 picks a free port. */
+  readonly port?: number | undefined
+  /** `ANNAL_API_KEY`. */
+  readonly apiKey?: string | undefined
+  readonly synchronous?: EventStoreSqlite.Synchronous | undefined
+}
+
+/** The data directory's layout. */
+export const dataPaths = (dataDir: string) => {
+  const root = resolve(dataDir)
+  return { root, database: join(root, "annal.db"), token: join(root, "token") }
+}
+
+/** The kernel on a data directory (created if missing). */
+export const kernelLayer = (dataDir: string, synchronous?: EventStoreSqlite.Synchronous) => {
+  const paths = dataPaths(dataDir)
+  mkdirSync(paths.root, { recursive: true, mode: 0o700 })
+  return Kernel.layer({ store: { filename: paths.database, synchronous } })
+}
+
+/** Verifies the whole chain in the background at start, so a tampered log is reported, not fatal. */
+const verifyOnStart = Layer.scopedDiscard(
+  Effect.gen(function*() {
+    const audit = yield* Audit
+    yield* audit.verify.pipe(
+      Effect.tap((v) =>
+        v.valid
+          ? Effect.logInfo(`event log verified: ${v.entry_count} events, chain intact`)
+          : Effect.logError(`EVENT LOG CHAIN BROKEN at seq ${v.broken_at_seq}: ${v.reason ?? ""} (expected ${v.expected}, found ${v.found})`)
+      ),
+      Effect.catchAll((e) => Effect.logError("could not verify the event log", e)),
+      Effect.forkScoped
+    )
+  })
+)
+
+/** The whole server: HTTP on host:port over the kernel. Exposes the HttpServer and ApiTokens. */
+export const layer = (options: ServerOptions) => {
+  const kernel = kernelLayer(options.dataDir, options.synchronous)
+  const services = Layer.mergeAll(RateLimiter.layer, Metrics.layer, ApiTokens.layer({ dataDir: dataPaths(options.dataDir).root, envKey: options.apiKey })).pipe(
+    Layer.provideMerge(kernel)
+  )
+  const api = HttpApiBuilder.api(AnnalApi).pipe(
+    Layer.provide([HealthLive, SystemLive, AuditLive, EventsLive]),
+    Layer.provide(AuthorizationLive)
+  )
+  const http = Layer.unwrapEffect(Effect.map(makeGuard, (guard) => HttpApiBuilder.serve(guard))).pipe(
+    Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+    Layer.provide(errorMiddleware),
+    Layer.provide(api),
+    Layer.provideMerge(
+      // flags and environment win over the configuration in the log
+      Layer.unwrapEffect(
+        Effect.map(Configuration, (config) =>
+          Effect.map(config.current, (c) =>
+            NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 65_000 }), {
+              port: options.port ?? c.server.port,
+              host: options.host ?? c.server.host
+            })))
+          .pipe(Effect.flatten)
+      )
+    )
+  )
+  return Layer.mergeAll(http, verifyOnStart).pipe(Layer.provideMerge(services))
+}
+
+/** The address the server listens on, as a URL. */
+export const serverUrl = Effect.map(HttpServer.HttpServer, (server) =>
+  server.address._tag === "TcpAddress"
+    ? `http://${server.address.hostname.includes(":") ? `[${server.address.hostname}]` : server.address.hostname}:${server.address.port}`
+    : `unix:${server.address.path}`)

@@ -1,0 +1,137 @@
+/**
+ * The `annal` command line: `serve`, `audit verify`, `audit export`, `rebuild`.
+ */
+import { Command, Options } from "@effect/cli"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Kernel, Rebuild } from "@annal/kernel"
+import { VERSION } from "@annal/spec"
+import { EventStore, EventStoreSqlite, Projector, type StoredEvent } from "@annal/store"
+import { Cause, Chunk, Config, Effect, Exit, Layer, Option, Stream } from "effect"
+import { closeSync, existsSync, openSync, writeSync } from "node:fs"
+import { ApiTokens } from "./http/ApiTokens.js"
+import * as Server from "./Server.js"
+
+const dataDir = Options.directory("data-dir").pipe(
+  Options.withDescription("Where Annal keeps its log, views and files (default ./.annal)"),
+  Options.withFallbackConfig(Config.string("ANNAL_DATA_DIR")),
+  Options.withDefault(".annal")
+)
+const host = Options.text("host").pipe(
+  Options.withDescription("Address to listen on (default: the configured server.host, 127.0.0.1)"),
+  Options.withFallbackConfig(Config.string("ANNAL_HOST")),
+  Options.optional
+)
+const port = Options.integer("port").pipe(
+  Options.withDescription("Port to listen on; 0 picks a free one (default: the configured server.port, 4200)"),
+  Options.withFallbackConfig(Config.integer("ANNAL_PORT")),
+  Options.optional
+)
+const synchronous = Options.choice("synchronous", ["FULL", "NORMAL", "EXTRA"]).pipe(
+  Options.withDescription("SQLite durability of each append (default FULL: survives power loss)"),
+  Options.withFallbackConfig(Config.literal("FULL", "NORMAL", "EXTRA")("ANNAL_SYNCHRONOUS")),
+  Options.withDefault("FULL" as const)
+)
+
+const say = (line: string) => Effect.sync(() => process.stdout.write(`${line}\n`))
+
+const serve = Command.make("serve", { dataDir, host, port, synchronous }, (o) =>
+  Effect.gen(function*() {
+    const url = yield* Server.serverUrl
+    const tokens = yield* ApiTokens
+    yield* say(`Annal ${VERSION} listening on ${url}`)
+    yield* say(`data directory: ${Server.dataPaths(o.dataDir).root}`)
+    const file = tokens.tokenFile
+    if (process.env.ANNAL_API_KEY) yield* say("API token: the value of ANNAL_API_KEY")
+    else if (file === undefined) yield* say("API token: the API key set in the configuration")
+    else if (file.created) yield* say(`API token (shown once; also saved in ${file.path}): ${file.token}`)
+    else yield* say(`API token: saved in ${file.path} (cat ${file.path})`)
+    yield* say(`try: curl -H "Authorization: Bearer $(cat ${file?.path ?? "<token>"})" ${url}/api/status`)
+    return yield* Effect.never
+  }).pipe(
+    Effect.provide(
+      Server.layer({
+        dataDir: o.dataDir,
+        host: Option.getOrUndefined(o.host),
+        port: Option.getOrUndefined(o.port),
+        apiKey: process.env.ANNAL_API_KEY,
+        synchronous: o.synchronous
+      })
+    )
+  ))
+
+/** The store alone, reading an existing data directory (views are kept up to date, nothing is appended). */
+const existingStore = (dir: string) => {
+  const { database } = Server.dataPaths(dir)
+  if (!existsSync(database)) return Layer.fail(new Error(`no event log at ${database}`))
+  return EventStoreSqlite.layer({ filename: database }).pipe(Layer.provide(Projector.none))
+}
+
+const verify = Command.make("verify", { dataDir }, (o) =>
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    const result = yield* store.verify
+    if (result.valid) {
+      yield* say(`valid: ${result.entry_count} events, head seq ${result.head.seq} hash ${result.head.hash}`)
+      return
+    }
+    yield* say(`BROKEN at seq ${result.broken_at_seq}: ${result.reason}`)
+    yield* say(`  expected: ${result.expected}`)
+    yield* say(`  found:    ${result.found}`)
+    yield* say(`  (${result.entry_count} rows read)`)
+    process.exitCode = 1
+  }).pipe(Effect.provide(existingStore(o.dataDir))))
+
+const out = Options.file("out").pipe(Options.withDescription("JSONL file to write (one event per line)"))
+
+const exportCommand = Command.make("export", { dataDir, out }, (o) =>
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    const fd = openSync(o.out, "w", 0o600)
+    let count = 0
+    yield* store.readAll(0, 5000).pipe(
+      Stream.runForEachChunk((chunk: Chunk.Chunk<StoredEvent>) =>
+        Effect.sync(() => {
+          let text = ""
+          for (const event of chunk) text += `${JSON.stringify(event)}\n`
+          writeSync(fd, text)
+          count += Chunk.size(chunk)
+        })
+      ),
+      Effect.ensuring(Effect.sync(() => closeSync(fd)))
+    )
+    yield* say(`exported ${count} events to ${o.out}`)
+  }).pipe(Effect.provide(existingStore(o.dataDir))))
+
+const audit = Command.make("audit").pipe(Command.withSubcommands([verify, exportCommand]))
+
+const rebuild = Command.make("rebuild", { dataDir }, (o) =>
+  Effect.gen(function*() {
+    const report = yield* Rebuild.rebuild(Kernel.projections, { replace: true })
+    for (const t of report.tables) {
+      yield* say(`${t.equal ? "equal " : "DIFFER"} ${t.table}: live ${t.live.rows} rows, replayed ${t.fresh.rows} rows`)
+    }
+    if (report.equal) {
+      yield* say(`views equal to the live ones: replayed ${report.events} events into ${report.tables.length} tables`)
+    } else {
+      yield* say(`views DIFFERED from a replay of the log (${report.events} events); the live views were rebuilt from the log`)
+      process.exitCode = 1
+    }
+  }).pipe(Effect.provide(Kernel.storeLayer({ filename: Server.dataPaths(o.dataDir).database }))))
+
+const annal = Command.make("annal").pipe(Command.withSubcommands([serve, audit, rebuild]))
+
+const cli = Command.run(annal, { name: "annal", version: VERSION })
+
+/** Runs the CLI on process.argv. */
+export const main = () =>
+  cli(process.argv).pipe(
+    Effect.provide(NodeContext.layer),
+    NodeRuntime.runMain({
+      disableErrorReporting: false,
+      teardown: (exit, onExit) => {
+        if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) onExit(1)
+        else onExit(typeof process.exitCode === "number" ? process.exitCode : 0)
+      }
+    })
+  )
+

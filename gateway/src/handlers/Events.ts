@@ -1,0 +1,49 @@
+/**
+ * `GET /api/events`: Server-Sent Events of the log. Frames are `id: <seq>` and `data: <json>`
+ * (no `event:` line, so `EventSource.onmessage` fires), a comment ping every
+ * `events.ping_interval_secs`, resume with `Last-Event-ID`, `?types=a,b` to filter. A client
+ * that falls behind its buffer is cut off and resumes from its last id.
+ */
+import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Configuration, EventBus, publicView } from "@annal/kernel"
+import { AnnalApi, BadRequest } from "@annal/spec"
+import { Duration, Effect, Schedule, Stream } from "effect"
+
+/** Parses `Last-Event-ID`: a seq, or undefined when absent. */
+export const parseLastEventId = (header: string | undefined): number | undefined | "invalid" => {
+  if (header === undefined || header.trim() === "") return undefined
+  return /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : "invalid"
+}
+
+/** Parses `?types=a,b` into a set (empty = all). */
+export const parseTypes = (param: string | undefined): ReadonlySet<string> =>
+  new Set((param ?? "").split(",").map((t) => t.trim()).filter((t) => t !== ""))
+
+export const EventsLive = HttpApiBuilder.group(AnnalApi, "events", (handlers) =>
+  Effect.gen(function*() {
+    const bus = yield* EventBus
+    const config = yield* Configuration
+    return handlers.handleRaw("events", ({ urlParams }) =>
+      Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const lastId = parseLastEventId(request.headers["last-event-id"])
+        if (lastId === "invalid") return yield* new BadRequest({ error: "Last-Event-ID must be an event seq (a non-negative integer)" })
+        // Without Last-Event-ID a client gets what happens from now on.
+        const after = lastId ?? (yield* bus.head)
+        const { events: settings } = yield* config.current
+        const frames = bus.subscribe({ afterSeq: after, types: parseTypes(urlParams.types) }).pipe(
+          Stream.map((event) => `id: ${event.seq}\ndata: ${JSON.stringify(publicView(event))}\n\n`),
+          Stream.catchTag("SubscriberOverflow", (e) =>
+            Stream.make(`: too far behind; reconnect with Last-Event-ID: ${e.lastSeq}\n\n`)),
+          Stream.catchAll((e) => Stream.make(`: stream failed: ${e.message}\n\n`))
+        )
+        const pings = Stream.fromSchedule(Schedule.spaced(Duration.seconds(settings.ping_interval_secs))).pipe(
+          Stream.map(() => ": ping\n\n")
+        )
+        const body = Stream.concat(Stream.make("retry: 1000\n\n"), Stream.merge(frames, pings, { haltStrategy: "left" }))
+        return HttpServerResponse.stream(Stream.encodeText(body), {
+          contentType: "text/event-stream",
+          headers: { "cache-control": "no-cache", "x-accel-buffering": "no", connection: "keep-alive" }
+        })
+      }))
+  }))

@@ -1,0 +1,82 @@
+/** Status, configuration, resources, host tools and metrics (seed sections 3, 18, 22, 23). */
+import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import { Audit, Configuration, EventBus, HostTools, ResourceSampler } from "@annal/kernel"
+import { AnnalApi, BadRequest, Conflict, VERSION } from "@annal/spec"
+import { Effect } from "effect"
+import { Metrics } from "../http/Metrics.js"
+import { API_ACTOR, internal, requestMeta } from "./common.js"
+
+/** `2h 15m 30s` */
+export const formatUptime = (secs: number): string => {
+  const s = Math.floor(secs)
+  const d = Math.floor(s / 86400)
+  const h = Math.floor((s % 86400) / 3600)
+  const m = Math.floor((s % 3600) / 60)
+  return `${d > 0 ? `${d}d ` : ""}${h}h ${m}m ${s % 60}s`
+}
+
+export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
+  Effect.gen(function*() {
+    const config = yield* Configuration
+    const bus = yield* EventBus
+    const audit = yield* Audit
+    const sampler = yield* ResourceSampler
+    const hostTools = yield* HostTools
+    const metrics = yield* Metrics
+    const startedAt = Date.now()
+    return handlers
+      .handle("status", () =>
+        Effect.gen(function*() {
+          const head = yield* bus.head
+          const verification = yield* audit.lastVerification
+          const subscribers = yield* bus.subscribers
+          const uptime = (Date.now() - startedAt) / 1000
+          const chainDetail = verification === undefined
+            ? "chain verification pending"
+            : verification.valid
+            ? null
+            : `hash chain broken at seq ${verification.broken_at_seq}: ${verification.reason ?? "mismatch"}`
+          return {
+            service: "annal",
+            status: "running",
+            version: VERSION,
+            channels: ["web"],
+            uptime: formatUptime(uptime),
+            uptime_secs: Math.floor(uptime),
+            components: {
+              state_store: {
+                healthy: verification?.valid !== false,
+                detail: chainDetail,
+                events: head,
+                head_seq: head,
+                chain_valid: verification === undefined ? null : verification.valid
+              },
+              event_bus: { healthy: true, detail: null, subscribers },
+              memory: { enabled: false, index_size: 0, total_entries: 0 },
+              agents: { active_count: 0, total_forked: 0, total_completed: 0, total_failed: 0 }
+            }
+          }
+        }))
+      .handle("getConfig", () => config.current)
+      .handle("putConfig", ({ payload }) =>
+        Effect.gen(function*() {
+          const meta = yield* requestMeta
+          return yield* config.update(payload, { actor: API_ACTOR, meta }).pipe(
+            Effect.catchTags({
+              ConfigInvalid: (e) => new BadRequest({ error: e.message }),
+              ConfigConflict: (e) => new Conflict({ error: e.message }),
+              EventStoreError: (e) => internal("could not change the configuration")(e)
+            })
+          )
+        }))
+      .handle("resources", () => sampler.current)
+      .handle("resourceHistory", ({ urlParams }) =>
+        Effect.map(sampler.history(urlParams.last_n ?? 30), (snapshots) => ({
+          snapshots: snapshots.map((s) => ({ cpu_percent: s.cpu_percent, memory_percent: s.memory_percent, timestamp: s.timestamp })),
+          count: snapshots.length
+        })))
+      .handle("overload", () => Effect.flatMap(config.current, (c) => sampler.overload(c.resources.overload)))
+      .handle("hostTools", () => hostTools.status)
+      .handleRaw("metrics", () =>
+        Effect.map(metrics.render, ({ body, contentType }) => HttpServerResponse.text(body, { contentType })))
+  }))

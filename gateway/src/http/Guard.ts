@@ -1,0 +1,46 @@
+/**
+ * The outermost HTTP middleware: rate limiting of `/api/*` per client address, the request body
+ * limit (answered with 413 before a byte of an oversized body is read), and request metrics.
+ */
+import { HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
+import { Configuration } from "@annal/kernel"
+import { Effect, Option } from "effect"
+import { errorResponse, renderFailures } from "./Errors.js"
+import { Metrics } from "./Metrics.js"
+import { RateLimiter } from "./RateLimiter.js"
+import { routeOf } from "./Routes.js"
+
+/** Builds the guard from the services it needs. */
+export const makeGuard = Effect.gen(function*() {
+  const limiter = yield* RateLimiter
+  const metrics = yield* Metrics
+  const config = yield* Configuration
+  return HttpMiddleware.make((app) =>
+    Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const started = performance.now()
+      const path = request.url.split("?")[0] ?? "/"
+      const { security } = yield* config.current
+      let response: HttpServerResponse.HttpServerResponse
+      const decision = path.startsWith("/api/")
+        ? yield* limiter.check(Option.getOrElse(request.remoteAddress, () => "unknown"))
+        : undefined
+      const length = Number(request.headers["content-length"] ?? "0")
+      if (decision !== undefined && !decision.allowed) {
+        response = errorResponse(429, "rate limit exceeded; retry later", { "retry-after": String(decision.retryAfterSecs) })
+      } else if (Number.isFinite(length) && length > security.max_body_bytes) {
+        response = errorResponse(413, `request body is too large: ${length} bytes, the limit is ${security.max_body_bytes}`, {
+          connection: "close"
+        })
+      } else {
+        response = yield* app.pipe(
+          IncomingMessage.withMaxBodySize(Option.some(security.max_body_bytes)),
+          renderFailures
+        )
+      }
+      metrics.observeRequest(request.method, routeOf(request.method, path), response.status, (performance.now() - started) / 1000)
+      return response
+    })
+  )
+})
