@@ -17,6 +17,7 @@ import { HealthLive } from "./handlers/Health.js"
 import { SystemLive } from "./handlers/System.js"
 import { ApiTokens } from "./http/ApiTokens.js"
 import { AuthorizationLive } from "./http/Auth.js"
+import { LimitedIncomingMessage } from "./http/BodyLimit.js"
 import { errorMiddleware } from "./http/Errors.js"
 import { makeGuard } from "./http/Guard.js"
 import { Metrics } from "./http/Metrics.js"
@@ -82,7 +83,7 @@ export const layer = (options: ServerOptions) => {
       Layer.unwrapEffect(
         Effect.map(Configuration, (config) =>
           Effect.map(config.current, (c) =>
-            NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 65_000 }), {
+            NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 65_000, IncomingMessage: LimitedIncomingMessage }), {
               port: options.port ?? c.server.port,
               host: options.host ?? c.server.host
             })))

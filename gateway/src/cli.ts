@@ -38,14 +38,21 @@ const serve = Command.make("serve", { dataDir, host, port, synchronous }, (o) =>
   Effect.gen(function*() {
     const url = yield* Server.serverUrl
     const tokens = yield* ApiTokens
-    yield* say(`Annal ${VERSION} listening on ${url}`)
-    yield* say(`data directory: ${Server.dataPaths(o.dataDir).root}`)
     const file = tokens.tokenFile
-    if (process.env.ANNAL_API_KEY) yield* say("API token: the value of ANNAL_API_KEY")
-    else if (file === undefined) yield* say("API token: the API key set in the configuration")
-    else if (file.created) yield* say(`API token (shown once; also saved in ${file.path}): ${file.token}`)
-    else yield* say(`API token: saved in ${file.path} (cat ${file.path})`)
-    yield* say(`try: curl -H "Authorization: Bearer $(cat ${file?.path ?? "<token>"})" ${url}/api/status`)
+    const tokenLine = process.env.ANNAL_API_KEY
+      ? "API token: the value of ANNAL_API_KEY"
+      : file === undefined
+      ? "API token: the API key set in the configuration"
+      : file.created
+      ? `API token (shown once; also saved in ${file.path}): ${file.token}`
+      : `API token: saved in ${file.path} (cat ${file.path})`
+    // one write, so whoever waits for the address line has the rest too
+    yield* say([
+      `data directory: ${Server.dataPaths(o.dataDir).root}`,
+      tokenLine,
+      `try: curl -H "Authorization: Bearer ${file === undefined ? "<token>" : `$(cat ${file.path})`}" ${url}/api/status`,
+      `Annal ${VERSION} listening on ${url}`
+    ].join("\n"))
     return yield* Effect.never
   }).pipe(
     Effect.provide(

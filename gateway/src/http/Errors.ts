@@ -45,7 +45,7 @@ export const responseFor = (cause: Cause.Cause<unknown>): Option.Option<HttpServ
         return Option.some(errorResponse(404, `no such route: ${e.request.method} ${e.request.url.split("?")[0]}`))
       }
       if (e._tag === "RequestError") {
-        if (tooLarge(e.cause)) return Option.some(errorResponse(413, "request body is too large"))
+        if (tooLarge(e.cause)) return Option.some(errorResponse(413, "request body is too large", { connection: "close" }))
         return Option.some(errorResponse(400, e.reason === "Decode" ? "request body is not valid JSON" : `could not read the request: ${e.reason}`))
       }
     }
