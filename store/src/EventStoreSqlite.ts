@@ -20,7 +20,7 @@ import {
   type VerifyResult
 } from "./EventStore.js"
 import { Projector } from "./Projector.js"
-import { type EventRow, fromRow, type LogHead, type StoredEvent } from "./StoredEvent.js"
+import { type EventRow, forEachStoredEvent, fromRow, type LogHead, type StoredEvent } from "./StoredEvent.js"
 import { type ViewDb, viewDbOf } from "./ViewDb.js"
 
 export type Synchronous = "OFF" | "NORMAL" | "FULL" | "EXTRA"
@@ -131,7 +131,6 @@ export const make = (config: EventStoreSqliteConfig) =>
       idemPut: db.prepare("INSERT INTO event_idempotency (key, first_seq, last_seq) VALUES (?, ?, ?)"),
       range: db.prepare("SELECT * FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq"),
       head: db.prepare("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"),
-      all: db.prepare("SELECT * FROM events ORDER BY seq"),
       begin: db.prepare("BEGIN IMMEDIATE"),
       commit: db.prepare("COMMIT"),
       rollback: db.prepare("ROLLBACK"),
@@ -150,7 +149,7 @@ export const make = (config: EventStoreSqliteConfig) =>
       try: () =>
         db.transaction(() =>
           projector.prepare(views, (apply) => {
-            for (const row of stmt.all.iterate()) apply(fromRow(row as EventRow))
+            forEachStoredEvent(views, apply)
           })
         )(),
       catch: (e) => storeError("could not prepare the views", e)

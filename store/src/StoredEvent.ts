@@ -81,3 +81,23 @@ export interface LogHead {
   readonly seq: number
   readonly hash: string
 }
+
+/**
+ * Calls `apply` for every stored event in seq order, a page at a time (statements may run on
+ * the same connection between pages, which an open cursor would forbid).
+ */
+export const forEachStoredEvent = (
+  db: { readonly all: <A>(sql: string, params?: ReadonlyArray<unknown>) => Array<A> },
+  apply: (event: StoredEvent) => void,
+  pageSize = 2000
+): number => {
+  let after = 0
+  let count = 0
+  while (true) {
+    const rows = db.all<EventRow>("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", [after, pageSize])
+    for (const row of rows) apply(fromRow(row))
+    count += rows.length
+    if (rows.length < pageSize) return count
+    after = rows[rows.length - 1]!.seq
+  }
+}

@@ -3,7 +3,7 @@
  * table. Used by `annal rebuild` and by the tests that prove every view is a pure function of
  * the log.
  */
-import { EventStore, type EventRow, fromRow, openScratch, type ViewDb } from "@annal/store"
+import { EventStore, forEachStoredEvent, openScratch, type StoredEvent, type ViewDb } from "@annal/store"
 import { Effect } from "effect"
 import { buildInto, type Projection, tableDigest, tablesOf } from "./Projection.js"
 
@@ -22,8 +22,8 @@ export interface RebuildReport {
   readonly replaced: boolean
 }
 
-const replayFrom = (db: ViewDb) => (apply: (event: ReturnType<typeof fromRow>) => void) => {
-  for (const row of db.iterate<EventRow>("SELECT * FROM events ORDER BY seq")) apply(fromRow(row))
+const replayFrom = (db: ViewDb) => (apply: (event: StoredEvent) => void) => {
+  forEachStoredEvent(db, apply)
 }
 
 /**
