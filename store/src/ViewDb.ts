@@ -14,8 +14,6 @@ export interface ViewDb {
   readonly run: (sql: string, params?: SqlParams) => number
   readonly get: <A = Record<string, unknown>>(sql: string, params?: SqlParams) => A | undefined
   readonly all: <A = Record<string, unknown>>(sql: string, params?: SqlParams) => Array<A>
-  /** Rows one at a time, for scans too large to hold. */
-  readonly iterate: <A = Record<string, unknown>>(sql: string, params?: SqlParams) => IterableIterator<A>
   /** Runs a script of several statements (DDL). */
   readonly exec: (sql: string) => void
 }
@@ -38,7 +36,6 @@ export const viewDbOf = (db: Database.Database): ViewDb => {
     run: (sql, params) => prepare(sql).run(...bind(params)).changes,
     get: <A>(sql: string, params?: SqlParams) => prepare(sql).get(...bind(params)) as A | undefined,
     all: <A>(sql: string, params?: SqlParams) => prepare(sql).all(...bind(params)) as Array<A>,
-    iterate: <A>(sql: string, params?: SqlParams) => prepare(sql).iterate(...bind(params)) as IterableIterator<A>,
     exec: (sql) => {
       db.exec(sql)
     }

@@ -21,6 +21,10 @@ export class Metrics extends Context.Tag("@annal/gateway/Metrics")<
       const run = <A>(effect: Effect.Effect<A>) => Runtime.runSync(runtime)(effect)
       const registry = new Registry()
       collectDefaultMetrics({ register: registry, prefix: "annal_" })
+      // prom-client names these gauges `_total`, which Prometheus reserves for counters
+      for (const name of ["annal_nodejs_active_handles_total", "annal_nodejs_active_requests_total", "annal_nodejs_active_resources_total"]) {
+        registry.removeSingleMetric(name)
+      }
       const requests = new Counter({
         name: "annal_http_requests_total",
         help: "HTTP requests answered, by method, route and status",
