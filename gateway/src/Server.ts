@@ -5,11 +5,10 @@
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Audit, Configuration, Kernel } from "@annal/kernel"
-import { AnnalApi } from "@annal/spec"
+import { AnnalApi, VERSION } from "@annal/spec"
 import type { EventStoreSqlite } from "@annal/store"
 import { Effect, Layer } from "effect"
 import { mkdirSync } from "node:fs"
-import { createServer } from "node:http"
 import { join, resolve } from "node:path"
 import { AuditLive } from "./handlers/Audit.js"
 import { EventsLive } from "./handlers/Events.js"
@@ -17,8 +16,8 @@ import { HealthLive } from "./handlers/Health.js"
 import { SystemLive } from "./handlers/System.js"
 import { ApiTokens } from "./http/ApiTokens.js"
 import { AuthorizationLive } from "./http/Auth.js"
-import { LimitedIncomingMessage } from "./http/BodyLimit.js"
 import { errorMiddleware } from "./http/Errors.js"
+import { makeNodeServer } from "./http/HealthFastPath.js"
 import { makeGuard } from "./http/Guard.js"
 import { Metrics } from "./http/Metrics.js"
 import { RateLimiter } from "./http/RateLimiter.js"
@@ -81,13 +80,13 @@ export const layer = (options: ServerOptions) => {
     Layer.provideMerge(
       // flags and environment win over the configuration in the log
       Layer.unwrapEffect(
-        Effect.map(Configuration, (config) =>
-          Effect.map(config.current, (c) =>
-            NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 65_000, IncomingMessage: LimitedIncomingMessage }), {
-              port: options.port ?? c.server.port,
-              host: options.host ?? c.server.host
-            })))
-          .pipe(Effect.flatten)
+        Effect.gen(function*() {
+          const { server } = yield* (yield* Configuration).current
+          const metrics = yield* Metrics
+          const nodeServer = () =>
+            makeNodeServer({ status: "ok", version: VERSION }, (method, seconds) => metrics.observeRequest(method, "/health", 200, seconds))
+          return NodeHttpServer.layer(nodeServer, { port: options.port ?? server.port, host: options.host ?? server.host })
+        })
       )
     )
   )

@@ -66,15 +66,24 @@ const serve = Command.make("serve", { dataDir, host, port, synchronous }, (o) =>
     )
   ))
 
-/** The store alone, reading an existing data directory (views are kept up to date, nothing is appended). */
-const existingStore = (dir: string) => {
+/**
+ * Runs a command that needs an existing event log. Without one (a wrong `--data-dir`, most
+ * likely) it says so plainly and exits 1, and creates nothing.
+ */
+const onExistingLog = <A, E, R>(dir: string, command: (database: string) => Effect.Effect<A, E, R>): Effect.Effect<A | void, E, R> => {
   const { database } = Server.dataPaths(dir)
-  if (!existsSync(database)) return Layer.fail(new Error(`no event log at ${database}`))
-  return EventStoreSqlite.layer({ filename: database }).pipe(Layer.provide(Projector.none))
+  if (existsSync(database)) return command(database)
+  return Effect.sync(() => {
+    process.stderr.write(`annal: no event log at ${database} (is --data-dir right?)\n`)
+    process.exitCode = 1
+  })
 }
 
+/** The store alone, reading an existing log (views are kept up to date, nothing is appended). */
+const existingStore = (database: string) => EventStoreSqlite.layer({ filename: database }).pipe(Layer.provide(Projector.none))
+
 const verify = Command.make("verify", { dataDir }, (o) =>
-  Effect.gen(function*() {
+  onExistingLog(o.dataDir, (database) => Effect.gen(function*() {
     const store = yield* EventStore
     const result = yield* store.verify
     if (result.valid) {
@@ -86,12 +95,12 @@ const verify = Command.make("verify", { dataDir }, (o) =>
     yield* say(`  found:    ${result.found}`)
     yield* say(`  (${result.entry_count} rows read)`)
     process.exitCode = 1
-  }).pipe(Effect.provide(existingStore(o.dataDir))))
+  }).pipe(Effect.provide(existingStore(database)))))
 
 const out = Options.file("out").pipe(Options.withDescription("JSONL file to write (one event per line)"))
 
 const exportCommand = Command.make("export", { dataDir, out }, (o) =>
-  Effect.gen(function*() {
+  onExistingLog(o.dataDir, (database) => Effect.gen(function*() {
     const store = yield* EventStore
     const fd = openSync(o.out, "w", 0o600)
     let count = 0
@@ -107,12 +116,12 @@ const exportCommand = Command.make("export", { dataDir, out }, (o) =>
       Effect.ensuring(Effect.sync(() => closeSync(fd)))
     )
     yield* say(`exported ${count} events to ${o.out}`)
-  }).pipe(Effect.provide(existingStore(o.dataDir))))
+  }).pipe(Effect.provide(existingStore(database)))))
 
 const audit = Command.make("audit").pipe(Command.withSubcommands([verify, exportCommand]))
 
 const rebuild = Command.make("rebuild", { dataDir }, (o) =>
-  Effect.gen(function*() {
+  onExistingLog(o.dataDir, (database) => Effect.gen(function*() {
     const report = yield* Rebuild.rebuild(Kernel.projections, { replace: true })
     for (const t of report.tables) {
       yield* say(`${t.equal ? "equal " : "DIFFER"} ${t.table}: live ${t.live.rows} rows, replayed ${t.fresh.rows} rows`)
@@ -123,7 +132,7 @@ const rebuild = Command.make("rebuild", { dataDir }, (o) =>
       yield* say(`views DIFFERED from a replay of the log (${report.events} events); the live views were rebuilt from the log`)
       process.exitCode = 1
     }
-  }).pipe(Effect.provide(Kernel.storeLayer({ filename: Server.dataPaths(o.dataDir).database }))))
+  }).pipe(Effect.provide(Kernel.storeLayer({ filename: database })))))
 
 const annal = Command.make("annal").pipe(Command.withSubcommands([serve, audit, rebuild]))
 

@@ -1,0 +1,408 @@
+/**
+ * The audit trail over HTTP (seed section 11), black-box against the real server, and what a
+ * tampered `annal.db` looks like to `annal audit verify`, `GET /api/audit/verify` and
+ * `GET /api/status`.
+ */
+import Database from "better-sqlite3"
+import { createHash } from "node:crypto"
+import { cpSync } from "node:fs"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { runCli, type RunningServer, startServer, tempDir } from "./harness.js"
+
+const GENESIS = `sha256:${"0".repeat(64)}`
+const HASH = /^sha256:[0-9a-f]{64}$/
+const bare = (h: string) => h.replace(/^sha256:/, "")
+
+interface Entry {
+  readonly seq: number
+  readonly timestamp: string
+  readonly agent_name: string
+  readonly action: string
+  readonly resource: string
+  readonly allowed: boolean
+  readonly hash: string
+  readonly prev_hash: string
+}
+
+const put = (s: RunningServer, patch: unknown) => s.json("/api/config", { method: "PUT", body: JSON.stringify(patch) })
+
+/** Raises the rate limit (one config_changed event), so bursts are not refused. */
+const raiseRateLimit = async (s: RunningServer) => expect((await put(s, { security: { rate_limit_per_minute: 100_000 } })).status).toBe(200)
+
+/** One refused request: one access_decided event. */
+const refused = async (s: RunningServer, path: string) => expect((await s.fetch(path, { token: "not-the-token" })).status).toBe(401)
+
+/**
+ * Eight events, in this order:
+ *   1 config_changed (rate limit)   2 config_changed (history 1001)   3 refused GET /api/status
+ *   4 config_changed (history 1002) 5 refused GET /api/config         6 config_changed (history 1003)
+ *   7 refused GET /api/audit        8 config_changed (history 1004)
+ */
+const KNOWN_ACTIONS = [
+  "config_changed",
+  "config_changed",
+  "authenticate",
+  "config_changed",
+  "authenticate",
+  "config_changed",
+  "authenticate",
+  "config_changed"
+]
+const writeKnownEvents = async (s: RunningServer) => {
+  await raiseRateLimit(s)
+  expect((await put(s, { resources: { history_size: 1001 } })).status).toBe(200)
+  await refused(s, "/api/status")
+  expect((await put(s, { resources: { history_size: 1002 } })).status).toBe(200)
+  await refused(s, "/api/config")
+  expect((await put(s, { resources: { history_size: 1003 } })).status).toBe(200)
+  await refused(s, "/api/audit")
+  expect((await put(s, { resources: { history_size: 1004 } })).status).toBe(200)
+}
+
+describe("the audit endpoints over a log of known events", () => {
+  let server: RunningServer
+  let entries: ReadonlyArray<Entry>
+
+  beforeAll(async () => {
+    server = await startServer()
+    await writeKnownEvents(server)
+    const { status, body } = await server.json("/api/audit/entries")
+    expect(status).toBe(200)
+    entries = body.entries
+  }, 60_000)
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  it("GET /api/audit/entries lists every event as an entry of the seed's shape", async () => {
+    const { body } = await server.json("/api/audit/entries?from_seq=0&to_seq=100")
+    expect(body.count).toBe(8)
+    expect(body.entries).toEqual(entries)
+    expect(entries.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    expect(entries.map((e) => e.action)).toEqual(KNOWN_ACTIONS)
+    for (const e of entries) {
+      expect(Object.keys(e).sort()).toEqual(["action", "agent_name", "allowed", "hash", "prev_hash", "resource", "seq", "timestamp"])
+      expect(e.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+      expect(e.hash).toMatch(HASH)
+      expect(e.prev_hash).toMatch(HASH)
+      if (e.action === "config_changed") {
+        expect(e).toMatchObject({ agent_name: "user:api", resource: "config", allowed: true })
+      } else {
+        expect(e).toMatchObject({ agent_name: "api:127.0.0.1", action: "authenticate", allowed: false })
+      }
+    }
+    expect(entries.filter((e) => e.action === "authenticate").map((e) => e.resource)).toEqual([
+      "GET /api/status",
+      "GET /api/config",
+      "GET /api/audit"
+    ])
+  })
+
+  it("the hashes chain: the first links to 64 zeros, each next one to the one before", () => {
+    expect(entries[0]!.prev_hash).toBe(GENESIS)
+    for (let i = 1; i < entries.length; i++) expect(entries[i]!.prev_hash).toBe(entries[i - 1]!.hash)
+    expect(new Set(entries.map((e) => e.hash)).size).toBe(entries.length)
+  })
+
+  it("from_seq and to_seq select an inclusive range", async () => {
+    const middle = await server.json("/api/audit/entries?from_seq=3&to_seq=5")
+    expect(middle.status).toBe(200)
+    expect(middle.body).toEqual({ entries: entries.slice(2, 5), count: 3 })
+    const tail = await server.json("/api/audit/entries?from_seq=7")
+    expect(tail.body.entries.map((e: Entry) => e.seq)).toEqual([7, 8])
+    const beyond = await server.json("/api/audit/entries?from_seq=9&to_seq=50")
+    expect(beyond.body).toEqual({ entries: [], count: 0 })
+  })
+
+  it("GET /api/audit/verify reports a sound chain and how many entries it walked", async () => {
+    const { status, body } = await server.json("/api/audit/verify")
+    expect(status).toBe(200)
+    expect(body).toEqual({ valid: true, entry_count: 8 })
+  })
+
+  it("GET /api/audit/agent/{id} lists what was decided about a subject, and nothing for an unknown one", async () => {
+    const { status, body } = await server.json("/api/audit/agent/api:127.0.0.1")
+    expect(status).toBe(200)
+    const decisions = entries.filter((e) => e.action === "authenticate")
+    expect(body).toEqual({
+      entries: decisions.map(({ seq, agent_name, action, resource, allowed }) => ({ seq, agent_name, action, resource, allowed })),
+      count: 3
+    })
+    const encoded = await server.json(`/api/audit/agent/${encodeURIComponent("api:127.0.0.1")}`)
+    expect(encoded.body.count).toBe(3)
+    const unknown = await server.json("/api/audit/agent/no-such-agent")
+    expect(unknown.status).toBe(200)
+    expect(unknown.body).toEqual({ entries: [], count: 0 })
+  })
+
+  it("POST /api/audit/export returns the entries as JSON text, from a seq, in pages", async () => {
+    const all = await server.json("/api/audit/export", { method: "POST", body: JSON.stringify({ from_seq: 0 }) })
+    expect(all.status).toBe(200)
+    expect(all.body.entry_count).toBe(8)
+    expect(all.body.next_seq).toBeNull()
+    expect(JSON.parse(all.body.json)).toEqual(entries)
+
+    const empty = await server.json("/api/audit/export", { method: "POST", body: "{}" })
+    expect(JSON.parse(empty.body.json)).toEqual(entries)
+
+    const from = await server.json("/api/audit/export", { method: "POST", body: JSON.stringify({ from_seq: 6 }) })
+    expect(from.body).toMatchObject({ entry_count: 3, next_seq: null })
+    expect(JSON.parse(from.body.json)).toEqual(entries.slice(5))
+
+    const page = await server.json("/api/audit/export", { method: "POST", body: JSON.stringify({ from_seq: 2, limit: 3 }) })
+    expect(page.body).toMatchObject({ entry_count: 3, next_seq: 5 })
+    expect(JSON.parse(page.body.json)).toEqual(entries.slice(1, 4))
+  })
+
+  it("POST /api/audit/flush is honest: nothing was pending, and it appends nothing", async () => {
+    const { status, body } = await server.json("/api/audit/flush", { method: "POST" })
+    expect(status).toBe(200)
+    expect(body).toMatchObject({ flushed: 0, entry_count: 8, detail: expect.any(String) })
+    expect((await server.json("/api/audit/verify")).body).toEqual({ valid: true, entry_count: 8 })
+  })
+
+  it("legacy GET /api/audit pages through the access decisions, newest first", async () => {
+    const { status, body } = await server.json("/api/audit")
+    expect(status).toBe(200)
+    expect(body).toMatchObject({ total: 3, page: 1, limit: 50 })
+    const decisions = entries.filter((e) => e.action === "authenticate").reverse()
+    expect(body.items).toEqual(
+      decisions.map((e) => ({
+        timestamp: e.timestamp,
+        agent_name: "api:127.0.0.1",
+        action: "authenticate",
+        resource: e.resource,
+        allowed: false,
+        reason: "invalid token"
+      }))
+    )
+    const second = await server.json("/api/audit?page=2&limit=1")
+    expect(second.body).toMatchObject({ total: 3, page: 2, limit: 1 })
+    expect(second.body.items.map((i: { resource: string }) => i.resource)).toEqual(["GET /api/config"])
+  })
+
+  it.each([
+    ["from_seq=-1", "from_seq"],
+    ["from_seq=abc", "from_seq"],
+    ["from_seq=1.5", "from_seq"],
+    ["to_seq=-1", "to_seq"]
+  ])("GET /api/audit/entries?%s answers 400 naming the field", async (query, field) => {
+    const { status, body } = await server.json(`/api/audit/entries?${query}`)
+    expect(status).toBe(400)
+    expect(body.error).toContain(`"${field}"`)
+  })
+
+  it.each([
+    [{ from_seq: "x" }, "from_seq"],
+    [{ from_seq: -1 }, "from_seq"],
+    [{ from_seq: 0, limit: 0 }, "limit"]
+  ])("POST /api/audit/export %j answers 400 naming the field", async (payload, field) => {
+    const { status, body } = await server.json("/api/audit/export", { method: "POST", body: JSON.stringify(payload) })
+    expect(status).toBe(400)
+    expect(body.error).toContain(`"${field}"`)
+  })
+
+  it("refuses the audit trail without a token, and records that refusal in it", async () => {
+    const { status, body } = await server.json("/api/audit/entries", { token: null })
+    expect(status).toBe(401)
+    expect(body).toEqual({ error: "unauthorized: missing token" })
+    const after = await server.json("/api/audit/entries?from_seq=9")
+    expect(after.body.entries).toEqual([
+      expect.objectContaining({ seq: 9, agent_name: "api:127.0.0.1", action: "authenticate", resource: "GET /api/audit/entries", allowed: false, prev_hash: entries[7]!.hash })
+    ])
+  })
+})
+
+describe("the default range of GET /api/audit/entries", () => {
+  it("is seq 0 to 100, and a wider range reaches later entries", async () => {
+    const s = await startServer()
+    try {
+      await raiseRateLimit(s)
+      for (let batch = 0; batch < 12; batch++) {
+        await Promise.all(Array.from({ length: 10 }, () => refused(s, "/api/status")))
+      }
+      expect((await s.json("/api/audit/verify")).body).toEqual({ valid: true, entry_count: 121 })
+      const first = await s.json("/api/audit/entries")
+      expect(first.body.count).toBe(100)
+      expect(first.body.entries.map((e: Entry) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1))
+      const rest = await s.json("/api/audit/entries?from_seq=100&to_seq=1000")
+      expect(rest.body.entries.map((e: Entry) => e.seq)).toEqual(Array.from({ length: 22 }, (_, i) => i + 100))
+      expect(rest.body.entries[0]).toEqual(first.body.entries[99])
+      expect(rest.body.entries[1].prev_hash).toBe(first.body.entries[99].hash)
+      const refusals = await s.json("/api/audit/agent/api:127.0.0.1")
+      expect(refusals.body.count).toBe(120)
+    } finally {
+      await s.stop()
+    }
+  }, 60_000)
+})
+
+// ---------------------------------------------------------------------------------------------
+// Tampering with the SQLite file while the server is stopped
+// ---------------------------------------------------------------------------------------------
+
+/** RFC 8785 canonical JSON for the plain values these events hold (integers, strings, booleans, null). */
+const canonical = (v: unknown): string => {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`
+  if (v !== null && typeof v === "object") {
+    const o = v as Record<string, unknown>
+    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(",")}}`
+  }
+  return JSON.stringify(v)
+}
+
+interface Row {
+  seq: number
+  id: string
+  stream: string
+  version: number
+  type: string
+  actor: string
+  at: string
+  data: string
+  meta: string
+  prev_hash: string
+  hash: string
+}
+
+/** The chain formula of docs/event-log.md, recomputed here from a row's values. */
+const rowHash = (r: Row) =>
+  createHash("sha256")
+    .update(
+      `annal/v1\n${canonical([r.seq, r.id, r.stream, r.version, r.type, r.actor, r.at, JSON.parse(r.data), JSON.parse(r.meta)])}\n${r.prev_hash}`,
+      "utf8"
+    )
+    .digest("hex")
+
+const withDb = <A>(dataDir: string, f: (db: Database.Database) => A): A => {
+  const db = new Database(join(dataDir, "annal.db"))
+  try {
+    return f(db)
+  } finally {
+    db.close()
+  }
+}
+
+interface Break {
+  readonly broken_at_seq: number
+  readonly entry_count: number
+  readonly expected: string
+  readonly found: string
+}
+
+/** Polls /api/status until the start-up verification has reported. */
+const settledStatus = async (s: RunningServer) => {
+  const deadline = Date.now() + 15_000
+  while (true) {
+    const { body } = await s.json("/api/status")
+    if (body.components.state_store.chain_valid !== null || Date.now() > deadline) return body
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+describe("a tampered log", () => {
+  let base: string
+  let entries: ReadonlyArray<Entry>
+
+  beforeAll(async () => {
+    const s = await startServer()
+    try {
+      await writeKnownEvents(s)
+      entries = (await s.json("/api/audit/entries")).body.entries
+      expect(entries).toHaveLength(8)
+    } finally {
+      expect(await s.stop()).toBe(0)
+    }
+    base = s.dataDir
+    // the untouched copy verifies, by the CLI and by an independent recomputation of every hash
+    const cli = await runCli(["audit", "verify", "--data-dir", base])
+    expect(cli.code).toBe(0)
+    withDb(base, (db) => {
+      for (const row of db.prepare("SELECT * FROM events ORDER BY seq").all() as Array<Row>) {
+        expect(`sha256:${rowHash(row)}`).toBe(entries[row.seq - 1]!.hash)
+      }
+    })
+  }, 60_000)
+
+  /** A fresh copy of the sound log, tampered with by `f`. */
+  const tampered = (f: (db: Database.Database) => void) => {
+    const dir = tempDir("annal-tampered-")
+    cpSync(base, dir, { recursive: true })
+    withDb(dir, f)
+    return dir
+  }
+
+  /** What the CLI, a server started on the file, and its status say; all must name the break. */
+  const expectBroken = async (dir: string, expected: Break) => {
+    const cli = await runCli(["audit", "verify", "--data-dir", dir])
+    expect(cli.code, cli.stdout + cli.stderr).not.toBe(0)
+    expect(cli.stdout).toContain(`BROKEN at seq ${expected.broken_at_seq}:`)
+    expect(cli.stdout).toContain(`expected: ${bare(expected.expected)}`)
+    expect(cli.stdout).toContain(`found:    ${bare(expected.found)}`)
+    expect(cli.stdout).toContain(`(${expected.entry_count} rows read)`)
+
+    const s = await startServer({ dataDir: dir })
+    try {
+      // the start-up verification runs in the background; its result shows in the status
+      const status = await settledStatus(s)
+      expect(status.status).toBe("running")
+      expect(status.components.state_store).toMatchObject({ healthy: false, chain_valid: false })
+      expect(status.components.state_store.detail).toMatch(new RegExp(`broken at seq ${expected.broken_at_seq}\\b`))
+
+      const { status: code, body } = await s.json("/api/audit/verify")
+      expect(code).toBe(200)
+      expect(body).toMatchObject({ valid: false, ...expected })
+      // the rest of the API still serves
+      expect((await s.json("/api/audit/entries")).status).toBe(200)
+    } finally {
+      await s.stop()
+    }
+  }
+
+  it("an edited data column breaks the chain at that row", async () => {
+    // hide a refusal: seq 5 was a refused request, now it claims to have been allowed
+    const dir = tampered((db) => {
+      expect(db.prepare("UPDATE events SET data = json_set(data, '$.allowed', json('true')) WHERE seq = 5").run().changes).toBe(1)
+    })
+    const row = withDb(dir, (db) => db.prepare("SELECT * FROM events WHERE seq = 5").get() as Row)
+    expect(JSON.parse(row.data).allowed).toBe(true)
+    await expectBroken(dir, {
+      broken_at_seq: 5,
+      entry_count: 8,
+      expected: `sha256:${rowHash(row)}`,
+      found: entries[4]!.hash
+    })
+  }, 60_000)
+
+  it("a deleted row breaks the chain at its seq", async () => {
+    const dir = tampered((db) => {
+      expect(db.prepare("DELETE FROM events WHERE seq = 4").run().changes).toBe(1)
+    })
+    await expectBroken(dir, {
+      broken_at_seq: 4,
+      entry_count: 7,
+      // row 5 now comes after row 3, but links to the deleted row 4
+      expected: entries[2]!.hash,
+      found: entries[3]!.hash
+    })
+  }, 60_000)
+
+  it("two swapped rows break the chain at the first moved position", async () => {
+    const dir = tampered((db) => {
+      db.transaction(() => {
+        db.prepare("UPDATE events SET seq = 1000000 WHERE seq = 3").run()
+        db.prepare("UPDATE events SET seq = 3 WHERE seq = 6").run()
+        db.prepare("UPDATE events SET seq = 6 WHERE seq = 1000000").run()
+      })()
+      expect(db.prepare("SELECT type FROM events WHERE seq = 3").pluck().get()).toBe("config_changed")
+    })
+    await expectBroken(dir, {
+      broken_at_seq: 3,
+      entry_count: 8,
+      // at position 3 sits the old row 6, which links to row 5, not to row 2
+      expected: entries[1]!.hash,
+      found: entries[4]!.hash
+    })
+  }, 60_000)
+})
