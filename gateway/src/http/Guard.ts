@@ -30,9 +30,9 @@ export const makeGuard = Effect.gen(function*() {
       if (decision !== undefined && !decision.allowed) {
         response = errorResponse(429, "rate limit exceeded; retry later", { "retry-after": String(decision.retryAfterSecs) })
       } else if (Number.isFinite(length) && length > security.max_body_bytes) {
-        response = errorResponse(413, `request body is too large: ${length} bytes, the limit is ${security.max_body_bytes}`, {
-          connection: "close"
-        })
+        // Answered before the body is read; Node discards the rest of the body afterwards, so
+        // the client, still sending, is not reset before it can read the answer.
+        response = errorResponse(413, `request body is too large: ${length} bytes, the limit is ${security.max_body_bytes}`)
       } else {
         response = yield* app.pipe(
           IncomingMessage.withMaxBodySize(Option.some(security.max_body_bytes)),
