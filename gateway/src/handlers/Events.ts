@@ -31,10 +31,17 @@ export const EventsLive = HttpApiBuilder.group(AnnalApi, "events", (handlers) =>
         // Without Last-Event-ID a client gets what happens from now on.
         const after = lastId ?? (yield* bus.head)
         const { events: settings } = yield* config.current
+        // The seq of the last frame sent. The overflow's `lastSeq` is taken when the buffer
+        // overflows, but what was already in the buffer is still delivered after it, so the
+        // resume point named to the client is the later of the two.
+        let lastSent = after
         const frames = bus.subscribe({ afterSeq: after, types: parseTypes(urlParams.types) }).pipe(
-          Stream.map((event) => `id: ${event.seq}\ndata: ${JSON.stringify(publicView(event))}\n\n`),
+          Stream.map((event) => {
+            lastSent = event.seq
+            return `id: ${event.seq}\ndata: ${JSON.stringify(publicView(event))}\n\n`
+          }),
           Stream.catchTag("SubscriberOverflow", (e) =>
-            Stream.make(`: too far behind; reconnect with Last-Event-ID: ${e.lastSeq}\n\n`)),
+            Stream.make(`: too far behind; reconnect with Last-Event-ID: ${Math.max(e.lastSeq, lastSent)}\n\n`)),
           Stream.catchAll((e) => Stream.make(`: stream failed: ${e.message}\n\n`))
         )
         const pings = Stream.fromSchedule(Schedule.spaced(Duration.seconds(settings.ping_interval_secs))).pipe(
