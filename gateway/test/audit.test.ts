@@ -406,3 +406,19 @@ describe("a tampered log", () => {
     })
   }, 60_000)
 })
+
+describe("POST /api/audit/export without a body", () => {
+  it("reads as {from_seq: 0}", async () => {
+    const s = await startServer()
+    try {
+      await s.fetch("/api/status", { token: "wrong" })
+      const response = await s.fetch("/api/audit/export", { method: "POST" })
+      expect(response.status).toBe(200)
+      const body = (await response.json()) as { entry_count: number; json: string }
+      expect(body.entry_count).toBe(1)
+      expect(JSON.parse(body.json)[0].seq).toBe(1)
+    } finally {
+      await s.stop()
+    }
+  })
+})

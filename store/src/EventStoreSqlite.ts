@@ -86,9 +86,12 @@ interface ViewsJob {
 }
 type Job = AppendJob | ViewsJob
 
+/** Marks the end of a subscriber's live events: it fell too far behind and was cut off. */
+const OVERFLOW = Symbol("overflow")
+
 interface Subscriber {
-  readonly queue: Queue.Queue<StoredEvent>
-  readonly overflow: Deferred.Deferred<void>
+  readonly queue: Queue.Queue<StoredEvent | typeof OVERFLOW>
+  readonly capacity: number
 }
 
 const storeError = (reason: string, cause?: unknown) =>
@@ -250,16 +253,20 @@ export const make = (config: EventStoreSqliteConfig) =>
       }
     }
 
+    /**
+     * Hands committed events to every live subscriber. One still holding more than its capacity
+     * from earlier batches is behind: it gets the overflow mark instead and leaves the set. A
+     * single batch may exceed a capacity, so memory is bounded by capacity plus one batch.
+     */
     const publish = (events: ReadonlyArray<StoredEvent>) => {
       if (events.length === 0 || subscribers.size === 0) return
       for (const sub of subscribers) {
-        for (const event of events) {
-          if (!Queue.unsafeOffer(sub.queue, event)) {
-            subscribers.delete(sub)
-            Deferred.unsafeDone(sub.overflow, Exit.void)
-            break
-          }
+        if (Option.getOrElse(sub.queue.unsafeSize(), () => 0) > sub.capacity) {
+          subscribers.delete(sub)
+          Queue.unsafeOffer(sub.queue, OVERFLOW)
+          continue
         }
+        for (const event of events) Queue.unsafeOffer(sub.queue, event)
       }
     }
 
@@ -333,7 +340,7 @@ export const make = (config: EventStoreSqliteConfig) =>
     const subscribe = (capacity: number) =>
       Effect.acquireRelease(
         Effect.gen(function*() {
-          const sub: Subscriber = { queue: yield* Queue.dropping<StoredEvent>(capacity), overflow: yield* Deferred.make<void>() }
+          const sub: Subscriber = { queue: yield* Queue.unbounded<StoredEvent | typeof OVERFLOW>(), capacity }
           subscribers.add(sub)
           return sub
         }),
@@ -351,18 +358,18 @@ export const make = (config: EventStoreSqliteConfig) =>
         })
       )
       // Catch up without holding a live buffer, then subscribe and fill the race window from
-      // SQLite; live events at or below what was already delivered are dropped.
+      // SQLite; live events at or below what was already delivered are dropped. Events queued
+      // before an overflow mark are still delivered, so `lastSeq` is exactly where to resume.
       const catchUp = Stream.suspend(() => readAll(last)).pipe(fresh)
       const live = Stream.unwrapScoped(
         Effect.map(subscribe(capacity), (sub) =>
           Stream.concat(
             Stream.suspend(() => readAll(last)),
-            Stream.fromQueue(sub.queue).pipe(
-              Stream.interruptWhen(
-                Effect.zipRight(Deferred.await(sub.overflow), Effect.suspend(() => Effect.fail(new SubscriberOverflow({ lastSeq: last, capacity }))))
-              )
-            )
-          ).pipe(fresh))
+            Stream.fromQueue(sub.queue).pipe(Stream.takeWhile((item): item is StoredEvent => item !== OVERFLOW))
+          ).pipe(
+            fresh,
+            Stream.concat(Stream.suspend(() => Stream.fail(new SubscriberOverflow({ lastSeq: last, capacity }))))
+          ))
       )
       return Stream.concat(catchUp, live)
     }

@@ -31,8 +31,9 @@ export const AuditLive = HttpApiBuilder.group(AnnalApi, "audit", (handlers) =>
         ))
       .handle("export", ({ payload }) =>
         Effect.gen(function*() {
-          const from = payload.from_seq ?? 0
-          const limit = payload.limit ?? EXPORT_DEFAULT_LIMIT
+          // every field is optional, and so is the body
+          const from = payload?.from_seq ?? 0
+          const limit = payload?.limit ?? EXPORT_DEFAULT_LIMIT
           const events = yield* store.read(from, from + limit - 1)
           const entries = events.map(AuditEntry.toAuditEntry)
           const head = yield* store.head

@@ -7,7 +7,10 @@
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Configuration, EventBus, publicView } from "@annal/kernel"
 import { AnnalApi, BadRequest } from "@annal/spec"
-import { Duration, Effect, Schedule, Stream } from "effect"
+import { Duration, Effect, Fiber, Option, Schedule, Stream } from "effect"
+
+/** How long a client cut off for falling behind has to read its goodbye before it is dropped. */
+const STALLED_CLIENT_GRACE = Duration.seconds(10)
 
 /** Parses `Last-Event-ID`: a seq, or undefined when absent. */
 export const parseLastEventId = (header: string | undefined): number | undefined | "invalid" => {
@@ -28,20 +31,22 @@ export const EventsLive = HttpApiBuilder.group(AnnalApi, "events", (handlers) =>
         const request = yield* HttpServerRequest.HttpServerRequest
         const lastId = parseLastEventId(request.headers["last-event-id"])
         if (lastId === "invalid") return yield* new BadRequest({ error: "Last-Event-ID must be an event seq (a non-negative integer)" })
-        // Without Last-Event-ID a client gets what happens from now on.
-        const after = lastId ?? (yield* bus.head)
+        // Without Last-Event-ID a client gets what happens from now on; an id past the head
+        // (say from a data directory since reset) reads as the head.
+        const head = yield* bus.head
+        const after = lastId === undefined ? head : Math.min(lastId, head)
         const { events: settings } = yield* config.current
-        // The seq of the last frame sent. The overflow's `lastSeq` is taken when the buffer
-        // overflows, but what was already in the buffer is still delivered after it, so the
-        // resume point named to the client is the later of the two.
-        let lastSent = after
+        const writer = Option.getOrUndefined(Fiber.getCurrentFiber())
         const frames = bus.subscribe({ afterSeq: after, types: parseTypes(urlParams.types) }).pipe(
-          Stream.map((event) => {
-            lastSent = event.seq
-            return `id: ${event.seq}\ndata: ${JSON.stringify(publicView(event))}\n\n`
-          }),
+          Stream.map((event) => `id: ${event.seq}\ndata: ${JSON.stringify(publicView(event))}\n\n`),
           Stream.catchTag("SubscriberOverflow", (e) =>
-            Stream.make(`: too far behind; reconnect with Last-Event-ID: ${Math.max(e.lastSeq, lastSent)}\n\n`)),
+            // The goodbye can only be written once the client reads again; one that never does is
+            // disconnected after STALLED_CLIENT_GRACE instead of holding its socket forever.
+            Stream.fromEffect(
+              writer === undefined
+                ? Effect.void
+                : Effect.forkDaemon(Effect.zipRight(Effect.sleep(STALLED_CLIENT_GRACE), Fiber.interruptFork(writer)))
+            ).pipe(Stream.as(`: too far behind; reconnect with Last-Event-ID: ${e.lastSeq}\n\n`))),
           Stream.catchAll((e) => Stream.make(`: stream failed: ${e.message}\n\n`))
         )
         const pings = Stream.fromSchedule(Schedule.spaced(Duration.seconds(settings.ping_interval_secs))).pipe(

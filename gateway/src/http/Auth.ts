@@ -16,6 +16,8 @@ export const presentedToken = (request: HttpServerRequest.HttpServerRequest, bea
   return new URLSearchParams(query).get("token") ?? ""
 }
 
+const truncate = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max)}…`)
+
 export const AuthorizationLive = Layer.effect(
   Authorization,
   Effect.gen(function*() {
@@ -28,7 +30,8 @@ export const AuthorizationLive = Layer.effect(
           const token = presentedToken(request, Redacted.value(redacted))
           if (yield* tokens.verify(token)) return
           const reason = token === "" ? "missing token" : "invalid token"
-          const path = request.url.split("?")[0] ?? ""
+          // a refused request must not write whatever it likes into the permanent log
+          const path = truncate(request.url.split("?")[0] ?? "", 256)
           const client = Option.getOrElse(request.remoteAddress, () => "unknown")
           yield* access
             .record(
