@@ -4,12 +4,11 @@
  */
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Audit, Configuration, Kernel } from "@annal/kernel"
+import { Audit, Configuration, dataPaths, Kernel } from "@annal/kernel"
 import { AnnalApi, VERSION } from "@annal/spec"
 import type { EventStoreSqlite } from "@annal/store"
 import { Effect, Layer } from "effect"
 import { mkdirSync } from "node:fs"
-import { join, resolve } from "node:path"
 import { AuditLive } from "./handlers/Audit.js"
 import { EventsLive } from "./handlers/Events.js"
 import { HealthLive } from "./handlers/Health.js"
@@ -33,17 +32,14 @@ export interface ServerOptions {
   readonly synchronous?: EventStoreSqlite.Synchronous | undefined
 }
 
-/** The data directory's layout. */
-export const dataPaths = (dataDir: string) => {
-  const root = resolve(dataDir)
-  return { root, database: join(root, "annal.db"), token: join(root, "token") }
-}
+/** The data directory's layout (the kernel's). */
+export { dataPaths }
 
 /** The kernel on a data directory (created if missing). */
 export const kernelLayer = (dataDir: string, synchronous?: EventStoreSqlite.Synchronous) => {
   const paths = dataPaths(dataDir)
   mkdirSync(paths.root, { recursive: true, mode: 0o700 })
-  return Kernel.layer({ store: { filename: paths.database, synchronous } })
+  return Kernel.layer({ store: { filename: paths.database, synchronous }, dataDir: paths.root })
 }
 
 /** Verifies the whole chain in the background at start, so a tampered log is reported, not fatal. */

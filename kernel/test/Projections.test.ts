@@ -4,12 +4,12 @@ import { EventStore, EventStoreSqlite } from "@annal/store"
 import { Effect, Layer } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 
 const tempDb = () => join(mkdtempSync(join(tmpdir(), "annal-kernel-")), "annal.db")
 
 const kernel = (filename: string) =>
-  Kernel.layer({ store: { filename, synchronous: "NORMAL" }, resourceSampleIntervalSecs: 60 })
+  Kernel.layer({ store: { filename, synchronous: "NORMAL" }, dataDir: dirname(filename), resourceSampleIntervalSecs: 60 })
 
 /** A realistic mixed run: config changes, access decisions, an idempotent retry. */
 const mixedRun = Effect.gen(function*() {

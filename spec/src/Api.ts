@@ -16,7 +16,7 @@ import {
 } from "./Audit.js"
 import { Authorization } from "./Auth.js"
 import { AnnalConfig, ConfigPatch } from "./Config.js"
-import { BadRequest, Conflict, InternalError, NotFound, PayloadTooLarge, ServiceUnavailable, TooManyRequests } from "./Errors.js"
+import { BadRequest, Conflict, Forbidden, InternalError, NotFound, PayloadTooLarge, PaymentRequired, ServiceUnavailable, TooManyRequests } from "./Errors.js"
 import { Page, PageQuery } from "./Pagination.js"
 import { Health, HostToolsStatus, OverloadStatus, ResourceHistory, ResourceHistoryQuery, ResourceSnapshot, Status } from "./System.js"
 
@@ -84,7 +84,10 @@ export class AnnalApi extends HttpApi.make("annal")
   .add(AuditGroup)
   .add(EventsGroup)
   .addError(BadRequest)
+  .addError(PaymentRequired)
+  .addError(Forbidden)
   .addError(NotFound)
+  .addError(Conflict)
   .addError(PayloadTooLarge)
   .addError(TooManyRequests)
   .addError(InternalError)

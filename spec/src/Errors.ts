@@ -9,6 +9,7 @@ const fields = { error: Schema.String }
 
 export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", fields, HttpApiSchema.annotations({ status: 400 })) {}
 export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", fields, HttpApiSchema.annotations({ status: 401 })) {}
+export class PaymentRequired extends Schema.TaggedError<PaymentRequired>()("PaymentRequired", fields, HttpApiSchema.annotations({ status: 402 })) {}
 export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", fields, HttpApiSchema.annotations({ status: 403 })) {}
 export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", fields, HttpApiSchema.annotations({ status: 404 })) {}
 export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", fields, HttpApiSchema.annotations({ status: 409 })) {}
@@ -21,6 +22,7 @@ export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()
 export type ApiError =
   | BadRequest
   | Unauthorized
+  | PaymentRequired
   | Forbidden
   | NotFound
   | Conflict
@@ -36,6 +38,8 @@ export const statusOf = (error: ApiError): number => {
       return 400
     case "Unauthorized":
       return 401
+    case "PaymentRequired":
+      return 402
     case "Forbidden":
       return 403
     case "NotFound":

@@ -1,7 +1,17 @@
 /** What every handler needs: who is acting, the request's meta, and error mapping. */
 import { HttpServerRequest } from "@effect/platform"
-import { InternalError } from "@annal/spec"
-import type { EventMeta } from "@annal/store"
+import type { AccessRefused, ConcurrentChange, EntityNotFound, Exhausted, InvalidCommand, Unavailable } from "@annal/kernel"
+import {
+  type ApiError,
+  BadRequest,
+  Conflict,
+  Forbidden,
+  InternalError,
+  NotFound,
+  PaymentRequired,
+  ServiceUnavailable
+} from "@annal/spec"
+import type { EventMeta, EventStoreError } from "@annal/store"
 import { Effect } from "effect"
 
 /** The actor of requests made with the API token. */
@@ -20,3 +30,33 @@ export const requestMeta = Effect.map(HttpServerRequest.HttpServerRequest, (requ
 /** Maps an unexpected service failure to a 500 that says what failed. */
 export const internal = (what: string) => (e: { readonly message: string }) =>
   new InternalError({ error: `${what}: ${e.message}` })
+
+/** Any kernel failure a handler can meet. */
+export type KernelFailure =
+  | EntityNotFound
+  | InvalidCommand
+  | AccessRefused
+  | ConcurrentChange
+  | Exhausted
+  | Unavailable
+  | EventStoreError
+
+/** Maps a kernel failure to the API error with its status; `what` names the operation for 500s. */
+export const apiError = (what: string) => (e: KernelFailure): ApiError => {
+  switch (e._tag) {
+    case "EntityNotFound":
+      return new NotFound({ error: e.message })
+    case "InvalidCommand":
+      return new BadRequest({ error: e.message })
+    case "AccessRefused":
+      return new Forbidden({ error: e.message })
+    case "ConcurrentChange":
+      return new Conflict({ error: e.message })
+    case "Exhausted":
+      return new PaymentRequired({ error: e.message })
+    case "Unavailable":
+      return new ServiceUnavailable({ error: e.message })
+    case "EventStoreError":
+      return new InternalError({ error: `${what}: ${e.message}` })
+  }
+}

@@ -10,6 +10,7 @@ import { Cause, Effect, Option } from "effect"
 const API_ERRORS = new Set([
   "BadRequest",
   "Unauthorized",
+  "PaymentRequired",
   "Forbidden",
   "NotFound",
   "Conflict",

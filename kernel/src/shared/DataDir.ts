@@ -1,0 +1,44 @@
+/** Where the kernel keeps its files inside `--data-dir`. */
+import { Context, Layer } from "effect"
+import { mkdirSync } from "node:fs"
+import { join, resolve } from "node:path"
+
+export interface DataPaths {
+  readonly root: string
+  /** `annal.db`: the log and its views. */
+  readonly database: string
+  /** `workspace/`: the agents' files, a git repository. */
+  readonly workspace: string
+  /** `skills/`: every skill materialised as `<name>.md`. */
+  readonly skills: string
+  /** `seeds/`: Markdown seeds imported at start. */
+  readonly seeds: string
+  /** `programs/`: installed programs. */
+  readonly programs: string
+  /** `memory.hnsw` (+ its sidecar): the semantic index, rebuilt from the log when missing. */
+  readonly memoryIndex: string
+}
+
+/** The layout under a data directory. */
+export const dataPaths = (dataDir: string): DataPaths => {
+  const root = resolve(dataDir)
+  return {
+    root,
+    database: join(root, "annal.db"),
+    workspace: join(root, "workspace"),
+    skills: join(root, "skills"),
+    seeds: join(root, "seeds"),
+    programs: join(root, "programs"),
+    memoryIndex: join(root, "memory.hnsw")
+  }
+}
+
+export class DataDir extends Context.Tag("@annal/kernel/DataDir")<DataDir, DataPaths>() {
+  /** The data directory at `dataDir`, created (0700) if missing. */
+  static readonly layer = (dataDir: string) =>
+    Layer.sync(DataDir, () => {
+      const paths = dataPaths(dataDir)
+      mkdirSync(paths.root, { recursive: true, mode: 0o700 })
+      return paths
+    })
+}
