@@ -1,6 +1,6 @@
 /** Small helpers shared by the benchmark scripts. */
 import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { availableParallelism, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 
 /** A fresh folder under the OS temp dir, removed on `cleanup` (and on exit, as a fallback). */
@@ -42,3 +42,7 @@ export const printResult = (
     })
   )
 }
+
+/** The machine's cores and 1-minute load, printed so a reader can tell a busy machine's figures. */
+export const machine = () =>
+  `${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(2)}, node ${process.version}`

@@ -9,7 +9,7 @@ import Database from "better-sqlite3"
 import { Effect, Layer } from "effect"
 import { createHash } from "node:crypto"
 import { statSync } from "node:fs"
-import { fmt, printResult, rate, tempDir, timed } from "./lib.js"
+import { fmt, machine, printResult, rate, tempDir, timed } from "./lib.js"
 
 const EVENTS = 1_000_000
 const STREAMS = 64
@@ -110,6 +110,7 @@ const main = async () => {
   const tmp = tempDir("verify")
   const filename = tmp.file("log.db")
   try {
+    console.log(`machine:  ${machine()}`)
     console.log(`verify: a log of ${fmt(EVENTS)} access_decided events over ${STREAMS} streams, in ${tmp.dir}`)
 
     // The store creates its schema; then the rows go in directly.
@@ -154,7 +155,7 @@ const main = async () => {
     )
     console.log(
       `ratio:    ${(oursRate / baselineRate).toFixed(3)}; peak RSS ${fmt(peakBefore / 1024)} MiB before verify, ` +
-        `${fmt(peakAfter / 1024)} MiB after (verify holds one page of rows at a time)`
+        `${fmt(peakAfter / 1024)} MiB after`
     )
 
     printResult("verify", oursRate, baselineRate, {

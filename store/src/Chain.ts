@@ -47,10 +47,11 @@ export const hashOfCanonical = (
   sha256Hex(
     PREFIX +
       "[" +
-      canonicalJson(fields.seq) + "," +
+      // seq and version are positive integers: their canonical form is their decimal digits
+      String(fields.seq) + "," +
       JSON.stringify(fields.id) + "," +
       JSON.stringify(fields.stream) + "," +
-      canonicalJson(fields.version) + "," +
+      String(fields.version) + "," +
       JSON.stringify(fields.type) + "," +
       JSON.stringify(fields.actor) + "," +
       JSON.stringify(fields.at) + "," +

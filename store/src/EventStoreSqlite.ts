@@ -7,7 +7,7 @@ import * as Migrator from "@effect/sql/Migrator"
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import Database from "better-sqlite3"
-import { Chunk, Deferred, Effect, Exit, Layer, Option, Queue, Ref, Stream } from "effect"
+import { Chunk, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, Stream } from "effect"
 import { v7 as uuidv7 } from "uuid"
 import { canonicalJson, checkRow, GENESIS_HASH, hashOfCanonical } from "./Chain.js"
 import {
@@ -161,6 +161,15 @@ export const make = (config: EventStoreSqliteConfig) =>
     let head = readHead()
     const subscribers = new Set<Subscriber>()
 
+    // Stream versions of recent appends, so the hot path skips a lookup. This process is the only
+    // writer; entries are dropped whenever a transaction or savepoint rolls back.
+    const versions = new Map<string, number>()
+    const remember = (stream: string, version: number) => {
+      versions.delete(stream)
+      versions.set(stream, version)
+      if (versions.size > 10_000) versions.delete(versions.keys().next().value!)
+    }
+
     /** Appends inside the open transaction; throws on any failure (the caller rolls back). */
     const appendOne = (input: AppendInput, from: LogHead): { events: Array<StoredEvent>; fresh: boolean } => {
       const key = input.meta?.idempotency_key
@@ -172,7 +181,7 @@ export const make = (config: EventStoreSqliteConfig) =>
       }
       if (typeof input.stream !== "string" || input.stream.length === 0) throw storeError("stream must be a non-empty string")
       if (input.events.length === 0) throw storeError("an append needs at least one event")
-      const current = (stmt.streamVersion.get(input.stream) as number | undefined) ?? 0
+      const current = versions.get(input.stream) ?? ((stmt.streamVersion.get(input.stream) as number | undefined) ?? 0)
       if (input.expectedVersion !== "any" && input.expectedVersion !== current) {
         throw new StreamVersionConflict({ stream: input.stream, expected: input.expectedVersion, actual: current })
       }
@@ -208,6 +217,7 @@ export const make = (config: EventStoreSqliteConfig) =>
         prev = { seq: fields.seq, hash }
       }
       if (key !== undefined) stmt.idemPut.run(key, out[0]!.seq, out[out.length - 1]!.seq)
+      remember(input.stream, current + out.length)
       return { events: out, fresh: true }
     }
 
@@ -216,28 +226,44 @@ export const make = (config: EventStoreSqliteConfig) =>
     const toError = (e: unknown): StreamVersionConflict | EventStoreError =>
       e instanceof StreamVersionConflict || e instanceof EventStoreError ? e : storeError("append failed", e)
 
-    /** One transaction for the whole batch; a savepoint per job so one bad job fails alone. */
+    /** Runs one job inside the open transaction; throws when it fails. */
+    const runJob = (job: Job, local: LogHead, published: Array<StoredEvent>): { value: unknown; head: LogHead } => {
+      if (job._tag === "Views") return { value: job.run(views), head: local }
+      const { events, fresh } = appendOne(job.input, local)
+      if (!fresh) return { value: events, head: local }
+      published.push(...events)
+      const last = events[events.length - 1]!
+      return { value: events, head: { seq: last.seq, hash: last.hash } }
+    }
+
+    /**
+     * One transaction for the whole batch. The common case, where every job succeeds, runs
+     * without savepoints; if any job fails the batch is rolled back and run again with a
+     * savepoint per job, so that job fails alone and the others still commit.
+     */
     const runBatch = (jobs: ReadonlyArray<Job>): { outcomes: Array<Outcome>; published: Array<StoredEvent> } => {
-      const outcomes: Array<Outcome> = []
-      const published: Array<StoredEvent> = []
-      let local = head
-      try {
+      const attempt = (isolated: boolean) => {
+        const outcomes: Array<Outcome> = []
+        const published: Array<StoredEvent> = []
+        let local = head
         stmt.begin.run()
         for (const job of jobs) {
+          if (!isolated) {
+            const done = runJob(job, local, published)
+            local = done.head
+            outcomes.push({ ok: true, value: done.value })
+            continue
+          }
           stmt.savepoint.run()
+          const before = published.length
           try {
-            if (job._tag === "Append") {
-              const { events, fresh } = appendOne(job.input, local)
-              if (fresh) {
-                local = { seq: events[events.length - 1]!.seq, hash: events[events.length - 1]!.hash }
-                published.push(...events)
-              }
-              outcomes.push({ ok: true, value: events })
-            } else {
-              outcomes.push({ ok: true, value: job.run(views) })
-            }
+            const done = runJob(job, local, published)
+            local = done.head
+            outcomes.push({ ok: true, value: done.value })
             stmt.release.run()
           } catch (e) {
+            published.length = before
+            versions.clear()
             stmt.rollbackTo.run()
             stmt.release.run()
             outcomes.push({ ok: false, error: toError(e) })
@@ -246,8 +272,18 @@ export const make = (config: EventStoreSqliteConfig) =>
         stmt.commit.run()
         head = local
         return { outcomes, published }
+      }
+      try {
+        try {
+          return attempt(false)
+        } catch {
+          if (db.inTransaction) stmt.rollback.run()
+          versions.clear()
+          return attempt(true)
+        }
       } catch (e) {
         if (db.inTransaction) stmt.rollback.run()
+        versions.clear()
         const error = storeError("could not commit to the event log", e)
         return { outcomes: jobs.map(() => ({ ok: false, error })), published: [] }
       }
@@ -271,7 +307,7 @@ export const make = (config: EventStoreSqliteConfig) =>
     }
 
     const jobs = yield* Queue.unbounded<Job>()
-    const closed = yield* Ref.make(false)
+    let closed = false
 
     const writer = Effect.gen(function*() {
       while (true) {
@@ -289,7 +325,7 @@ export const make = (config: EventStoreSqliteConfig) =>
     yield* Effect.forkScoped(writer)
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        yield* Ref.set(closed, true)
+        closed = true
         const left = yield* Queue.takeAll(jobs)
         for (const job of left) {
           Deferred.unsafeDone(job.done as Deferred.Deferred<unknown, EventStoreError>, Exit.fail(storeError("the event log is closing")))
@@ -297,12 +333,13 @@ export const make = (config: EventStoreSqliteConfig) =>
       })
     )
 
-    const submit = <A, E>(make: (done: Deferred.Deferred<A, E>) => Job) =>
-      Effect.gen(function*() {
-        if (yield* Ref.get(closed)) return yield* Effect.fail(storeError("the event log is closed") as E)
-        const done = yield* Deferred.make<A, E>()
-        yield* Queue.offer(jobs, make(done))
-        return yield* Deferred.await(done)
+    // The hot path of every append: no generator, no extra fibers, just a queued job to await.
+    const submit = <A, E>(make: (done: Deferred.Deferred<A, E>) => Job): Effect.Effect<A, E> =>
+      Effect.suspend(() => {
+        if (closed) return Effect.fail(storeError("the event log is closed") as E)
+        const done = Deferred.unsafeMake<A, E>(FiberId.none)
+        Queue.unsafeOffer(jobs, make(done))
+        return Deferred.await(done)
       })
 
     const append = (input: AppendInput) =>

@@ -103,6 +103,28 @@ describe("EventStore (SQLite)", () => {
       })
     ))
 
+  it.effect("a failing append in a group-committed batch fails alone; the others commit", () =>
+    withStore(tempDb(), (store) =>
+      Effect.gen(function*() {
+        const results = yield* Effect.forEach(
+          Array.from({ length: 40 }, (_, i) => i),
+          (i) =>
+            Effect.either(
+              i % 4 === 0
+                ? store.append({ stream: "s", expectedVersion: 999, events: [draft(i)], actor: "system" })
+                : store.append({ stream: `ok-${i}`, expectedVersion: 0, events: [draft(i)], actor: "system" })
+            ),
+          { concurrency: "unbounded" }
+        )
+        expect(results.filter((r) => r._tag === "Left").length).toBe(10)
+        expect(results.filter((r) => r._tag === "Right").length).toBe(30)
+        const all = yield* store.read(1, 1000)
+        expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
+        expect(all.every((e) => e.stream.startsWith("ok-"))).toBe(true)
+        expect(yield* store.verify).toMatchObject({ valid: true, entry_count: 30 })
+      })
+    ))
+
   it.effect("tail replays stored events then delivers live ones without a gap or duplicate", () =>
     withStore(tempDb(), (store) =>
       Effect.gen(function*() {

@@ -31,7 +31,7 @@ export interface ToolSpec {
   readonly parameters: Readonly<Record<string, unknown>>
 }
 
-export interface Usage {
+export interface TokenUsage {
   readonly prompt_tokens: number
   readonly completion_tokens: number
 }
@@ -40,7 +40,7 @@ export interface Usage {
 export type ModelChunk =
   | { readonly _tag: "Token"; readonly text: string }
   | { readonly _tag: "ToolCall"; readonly call: ToolCall }
-  | { readonly _tag: "Usage"; readonly usage: Usage }
+  | { readonly _tag: "Usage"; readonly usage: TokenUsage }
   | { readonly _tag: "Done"; readonly finishReason: string }
 
 export interface CompletionRequest {
@@ -54,7 +54,7 @@ export interface CompletionRequest {
 export interface Completion {
   readonly text: string
   readonly toolCalls: ReadonlyArray<ToolCall>
-  readonly usage: Usage
+  readonly usage: TokenUsage
   readonly finishReason: string
 }
 
