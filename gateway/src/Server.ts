@@ -9,10 +9,23 @@ import { AnnalApi, VERSION } from "@annal/spec"
 import type { EventStoreSqlite } from "@annal/store"
 import { Effect, Layer } from "effect"
 import { mkdirSync } from "node:fs"
+import { ApprovalsLive } from "./handlers/Approvals.js"
 import { AuditLive } from "./handlers/Audit.js"
+import { BudgetsLive } from "./handlers/Budgets.js"
+import { CronLive } from "./handlers/Cron.js"
 import { EventsLive } from "./handlers/Events.js"
+import { GitLive } from "./handlers/Git.js"
 import { HealthLive } from "./handlers/Health.js"
+import { MemoryLive } from "./handlers/Memory.js"
+import { PermissionsLive } from "./handlers/Permissions.js"
+import { SchedulerLive } from "./handlers/Scheduler.js"
 import { SystemLive } from "./handlers/System.js"
+import { WorkspaceLive } from "./handlers/Workspace.js"
+import { AgentGroupsLive } from "./handlers/AgentGroups.js"
+import { PersonasLive } from "./handlers/Personas.js"
+import { SeedsLive } from "./handlers/Seeds.js"
+import { SessionsLive } from "./handlers/Sessions.js"
+import { SkillsLive } from "./handlers/Skills.js"
 import { ApiTokens } from "./http/ApiTokens.js"
 import { AuthorizationLive } from "./http/Auth.js"
 import { errorMiddleware } from "./http/Errors.js"
@@ -65,7 +78,7 @@ export const layer = (options: ServerOptions) => {
     Layer.provideMerge(kernel)
   )
   const api = HttpApiBuilder.api(AnnalApi).pipe(
-    Layer.provide([HealthLive, SystemLive, AuditLive, EventsLive]),
+    Layer.provide([HealthLive, SystemLive, AuditLive, EventsLive, PermissionsLive, BudgetsLive, ApprovalsLive, WorkspaceLive, GitLive, SeedsLive, SkillsLive, PersonasLive, SessionsLive, AgentGroupsLive, SchedulerLive, CronLive, MemoryLive]),
     Layer.provide(AuthorizationLive)
   )
   const http = Layer.unwrapEffect(Effect.map(makeGuard, (guard) => HttpApiBuilder.serve(guard))).pipe(

@@ -30,11 +30,23 @@ const put = (s: RunningServer, patch: unknown) => s.json("/api/config", { method
 /** Raises the rate limit (one config_changed event), so bursts are not refused. */
 const raiseRateLimit = async (s: RunningServer) => expect((await put(s, { security: { rate_limit_per_minute: 100_000 } })).status).toBe(200)
 
+/**
+ * The head seq right after start: the server appends events of its own at its first start (the
+ * default persona, for one), so a test's events come after these.
+ */
+const startHead = async (s: RunningServer): Promise<number> => {
+  const { status, body } = await s.json("/api/status")
+  expect(status).toBe(200)
+  const head = body.components.state_store.head_seq
+  expect(Number.isInteger(head)).toBe(true)
+  return head
+}
+
 /** One refused request: one access_decided event. */
 const refused = async (s: RunningServer, path: string) => expect((await s.fetch(path, { token: "not-the-token" })).status).toBe(401)
 
 /**
- * Eight events, in this order:
+ * Eight events, in this order (after the start-up events, so at `base + n`):
  *   1 config_changed (rate limit)   2 config_changed (history 1001)   3 refused GET /api/status
  *   4 config_changed (history 1002) 5 refused GET /api/config         6 config_changed (history 1003)
  *   7 refused GET /api/audit        8 config_changed (history 1004)
@@ -62,14 +74,21 @@ const writeKnownEvents = async (s: RunningServer) => {
 
 describe("the audit endpoints over a log of known events", () => {
   let server: RunningServer
+  /** Every entry: the start-up events, then the eight known ones. */
   let entries: ReadonlyArray<Entry>
+  /** The head seq before the known events. */
+  let base: number
+  /** The eight known events. */
+  let known: ReadonlyArray<Entry>
 
   beforeAll(async () => {
     server = await startServer()
+    base = await startHead(server)
     await writeKnownEvents(server)
     const { status, body } = await server.json("/api/audit/entries")
     expect(status).toBe(200)
     entries = body.entries
+    known = entries.slice(base)
   }, 60_000)
   afterAll(async () => {
     await server?.stop()
@@ -77,15 +96,17 @@ describe("the audit endpoints over a log of known events", () => {
 
   it("GET /api/audit/entries lists every event as an entry of the seed's shape", async () => {
     const { body } = await server.json("/api/audit/entries?from_seq=0&to_seq=100")
-    expect(body.count).toBe(8)
+    expect(body.count).toBe(base + 8)
     expect(body.entries).toEqual(entries)
-    expect(entries.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
-    expect(entries.map((e) => e.action)).toEqual(KNOWN_ACTIONS)
+    expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: base + 8 }, (_, i) => i + 1))
+    expect(known.map((e) => e.action)).toEqual(KNOWN_ACTIONS)
     for (const e of entries) {
       expect(Object.keys(e).sort()).toEqual(["action", "agent_name", "allowed", "hash", "prev_hash", "resource", "seq", "timestamp"])
       expect(e.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
       expect(e.hash).toMatch(HASH)
       expect(e.prev_hash).toMatch(HASH)
+    }
+    for (const e of known) {
       if (e.action === "config_changed") {
         expect(e).toMatchObject({ agent_name: "user:api", resource: "config", allowed: true })
       } else {
@@ -106,25 +127,25 @@ describe("the audit endpoints over a log of known events", () => {
   })
 
   it("from_seq and to_seq select an inclusive range", async () => {
-    const middle = await server.json("/api/audit/entries?from_seq=3&to_seq=5")
+    const middle = await server.json(`/api/audit/entries?from_seq=${base + 3}&to_seq=${base + 5}`)
     expect(middle.status).toBe(200)
-    expect(middle.body).toEqual({ entries: entries.slice(2, 5), count: 3 })
-    const tail = await server.json("/api/audit/entries?from_seq=7")
-    expect(tail.body.entries.map((e: Entry) => e.seq)).toEqual([7, 8])
-    const beyond = await server.json("/api/audit/entries?from_seq=9&to_seq=50")
+    expect(middle.body).toEqual({ entries: known.slice(2, 5), count: 3 })
+    const tail = await server.json(`/api/audit/entries?from_seq=${base + 7}`)
+    expect(tail.body.entries.map((e: Entry) => e.seq)).toEqual([base + 7, base + 8])
+    const beyond = await server.json(`/api/audit/entries?from_seq=${base + 9}&to_seq=${base + 50}`)
     expect(beyond.body).toEqual({ entries: [], count: 0 })
   })
 
   it("GET /api/audit/verify reports a sound chain and how many entries it walked", async () => {
     const { status, body } = await server.json("/api/audit/verify")
     expect(status).toBe(200)
-    expect(body).toEqual({ valid: true, entry_count: 8 })
+    expect(body).toEqual({ valid: true, entry_count: base + 8 })
   })
 
   it("GET /api/audit/agent/{id} lists what was decided about a subject, and nothing for an unknown one", async () => {
     const { status, body } = await server.json("/api/audit/agent/api:127.0.0.1")
     expect(status).toBe(200)
-    const decisions = entries.filter((e) => e.action === "authenticate")
+    const decisions = known.filter((e) => e.action === "authenticate")
     expect(body).toEqual({
       entries: decisions.map(({ seq, agent_name, action, resource, allowed }) => ({ seq, agent_name, action, resource, allowed })),
       count: 3
@@ -139,34 +160,34 @@ describe("the audit endpoints over a log of known events", () => {
   it("POST /api/audit/export returns the entries as JSON text, from a seq, in pages", async () => {
     const all = await server.json("/api/audit/export", { method: "POST", body: JSON.stringify({ from_seq: 0 }) })
     expect(all.status).toBe(200)
-    expect(all.body.entry_count).toBe(8)
+    expect(all.body.entry_count).toBe(base + 8)
     expect(all.body.next_seq).toBeNull()
     expect(JSON.parse(all.body.json)).toEqual(entries)
 
     const empty = await server.json("/api/audit/export", { method: "POST", body: "{}" })
     expect(JSON.parse(empty.body.json)).toEqual(entries)
 
-    const from = await server.json("/api/audit/export", { method: "POST", body: JSON.stringify({ from_seq: 6 }) })
+    const from = await server.json("/api/audit/export", { method: "POST", body: JSON.stringify({ from_seq: base + 6 }) })
     expect(from.body).toMatchObject({ entry_count: 3, next_seq: null })
-    expect(JSON.parse(from.body.json)).toEqual(entries.slice(5))
+    expect(JSON.parse(from.body.json)).toEqual(known.slice(5))
 
-    const page = await server.json("/api/audit/export", { method: "POST", body: JSON.stringify({ from_seq: 2, limit: 3 }) })
-    expect(page.body).toMatchObject({ entry_count: 3, next_seq: 5 })
-    expect(JSON.parse(page.body.json)).toEqual(entries.slice(1, 4))
+    const page = await server.json("/api/audit/export", { method: "POST", body: JSON.stringify({ from_seq: base + 2, limit: 3 }) })
+    expect(page.body).toMatchObject({ entry_count: 3, next_seq: base + 5 })
+    expect(JSON.parse(page.body.json)).toEqual(known.slice(1, 4))
   })
 
   it("POST /api/audit/flush is honest: nothing was pending, and it appends nothing", async () => {
     const { status, body } = await server.json("/api/audit/flush", { method: "POST" })
     expect(status).toBe(200)
-    expect(body).toMatchObject({ flushed: 0, entry_count: 8, detail: expect.any(String) })
-    expect((await server.json("/api/audit/verify")).body).toEqual({ valid: true, entry_count: 8 })
+    expect(body).toMatchObject({ flushed: 0, entry_count: base + 8, detail: expect.any(String) })
+    expect((await server.json("/api/audit/verify")).body).toEqual({ valid: true, entry_count: base + 8 })
   })
 
   it("legacy GET /api/audit pages through the access decisions, newest first", async () => {
     const { status, body } = await server.json("/api/audit")
     expect(status).toBe(200)
     expect(body).toMatchObject({ total: 3, page: 1, limit: 50 })
-    const decisions = entries.filter((e) => e.action === "authenticate").reverse()
+    const decisions = known.filter((e) => e.action === "authenticate").reverse()
     expect(body.items).toEqual(
       decisions.map((e) => ({
         timestamp: e.timestamp,
@@ -207,9 +228,16 @@ describe("the audit endpoints over a log of known events", () => {
     const { status, body } = await server.json("/api/audit/entries", { token: null })
     expect(status).toBe(401)
     expect(body).toEqual({ error: "unauthorized: missing token" })
-    const after = await server.json("/api/audit/entries?from_seq=9")
+    const after = await server.json(`/api/audit/entries?from_seq=${base + 9}`)
     expect(after.body.entries).toEqual([
-      expect.objectContaining({ seq: 9, agent_name: "api:127.0.0.1", action: "authenticate", resource: "GET /api/audit/entries", allowed: false, prev_hash: entries[7]!.hash })
+      expect.objectContaining({
+        seq: base + 9,
+        agent_name: "api:127.0.0.1",
+        action: "authenticate",
+        resource: "GET /api/audit/entries",
+        allowed: false,
+        prev_hash: known[7]!.hash
+      })
     ])
   })
 })
@@ -218,16 +246,18 @@ describe("the default range of GET /api/audit/entries", () => {
   it("is seq 0 to 100, and a wider range reaches later entries", async () => {
     const s = await startServer()
     try {
+      const base = await startHead(s)
       await raiseRateLimit(s)
       for (let batch = 0; batch < 12; batch++) {
         await Promise.all(Array.from({ length: 10 }, () => refused(s, "/api/status")))
       }
-      expect((await s.json("/api/audit/verify")).body).toEqual({ valid: true, entry_count: 121 })
+      const total = base + 121
+      expect((await s.json("/api/audit/verify")).body).toEqual({ valid: true, entry_count: total })
       const first = await s.json("/api/audit/entries")
       expect(first.body.count).toBe(100)
       expect(first.body.entries.map((e: Entry) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1))
       const rest = await s.json("/api/audit/entries?from_seq=100&to_seq=1000")
-      expect(rest.body.entries.map((e: Entry) => e.seq)).toEqual(Array.from({ length: 22 }, (_, i) => i + 100))
+      expect(rest.body.entries.map((e: Entry) => e.seq)).toEqual(Array.from({ length: total - 99 }, (_, i) => i + 100))
       expect(rest.body.entries[0]).toEqual(first.body.entries[99])
       expect(rest.body.entries[1].prev_hash).toBe(first.body.entries[99].hash)
       const refusals = await s.json("/api/audit/agent/api:127.0.0.1")
@@ -303,14 +333,19 @@ const settledStatus = async (s: RunningServer) => {
 
 describe("a tampered log", () => {
   let base: string
+  /** The start-up events, then the eight known ones. */
   let entries: ReadonlyArray<Entry>
+  /** The seq before the known events: the known event n is at seq `at + n`, `entries[at + n - 1]`. */
+  let at: number
 
   beforeAll(async () => {
     const s = await startServer()
     try {
+      at = await startHead(s)
       await writeKnownEvents(s)
       entries = (await s.json("/api/audit/entries")).body.entries
-      expect(entries).toHaveLength(8)
+      expect(entries).toHaveLength(at + 8)
+      expect(entries.slice(at).map((e) => e.action)).toEqual(KNOWN_ACTIONS)
     } finally {
       expect(await s.stop()).toBe(0)
     }
@@ -360,49 +395,55 @@ describe("a tampered log", () => {
     }
   }
 
+  /** The entry of the known event n (1 to 8). */
+  const knownEntry = (n: number) => entries[at + n - 1]!
+
   it("an edited data column breaks the chain at that row", async () => {
-    // hide a refusal: seq 5 was a refused request, now it claims to have been allowed
+    // hide a refusal: known event 5 was a refused request, now it claims to have been allowed
+    const seq = at + 5
+    expect(knownEntry(5)).toMatchObject({ seq, action: "authenticate", allowed: false })
     const dir = tampered((db) => {
-      expect(db.prepare("UPDATE events SET data = json_set(data, '$.allowed', json('true')) WHERE seq = 5").run().changes).toBe(1)
+      expect(db.prepare("UPDATE events SET data = json_set(data, '$.allowed', json('true')) WHERE seq = ?").run(seq).changes).toBe(1)
     })
-    const row = withDb(dir, (db) => db.prepare("SELECT * FROM events WHERE seq = 5").get() as Row)
+    const row = withDb(dir, (db) => db.prepare("SELECT * FROM events WHERE seq = ?").get(seq) as Row)
     expect(JSON.parse(row.data).allowed).toBe(true)
     await expectBroken(dir, {
-      broken_at_seq: 5,
-      entry_count: 8,
+      broken_at_seq: seq,
+      entry_count: at + 8,
       expected: `sha256:${rowHash(row)}`,
-      found: entries[4]!.hash
+      found: knownEntry(5).hash
     })
   }, 60_000)
 
   it("a deleted row breaks the chain at its seq", async () => {
     const dir = tampered((db) => {
-      expect(db.prepare("DELETE FROM events WHERE seq = 4").run().changes).toBe(1)
+      expect(db.prepare("DELETE FROM events WHERE seq = ?").run(at + 4).changes).toBe(1)
     })
     await expectBroken(dir, {
-      broken_at_seq: 4,
-      entry_count: 7,
-      // row 5 now comes after row 3, but links to the deleted row 4
-      expected: entries[2]!.hash,
-      found: entries[3]!.hash
+      broken_at_seq: at + 4,
+      entry_count: at + 7,
+      // known event 5 now comes after known event 3, but links to the deleted known event 4
+      expected: knownEntry(3).hash,
+      found: knownEntry(4).hash
     })
   }, 60_000)
 
   it("two swapped rows break the chain at the first moved position", async () => {
     const dir = tampered((db) => {
       db.transaction(() => {
-        db.prepare("UPDATE events SET seq = 1000000 WHERE seq = 3").run()
-        db.prepare("UPDATE events SET seq = 3 WHERE seq = 6").run()
-        db.prepare("UPDATE events SET seq = 6 WHERE seq = 1000000").run()
+        db.prepare("UPDATE events SET seq = 1000000 WHERE seq = ?").run(at + 3)
+        db.prepare("UPDATE events SET seq = ? WHERE seq = ?").run(at + 3, at + 6)
+        db.prepare("UPDATE events SET seq = ? WHERE seq = 1000000").run(at + 6)
       })()
-      expect(db.prepare("SELECT type FROM events WHERE seq = 3").pluck().get()).toBe("config_changed")
+      expect(db.prepare("SELECT type FROM events WHERE seq = ?").pluck().get(at + 3)).toBe("config_changed")
     })
     await expectBroken(dir, {
-      broken_at_seq: 3,
-      entry_count: 8,
-      // at position 3 sits the old row 6, which links to row 5, not to row 2
-      expected: entries[1]!.hash,
-      found: entries[4]!.hash
+      broken_at_seq: at + 3,
+      entry_count: at + 8,
+      // at the position of known event 3 sits the old known event 6, which links to known
+      // event 5, not to known event 2
+      expected: knownEntry(2).hash,
+      found: knownEntry(5).hash
     })
   }, 60_000)
 })
@@ -411,12 +452,16 @@ describe("POST /api/audit/export without a body", () => {
   it("reads as {from_seq: 0}", async () => {
     const s = await startServer()
     try {
+      const base = await startHead(s)
       await s.fetch("/api/status", { token: "wrong" })
       const response = await s.fetch("/api/audit/export", { method: "POST" })
       expect(response.status).toBe(200)
       const body = (await response.json()) as { entry_count: number; json: string }
-      expect(body.entry_count).toBe(1)
-      expect(JSON.parse(body.json)[0].seq).toBe(1)
+      // everything from the first entry: the start-up events and the refusal
+      expect(body.entry_count).toBe(base + 1)
+      const exported = JSON.parse(body.json) as Array<Entry>
+      expect(exported.map((e) => e.seq)).toEqual(Array.from({ length: base + 1 }, (_, i) => i + 1))
+      expect(exported.at(-1)).toMatchObject({ action: "authenticate", resource: "GET /api/status", allowed: false })
     } finally {
       await s.stop()
     }

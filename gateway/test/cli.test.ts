@@ -29,10 +29,20 @@ const stripAnsi = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "")
 
 const put = (s: RunningServer, patch: unknown) => s.json("/api/config", { method: "PUT", body: JSON.stringify(patch) })
 const refused = async (s: RunningServer, path: string) => expect((await s.fetch(path, { token: "wrong-token" })).status).toBe(401)
+/** The head seq of the log, from the status. */
+const headSeq = async (s: RunningServer): Promise<number> => {
+  const { status, body } = await s.json("/api/status")
+  expect(status).toBe(200)
+  const head = body.components.state_store.head_seq
+  expect(Number.isInteger(head)).toBe(true)
+  return head
+}
 
 describe("the annal CLI on a realistic log", () => {
-  /** Events in the log after the run. */
-  const EVENTS = 9
+  /** Events the server appended by itself at its first start (the default persona, for one). */
+  let STARTUP: number
+  /** Events in the log after the run: the start-up events, then the run's nine. */
+  let EVENTS: number
   /** Access decisions among them. */
   const REFUSALS = 4
   let dataDir: string
@@ -45,6 +55,8 @@ describe("the annal CLI on a realistic log", () => {
     const first = await startServer()
     dataDir = first.dataDir
     try {
+      STARTUP = await headSeq(first)
+      EVENTS = STARTUP + 9
       expect((await put(first, { security: { rate_limit_per_minute: 10_000 } })).status).toBe(200)
       expect((await put(first, { resources: { history_size: 2000 } })).status).toBe(200)
       await refused(first, "/api/status")
@@ -56,6 +68,8 @@ describe("the annal CLI on a realistic log", () => {
     // a restart on the same directory, then more of both
     const second = await startServer({ dataDir })
     try {
+      // a restart appends nothing of its own: the first run's five events follow the start-up ones
+      expect(await headSeq(second)).toBe(STARTUP + 5)
       expect((await second.json("/api/config")).body.resources.history_size).toBe(2001)
       await refused(second, "/api/config")
       expect((await put(second, { resources: { history_size: 2002 } })).status).toBe(200)
@@ -105,6 +119,18 @@ describe("the annal CLI on a realistic log", () => {
       expect(e.prev_hash).toBe(i === 0 ? "0".repeat(64) : events[i - 1].hash)
     })
     expect(events[EVENTS - 1].hash).toBe(headHash)
+    // the run's nine events, after the start-up ones
+    expect(events.slice(STARTUP).map((e) => e.type)).toEqual([
+      "config_changed",
+      "config_changed",
+      "access_decided",
+      "access_decided",
+      "config_changed",
+      "access_decided",
+      "config_changed",
+      "access_decided",
+      "config_changed"
+    ])
     expect(events.map((e) => e.type).filter((t) => t === "access_decided")).toHaveLength(REFUSALS)
     const refusal = events.find((e) => e.type === "access_decided")
     expect(refusal).toMatchObject({

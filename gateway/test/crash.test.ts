@@ -74,6 +74,13 @@ const readExport = (file: string): Array<ExportedEvent> => {
 it("a crash mid-burst keeps every acknowledged write, a sound chain and rebuildable views", async () => {
   const first = await startServer()
   const dataDir = first.dataDir
+  // the server appends events of its own at its first start (the default persona, for one)
+  const status0 = await first.json("/api/status")
+  expect(status0.status).toBe(200)
+  const startHead: number = status0.body.components.state_store.head_seq
+  expect(Number.isInteger(startHead)).toBe(true)
+  const startup = await first.json(`/api/audit/entries?from_seq=1&to_seq=${startHead}`)
+  expect(startup.body.entries.map((e: { seq: number }) => e.seq)).toEqual(Array.from({ length: startHead }, (_, i) => i + 1))
   const raised = await first.json("/api/config", { method: "PUT", body: JSON.stringify({ security: { rate_limit_per_minute: 100_000 } }) })
   expect(raised.status).toBe(200)
 
@@ -92,8 +99,8 @@ it("a crash mid-burst keeps every acknowledged write, a sound chain and rebuilda
     const verify = await second.json("/api/audit/verify")
     expect(verify.status).toBe(200)
     expect(verify.body.valid).toBe(true)
-    // one event for the rate limit, one per committed PUT (every acknowledged one at least)
-    expect(verify.body.entry_count).toBeGreaterThanOrEqual(1 + burst.acked.length)
+    // the start-up events, one for the rate limit, one per committed PUT (every acknowledged one at least)
+    expect(verify.body.entry_count).toBeGreaterThanOrEqual(startHead + 1 + burst.acked.length)
 
     // the configuration the server came back with is the newest one in the log
     const entries = await second.json(`/api/audit/entries?from_seq=${verify.body.entry_count}&to_seq=${verify.body.entry_count}`)
@@ -117,13 +124,18 @@ it("a crash mid-burst keeps every acknowledged write, a sound chain and rebuilda
   expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
   for (let i = 1; i < events.length; i++) expect(events[i]!.prev_hash).toBe(events[i - 1]!.hash)
 
-  const sizes = events
-    .filter((e) => e.type === "config_changed")
-    .map((e) => e.data.config?.resources?.history_size)
-  // event 1 raised the rate limit (history at its default), the last one is the write after the restart
+  // the start-up events are the ones the server had before the burst
+  expect(events.slice(0, startHead).map((e) => ({ seq: e.seq, hash: `sha256:${e.hash}` }))).toEqual(
+    startup.body.entries.map((e: { seq: number; hash: string }) => ({ seq: e.seq, hash: e.hash }))
+  )
+  // after them, only configuration changes
+  const ours = events.slice(startHead)
+  expect(ours.map((e) => e.type)).toEqual(ours.map(() => "config_changed"))
+  const sizes = ours.map((e) => e.data.config?.resources?.history_size)
+  // the first one raised the rate limit (history at its default), the last one is the write after the restart
   expect(sizes[sizes.length - 1]).toBe(5000)
   const fromBurst = sizes.slice(1, -1)
-  expect(fromBurst).toHaveLength(events.length - 2)
+  expect(fromBurst).toHaveLength(events.length - startHead - 2)
   // nothing appears that was never asked for, and nothing twice
   for (const size of fromBurst) {
     expect(size).toBeGreaterThanOrEqual(1000)

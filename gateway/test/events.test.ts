@@ -5,8 +5,13 @@
  * Events are produced through the API: a `PUT /api/config` that changes a value appends one
  * `config_changed`, and every request with a wrong token appends one `access_decided`
  * (`resource` is `GET <path>`, so a long path makes a big frame).
+ *
+ * A client that stops reading is a relay in a child process (python3) whose socket to the server
+ * has a tiny receive buffer and a small MSS: when paused, backpressure reaches the server after
+ * ~100-200 frames, where a paused Node socket would first soak up megabytes.
  */
 import { EventSource, type EventSourceFetchInit } from "eventsource"
+import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
@@ -16,15 +21,30 @@ let server: RunningServer
 /** Subscribers the server has with no SSE client connected (internal consumers, if any). */
 let baseSubscribers = 0
 
+/**
+ * Aborted when the running test ends (passed, failed or timed out): the loops and waits it
+ * started stop with it, so none of them runs on into the next test.
+ */
+let testEnd = new AbortController()
+/** Background loops of the running test (floods, producers); afterEach waits for them to stop. */
+const loops = new Set<Promise<unknown>>()
+const track = <A>(loop: Promise<A>): Promise<A> => {
+  loops.add(loop)
+  loop.then(() => loops.delete(loop), () => loops.delete(loop))
+  return loop
+}
+
 // ---------------------------------------------------------------------------------------------
 // helpers
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
-/** Polls `check` until it returns true; fails naming `what` after `timeoutMs`. */
+/** Polls `check` until it returns true; fails naming `what` after `timeoutMs`, or when the test has ended. */
 const until = async (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000, everyMs = 20) => {
+  const signal = testEnd.signal
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
+    if (signal.aborted) throw new Error(`the test ended while waiting for ${what}`)
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await sleep(everyMs)
   }
@@ -80,44 +100,52 @@ const refused = async (path = "/api/status") => {
 const BIG_PATH = `/api/status;${"x".repeat(12_000)}`
 
 /**
- * Sends refused requests, `concurrency` at a time, until `done()` holds (checked every ~50 ms);
- * fails after `max` requests. Returns how many were sent.
+ * Sends refused requests, `concurrency` at a time, until `done()` holds (checked every ~20 ms);
+ * fails after `max` requests. Stops as soon as `done()` holds, a request fails or the test ends.
+ * Returns how many were sent.
  */
 const floodUntil = async (done: () => Promise<boolean>, options: { readonly max: number; readonly concurrency?: number; readonly path?: string }) => {
+  const signal = testEnd.signal
   let sent = 0
   let stop = false
   const worker = async () => {
-    while (!stop && sent < options.max) {
+    while (!stop && !signal.aborted && sent < options.max) {
       sent++
       await refused(options.path ?? BIG_PATH)
     }
   }
-  const watcher = async () => {
-    while (!stop) {
-      if (await done()) stop = true
-      else if (sent >= options.max) break
-      else await sleep(50)
+  const workers = track(Promise.all(Array.from({ length: options.concurrency ?? 4 }, worker)))
+  let failed = false
+  workers.catch(() => (failed = true))
+  try {
+    while (!(await done())) {
+      if (failed) break
+      if (signal.aborted) throw new Error("the test ended during the flood")
+      if (sent >= options.max) {
+        await workers
+        if (await done()) break
+        throw new Error(`the condition did not hold after ${sent} requests`)
+      }
+      await sleep(20)
     }
+  } finally {
+    stop = true
   }
-  const workers = Array.from({ length: options.concurrency ?? 8 }, worker)
-  const watching = watcher()
-  await Promise.all(workers)
-  if (!stop) await watching
-  stop = true
-  if (!(await done())) throw new Error(`the condition did not hold after ${sent} requests`)
+  await workers
   return sent
 }
 
-/** A background producer of refused requests, one at a time, until stopped. */
+/** A background producer of refused requests, one at a time, until stopped (or the test ends). */
 const producer = (path = "/api/status") => {
+  const signal = testEnd.signal
   let running = true
   let count = 0
-  const loop = (async () => {
-    while (running) {
+  const loop = track((async () => {
+    while (running && !signal.aborted) {
       await refused(path)
       count++
     }
-  })()
+  })())
   return {
     count: () => count,
     stop: async () => {
@@ -126,6 +154,136 @@ const producer = (path = "/api/status") => {
     }
   }
 }
+
+// --- a slow reader: a relay with a tiny receive buffer and MSS -----------------------------------
+
+/**
+ * A TCP relay to the server (python3, standard library only). Before its socket to the server
+ * connects it sets SO_RCVBUF = argv[3], so the window it offers stays tiny, and TCP_MAXSEG =
+ * argv[4]: the server's kernel sizes its send buffer from the peer's MSS, and loopback's 64 KB
+ * MSS would let it grow to tcp_wmem's maximum (4 MB, thousands of frames) whatever the receive
+ * buffer. A line `pause` on stdin stops reading from the server (its writes then back up after
+ * ~50-100 KB), `resume` reads again; each is acknowledged by echoing it on stdout once it holds.
+ * Prints `port <n>` when listening; exits when stdin closes.
+ */
+const RELAY_PY = String.raw`
+import os, socket, sys, threading
+host, port, rcvbuf, mss = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+reading = threading.Event()
+reading.set()
+listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+listener.bind(("127.0.0.1", 0))
+listener.listen(16)
+
+def shut(*socks):
+    for s in socks:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+def pipe(src, dst, gated):
+    try:
+        while True:
+            if gated:
+                reading.wait()
+            data = src.recv(512 if gated else 65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    shut(src, dst)
+
+def serve():
+    while True:
+        client, _ = listener.accept()
+        upstream = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        upstream.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, mss)
+        try:
+            upstream.connect((host, port))
+        except OSError:
+            client.close()
+            continue
+        threading.Thread(target=pipe, args=(client, upstream, False), daemon=True).start()
+        threading.Thread(target=pipe, args=(upstream, client, True), daemon=True).start()
+
+threading.Thread(target=serve, daemon=True).start()
+print("port %d" % listener.getsockname()[1], flush=True)
+for line in sys.stdin:
+    command = line.strip()
+    if command == "pause":
+        reading.clear()
+    elif command == "resume":
+        reading.set()
+    print(command, flush=True)
+os._exit(0)
+`
+
+interface Relay {
+  /** The relay's base URL, in place of the server's. */
+  readonly url: string
+  /** Stops reading from the server. */
+  readonly pause: () => Promise<void>
+  /** Reads from the server again. */
+  readonly resume: () => Promise<void>
+  /** Kills the relay; its connections to the server close. */
+  readonly close: () => Promise<void>
+}
+
+const openRelays: Array<Relay> = []
+
+/** Starts a relay to the server whose server-side sockets have a `rcvbuf`-byte receive buffer and an `mss`-byte MSS. */
+const slowRelay = (rcvbuf = 2048, mss = 536): Promise<Relay> =>
+  new Promise((resolve, reject) => {
+    const target = new URL(server.url)
+    const child = spawn("python3", ["-u", "-c", RELAY_PY, target.hostname, target.port, String(rcvbuf), String(mss)], {
+      stdio: ["pipe", "pipe", "pipe"]
+    })
+    const exited = new Promise<void>((r) => child.on("exit", () => r()))
+    let stderr = ""
+    let pending = ""
+    const acks: Array<{ readonly line: string; readonly done: () => void }> = []
+    child.stderr!.on("data", (d) => (stderr += d))
+    child.on("error", reject)
+    child.on("exit", (code) => reject(new Error(`the relay exited with ${code}: ${stderr}`)))
+    const command = (line: string) =>
+      new Promise<void>((done, fail) => {
+        const timer = setTimeout(() => fail(new Error(`the relay did not acknowledge ${line}: ${stderr}`)), 5_000)
+        acks.push({ line, done: () => (clearTimeout(timer), done()) })
+        child.stdin!.write(`${line}\n`)
+      })
+    child.stdout!.setEncoding("utf8")
+    child.stdout!.on("data", (d: string) => {
+      pending += d
+      let newline: number
+      while ((newline = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, newline)
+        pending = pending.slice(newline + 1)
+        const port = /^port (\d+)$/.exec(line)
+        if (port !== null) {
+          const relay: Relay = {
+            url: `http://127.0.0.1:${port[1]}`,
+            pause: () => command("pause"),
+            resume: () => command("resume"),
+            close: async () => {
+              if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+              await exited
+            }
+          }
+          openRelays.push(relay)
+          resolve(relay)
+        } else if (acks[0]?.line === line) acks.shift()!.done()
+      }
+    })
+  })
+
+/**
+ * The most refused requests a flood may take to cut off a stream through a paused relay: it took
+ * 110-190 (~500-byte frames) when measured (the tests log it); this leaves room for a slower machine.
+ */
+const FLOOD_MAX = 1_500
 
 // --- raw SSE client over node:http --------------------------------------------------------------
 
@@ -162,17 +320,15 @@ interface RawSse {
   /** Resolves when the server ends the response (EOF). */
   readonly ended: Promise<void>
   readonly isEnded: () => boolean
-  readonly pause: () => void
-  readonly resume: () => void
   readonly close: () => void
 }
 
 const openRaw: Array<RawSse> = []
 
-/** Opens `GET /api/events<query>` and resolves once the response head is in. */
-const openSse = (query = "", headers: Record<string, string> = {}, auth: string | null = server.token): Promise<RawSse> =>
+/** Opens `GET /api/events<query>` (at the server, or at `base`) and resolves once the response head is in. */
+const openSse = (query = "", headers: Record<string, string> = {}, auth: string | null = server.token, base = server.url): Promise<RawSse> =>
   new Promise((resolve, reject) => {
-    const url = new URL(`/api/events${query}`, server.url)
+    const url = new URL(`/api/events${query}`, base)
     const req = httpRequest(url, {
       headers: { accept: "text/event-stream", ...(auth === null ? {} : { authorization: `Bearer ${auth}` }), ...headers }
     })
@@ -203,8 +359,6 @@ const openSse = (query = "", headers: Record<string, string> = {}, auth: string 
         events: () => blocks().filter((b): b is Extract<Block, { kind: "event" }> => b.kind === "event"),
         ended: endedPromise,
         isEnded: () => ended,
-        pause: () => res.pause(),
-        resume: () => res.resume(),
         close: () => req.destroy()
       }
       openRaw.push(client)
@@ -223,46 +377,18 @@ interface Es {
   readonly connects: Array<string | undefined>
   readonly errors: Array<unknown>
   readonly opened: Promise<void>
-  /** When closed, the client stops reading the response body (its socket then fills up). */
-  readonly gate: { closed: boolean; open: () => void }
 }
 
 const openEs: Array<Es> = []
 
-const eventSource = (query = ""): Es => {
+/** An EventSource on `GET /api/events<query>`, at the server or at `base` (a relay). */
+const eventSource = (query = "", base = server.url): Es => {
   const connects: Array<string | undefined> = []
-  let wake: Array<() => void> = []
-  const gate = {
-    closed: false,
-    open: () => {
-      gate.closed = false
-      const w = wake
-      wake = []
-      for (const f of w) f()
-    }
-  }
-  const gated = (body: ReadableStream<Uint8Array>) => {
-    const reader = body.getReader()
-    return new ReadableStream<Uint8Array>(
-      {
-        async pull(controller) {
-          while (gate.closed) await new Promise<void>((r) => wake.push(r))
-          const { done, value } = await reader.read()
-          if (done) controller.close()
-          else controller.enqueue(value)
-        },
-        cancel: (reason) => reader.cancel(reason)
-      },
-      { highWaterMark: 0 }
-    )
-  }
-  const source = new EventSource(new URL(`/api/events${query}`, server.url), {
-    fetch: async (input: string | URL, init: EventSourceFetchInit) => {
+  const source = new EventSource(new URL(`/api/events${query}`, base), {
+    fetch: (input: string | URL, init: EventSourceFetchInit) => {
       const headers: Record<string, string> = { ...init.headers }
       connects.push(headers["Last-Event-ID"])
-      const response = await fetch(input, { ...init, headers: { ...headers, authorization: `Bearer ${server.token}` } } as RequestInit)
-      if (response.body === null) return response
-      return new Response(gated(response.body), { status: response.status, statusText: response.statusText, headers: response.headers })
+      return fetch(input, { ...init, headers: { ...headers, authorization: `Bearer ${server.token}` } } as RequestInit)
     }
   })
   const es: Es = {
@@ -273,8 +399,7 @@ const eventSource = (query = ""): Es => {
     opened: new Promise<void>((resolve, reject) => {
       source.addEventListener("open", () => resolve(), { once: true })
       setTimeout(() => reject(new Error("EventSource did not open")), 10_000)
-    }),
-    gate
+    })
   }
   source.onmessage = (event) => {
     es.messages.push({ id: Number(event.lastEventId), data: JSON.parse(event.data), connection: connects.length })
@@ -298,11 +423,14 @@ beforeAll(async () => {
 }, 60_000)
 
 afterEach(async () => {
-  for (const es of openEs.splice(0)) {
-    es.gate.open()
-    es.source.close()
-  }
+  // whatever the test left running stops here: its loops first (no more events), then its clients
+  const ended = testEnd
+  testEnd = new AbortController()
+  ended.abort()
+  await Promise.allSettled([...loops])
+  for (const es of openEs.splice(0)) es.source.close()
   for (const raw of openRaw.splice(0)) raw.close()
+  await Promise.all(openRelays.splice(0).map((relay) => relay.close()))
   // every stream of the test is gone before the next one starts
   await until("the subscribers to go", async () => (await subscribers()) === baseSubscribers)
 })
@@ -448,17 +576,18 @@ describe("GET /api/events", () => {
 
   it("cuts off a client that stops reading, and keeps feeding the fast one every event in order", async () => {
     await putConfig({ events: { subscriber_buffer: 16 } })
-    const slow = await openSse()
+    const relay = await slowRelay()
+    const slow = await openSse("", {}, server.token, relay.url)
     await until("the slow stream's retry hint", () => slow.blocks().length >= 1)
-    slow.pause()
+    await relay.pause()
     const fast = eventSource()
     await fast.opened
     await until("both streams subscribed", async () => (await subscribers()) === baseSubscribers + 2)
     const start = await headSeq()
 
-    // big frames fill the slow client's socket buffers; then its 16-event buffer overflows
+    // big frames fill the slow client's (small) socket buffers; then its 16-event buffer overflows
     const t0 = Date.now()
-    const sent = await floodUntil(async () => (await subscribers()) === baseSubscribers + 1, { max: 40_000 })
+    const sent = await floodUntil(async () => (await subscribers()) === baseSubscribers + 1, { max: FLOOD_MAX })
     const cutAfterMs = Date.now() - t0
     // the fast client is still subscribed; more events reach it after the cut
     for (let i = 0; i < 20; i++) await refused(BIG_PATH)
@@ -470,7 +599,7 @@ describe("GET /api/events", () => {
     expect(await subscribers()).toBe(baseSubscribers + 1)
 
     // the slow client, reading again, gets what was buffered, the resume hint, and EOF
-    slow.resume()
+    await relay.resume()
     await Promise.race([slow.ended, sleep(10_000)])
     expect(slow.isEnded()).toBe(true)
     const blocks = slow.blocks()
@@ -485,11 +614,13 @@ describe("GET /api/events", () => {
     })
     expect(slow.text().endsWith(`${blocks.at(-1)!.raw}\n\n`)).toBe(true)
     console.info(`slow client cut off after ${sent} events of ~500 bytes (${last - start} delivered) in ${cutAfterMs} ms`)
-  }, 40_000)
+  }, 30_000)
 
   it("EventSource reconnects by itself after being cut off and resumes without gap or duplicate", async () => {
     await putConfig({ events: { subscriber_buffer: 16 } })
-    const es = eventSource()
+    // through a relay that can stop reading (it carries the reconnect too)
+    const relay = await slowRelay()
+    const es = eventSource("", relay.url)
     await es.opened
     await until("subscribed", async () => (await subscribers()) === baseSubscribers + 1)
     const start = await headSeq()
@@ -497,13 +628,15 @@ describe("GET /api/events", () => {
     await refused()
     await until("two messages", () => es.messages.length >= 2)
     // stop reading; the server cuts the stream once its buffers are full
-    es.gate.closed = true
-    await floodUntil(async () => (await subscribers()) === baseSubscribers, { max: 40_000 })
+    await relay.pause()
+    const t0 = Date.now()
+    const sent = await floodUntil(async () => (await subscribers()) === baseSubscribers, { max: FLOOD_MAX })
+    const cutAfterMs = Date.now() - t0
     // events the first connection can no longer carry
     for (let i = 0; i < 10; i++) await refused()
     // read again: the backlog, then EOF; EventSource reconnects after `retry` with Last-Event-ID
     const background = producer()
-    es.gate.open()
+    await relay.resume()
     await until("the reconnect", () => es.connects.length >= 2)
     await until("the second connection to go live", async () => (await subscribers()) === baseSubscribers + 1)
     const live = background.count()
@@ -517,7 +650,8 @@ describe("GET /api/events", () => {
     expect(lastOfFirst).toBeLessThan(head - 10)
     expect(es.connects).toEqual([undefined, String(lastOfFirst)])
     expect(es.messages.filter((m) => m.connection === 2)[0]!.id).toBe(lastOfFirst + 1)
-  }, 40_000)
+    console.info(`EventSource cut off after ${sent} events of ~500 bytes (${lastOfFirst - start} delivered) in ${cutAfterMs} ms`)
+  }, 30_000)
 
   it("sends a `: ping` comment every events.ping_interval_secs on an idle stream", async () => {
     await putConfig({ events: { ping_interval_secs: 1 } })

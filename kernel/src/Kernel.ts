@@ -3,23 +3,61 @@
  * store. The gateway provides this once. To add a context: its projection to `projections`, its
  * service layer to the tier whose services it needs.
  */
-import { EventStoreSqlite } from "@annal/store"
+import { EventStoreSqlite, VectorIndexHnsw } from "@annal/store"
 import { Layer } from "effect"
 import { Access } from "./access/Access.js"
 import { accessProjection } from "./access/projection.js"
+import { Approvals } from "./approvals/Approvals.js"
+import { approvalsProjection } from "./approvals/projection.js"
 import { Audit } from "./audit/Audit.js"
+import { Budgets } from "./budgets/Budgets.js"
+import { budgetsProjection } from "./budgets/projection.js"
 import { EventBus } from "./bus/EventBus.js"
 import { configProjection } from "./config/projection.js"
+import { Cron } from "./cron/Cron.js"
+import { cronProjection } from "./cron/projection.js"
+import { GitRepository } from "./git/GitRepository.js"
+import { workspaceProjection } from "./workspace/projection.js"
+import { Workspace } from "./workspace/Workspace.js"
 import { DataDir } from "./shared/DataDir.js"
 import { Configuration } from "./config/Configuration.js"
 import { HostTools } from "./hosttools/HostTools.js"
+import { Memory } from "./memory/Memory.js"
+import { memoryProjection } from "./memory/projection.js"
+import { Permissions } from "./permissions/Permissions.js"
+import { permissionsProjection } from "./permissions/projection.js"
 import * as Projection from "./projection/Projection.js"
 import { ResourceSampler } from "./resources/ResourceSampler.js"
+import { schedulerProjection } from "./scheduler/projection.js"
+import { Scheduler } from "./scheduler/Scheduler.js"
+import { TaskRunner } from "./scheduler/TaskRunner.js"
+import { AgentGroups } from "./groups/AgentGroups.js"
+import { agentGroupsProjection } from "./groups/projection.js"
+import { Personas } from "./personas/Personas.js"
+import { personasProjection } from "./personas/projection.js"
+import { seedsProjection } from "./seeds/projection.js"
+import { Seeds } from "./seeds/Seeds.js"
+import { Sessions } from "./sessions/Sessions.js"
+import { sessionsProjection } from "./sessions/projection.js"
+import { skillsProjection } from "./skills/projection.js"
+import { Skills } from "./skills/Skills.js"
 
 /** Every projection of every bounded context; `annal rebuild` replays exactly these. */
 export const projections: ReadonlyArray<Projection.Projection> = [
   configProjection,
-  accessProjection
+  accessProjection,
+  permissionsProjection,
+  budgetsProjection,
+  approvalsProjection,
+  workspaceProjection,
+  schedulerProjection,
+  cronProjection,
+  seedsProjection,
+  skillsProjection,
+  personasProjection,
+  sessionsProjection,
+  agentGroupsProjection,
+  memoryProjection
 ]
 
 /** The event store with the kernel's projections inline. */
@@ -32,6 +70,8 @@ export interface KernelOptions {
   readonly dataDir: string
   readonly resourceSampleIntervalSecs?: number | undefined
   readonly resourceHistorySize?: number | undefined
+  /** Runs the tasks the scheduler admits; default `TaskRunner.none` (tasks stay queued). */
+  readonly taskRunner?: Layer.Layer<TaskRunner> | undefined
 }
 
 /** The kernel's services, over the store. */
@@ -41,14 +81,30 @@ export const layer = (options: KernelOptions) => {
   const tier1 = Layer.mergeAll(
     Configuration.layer,
     Access.layer,
-    Audit.layer
+    Audit.layer,
+    Budgets.layer,
+    GitRepository.layer,
+    Seeds.layer,
+    Skills.layer,
+    Personas.layer,
+    Sessions.layer,
+    AgentGroups.layer
   ).pipe(Layer.provideMerge(store))
   // tier 2: services that need tier 1 (configuration, access decisions)
   const tier2 = Layer.mergeAll(
-    EventBus.layer
+    EventBus.layer,
+    Permissions.layer,
+    Approvals.layer,
+    Workspace.layer,
+    Memory.layer.pipe(Layer.provide(VectorIndexHnsw.layer)),
+    Scheduler.layer.pipe(Layer.provide(options.taskRunner ?? TaskRunner.none))
   ).pipe(Layer.provideMerge(tier1))
+  // tier 3: services that need tier 2 (the scheduler)
+  const tier3 = Layer.mergeAll(
+    Cron.layer
+  ).pipe(Layer.provideMerge(tier2))
   return Layer.mergeAll(
-    tier2,
+    tier3,
     ResourceSampler.layer({
       ...(options.resourceSampleIntervalSecs === undefined ? {} : { interval: `${options.resourceSampleIntervalSecs} seconds` as const }),
       ...(options.resourceHistorySize === undefined ? {} : { historySize: options.resourceHistorySize })

@@ -14,11 +14,24 @@ import {
   AuditFlush,
   AuditVerify
 } from "./Audit.js"
+import { ApprovalsGroup } from "./Approvals.js"
 import { Authorization } from "./Auth.js"
+import { BudgetGroup } from "./Budgets.js"
 import { AnnalConfig, ConfigPatch } from "./Config.js"
 import { BadRequest, Conflict, Forbidden, InternalError, NotFound, PayloadTooLarge, PaymentRequired, ServiceUnavailable, TooManyRequests } from "./Errors.js"
+import { GitGroup } from "./Git.js"
+import { MemoryGroup } from "./Memory.js"
 import { Page, PageQuery } from "./Pagination.js"
+import { PermissionsGroup } from "./Permissions.js"
 import { Health, HostToolsStatus, OverloadStatus, ResourceHistory, ResourceHistoryQuery, ResourceSnapshot, Status } from "./System.js"
+import { WorkspaceGroup } from "./Workspace.js"
+import { AgentGroupsGroup } from "./AgentGroups.js"
+import { PersonasGroup } from "./Personas.js"
+import { SeedsGroup } from "./Seeds.js"
+import { SessionsGroup } from "./Sessions.js"
+import { SkillsGroup } from "./Skills.js"
+import { CronGroup } from "./Cron.js"
+import { SchedulerGroup } from "./Scheduler.js"
 
 export const VERSION = "0.1.0"
 
@@ -83,6 +96,19 @@ export class AnnalApi extends HttpApi.make("annal")
   .add(SystemGroup)
   .add(AuditGroup)
   .add(EventsGroup)
+  .add(PermissionsGroup)
+  .add(BudgetGroup)
+  .add(ApprovalsGroup)
+  .add(WorkspaceGroup)
+  .add(GitGroup)
+  .add(SeedsGroup)
+  .add(SkillsGroup)
+  .add(PersonasGroup)
+  .add(SessionsGroup)
+  .add(AgentGroupsGroup)
+  .add(SchedulerGroup)
+  .add(CronGroup)
+  .add(MemoryGroup)
   .addError(BadRequest)
   .addError(PaymentRequired)
   .addError(Forbidden)

@@ -41,11 +41,69 @@ export const EventsConfig = Schema.Struct({
   subscriber_buffer: PositiveInt.pipe(Schema.lessThanOrEqualTo(1_000_000))
 })
 
+export const SchedulerConfig = Schema.Struct({
+  /** Tasks running at the same time at most. */
+  max_concurrent: PositiveInt.pipe(Schema.lessThanOrEqualTo(1000)),
+  /** Task starts per rolling minute at most. */
+  rate_limit_per_minute: PositiveInt.pipe(Schema.lessThanOrEqualTo(1_000_000))
+})
+
+export const ApprovalsConfig = Schema.Struct({
+  /** Seconds a pending approval waits for a decision before it expires (denied). */
+  timeout_secs: PositiveInt.pipe(Schema.lessThanOrEqualTo(7 * 86_400))
+})
+
+const MemoryEmbeddingFields = {
+  /** `lexical`: built in, offline; `llama`: a local GGUF model; `openai`: an OpenAI-compatible endpoint. */
+  provider: Schema.Literal("lexical", "llama", "openai"),
+  /** Vector length of the lexical embedder (llama and openai vectors have their model's length). */
+  dimension: Schema.Int.pipe(Schema.between(32, 4096)),
+  /** llama: path of the GGUF model. */
+  model_path: Schema.NullOr(Schema.String.pipe(Schema.minLength(1))),
+  /** openai: the endpoint; requests go to `{base_url}/v1/embeddings` (a trailing `/v1` is accepted). */
+  base_url: Schema.NullOr(Schema.String.pipe(Schema.pattern(/^https?:\/\/\S+$/, { message: () => "base_url must be an http(s) URL" }))),
+  /** openai: the model name sent with each request. */
+  model: Schema.NullOr(Schema.String.pipe(Schema.minLength(1))),
+  /** openai: the environment variable holding the API key (the key never enters the log). */
+  api_key_env: Schema.NullOr(Schema.String.pipe(Schema.pattern(/^[A-Za-z_][A-Za-z0-9_]*$/))),
+  /** openai: texts per request. */
+  batch_size: PositiveInt.pipe(Schema.lessThanOrEqualTo(2048))
+}
+
+/** How memories become vectors; a provider is refused without the settings it needs. */
+export const MemoryEmbeddingConfig = Schema.Struct(MemoryEmbeddingFields).pipe(
+  Schema.filter((e) =>
+    e.provider === "llama" && e.model_path === null
+      ? { path: ["model_path"], message: "the llama provider needs model_path" }
+      : e.provider === "openai" && e.base_url === null
+      ? { path: ["base_url"], message: "the openai provider needs base_url" }
+      : e.provider === "openai" && e.model === null
+      ? { path: ["model"], message: "the openai provider needs model" }
+      : undefined
+  )
+)
+
+/** The semantic index: HNSW links per node, and candidate lists when building and searching. */
+export const MemoryHnswConfig = Schema.Struct({
+  m: Schema.Int.pipe(Schema.between(4, 64)),
+  ef_construction: Schema.Int.pipe(Schema.between(16, 1000)),
+  ef_search: Schema.Int.pipe(Schema.between(1, 1000))
+})
+
+export const MemoryConfig = Schema.Struct({
+  embedding: MemoryEmbeddingConfig,
+  hnsw: MemoryHnswConfig
+})
+export type MemoryConfig = typeof MemoryConfig.Type
+
 export const AnnalConfig = Schema.Struct({
   server: ServerConfig,
   security: SecurityConfig,
   resources: ResourcesConfig,
-  events: EventsConfig
+  events: EventsConfig,
+  scheduler: SchedulerConfig,
+  approvals: ApprovalsConfig,
+  memory: MemoryConfig
 })
 export type AnnalConfig = typeof AnnalConfig.Type
 
@@ -53,7 +111,13 @@ export const defaultConfig: AnnalConfig = {
   server: { host: "127.0.0.1", port: 4200 },
   security: { auth_enabled: true, rate_limit_per_minute: 600, max_body_bytes: 10 * 1024 * 1024, api_key_set: false },
   resources: { sample_interval_secs: 5, history_size: 720, overload: { cpu_percent: 90, memory_percent: 90, load_avg: 10 } },
-  events: { ping_interval_secs: 30, subscriber_buffer: 1024 }
+  events: { ping_interval_secs: 30, subscriber_buffer: 1024 },
+  scheduler: { max_concurrent: 2, rate_limit_per_minute: 60 },
+  approvals: { timeout_secs: 300 },
+  memory: {
+    embedding: { provider: "lexical", dimension: 384, model_path: null, base_url: null, model: null, api_key_env: "ANNAL_EMBEDDING_API_KEY", batch_size: 64 },
+    hnsw: { m: 16, ef_construction: 100, ef_search: 64 }
+  }
 }
 
 /**
@@ -79,6 +143,14 @@ export const ConfigPatch = Schema.Struct({
       overload: Schema.optional(Schema.partial(ResourcesConfig.fields.overload))
     })
   ),
-  events: Schema.optional(Schema.partial(EventsConfig))
+  events: Schema.optional(Schema.partial(EventsConfig)),
+  scheduler: Schema.optional(Schema.partial(SchedulerConfig)),
+  approvals: Schema.optional(Schema.partial(ApprovalsConfig)),
+  memory: Schema.optional(
+    Schema.Struct({
+      embedding: Schema.optional(Schema.partial(Schema.Struct(MemoryEmbeddingFields))),
+      hnsw: Schema.optional(Schema.partial(MemoryHnswConfig))
+    })
+  )
 }).annotations({ parseOptions: { onExcessProperty: "error" } })
 export type ConfigPatch = typeof ConfigPatch.Type

@@ -56,6 +56,12 @@ export type VerifyResult =
 export interface TailOptions {
   /** Live events buffered for this subscriber before it is cut off. */
   readonly buffer?: number | undefined
+  /**
+   * Called the moment the subscriber is cut off for falling behind (its stream still delivers
+   * what was queued before failing with SubscriberOverflow), e.g. to bound how long a client that
+   * stopped reading may hold its connection.
+   */
+  readonly onCut?: (() => void) | undefined
 }
 
 /** The append-only, hash-chained log of every action. */
@@ -66,6 +72,8 @@ export class EventStore extends Context.Tag("@annal/store/EventStore")<
     readonly append: (input: AppendInput) => Effect.Effect<ReadonlyArray<StoredEvent>, StreamVersionConflict | EventStoreError>
     /** Events with fromSeq <= seq <= toSeq, in order. */
     readonly read: (fromSeq: number, toSeq: number) => Effect.Effect<ReadonlyArray<StoredEvent>, EventStoreError>
+    /** The events an idempotency key already appended, or undefined when the key is new. */
+    readonly applied: (idempotencyKey: string) => Effect.Effect<ReadonlyArray<StoredEvent> | undefined, EventStoreError>
     /** Every event of one stream, in version order. */
     readonly readStream: (stream: string) => Effect.Effect<ReadonlyArray<StoredEvent>, EventStoreError>
     /** All events after `afterSeq`, page by page, without holding the log in memory. */

@@ -92,6 +92,7 @@ const OVERFLOW = Symbol("overflow")
 interface Subscriber {
   readonly queue: Queue.Queue<StoredEvent | typeof OVERFLOW>
   readonly capacity: number
+  readonly onCut: (() => void) | undefined
 }
 
 const storeError = (reason: string, cause?: unknown) =>
@@ -300,6 +301,7 @@ export const make = (config: EventStoreSqliteConfig) =>
         if (Option.getOrElse(sub.queue.unsafeSize(), () => 0) > sub.capacity) {
           subscribers.delete(sub)
           Queue.unsafeOffer(sub.queue, OVERFLOW)
+          sub.onCut?.()
           continue
         }
         for (const event of events) Queue.unsafeOffer(sub.queue, event)
@@ -356,6 +358,13 @@ export const make = (config: EventStoreSqliteConfig) =>
         Effect.mapError(sqlError("could not read the event log"))
       )
 
+    const applied = (key: string) =>
+      sql<EventRow>`SELECT e.* FROM event_idempotency i JOIN events e ON e.seq BETWEEN i.first_seq AND i.last_seq
+        WHERE i.key = ${key} ORDER BY e.seq`.pipe(
+        Effect.map((rows) => (rows.length === 0 ? undefined : rows.map(fromRow))),
+        Effect.mapError(sqlError("could not read the event log"))
+      )
+
     const readStream = (stream: string) =>
       sql<EventRow>`SELECT * FROM events WHERE stream = ${stream} ORDER BY version`.pipe(
         Effect.map((rows) => rows.map(fromRow)),
@@ -374,10 +383,10 @@ export const make = (config: EventStoreSqliteConfig) =>
 
     const readAll = (afterSeq: number, pageSize = 1000) => Stream.map(rowsAfter(afterSeq, pageSize), fromRow)
 
-    const subscribe = (capacity: number) =>
+    const subscribe = (capacity: number, onCut: (() => void) | undefined) =>
       Effect.acquireRelease(
         Effect.gen(function*() {
-          const sub: Subscriber = { queue: yield* Queue.unbounded<StoredEvent | typeof OVERFLOW>(), capacity }
+          const sub: Subscriber = { queue: yield* Queue.unbounded<StoredEvent | typeof OVERFLOW>(), capacity, onCut }
           subscribers.add(sub)
           return sub
         }),
@@ -399,7 +408,7 @@ export const make = (config: EventStoreSqliteConfig) =>
       // before an overflow mark are still delivered, so `lastSeq` is exactly where to resume.
       const catchUp = Stream.suspend(() => readAll(last)).pipe(fresh)
       const live = Stream.unwrapScoped(
-        Effect.map(subscribe(capacity), (sub) =>
+        Effect.map(subscribe(capacity, options?.onCut), (sub) =>
           Stream.concat(
             Stream.suspend(() => readAll(last)),
             Stream.fromQueue(sub.queue).pipe(Stream.takeWhile((item): item is StoredEvent => item !== OVERFLOW))
@@ -435,6 +444,7 @@ export const make = (config: EventStoreSqliteConfig) =>
 
     return EventStore.of({
       append,
+      applied,
       read,
       readStream,
       readAll,

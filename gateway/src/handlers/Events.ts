@@ -36,17 +36,16 @@ export const EventsLive = HttpApiBuilder.group(AnnalApi, "events", (handlers) =>
         const head = yield* bus.head
         const after = lastId === undefined ? head : Math.min(lastId, head)
         const { events: settings } = yield* config.current
+        // A client cut off for falling behind gets STALLED_CLIENT_GRACE to read what was queued and
+        // its goodbye; one that never reads again is then disconnected instead of holding its
+        // socket and buffers forever.
         const writer = Option.getOrUndefined(Fiber.getCurrentFiber())
-        const frames = bus.subscribe({ afterSeq: after, types: parseTypes(urlParams.types) }).pipe(
+        const onCut = writer === undefined
+          ? undefined
+          : () => void Effect.runFork(Effect.zipRight(Effect.sleep(STALLED_CLIENT_GRACE), Fiber.interrupt(writer)))
+        const frames = bus.subscribe({ afterSeq: after, types: parseTypes(urlParams.types), onCut }).pipe(
           Stream.map((event) => `id: ${event.seq}\ndata: ${JSON.stringify(publicView(event))}\n\n`),
-          Stream.catchTag("SubscriberOverflow", (e) =>
-            // The goodbye can only be written once the client reads again; one that never does is
-            // disconnected after STALLED_CLIENT_GRACE instead of holding its socket forever.
-            Stream.fromEffect(
-              writer === undefined
-                ? Effect.void
-                : Effect.forkDaemon(Effect.zipRight(Effect.sleep(STALLED_CLIENT_GRACE), Fiber.interruptFork(writer)))
-            ).pipe(Stream.as(`: too far behind; reconnect with Last-Event-ID: ${e.lastSeq}\n\n`))),
+          Stream.catchTag("SubscriberOverflow", (e) => Stream.make(`: too far behind; reconnect with Last-Event-ID: ${e.lastSeq}\n\n`)),
           Stream.catchAll((e) => Stream.make(`: stream failed: ${e.message}\n\n`))
         )
         const pings = Stream.fromSchedule(Schedule.spaced(Duration.seconds(settings.ping_interval_secs))).pipe(

@@ -1,6 +1,6 @@
 /** Status, configuration, resources, host tools and metrics (seed sections 3, 18, 22, 23). */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { Audit, Configuration, EventBus, HostTools, ResourceSampler } from "@annal/kernel"
+import { Audit, Configuration, EventBus, HostTools, Memory, ResourceSampler } from "@annal/kernel"
 import { AnnalApi, BadRequest, Conflict, VERSION } from "@annal/spec"
 import { Effect } from "effect"
 import { Metrics } from "../http/Metrics.js"
@@ -22,6 +22,7 @@ export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
     const audit = yield* Audit
     const sampler = yield* ResourceSampler
     const hostTools = yield* HostTools
+    const memory = yield* Memory
     const metrics = yield* Metrics
     const startedAt = Date.now()
     return handlers
@@ -30,6 +31,7 @@ export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
           const head = yield* bus.head
           const verification = yield* audit.lastVerification
           const subscribers = yield* bus.subscribers
+          const memoryStatus = yield* Effect.mapError(memory.status, internal("could not read the memory status"))
           const uptime = (Date.now() - startedAt) / 1000
           const chainDetail = verification === undefined
             ? "chain verification pending"
@@ -52,7 +54,7 @@ export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
                 chain_valid: verification === undefined ? null : verification.valid
               },
               event_bus: { healthy: true, detail: null, subscribers },
-              memory: { enabled: false, index_size: 0, total_entries: 0 },
+              memory: memoryStatus,
               agents: { active_count: 0, total_forked: 0, total_completed: 0, total_failed: 0 }
             }
           }

@@ -1,6 +1,6 @@
 /** What every handler needs: who is acting, the request's meta, and error mapping. */
 import { HttpServerRequest } from "@effect/platform"
-import type { AccessRefused, ConcurrentChange, EntityNotFound, Exhausted, InvalidCommand, Unavailable } from "@annal/kernel"
+import type { AccessRefused, AlreadyExists, ConcurrentChange, EntityNotFound, Exhausted, InvalidCommand, Unavailable } from "@annal/kernel"
 import {
   type ApiError,
   BadRequest,
@@ -37,6 +37,7 @@ export type KernelFailure =
   | InvalidCommand
   | AccessRefused
   | ConcurrentChange
+  | AlreadyExists
   | Exhausted
   | Unavailable
   | EventStoreError
@@ -51,6 +52,7 @@ export const apiError = (what: string) => (e: KernelFailure): ApiError => {
     case "AccessRefused":
       return new Forbidden({ error: e.message })
     case "ConcurrentChange":
+    case "AlreadyExists":
       return new Conflict({ error: e.message })
     case "Exhausted":
       return new PaymentRequired({ error: e.message })

@@ -14,6 +14,8 @@ export interface SubscribeOptions {
   readonly types?: ReadonlySet<string> | undefined
   /** Live buffer; defaults to `events.subscriber_buffer`. */
   readonly buffer?: number | undefined
+  /** Called the moment the subscriber is cut off for falling behind. */
+  readonly onCut?: (() => void) | undefined
 }
 
 export class EventBus extends Context.Tag("@annal/kernel/EventBus")<
@@ -33,7 +35,7 @@ export class EventBus extends Context.Tag("@annal/kernel/EventBus")<
         subscribe: (options) =>
           Stream.unwrap(
             Effect.map(config.current, (c) => {
-              const stream = store.tail(options.afterSeq, { buffer: options.buffer ?? c.events.subscriber_buffer })
+              const stream = store.tail(options.afterSeq, { buffer: options.buffer ?? c.events.subscriber_buffer, onCut: options.onCut })
               const types = options.types
               return types === undefined || types.size === 0 ? stream : Stream.filter(stream, (e) => types.has(e.type))
             })

@@ -1,7 +1,7 @@
 /**
  * Errors every bounded context can fail with; the gateway maps each to one HTTP status
  * (`gateway/src/handlers/common.ts`): EntityNotFound 404, InvalidCommand 400, AccessRefused 403,
- * ConcurrentChange 409, Exhausted 402, Unavailable 503.
+ * ConcurrentChange 409, AlreadyExists 409, Exhausted 402, Unavailable 503.
  */
 import { Data } from "effect"
 
@@ -17,6 +17,13 @@ export class InvalidCommand extends Data.TaggedError("InvalidCommand")<{ readonl
 
 /** Not allowed (a path outside the workspace, a permission denied). */
 export class AccessRefused extends Data.TaggedError("AccessRefused")<{ readonly message: string }> {}
+
+/** An entity with that name or id exists already (a create that would overwrite it). */
+export class AlreadyExists extends Data.TaggedError("AlreadyExists")<{ readonly what: string; readonly id: string }> {
+  override get message() {
+    return `${this.what} already exists: ${this.id}`
+  }
+}
 
 /** Someone else changed the same entity at the same moment. */
 export class ConcurrentChange extends Data.TaggedError("ConcurrentChange")<{ readonly message: string }> {}

@@ -1,0 +1,197 @@
+/**
+ * The approvals service: the gate asks (`request`) and may wait for the decision; a person
+ * approves or rejects; an expiry fiber per pending approval resolves it as `expired` at its
+ * deadline. Pending approvals live in the log, so on start the timers are re-armed from the
+ * view (ones already past their deadline expire at once) and they can still be decided.
+ */
+import type { Approval, ApprovalResolution, ApprovalsQuery, ApprovalStatus } from "@annal/spec"
+import type { EventStore, EventStoreError } from "@annal/store"
+import type { SqlClient } from "@effect/sql"
+import { Clock, Context, Deferred, Duration, Effect, FiberMap, Layer } from "effect"
+import { Configuration } from "../config/Configuration.js"
+import { appendDecided, type CommandContext, query } from "../shared/Command.js"
+import { type ConcurrentChange, EntityNotFound } from "../shared/errors.js"
+import { uuidv7 } from "../shared/Id.js"
+import { priorEvents } from "../shared/Idempotency.js"
+import { type ApprovalInput, type ApprovalState, decideRequest, decideResolve } from "./decide.js"
+import { APPROVAL_REQUESTED, APPROVAL_RESOLVED, type ApprovalRequested, type ApprovalResolved, approvalStream } from "./events.js"
+
+/** What `request` asks; `timeoutSecs` overrides the configured `approvals.timeout_secs`. */
+export interface ApprovalRequestInput extends ApprovalInput {
+  readonly timeoutSecs?: number | undefined
+}
+
+/** A pending approval: its id, its deadline, and an Effect that completes with the decision. */
+export interface PendingApproval {
+  readonly id: string
+  readonly expires_at: string
+  readonly decision: Effect.Effect<ApprovalResolution>
+}
+
+interface Row {
+  readonly id: string
+  readonly subject: string
+  readonly action: string
+  readonly resource: string
+  readonly reason: string
+  readonly created_at: string
+  readonly expires_at: string
+  readonly status: ApprovalStatus
+  readonly resolved_at: string | null
+  readonly resolved_by: string | null
+  readonly version: number
+}
+
+const toApproval = ({ version: _version, ...row }: Row): Approval => row
+
+/** The actor of expiries. */
+const SYSTEM: CommandContext = { actor: "system" }
+
+export class Approvals extends Context.Tag("@annal/kernel/Approvals")<
+  Approvals,
+  {
+    /** Records a pending approval and arms its expiry; `decision` completes when it is resolved. */
+    readonly request: (input: ApprovalRequestInput, context: CommandContext) => Effect.Effect<PendingApproval, ConcurrentChange | EventStoreError>
+    /** Waits for the decision on an approval (at once when it is decided already). */
+    readonly await: (id: string) => Effect.Effect<ApprovalResolution, EntityNotFound | EventStoreError>
+    /** Approves a pending approval; EntityNotFound when unknown, no longer pending, or past its deadline. */
+    readonly approve: (id: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | EventStoreError>
+    /** Rejects a pending approval; EntityNotFound when unknown or no longer pending. */
+    readonly reject: (id: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | EventStoreError>
+    readonly get: (id: string) => Effect.Effect<Approval, EntityNotFound | EventStoreError>
+    /** Approvals newest first, optionally of one status and at most `limit`. */
+    readonly list: (query: ApprovalsQuery) => Effect.Effect<ReadonlyArray<Approval>, EventStoreError>
+  }
+>() {
+  static readonly layer = Layer.scoped(
+    Approvals,
+    Effect.gen(function*() {
+      const services = yield* Effect.context<SqlClient.SqlClient | EventStore>()
+      const config = yield* Configuration
+      const timers = yield* FiberMap.make<string>()
+      /** The decision each pending approval's waiters wait on. */
+      const waiting = new Map<string, Deferred.Deferred<ApprovalResolution>>()
+
+      const read = (id: string) =>
+        query("approvals", (sql) => sql<Row>`SELECT * FROM approvals WHERE id = ${id}`).pipe(
+          Effect.map((rows) => rows[0]),
+          Effect.provide(services)
+        )
+
+      const deferredOf = (id: string) =>
+        Effect.gen(function*() {
+          const existing = waiting.get(id)
+          if (existing !== undefined) return existing
+          const made = yield* Deferred.make<ApprovalResolution>()
+          waiting.set(id, made)
+          return made
+        })
+
+      /** Tells the waiters; the view holds the decision from now on. */
+      const settle = (id: string, resolution: ApprovalResolution) =>
+        Effect.suspend(() => {
+          const deferred = waiting.get(id)
+          waiting.delete(id)
+          return deferred === undefined ? Effect.void : Deferred.succeed(deferred, resolution)
+        })
+
+      /** Appends the resolution decided now; the one that ends up recorded is returned. */
+      const resolve = (id: string, resolution: ApprovalResolution, context: CommandContext) =>
+        Effect.gen(function*() {
+          const prior = yield* priorEvents(context.meta)
+          const replayed = prior?.find((e) => e.type === APPROVAL_RESOLVED && e.data.id === id)
+          if (replayed !== undefined) return (replayed.data as unknown as ApprovalResolved).resolution
+          const state: ApprovalState | undefined = yield* read(id)
+          const now = yield* Clock.currentTimeMillis
+          const event = yield* decideResolve(state, id, resolution, context.actor, now)
+          yield* appendDecided(approvalStream(id), state!.version, [{ type: APPROVAL_RESOLVED, data: event }], context).pipe(
+            // resolved by someone else in between (another process): tell our waiters what it became
+            Effect.catchTag("ConcurrentChange", () =>
+              Effect.gen(function*() {
+                const latest = yield* read(id)
+                if (latest !== undefined && latest.status !== "pending") yield* settle(id, latest.status as ApprovalResolution)
+                return yield* new EntityNotFound({ what: "pending approval", id })
+              }))
+          )
+          yield* settle(id, event.resolution)
+          return event.resolution
+        }).pipe(Effect.provide(services))
+
+      /** Sleeps until the deadline, then expires the approval unless a person decided first. */
+      const arm = (id: string, expiresAt: string) =>
+        Effect.gen(function*() {
+          yield* deferredOf(id)
+          const expire = Effect.gen(function*() {
+            const now = yield* Clock.currentTimeMillis
+            yield* Effect.sleep(Duration.millis(Math.max(0, Date.parse(expiresAt) - now)))
+            yield* resolve(id, "expired", SYSTEM)
+          }).pipe(
+            Effect.catchTag("EntityNotFound", () => Effect.void),
+            Effect.catchAll((e) => Effect.logError(`could not expire approval ${id}`, e))
+          )
+          yield* FiberMap.run(timers, id, expire, { onlyIfMissing: true })
+        })
+
+      const decideBy = (wanted: "approved" | "rejected") => (id: string, context: CommandContext) =>
+        Effect.gen(function*() {
+          const recorded = yield* resolve(id, wanted, context)
+          yield* FiberMap.remove(timers, id)
+          // a decision after the deadline expired it instead
+          if (recorded !== wanted) return yield* new EntityNotFound({ what: "pending approval", id })
+        })
+
+      const request = (input: ApprovalRequestInput, context: CommandContext) =>
+        Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          // a whole number of seconds, at least one, like the configured timeout
+          const timeout = Math.max(1, Math.round(input.timeoutSecs ?? (yield* config.current).approvals.timeout_secs))
+          const event = decideRequest(uuidv7(), input, timeout, now)
+          const [stored] = yield* appendDecided(approvalStream(event.id), 0, [{ type: APPROVAL_REQUESTED, data: event }], context).pipe(
+            Effect.provide(services)
+          )
+          // a repeated idempotency key answers with the approval it created the first time
+          const recorded = (stored?.data ?? event) as unknown as ApprovalRequested
+          const deferred = yield* deferredOf(recorded.id)
+          const row = yield* read(recorded.id)
+          if (row !== undefined && row.status !== "pending") yield* settle(recorded.id, row.status as ApprovalResolution)
+          else yield* arm(recorded.id, recorded.expires_at)
+          return { id: recorded.id, expires_at: recorded.expires_at, decision: Deferred.await(deferred) }
+        })
+
+      const awaitDecision = (id: string) =>
+        Effect.gen(function*() {
+          const known = waiting.get(id)
+          if (known !== undefined) return yield* Deferred.await(known)
+          const row = yield* read(id)
+          if (row === undefined) return yield* new EntityNotFound({ what: "approval", id })
+          if (row.status !== "pending") return row.status as ApprovalResolution
+          // pending but not armed here (appended by another process): watch it from now on
+          const deferred = yield* deferredOf(id)
+          yield* arm(id, row.expires_at)
+          return yield* Deferred.await(deferred)
+        })
+
+      // re-arm every pending approval that survived a restart
+      const pending = yield* query("approvals", (sql) => sql<{ id: string; expires_at: string }>`
+        SELECT id, expires_at FROM approvals WHERE status = 'pending' ORDER BY seq`).pipe(Effect.provide(services))
+      for (const p of pending) yield* arm(p.id, p.expires_at)
+
+      return Approvals.of({
+        request,
+        await: awaitDecision,
+        approve: decideBy("approved"),
+        reject: decideBy("rejected"),
+        get: (id) =>
+          Effect.flatMap(read(id), (row) =>
+            row === undefined ? Effect.fail(new EntityNotFound({ what: "approval", id })) : Effect.succeed(toApproval(row))),
+        list: (q) =>
+          query("approvals", (sql) => sql<Row>`
+            SELECT * FROM approvals WHERE (${q.status ?? null} IS NULL OR status = ${q.status ?? null})
+            ORDER BY seq DESC LIMIT ${q.limit ?? -1}`).pipe(
+            Effect.map((rows) => rows.map(toApproval)),
+            Effect.provide(services)
+          )
+      })
+    })
+  )
+}

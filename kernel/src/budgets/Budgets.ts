@@ -1,0 +1,113 @@
+/**
+ * The budgets service: token and call limits per agent over a fixed window. Commands on one
+ * agent's budget run one at a time in this process (a semaphore per agent) and append at the
+ * version they decided on, retrying when another process got there first, so concurrent
+ * reservations never overspend.
+ */
+import type { BudgetStatus, SetBudgetRequest } from "@annal/spec"
+import type { EventDraft, EventStore, EventStoreError } from "@annal/store"
+import type { SqlClient } from "@effect/sql"
+import { Clock, Context, Effect, Either, Layer, Schedule } from "effect"
+import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
+import { ConcurrentChange, EntityNotFound, type Exhausted } from "../shared/errors.js"
+import { priorEvents } from "../shared/Idempotency.js"
+import { type Amount, type BudgetState, decideCharge, decideRemove, decideReserve, decideReset, decideSet, statusAt } from "./decide.js"
+import { BUDGET_CHARGED, BUDGET_REMOVED, BUDGET_RESERVED, BUDGET_RESET, BUDGET_SET, budgetStream } from "./events.js"
+
+/** Real usage of a call: tokens and calls used, and the tokens reserved for it beforehand. */
+export interface BudgetUsage {
+  readonly tokens: number
+  readonly calls: number
+  readonly reservedTokens?: number | undefined
+}
+
+export class Budgets extends Context.Tag("@annal/kernel/Budgets")<
+  Budgets,
+  {
+    /** What is left now; EntityNotFound when the agent has no budget. */
+    readonly get: (agentId: string) => Effect.Effect<BudgetStatus, EntityNotFound | EventStoreError>
+    /** Sets the limits and starts a fresh window. */
+    readonly set: (agentId: string, limits: SetBudgetRequest, context: CommandContext) => Effect.Effect<void, ConcurrentChange | EventStoreError>
+    /** Removes the budget; the agent is then unlimited. */
+    readonly remove: (agentId: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | ConcurrentChange | EventStoreError>
+    /** Starts a fresh window with the full allocation. */
+    readonly reset: (agentId: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | ConcurrentChange | EventStoreError>
+    /**
+     * Reserves tokens and calls before a call: Exhausted (and nothing reserved) when over the
+     * budget; EntityNotFound when the agent has no budget, which the gate reads as "no limit".
+     */
+    readonly reserve: (
+      agentId: string,
+      amount: Amount,
+      context: CommandContext
+    ) => Effect.Effect<void, EntityNotFound | Exhausted | ConcurrentChange | EventStoreError>
+    /** Records real usage after a call (never refused); nothing when the agent has no budget. */
+    readonly charge: (agentId: string, usage: BudgetUsage, context: CommandContext) => Effect.Effect<void, ConcurrentChange | EventStoreError>
+  }
+>() {
+  static readonly layer = Layer.effect(
+    Budgets,
+    Effect.gen(function*() {
+      const services = yield* Effect.context<SqlClient.SqlClient | EventStore>()
+      const locks = new Map<string, Effect.Semaphore>()
+      const lockOf = (agentId: string) => {
+        let lock = locks.get(agentId)
+        if (lock === undefined) {
+          lock = Effect.unsafeMakeSemaphore(1)
+          locks.set(agentId, lock)
+        }
+        return lock
+      }
+
+      const read = (agentId: string) =>
+        query("budgets", (sql) => sql<BudgetState>`SELECT * FROM budgets WHERE agent_id = ${agentId}`).pipe(Effect.map((rows) => rows[0]))
+
+      /**
+       * Reads the budget, decides with the current time, and appends at the version decided on:
+       * serialized per agent here, retried when another process appended in between.
+       */
+      const command = <E>(
+        agentId: string,
+        decide: (state: BudgetState | undefined, now: number) => Either.Either<EventDraft | undefined, E>,
+        context: CommandContext
+      ) =>
+        lockOf(agentId).withPermits(1)(
+          Effect.gen(function*() {
+            // a retried request (same Idempotency-Key) answers as the first did, whatever the state now
+            const prior = yield* priorEvents(context.meta)
+            if (prior?.some((e) => e.stream === budgetStream(agentId)) === true) return
+            const state = yield* read(agentId)
+            const now = yield* Clock.currentTimeMillis
+            const draft = yield* decide(state, now)
+            if (draft === undefined) return
+            const expected = state?.version ?? (yield* streamVersion(budgetStream(agentId)))
+            yield* appendDecided(budgetStream(agentId), expected, [draft], context)
+          })
+        ).pipe(
+          Effect.retry({ schedule: Schedule.recurs(5), while: (e) => e instanceof ConcurrentChange }),
+          Effect.provide(services)
+        )
+
+      const draft = (type: string) => <A extends { readonly agent_id: string }>(data: A): EventDraft => ({ type, data })
+
+      return Budgets.of({
+        get: (agentId) =>
+          Effect.gen(function*() {
+            const state = yield* read(agentId)
+            if (state === undefined) return yield* new EntityNotFound({ what: "budget of agent", id: agentId })
+            return statusAt(state, yield* Clock.currentTimeMillis)
+          }).pipe(Effect.provide(services)),
+        set: (agentId, limits, context) => command(agentId, () => Either.right(draft(BUDGET_SET)(decideSet(agentId, limits))), context),
+        remove: (agentId, context) => command(agentId, (state) => Either.map(decideRemove(state, agentId), draft(BUDGET_REMOVED)), context),
+        reset: (agentId, context) => command(agentId, (state) => Either.map(decideReset(state, agentId), draft(BUDGET_RESET)), context),
+        reserve: (agentId, amount, context) =>
+          command(agentId, (state, now) => Either.map(decideReserve(state, agentId, amount, now), draft(BUDGET_RESERVED)), context),
+        charge: (agentId, usage, context) =>
+          command(agentId, (state, now) => {
+            const event = decideCharge(state, agentId, { tokens: usage.tokens, calls: usage.calls, releasedTokens: usage.reservedTokens ?? 0 }, now)
+            return Either.right(event === undefined ? undefined : draft(BUDGET_CHARGED)(event))
+          }, context)
+      })
+    })
+  )
+}

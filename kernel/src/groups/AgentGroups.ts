@@ -1,0 +1,123 @@
+/**
+ * The agent groups service: the supervisor creates a group when it forks agents together and
+ * reports each member's completion; the API lists and reads groups.
+ */
+import { SqlClient } from "@effect/sql"
+import type { AgentGroup, AgentGroupSummary } from "@annal/spec"
+import { EventStore, type EventStoreError } from "@annal/store"
+import { Context, Effect, Layer } from "effect"
+import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
+import { type AlreadyExists, type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
+import { uuidv7 } from "../shared/Id.js"
+import { priorEvents } from "../shared/Idempotency.js"
+import { type CreateGroup, decideCreate, decideMemberCompleted, type GroupState } from "./decide.js"
+import { AGENT_GROUP_CREATED, AGENT_GROUP_MEMBER_COMPLETED, agentGroupStream } from "./events.js"
+
+type Status = "running" | "completed" | "failed"
+
+interface GroupRow {
+  readonly id: string
+  readonly name: string
+  readonly agent_count: number
+  readonly completed_count: number
+  readonly failed_count: number
+  readonly status: Status
+  readonly created_at: string
+  readonly updated_at: string
+  readonly completed_at: string | null
+}
+
+interface MemberRow {
+  readonly agent_id: string
+  readonly status: Status
+  readonly result: string | null
+  readonly completed_at: string | null
+}
+
+export class AgentGroups extends Context.Tag("@annal/kernel/AgentGroups")<
+  AgentGroups,
+  {
+    /** Every group, newest first. */
+    readonly list: Effect.Effect<ReadonlyArray<AgentGroupSummary>, EventStoreError>
+    /** A group with its members, in the order they were given. */
+    readonly get: (id: string) => Effect.Effect<AgentGroup, EntityNotFound | EventStoreError>
+    /** Creates a running group; `id` defaults to a new UUID v7. Returns the group. */
+    readonly create: (
+      input: CreateGroup & { readonly id?: string | undefined },
+      context: CommandContext
+    ) => Effect.Effect<AgentGroup, InvalidCommand | AlreadyExists | ConcurrentChange | EventStoreError>
+    /** Records that a member finished; returns the group as it is now. */
+    readonly memberCompleted: (
+      groupId: string,
+      agentId: string,
+      outcome: { readonly success: boolean; readonly result?: string | null | undefined },
+      context: CommandContext
+    ) => Effect.Effect<AgentGroup, EntityNotFound | InvalidCommand | ConcurrentChange | EventStoreError>
+  }
+>() {
+  static readonly layer = Layer.effect(
+    AgentGroups,
+    Effect.gen(function*() {
+      const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
+      const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
+
+      const groupRow = (id: string) =>
+        query("an agent group", (sql) =>
+          Effect.map(sql<GroupRow>`SELECT id, name, agent_count, completed_count, failed_count, status, created_at, updated_at, completed_at
+            FROM agent_groups WHERE id = ${id}`, (r) => r[0]))
+      const members = (id: string) =>
+        query("agent group members", (sql) =>
+          sql<MemberRow>`SELECT agent_id, status, result, completed_at FROM agent_group_members WHERE group_id = ${id} ORDER BY position`)
+
+      /** The stream version first, then the view: a change in between makes the append conflict. */
+      const load = (id: string) =>
+        Effect.gen(function*() {
+          const version = yield* streamVersion(agentGroupStream(id))
+          const group = yield* groupRow(id)
+          const state: GroupState | undefined = group === undefined ? undefined : { members: yield* members(id) }
+          return { version, state }
+        })
+
+      const get = (id: string) =>
+        Effect.gen(function*() {
+          const g = yield* groupRow(id)
+          if (g === undefined) return yield* new EntityNotFound({ what: "agent group", id })
+          return { ...g, members: yield* members(id) } satisfies AgentGroup
+        })
+
+      const create = (input: CreateGroup & { readonly id?: string | undefined }, ctx: CommandContext) =>
+        Effect.gen(function*() {
+          const id = input.id ?? uuidv7()
+          const { state, version } = yield* load(id)
+          const stored = yield* appendDecided(agentGroupStream(id), version, yield* decideCreate(id, state, input), ctx)
+          // an idempotent retry answers with the group its first attempt created
+          const created = String(stored.find((e) => e.type === AGENT_GROUP_CREATED)?.data.group_id ?? id)
+          // the group was just committed, so it is in the view
+          return yield* get(created).pipe(Effect.catchTag("EntityNotFound", (e) => Effect.die(e)))
+        })
+
+      const memberCompleted = (
+        groupId: string,
+        agentId: string,
+        outcome: { readonly success: boolean; readonly result?: string | null | undefined },
+        ctx: CommandContext
+      ) =>
+        Effect.gen(function*() {
+          // an idempotent retry of a completion that was recorded answers as the first did
+          const prior = yield* priorEvents(ctx.meta)
+          if (prior?.some((e) => e.type === AGENT_GROUP_MEMBER_COMPLETED) === true) return yield* get(groupId)
+          const { state, version } = yield* load(groupId)
+          yield* appendDecided(agentGroupStream(groupId), version, yield* decideMemberCompleted(groupId, state, agentId, outcome), ctx)
+          return yield* get(groupId)
+        })
+
+      return AgentGroups.of({
+        list: run(query("agent groups", (sql) =>
+          sql<AgentGroupSummary>`SELECT id, name, agent_count, status, created_at FROM agent_groups ORDER BY seq DESC`)),
+        get: (id) => run(get(id)),
+        create: (input, ctx) => run(create(input, ctx)),
+        memberCompleted: (groupId, agentId, outcome, ctx) => run(memberCompleted(groupId, agentId, outcome, ctx))
+      })
+    })
+  )
+}

@@ -1,0 +1,73 @@
+import * as Projection from "../projection/Projection.js"
+import { groupStatus } from "./decide.js"
+import { AGENT_GROUP_CREATED, AGENT_GROUP_MEMBER_COMPLETED, type AgentGroupCreated, type AgentGroupMemberCompleted } from "./events.js"
+
+/** Agent groups and their members; a group's status is derived here from its members'. */
+export const agentGroupsProjection = Projection.make({
+  name: "agent_groups",
+  version: 1,
+  tables: [
+    {
+      name: "agent_groups",
+      ddl: `CREATE TABLE agent_groups (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        agent_count INTEGER NOT NULL,
+        completed_count INTEGER NOT NULL,
+        failed_count INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        completed_at TEXT
+      );
+      CREATE INDEX agent_groups_seq ON agent_groups (seq);`
+    },
+    {
+      name: "agent_group_members",
+      ddl: `CREATE TABLE agent_group_members (
+        group_id TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed')),
+        result TEXT,
+        completed_at TEXT,
+        PRIMARY KEY (group_id, agent_id)
+      )`
+    }
+  ],
+  handles: [AGENT_GROUP_CREATED, AGENT_GROUP_MEMBER_COMPLETED],
+  apply: (event, db) => {
+    if (event.type === AGENT_GROUP_CREATED) {
+      const d = event.data as unknown as AgentGroupCreated
+      db.run(
+        `INSERT INTO agent_groups (id, seq, name, agent_count, completed_count, failed_count, status, created_at, updated_at, completed_at)
+         VALUES (?, ?, ?, ?, 0, 0, 'running', ?, ?, NULL)`,
+        [d.group_id, event.seq, d.name, d.agent_ids.length, event.at, event.at]
+      )
+      d.agent_ids.forEach((agent, i) => {
+        db.run("INSERT INTO agent_group_members (group_id, agent_id, position, status, result, completed_at) VALUES (?, ?, ?, 'running', NULL, NULL)", [
+          d.group_id,
+          agent,
+          i
+        ])
+      })
+      return
+    }
+    const d = event.data as unknown as AgentGroupMemberCompleted
+    db.run("UPDATE agent_group_members SET status = ?, result = ?, completed_at = ? WHERE group_id = ? AND agent_id = ?", [
+      d.success ? "completed" : "failed",
+      d.result,
+      event.at,
+      d.group_id,
+      d.agent_id
+    ])
+    const statuses = db.all<{ status: "running" | "completed" | "failed" }>("SELECT status FROM agent_group_members WHERE group_id = ?", [d.group_id])
+    const status = groupStatus(statuses)
+    db.run(
+      `UPDATE agent_groups SET completed_count = completed_count + ?, failed_count = failed_count + ?, status = ?,
+         completed_at = ?, updated_at = ? WHERE id = ?`,
+      [d.success ? 1 : 0, d.success ? 0 : 1, status, status === "running" ? null : event.at, event.at, d.group_id]
+    )
+  }
+})

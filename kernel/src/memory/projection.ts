@@ -1,0 +1,65 @@
+import type { StoredEvent } from "@annal/store"
+import * as Projection from "../projection/Projection.js"
+import { MEMORY_DELETED, MEMORY_STORED, type MemoryDeleted, type MemoryStored } from "./events.js"
+
+/**
+ * Stored memories, and their keyword index: an FTS5 table over `content` and `tags` whose
+ * rows are the memories' rows (external content, rowid = the memory_stored seq), kept in step
+ * here, so BM25 search is read-your-writes. The semantic index is not a view: it lives in
+ * `memory.hnsw` and follows the log on its own.
+ */
+export const memoryProjection = Projection.make({
+  name: "memory",
+  version: 1,
+  tables: [
+    {
+      name: "memory_entries",
+      ddl: `CREATE TABLE memory_entries (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        content TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        importance REAL NOT NULL,
+        created_at TEXT NOT NULL,
+        actor TEXT NOT NULL
+      );
+      CREATE INDEX memory_entries_type ON memory_entries (type, seq);`
+    },
+    {
+      name: "memory_fts",
+      ddl: `CREATE VIRTUAL TABLE memory_fts USING fts5(
+        content, tags,
+        content = 'memory_entries', content_rowid = 'seq',
+        tokenize = 'porter unicode61 remove_diacritics 2'
+      )`
+    }
+  ],
+  // memory_recalled changes no view: per-memory recall counts would rewrite a page per result
+  // in every search's commit, which costs more than the search itself
+  handles: [MEMORY_STORED, MEMORY_DELETED],
+  apply: (event: StoredEvent, db) => {
+    switch (event.type) {
+      case MEMORY_STORED: {
+        const d = event.data as unknown as MemoryStored
+        const tags = JSON.stringify(d.tags)
+        db.run(
+          `INSERT INTO memory_entries (seq, id, type, content, tags, importance, created_at, actor)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          [event.seq, d.id, d.memory_type, d.content, tags, d.importance, event.at, event.actor]
+        )
+        db.run("INSERT INTO memory_fts (rowid, content, tags) VALUES (?, ?, ?)", [event.seq, d.content, tags])
+        return
+      }
+      case MEMORY_DELETED: {
+        const d = event.data as unknown as MemoryDeleted
+        const row = db.get<{ seq: number; content: string; tags: string }>("SELECT seq, content, tags FROM memory_entries WHERE id = ?", [d.id])
+        if (row === undefined) return
+        // an external-content FTS table forgets a row only when told its indexed values
+        db.run("INSERT INTO memory_fts (memory_fts, rowid, content, tags) VALUES ('delete', ?, ?, ?)", [row.seq, row.content, row.tags])
+        db.run("DELETE FROM memory_entries WHERE seq = ?", [row.seq])
+        return
+      }
+    }
+  }
+})

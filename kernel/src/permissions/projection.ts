@@ -1,0 +1,50 @@
+import * as Projection from "../projection/Projection.js"
+import { PERMISSIONS_CHANGED, type PermissionsChanged } from "./events.js"
+
+/** Each agent's current permissions: one row per agent, lists as JSON arrays. */
+export const permissionsProjection = Projection.make({
+  name: "permissions",
+  version: 1,
+  tables: [
+    {
+      name: "agent_permissions",
+      ddl: `CREATE TABLE agent_permissions (
+        agent_name TEXT PRIMARY KEY,
+        allowed_tools TEXT NOT NULL,
+        allowed_paths TEXT NOT NULL,
+        denied_paths TEXT NOT NULL,
+        network_access INTEGER NOT NULL,
+        max_execution_time_secs INTEGER NOT NULL,
+        max_memory_mb INTEGER NOT NULL,
+        can_fork INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+      )`
+    }
+  ],
+  handles: [PERMISSIONS_CHANGED],
+  apply: (event, db) => {
+    const d = event.data as unknown as PermissionsChanged
+    db.run(
+      `INSERT INTO agent_permissions (agent_name, allowed_tools, allowed_paths, denied_paths, network_access,
+         max_execution_time_secs, max_memory_mb, can_fork, version, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (agent_name) DO UPDATE SET allowed_tools = excluded.allowed_tools, allowed_paths = excluded.allowed_paths,
+         denied_paths = excluded.denied_paths, network_access = excluded.network_access,
+         max_execution_time_secs = excluded.max_execution_time_secs, max_memory_mb = excluded.max_memory_mb,
+         can_fork = excluded.can_fork, version = excluded.version, updated_at = excluded.updated_at`,
+      [
+        d.agent_name,
+        JSON.stringify(d.allowed_tools),
+        JSON.stringify(d.allowed_paths),
+        JSON.stringify(d.denied_paths),
+        d.network_access ? 1 : 0,
+        d.max_execution_time_secs,
+        d.max_memory_mb,
+        d.can_fork ? 1 : 0,
+        event.version,
+        event.at
+      ]
+    )
+  }
+})

@@ -1,0 +1,296 @@
+/**
+ * The scheduler: the task queue as a kernel service. Tasks are submitted as `task_submitted`
+ * events and wait in the `scheduler_tasks` view; one admission fiber starts them — highest
+ * priority first, first come first served within a priority, at most `scheduler.max_concurrent`
+ * at once and `scheduler.rate_limit_per_minute` starts per rolling minute — by handing each to
+ * the TaskRunner, and records how it ended. Queued tasks survive a restart because the queue is
+ * the view; a task found running at start was cut off by the stop and is failed explicitly.
+ */
+import type { SchedulerStats, SchedulerTask, SchedulerTaskDetail, SchedulerTasks, TaskPriority, TaskSource } from "@annal/spec"
+import { EventStore, type EventStoreError } from "@annal/store"
+import { SqlClient } from "@effect/sql"
+import { Clock, Context, Duration, Effect, Either, FiberMap, Layer, Option, Queue, Stream } from "effect"
+import { Configuration } from "../config/Configuration.js"
+import { appendDecided, type CommandContext, query } from "../shared/Command.js"
+import { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
+import { decideCancel, decideEnd, decideStart, decideSubmit, PRIORITY_RANK, type TaskDecision, type TaskOutcome, type TaskState } from "./decide.js"
+import { taskStream } from "./events.js"
+import { newId } from "../shared/Id.js"
+import { fromRow, type TaskRow } from "./projection.js"
+import { TaskRunner } from "./TaskRunner.js"
+
+/** What a caller hands the scheduler; the id is generated unless given. */
+export interface TaskSubmission {
+  readonly id?: string | undefined
+  readonly description: string
+  readonly goal: string
+  readonly constraints?: ReadonlyArray<string> | undefined
+  readonly acceptance_criteria?: ReadonlyArray<string> | undefined
+  readonly toolchain?: string | undefined
+  readonly priority?: TaskPriority | undefined
+  readonly source: TaskSource
+}
+
+/** Who runs tasks, and why they wait when nothing can run them now. */
+export interface RunnerStatus {
+  readonly name: string
+  readonly unavailable: string | undefined
+}
+
+/** The actor of the scheduler's own transitions (start, end, interruption). */
+export const SCHEDULER_ACTOR = "system:scheduler"
+
+/** The rate limit's window. */
+const WINDOW_MS = 60_000
+
+/** Most tasks a list returns of each kind when the caller names no limit. */
+export const DEFAULT_TASKS_LISTED = 1000
+
+/** A task as `GET /api/scheduler/tasks` lists it. */
+export const toTask = (t: TaskState): SchedulerTask => ({
+  id: t.id,
+  description: t.description,
+  priority: t.priority,
+  status: t.status,
+  created_at: t.created_at,
+  error: t.error,
+  source: t.source,
+  started_at: t.started_at,
+  finished_at: t.finished_at
+})
+
+/** A task with everything it carries. */
+export const toTaskDetail = (t: TaskState): SchedulerTaskDetail => ({
+  ...toTask(t),
+  goal: t.goal,
+  constraints: t.constraints,
+  acceptance_criteria: t.acceptance_criteria,
+  toolchain: t.toolchain,
+  summary: t.summary
+})
+
+export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
+  Scheduler,
+  {
+    /** Puts a task in the queue (`task_submitted`) and wakes the admission fiber. */
+    readonly submit: (
+      task: TaskSubmission,
+      context: CommandContext
+    ) => Effect.Effect<TaskState, InvalidCommand | ConcurrentChange | EventStoreError>
+    /** One task, whatever its status. */
+    readonly get: (id: string) => Effect.Effect<TaskState, EntityNotFound | EventStoreError>
+    /** Cancels a queued or running task (a running one is interrupted). */
+    readonly cancel: (
+      id: string,
+      reason: string,
+      context: CommandContext
+    ) => Effect.Effect<TaskState, EntityNotFound | InvalidCommand | ConcurrentChange | EventStoreError>
+    readonly stats: Effect.Effect<SchedulerStats, EventStoreError>
+    /** Queued tasks in admission order and running tasks by start, at most `limit` of each. */
+    readonly tasks: (limit?: number) => Effect.Effect<SchedulerTasks, EventStoreError>
+    /** 1-based place of a queued task in admission order; undefined when it is not queued. */
+    readonly position: (id: string) => Effect.Effect<number | undefined, EventStoreError>
+    readonly runner: Effect.Effect<RunnerStatus>
+  }
+>() {
+  /** The scheduler over the view, running admitted tasks on the TaskRunner in context. */
+  static readonly layer = Layer.scoped(
+    Scheduler,
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const store = yield* EventStore
+      const config = yield* Configuration
+      const runner = yield* TaskRunner
+      const provide = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) =>
+        effect.pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provideService(EventStore, store))
+
+      // Every read-decide-append of a task goes through one lock: admission, ends and
+      // cancellations never race each other inside this process.
+      const lock = yield* Effect.makeSemaphore(1)
+      const wake = yield* Queue.sliding<void>(1)
+      const signal = Effect.asVoid(Queue.offer(wake, undefined))
+      const fibers = yield* FiberMap.make<string>()
+      // Tasks this process runs now (counted here, not from the FiberMap, so a finished task
+      // frees its slot before the admission fiber is woken).
+      const active = new Set<string>()
+      // Start times (Clock millis) within the last window, oldest first.
+      const starts: Array<number> = []
+
+      const load = (id: string) =>
+        provide(query("a task", (sql) => sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE id = ${id}`)).pipe(
+          Effect.map((rows) => (rows[0] === undefined ? undefined : fromRow(rows[0])))
+        )
+
+      const get = (id: string) =>
+        Effect.flatMap(load(id), (t) => (t === undefined ? Effect.fail(new EntityNotFound({ what: "task", id })) : Effect.succeed(t)))
+
+      /** Decides on the task's current state and appends, under the lock. */
+      const transition = (
+        id: string,
+        decide: (task: TaskState) => Either.Either<TaskDecision, InvalidCommand>,
+        context: CommandContext
+      ) =>
+        lock.withPermits(1)(
+          Effect.gen(function*() {
+            const task = yield* get(id)
+            const decision = decide(task)
+            if (Either.isLeft(decision)) return yield* decision.left
+            yield* provide(appendDecided(taskStream(id), task.version, [decision.right], context))
+            return yield* get(id)
+          })
+        )
+
+      const system: CommandContext = { actor: SCHEDULER_ACTOR }
+
+      /** Records how a running task ended; a task cancelled meanwhile stays cancelled. */
+      const end = (id: string, outcome: TaskOutcome) =>
+        transition(id, (t) => decideEnd(t, outcome), system).pipe(
+          Effect.catchTag("InvalidCommand", () => Effect.void),
+          Effect.catchAll((e) => Effect.logError(`could not record the end of task ${id}`, e))
+        )
+
+      const execute = (task: TaskState) =>
+        runner.run(task).pipe(
+          Effect.map((r): TaskOutcome => ({ _tag: "Completed", summary: r.summary })),
+          Effect.catchAll((e) => Effect.succeed<TaskOutcome>({ _tag: "Failed", error: e.message })),
+          Effect.catchAllDefect((d) => Effect.succeed<TaskOutcome>({ _tag: "Failed", error: `the runner crashed: ${String(d)}` })),
+          Effect.flatMap((outcome) => end(task.id, outcome)),
+          Effect.ensuring(Effect.suspend(() => {
+            active.delete(task.id)
+            return signal
+          }))
+        )
+
+      const nextQueued = provide(
+        query("the queue", (sql) => sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE status = 'Queued' ORDER BY rank DESC, seq LIMIT 1`)
+      ).pipe(Effect.map((rows) => (rows[0] === undefined ? undefined : fromRow(rows[0]))))
+
+      const prune = (now: number) => {
+        while (starts.length > 0 && starts[0]! <= now - WINDOW_MS) starts.shift()
+      }
+
+      /**
+       * Starts what the limits allow; says how long to wait before looking again (undefined:
+       * until woken by a submission, an end, a cancellation or a configuration change).
+       */
+      const admit: Effect.Effect<Duration.Duration | undefined, EventStoreError | ConcurrentChange> = Effect.gen(function*() {
+        if ((yield* runner.unavailable) !== undefined) return undefined
+        while (true) {
+          const limits = (yield* config.current).scheduler
+          const now = yield* Clock.currentTimeMillis
+          prune(now)
+          if (active.size >= limits.max_concurrent) return undefined
+          const next = yield* nextQueued
+          if (next === undefined) return undefined
+          if (starts.length >= limits.rate_limit_per_minute) return Duration.millis(Math.max(1, starts[0]! + WINDOW_MS - now))
+          const started = yield* transition(next.id, (t) => decideStart(t, runner.name), system).pipe(
+            Effect.map(Option.some),
+            Effect.catchTags({ InvalidCommand: () => Effect.succeedNone, EntityNotFound: () => Effect.succeedNone })
+          )
+          if (Option.isNone(started)) continue
+          starts.push(now)
+          active.add(next.id)
+          yield* FiberMap.run(fibers, next.id, execute(started.value))
+        }
+      })
+
+      // A task recorded as running when this process starts was cut off by the last stop.
+      const interrupted = yield* provide(query("the running tasks", (sql) => sql<{ id: string }>`
+        SELECT id FROM scheduler_tasks WHERE status = 'Running' ORDER BY seq`))
+      for (const { id } of interrupted) {
+        yield* end(id, { _tag: "Failed", error: "interrupted: the server stopped while the task was running" })
+      }
+      // Starts of the last minute count against the rate limit after a restart too.
+      const nowMs = yield* Clock.currentTimeMillis
+      const recent = yield* provide(query("recent task starts", (sql) => sql<{ started_at: string }>`
+        SELECT started_at FROM scheduler_tasks WHERE started_at >= ${new Date(nowMs - WINDOW_MS).toISOString()} ORDER BY started_at`))
+      for (const r of recent) starts.push(Date.parse(r.started_at))
+
+      yield* Effect.forkScoped(Stream.runForEach(config.changes, () => signal))
+      yield* Effect.forkScoped(Effect.forever(
+        Effect.gen(function*() {
+          const wait = yield* admit.pipe(
+            Effect.catchAllCause((cause) => Effect.as(Effect.logError("the scheduler could not admit tasks", cause), Duration.seconds(5)))
+          )
+          yield* wait === undefined ? Queue.take(wake) : Effect.asVoid(Effect.timeoutOption(Queue.take(wake), wait))
+        })
+      ))
+      yield* signal
+
+      const count = (status: string) =>
+        provide(query("the queue", (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM scheduler_tasks WHERE status = ${status}`)).pipe(
+          Effect.map((rows) => rows[0]?.n ?? 0)
+        )
+
+      return Scheduler.of({
+        submit: (task, context) =>
+          Effect.gen(function*() {
+            const id = task.id ?? newId()
+            const submitted = yield* lock.withPermits(1)(
+              Effect.gen(function*() {
+                const decision = decideSubmit(yield* load(id), {
+                  id,
+                  description: task.description,
+                  goal: task.goal,
+                  constraints: task.constraints ?? [],
+                  acceptance_criteria: task.acceptance_criteria ?? [],
+                  toolchain: task.toolchain ?? "default",
+                  priority: task.priority ?? "Normal",
+                  source: task.source
+                })
+                if (Either.isLeft(decision)) return yield* decision.left
+                const [event] = yield* provide(appendDecided(taskStream(id), 0, [decision.right], context))
+                // an idempotent replay answers with the task of the first request
+                return typeof event?.data.id === "string" ? event.data.id : id
+              })
+            )
+            yield* signal
+            return yield* Effect.catchTag(get(submitted), "EntityNotFound", (e) => Effect.die(e))
+          }),
+        get,
+        cancel: (id, reason, context) =>
+          Effect.gen(function*() {
+            const task = yield* transition(id, (t) => decideCancel(t, reason), context)
+            // the cancellation is on record first; the run, if any, is then stopped
+            yield* FiberMap.remove(fibers, id)
+            yield* signal
+            return task
+          }),
+        stats: Effect.gen(function*() {
+          const limits = (yield* config.current).scheduler
+          const queued = yield* count("Queued")
+          const running = yield* count("Running")
+          prune(yield* Clock.currentTimeMillis)
+          return {
+            queued,
+            running,
+            max_concurrent: limits.max_concurrent,
+            rate_limit_per_minute: limits.rate_limit_per_minute,
+            rate_remaining: Math.max(0, limits.rate_limit_per_minute - starts.length)
+          }
+        }),
+        tasks: (limit = DEFAULT_TASKS_LISTED) =>
+          provide(query("the queue", (sql) =>
+            Effect.all([
+              sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE status = 'Queued' ORDER BY rank DESC, seq LIMIT ${limit}`,
+              sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE status = 'Running' ORDER BY started_at, seq LIMIT ${limit}`
+            ]))).pipe(
+            Effect.map(([queued, running]) => ({
+              queued: queued.map((r) => toTask(fromRow(r))),
+              running: running.map((r) => toTask(fromRow(r)))
+            }))
+          ),
+        position: (id) =>
+          Effect.flatMap(load(id), (t) =>
+            t === undefined || t.status !== "Queued"
+              ? Effect.succeed(undefined)
+              : provide(query("the queue", (sql) => sql<{ n: number }>`
+                  SELECT count(*) AS n FROM scheduler_tasks WHERE status = 'Queued'
+                  AND (rank > ${PRIORITY_RANK[t.priority]} OR (rank = ${PRIORITY_RANK[t.priority]} AND seq < ${t.seq}))`)).pipe(
+                  Effect.map((rows) => (rows[0]?.n ?? 0) + 1)
+                )),
+        runner: Effect.map(runner.unavailable, (unavailable) => ({ name: runner.name, unavailable }))
+      })
+    })
+  )
+}

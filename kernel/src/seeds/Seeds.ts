@@ -1,0 +1,226 @@
+/**
+ * The seeds service: structured seeds created by the orchestrator, Markdown seeds imported from
+ * `<data-dir>/seeds/*.md` at start, evaluations recorded against them, and their lineage.
+ */
+import { SqlClient } from "@effect/sql"
+import type { MarkdownSeed, PageRequest, SeedDetail, SeedEvolutionEntry, SeedSummary, SeedView } from "@annal/spec"
+import { EventStore, type EventStoreError } from "@annal/store"
+import { Context, Effect, Either, Layer } from "effect"
+import { createHash } from "node:crypto"
+import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs"
+import { join } from "node:path"
+import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
+import { DataDir } from "../shared/DataDir.js"
+import type { AlreadyExists, ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
+import { EntityNotFound as NotFound } from "../shared/errors.js"
+import { uuidv7 } from "../shared/Id.js"
+import { type Paged, paged } from "../shared/Page.js"
+import { type CreateSeed, decideCreate, decideEvaluation, decideImport, type Evaluation, type SeedRef } from "./decide.js"
+import { EVALUATION_COMPLETE, SEED_CREATED, SEED_IMPORTED, seedStream } from "./events.js"
+
+/** Largest Markdown seed file imported, in bytes. */
+export const MAX_SEED_FILE_BYTES = 1024 * 1024
+
+/** What an import of the seeds directory did. */
+export interface SeedImportReport {
+  readonly imported: ReadonlyArray<string>
+  readonly unchanged: ReadonlyArray<string>
+  /** Files left out, with the reason. */
+  readonly skipped: ReadonlyArray<{ readonly file: string; readonly reason: string }>
+}
+
+interface SeedRow {
+  readonly id: string
+  readonly format: "json" | "markdown"
+  readonly goal: string
+  readonly constraints: string
+  readonly acceptance_criteria: string
+  readonly ontology: string | null
+  readonly content: string | null
+  readonly sha256: string | null
+  readonly generation: number
+  readonly parent_id: string | null
+  readonly score: number | null
+  readonly passed: number | null
+  readonly evaluated_at: string | null
+  readonly created_at: string
+}
+
+const toView = (row: SeedRow): SeedView =>
+  row.format === "markdown"
+    ? ({ id: row.id, content: row.content ?? "" } satisfies MarkdownSeed)
+    : ({
+      id: row.id,
+      goal: row.goal,
+      constraints: JSON.parse(row.constraints),
+      created_at: row.created_at,
+      generation: row.generation,
+      parent_seed_id: row.parent_id,
+      acceptance_criteria: JSON.parse(row.acceptance_criteria),
+      ontology: row.ontology === null ? null : JSON.parse(row.ontology),
+      evaluation: row.score === null || row.passed === null || row.evaluated_at === null
+        ? null
+        : { score: row.score, passed: row.passed === 1, evaluated_at: row.evaluated_at }
+    } satisfies SeedDetail)
+
+const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex")
+
+/** Lineages longer than this are cut (they cannot loop: a parent always exists before its child). */
+const MAX_LINEAGE = 10_000
+
+export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
+  Seeds,
+  {
+    /** Creates a structured seed (generation from its parent); `id` defaults to a new UUID v7. */
+    readonly create: (
+      input: CreateSeed & { readonly id?: string | undefined },
+      context: CommandContext
+    ) => Effect.Effect<SeedDetail, InvalidCommand | EntityNotFound | AlreadyExists | ConcurrentChange | EventStoreError>
+    /** Records `evaluation_complete` against a seed; returns the event's seq. */
+    readonly recordEvaluation: (
+      seedId: string,
+      evaluation: Evaluation,
+      context: CommandContext
+    ) => Effect.Effect<number, InvalidCommand | EntityNotFound | ConcurrentChange | EventStoreError>
+    /** Seeds newest first. */
+    readonly list: (page: PageRequest) => Effect.Effect<Paged<SeedSummary>, EventStoreError>
+    readonly get: (id: string) => Effect.Effect<SeedView, EntityNotFound | EventStoreError>
+    /** The seed's parent chain, root first. */
+    readonly evolution: (id: string) => Effect.Effect<ReadonlyArray<SeedEvolutionEntry>, EntityNotFound | EventStoreError>
+    /** Imports new and changed `<data-dir>/seeds/*.md` files (done once at start). */
+    readonly importDirectory: Effect.Effect<SeedImportReport, EventStoreError>
+  }
+>() {
+  static readonly layer = Layer.effect(
+    Seeds,
+    Effect.gen(function*() {
+      const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
+      const { seeds: directory } = yield* DataDir
+      const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
+
+      const row = (id: string) =>
+        query("a seed", (sql) =>
+          Effect.map(
+            sql<SeedRow>`SELECT id, format, goal, constraints, acceptance_criteria, ontology, content, sha256, generation, parent_id,
+              score, passed, evaluated_at, created_at FROM seeds WHERE id = ${id}`,
+            (rows) => rows[0]
+          ))
+      const ref = (id: string) =>
+        Effect.map(row(id), (r): SeedRef | undefined =>
+          r === undefined ? undefined : { id: r.id, format: r.format, generation: r.generation, sha256: r.sha256 })
+
+      const get = (id: string) =>
+        Effect.flatMap(row(id), (r) => (r === undefined ? Effect.fail(new NotFound({ what: "seed", id })) : Effect.succeed(toView(r))))
+
+      const create = (input: CreateSeed & { readonly id?: string | undefined }, ctx: CommandContext) =>
+        Effect.gen(function*() {
+          const id = input.id ?? uuidv7()
+          const existing = yield* ref(id)
+          const parentId = input.parent_seed_id ?? null
+          const parent = parentId === null ? undefined : yield* ref(parentId)
+          const event = yield* decideCreate(id, input, existing, parent)
+          const [stored] = yield* appendDecided(seedStream(id), 0, [{ type: SEED_CREATED, data: event }], ctx)
+          // an idempotent retry answers with the seed its first attempt created
+          const created = yield* get(String(stored!.data.seed_id))
+          return created as SeedDetail
+        })
+
+      const recordEvaluation = (seedId: string, evaluation: Evaluation, ctx: CommandContext) =>
+        Effect.gen(function*() {
+          const event = yield* decideEvaluation(seedId, yield* ref(seedId), evaluation)
+          // evaluations only add to an immutable seed, so they need no version check
+          const [stored] = yield* appendDecided(seedStream(seedId), "any", [{ type: EVALUATION_COMPLETE, data: event }], ctx)
+          return stored!.seq
+        })
+
+      const list = (page: PageRequest) =>
+        paged(
+          "seeds",
+          page,
+          (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM seeds`,
+          (sql, limit, offset) =>
+            sql<{ id: string; goal: string; constraints_count: number; created_at: string }>`
+              SELECT id, goal, json_array_length(constraints) AS constraints_count, created_at FROM seeds
+              ORDER BY seq DESC LIMIT ${limit} OFFSET ${offset}`,
+          (r): SeedSummary => ({ id: r.id, goal: r.goal, constraints_count: r.constraints_count, created_at: r.created_at })
+        )
+
+      const evolution = (id: string) =>
+        Effect.gen(function*() {
+          const chain: Array<SeedEvolutionEntry> = []
+          let next: string | null = id
+          while (next !== null && chain.length < MAX_LINEAGE) {
+            const r: SeedRow | undefined = yield* row(next)
+            if (r === undefined) {
+              if (chain.length === 0) return yield* new NotFound({ what: "seed", id })
+              break
+            }
+            chain.push({
+              id: r.id,
+              generation: r.generation,
+              goal: r.goal,
+              parent_id: r.parent_id,
+              score: r.score,
+              passed: r.passed === null ? null : r.passed === 1
+            })
+            next = r.parent_id
+          }
+          return chain.reverse()
+        })
+
+      const importOne = (file: string) =>
+        Effect.gen(function*() {
+          const path = join(directory, file)
+          const id = file.slice(0, -".md".length)
+          const info = statSync(path)
+          if (!info.isFile()) return { _tag: "skipped", reason: "not a regular file" } as const
+          if (info.size > MAX_SEED_FILE_BYTES) return { _tag: "skipped", reason: `larger than ${MAX_SEED_FILE_BYTES} bytes` } as const
+          const content = readFileSync(path, "utf8")
+          const decided = decideImport(id, content, sha256(content), yield* ref(id))
+          if (Either.isLeft(decided)) return { _tag: "skipped", reason: decided.left.message } as const
+          if (decided.right === undefined) return { _tag: "unchanged" } as const
+          const version = yield* streamVersion(seedStream(id))
+          yield* appendDecided(seedStream(id), version, [{ type: SEED_IMPORTED, data: decided.right }], { actor: "system" })
+          return { _tag: "imported" } as const
+        })
+
+      const importDirectory = Effect.gen(function*() {
+        const imported: Array<string> = []
+        const unchanged: Array<string> = []
+        const skipped: Array<{ file: string; reason: string }> = []
+        const files = yield* Effect.try(() => {
+          mkdirSync(directory, { recursive: true })
+          return readdirSync(directory).filter((f) => f.endsWith(".md")).sort()
+        }).pipe(Effect.orElseSucceed(() => [] as Array<string>))
+        for (const file of files) {
+          const outcome = yield* importOne(file).pipe(
+            Effect.catchAllDefect((e) => Effect.succeed({ _tag: "skipped", reason: String(e) } as const)),
+            Effect.catchTag("ConcurrentChange", (e) => Effect.succeed({ _tag: "skipped", reason: e.message } as const))
+          )
+          if (outcome._tag === "imported") imported.push(file.slice(0, -3))
+          else if (outcome._tag === "unchanged") unchanged.push(file.slice(0, -3))
+          else skipped.push({ file, reason: outcome.reason })
+        }
+        return { imported, unchanged, skipped }
+      })
+
+      const service = Seeds.of({
+        create: (input, ctx) => run(create(input, ctx)),
+        recordEvaluation: (id, evaluation, ctx) => run(recordEvaluation(id, evaluation, ctx)),
+        list: (page) => run(list(page)),
+        get: (id) => run(get(id)),
+        evolution: (id) => run(evolution(id)),
+        importDirectory: run(importDirectory)
+      })
+
+      const report = yield* service.importDirectory.pipe(
+        Effect.catchAll((e) => Effect.as(Effect.logWarning(`could not import seeds from ${directory}: ${e.message}`), undefined))
+      )
+      if (report !== undefined) {
+        if (report.imported.length > 0) yield* Effect.logInfo(`imported ${report.imported.length} Markdown seed(s): ${report.imported.join(", ")}`)
+        for (const s of report.skipped) yield* Effect.logWarning(`seed file ${s.file} not imported: ${s.reason}`)
+      }
+      return service
+    })
+  )
+}

@@ -1,0 +1,106 @@
+import * as Projection from "../projection/Projection.js"
+import {
+  AGENT_RESPONDED,
+  type AgentResponded,
+  MESSAGE_RECEIVED,
+  type MessageReceived,
+  SESSION_DELETED,
+  SESSION_STARTED,
+  type SessionDeleted,
+  type SessionStarted
+} from "./events.js"
+
+/** Sessions and their messages, oldest first; a deleted session leaves both tables. */
+export const sessionsProjection = Projection.make({
+  name: "sessions",
+  version: 1,
+  tables: [
+    {
+      name: "sessions",
+      ddl: `CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        message_count INTEGER NOT NULL,
+        active_seed_id TEXT,
+        active_persona_id TEXT,
+        metadata TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        last_seq INTEGER NOT NULL
+      );
+      CREATE INDEX sessions_recent ON sessions (last_seq);`
+    },
+    {
+      name: "session_messages",
+      ddl: `CREATE TABLE session_messages (
+        seq INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('user', 'agent')),
+        content TEXT NOT NULL,
+        seed_id TEXT,
+        phase_reached TEXT,
+        evaluation_passed INTEGER,
+        at TEXT NOT NULL
+      );
+      CREATE INDEX session_messages_session ON session_messages (session_id, seq);`
+    }
+  ],
+  handles: [SESSION_STARTED, MESSAGE_RECEIVED, AGENT_RESPONDED, SESSION_DELETED],
+  apply: (event, db) => {
+    switch (event.type) {
+      case SESSION_STARTED: {
+        const d = event.data as unknown as SessionStarted
+        db.run(
+          `INSERT INTO sessions (id, user_id, message_count, active_seed_id, active_persona_id, metadata, created_at, updated_at, last_seq)
+           VALUES (?, ?, 0, NULL, ?, ?, ?, ?, ?)`,
+          [d.session_id, d.user_id, d.persona_id, JSON.stringify(d.metadata), event.at, event.at, event.seq]
+        )
+        return
+      }
+      case MESSAGE_RECEIVED: {
+        const d = event.data as unknown as MessageReceived
+        db.run(
+          `INSERT INTO session_messages (seq, session_id, message_id, role, content, seed_id, phase_reached, evaluation_passed, at)
+           VALUES (?, ?, ?, 'user', ?, NULL, NULL, NULL, ?)`,
+          [event.seq, d.session_id, d.message_id, d.content, event.at]
+        )
+        db.run(
+          `UPDATE sessions SET message_count = message_count + 1, active_persona_id = coalesce(?, active_persona_id),
+             updated_at = ?, last_seq = ? WHERE id = ?`,
+          [d.persona_id ?? null, event.at, event.seq, d.session_id]
+        )
+        return
+      }
+      case AGENT_RESPONDED: {
+        const d = event.data as unknown as AgentResponded
+        db.run(
+          `INSERT INTO session_messages (seq, session_id, message_id, role, content, seed_id, phase_reached, evaluation_passed, at)
+           VALUES (?, ?, ?, 'agent', ?, ?, ?, ?, ?)`,
+          [
+            event.seq,
+            d.session_id,
+            d.message_id,
+            d.content,
+            d.seed_id,
+            d.phase_reached,
+            d.evaluation_passed === null ? null : d.evaluation_passed ? 1 : 0,
+            event.at
+          ]
+        )
+        db.run(
+          `UPDATE sessions SET message_count = message_count + 1, active_seed_id = coalesce(?, active_seed_id),
+             updated_at = ?, last_seq = ? WHERE id = ?`,
+          [d.seed_id, event.at, event.seq, d.session_id]
+        )
+        return
+      }
+      case SESSION_DELETED: {
+        const d = event.data as unknown as SessionDeleted
+        db.run("DELETE FROM session_messages WHERE session_id = ?", [d.session_id])
+        db.run("DELETE FROM sessions WHERE id = ?", [d.session_id])
+        return
+      }
+    }
+  }
+})

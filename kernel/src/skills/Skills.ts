@@ -1,0 +1,140 @@
+/**
+ * The skills service: skills are events; each live skill is also a file
+ * `<data-dir>/skills/<name>.md` holding its content, written after the event commits, removed
+ * on delete, and recreated from the view at start when missing.
+ */
+import { SqlClient } from "@effect/sql"
+import type { PageRequest, Skill, SkillSummary } from "@annal/spec"
+import { EventStore, type EventStoreError } from "@annal/store"
+import { Context, Effect, Layer } from "effect"
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
+import { DataDir } from "../shared/DataDir.js"
+import { type AlreadyExists, type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
+import { priorEvents } from "../shared/Idempotency.js"
+import { type Paged, paged } from "../shared/Page.js"
+import { type CreateSkill, decideCreate, decideDelete } from "./decide.js"
+import { SKILL_CREATED, SKILL_DELETED, skillStream } from "./events.js"
+
+export class Skills extends Context.Tag("@annal/kernel/Skills")<
+  Skills,
+  {
+    /** Skills by name. */
+    readonly list: (page: PageRequest) => Effect.Effect<Paged<SkillSummary>, EventStoreError>
+    readonly get: (name: string) => Effect.Effect<Skill, EntityNotFound | EventStoreError>
+    /** Creates a skill and writes its file; returns its name. */
+    readonly create: (
+      input: CreateSkill,
+      context: CommandContext
+    ) => Effect.Effect<string, InvalidCommand | AlreadyExists | ConcurrentChange | EventStoreError>
+    /** Deletes a skill and its file; returns its name. */
+    readonly delete: (name: string, context: CommandContext) => Effect.Effect<string, EntityNotFound | ConcurrentChange | EventStoreError>
+    /** The absolute path of a skill's file. */
+    readonly pathOf: (name: string) => string
+    /** Writes the file of every live skill whose file is missing; returns their names. */
+    readonly restoreFiles: Effect.Effect<ReadonlyArray<string>, EventStoreError>
+  }
+>() {
+  static readonly layer = Layer.effect(
+    Skills,
+    Effect.gen(function*() {
+      const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
+      const { skills: directory } = yield* DataDir
+      const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
+      const pathOf = (name: string) => join(directory, `${name}.md`)
+
+      const row = (name: string) =>
+        query("a skill", (sql) =>
+          Effect.map(sql<{ name: string; description: string; content: string }>`
+            SELECT name, description, content FROM skills WHERE name = ${name}`, (rows) => rows[0]))
+
+      /** Writes through a temporary file so a reader never sees half a skill. */
+      const writeFile = (name: string, content: string) => {
+        mkdirSync(directory, { recursive: true })
+        const tmp = join(directory, `.${name}.md.tmp`)
+        writeFileSync(tmp, content, "utf8")
+        renameSync(tmp, pathOf(name))
+      }
+
+      /** Makes the file match the view: the content of a live skill, nothing for a deleted one. */
+      const syncFile = (name: string) =>
+        Effect.flatMap(row(name), (r) =>
+          Effect.try(() => (r === undefined ? rmSync(pathOf(name), { force: true }) : writeFile(name, r.content))).pipe(
+            // the event is committed; a file that could not be written is recreated at the next start
+            Effect.catchAll((e) => Effect.logError(`could not materialise skill ${name} at ${pathOf(name)}`, e))
+          ))
+
+      const create = (input: CreateSkill, ctx: CommandContext) =>
+        Effect.gen(function*() {
+          const prior = yield* priorEvents(ctx.meta)
+          if (prior?.[0]?.type === SKILL_CREATED) {
+            const name = String(prior[0].data.name)
+            yield* syncFile(name)
+            return name
+          }
+          // the version first: a change after it makes the append fail rather than decide on stale state
+          const version = yield* streamVersion(skillStream(input.name))
+          const event = yield* decideCreate(input, (yield* row(input.name)) !== undefined)
+          const [stored] = yield* appendDecided(skillStream(event.name), version, [{ type: SKILL_CREATED, data: event }], ctx)
+          const name = String(stored!.data.name)
+          yield* syncFile(name)
+          return name
+        })
+
+      const remove = (name: string, ctx: CommandContext) =>
+        Effect.gen(function*() {
+          const prior = yield* priorEvents(ctx.meta)
+          if (prior?.[0]?.type === SKILL_DELETED) {
+            yield* syncFile(String(prior[0].data.name))
+            return String(prior[0].data.name)
+          }
+          const version = yield* streamVersion(skillStream(name))
+          const event = yield* decideDelete(name, (yield* row(name)) !== undefined)
+          yield* appendDecided(skillStream(name), version, [{ type: SKILL_DELETED, data: event }], ctx)
+          yield* syncFile(name)
+          return name
+        })
+
+      const restoreFiles = Effect.gen(function*() {
+        const rows = yield* query("skills", (sql) => sql<{ name: string; content: string }>`SELECT name, content FROM skills ORDER BY name`)
+        const written: Array<string> = []
+        for (const r of rows) {
+          if (existsSync(pathOf(r.name))) continue
+          yield* Effect.try(() => writeFile(r.name, r.content)).pipe(
+            Effect.tap(() => Effect.sync(() => written.push(r.name))),
+            Effect.catchAll((e) => Effect.logError(`could not recreate skill file ${pathOf(r.name)}`, e))
+          )
+        }
+        return written
+      })
+
+      const service = Skills.of({
+        list: (page) =>
+          run(paged(
+            "skills",
+            page,
+            (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM skills`,
+            (sql, limit, offset) =>
+              sql<{ name: string; description: string }>`SELECT name, description FROM skills ORDER BY name LIMIT ${limit} OFFSET ${offset}`,
+            (r): SkillSummary => ({ name: r.name, description: r.description })
+          )),
+        get: (name) =>
+          run(Effect.flatMap(row(name), (r) =>
+            r === undefined
+              ? Effect.fail(new EntityNotFound({ what: "skill", id: name }))
+              : Effect.succeed({ name: r.name, description: r.description, content: r.content, path: pathOf(r.name) }))),
+        create: (input, ctx) => run(create(input, ctx)),
+        delete: (name, ctx) => run(remove(name, ctx)),
+        pathOf,
+        restoreFiles: run(restoreFiles)
+      })
+
+      const restored = yield* service.restoreFiles.pipe(
+        Effect.catchAll((e) => Effect.as(Effect.logWarning(`could not restore skill files: ${e.message}`), [] as ReadonlyArray<string>))
+      )
+      if (restored.length > 0) yield* Effect.logInfo(`recreated ${restored.length} skill file(s) from the log: ${restored.join(", ")}`)
+      return service
+    })
+  )
+}

@@ -1,0 +1,36 @@
+import * as Projection from "../projection/Projection.js"
+import { SKILL_CREATED, SKILL_DELETED, type SkillCreated, type SkillDeleted } from "./events.js"
+
+/** The live skills; a deleted one leaves the view (and its file) but stays in the log. */
+export const skillsProjection = Projection.make({
+  name: "skills",
+  version: 1,
+  tables: [
+    {
+      name: "skills",
+      ddl: `CREATE TABLE skills (
+        name TEXT PRIMARY KEY,
+        description TEXT NOT NULL,
+        content TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+      )`
+    }
+  ],
+  handles: [SKILL_CREATED, SKILL_DELETED],
+  apply: (event, db) => {
+    if (event.type === SKILL_CREATED) {
+      const d = event.data as unknown as SkillCreated
+      db.run("INSERT INTO skills (name, description, content, seq, created_at) VALUES (?, ?, ?, ?, ?)", [
+        d.name,
+        d.description,
+        d.content,
+        event.seq,
+        event.at
+      ])
+    } else {
+      const d = event.data as unknown as SkillDeleted
+      db.run("DELETE FROM skills WHERE name = ?", [d.name])
+    }
+  }
+})

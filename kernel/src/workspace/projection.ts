@@ -1,0 +1,70 @@
+import type { StoredEvent, ViewDb } from "@annal/store"
+import * as Projection from "../projection/Projection.js"
+import {
+  type FileVersion,
+  WORKSPACE_FILE_RESTORED,
+  WORKSPACE_FILE_WRITTEN,
+  WORKSPACE_RECONCILED,
+  type WorkspaceFileWritten,
+  type WorkspaceReconciled
+} from "./events.js"
+
+const upsert = (db: ViewDb, event: StoredEvent, file: FileVersion, commit: string) =>
+  db.run(
+    `INSERT INTO workspace_files (path, size, sha256, blob, commit_oid, updated_seq, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (path) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256, blob = excluded.blob,
+       commit_oid = excluded.commit_oid, updated_seq = excluded.updated_seq, updated_at = excluded.updated_at`,
+    [file.path, file.size, file.sha256, file.blob, commit, event.seq, event.at]
+  )
+
+/**
+ * The workspace as the log knows it: every file's size, sha256, git blob and the commit that
+ * last recorded it; and the last commit the log names.
+ */
+export const workspaceProjection = Projection.make({
+  name: "workspace",
+  version: 1,
+  tables: [
+    {
+      name: "workspace_files",
+      ddl: `CREATE TABLE workspace_files (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        blob TEXT NOT NULL,
+        commit_oid TEXT NOT NULL,
+        updated_seq INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+      )`
+    },
+    {
+      name: "workspace_head",
+      ddl: `CREATE TABLE workspace_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        commit_oid TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL
+      )`
+    }
+  ],
+  handles: [WORKSPACE_FILE_WRITTEN, WORKSPACE_FILE_RESTORED, WORKSPACE_RECONCILED],
+  apply: (event, db) => {
+    let commit: string
+    if (event.type === WORKSPACE_RECONCILED) {
+      const d = event.data as unknown as WorkspaceReconciled
+      commit = d.commit
+      for (const file of d.written) upsert(db, event, file, commit)
+      for (const path of d.deleted) db.run("DELETE FROM workspace_files WHERE path = ?", [path])
+    } else {
+      // written and restored carry the same file fields and commit
+      const d = event.data as unknown as WorkspaceFileWritten
+      commit = d.commit
+      upsert(db, event, d, commit)
+    }
+    db.run(
+      `INSERT INTO workspace_head (id, commit_oid, seq, at) VALUES (1, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET commit_oid = excluded.commit_oid, seq = excluded.seq, at = excluded.at`,
+      [commit, event.seq, event.at]
+    )
+  }
+})

@@ -1,0 +1,104 @@
+/**
+ * Cron jobs (seed section 13): a goal submitted to the scheduler on a schedule. Schedules have six
+ * fields (sec min hour day month weekday, UTC); a five-field expression is read with seconds 0
+ * and stored as six fields.
+ */
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Authorization } from "./Auth.js"
+import { TaskPriority } from "./Scheduler.js"
+
+const notBlank = (max: number) =>
+  Schema.String.pipe(
+    Schema.maxLength(max),
+    Schema.filter((s) => s.trim().length > 0, { message: () => "must not be empty" })
+  )
+
+const Lines = Schema.Array(Schema.String.pipe(Schema.maxLength(4000))).pipe(Schema.maxItems(100))
+
+export const CronJobName = notBlank(200)
+export const CronSchedule = notBlank(200)
+export const CronGoal = notBlank(50_000)
+export const CronToolchain = notBlank(100)
+
+/** A cron job as `GET /api/cron-jobs` lists it (the seed's fields first). */
+export const CronJob = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  schedule: Schema.String,
+  goal: Schema.String,
+  constraints: Schema.Array(Schema.String),
+  toolchain: Schema.String,
+  priority: TaskPriority,
+  /** When it last fired (on schedule or triggered), or null. */
+  last_run: Schema.NullOr(Schema.String),
+  /** How the task of the last run ended: null while it is queued or running, or before any run. */
+  last_success: Schema.NullOr(Schema.Boolean),
+  acceptance_criteria: Schema.Array(Schema.String),
+  /** The task the last run submitted. */
+  last_task_id: Schema.NullOr(Schema.String),
+  /** The next time it fires (UTC), from its schedule. */
+  next_run: Schema.NullOr(Schema.String),
+  created_at: Schema.String,
+  updated_at: Schema.String
+})
+export type CronJob = typeof CronJob.Type
+
+export const CronJobs = Schema.Struct({ jobs: Schema.Array(CronJob) })
+
+export const CreateCronJob = Schema.Struct({
+  name: CronJobName,
+  schedule: CronSchedule,
+  goal: CronGoal,
+  constraints: Schema.optional(Lines),
+  acceptance_criteria: Schema.optional(Lines),
+  toolchain: Schema.optional(CronToolchain),
+  priority: Schema.optional(TaskPriority)
+}).annotations({ parseOptions: { onExcessProperty: "error" } })
+export type CreateCronJob = typeof CreateCronJob.Type
+
+/** `CronJobUpdate`: any of the fields of a new job; what is given replaces the current value. */
+export const CronJobUpdate = Schema.Struct({
+  name: Schema.optional(CronJobName),
+  schedule: Schema.optional(CronSchedule),
+  goal: Schema.optional(CronGoal),
+  constraints: Schema.optional(Lines),
+  acceptance_criteria: Schema.optional(Lines),
+  toolchain: Schema.optional(CronToolchain),
+  priority: Schema.optional(TaskPriority)
+}).annotations({ parseOptions: { onExcessProperty: "error" } })
+export type CronJobUpdate = typeof CronJobUpdate.Type
+
+export const CronJobCreatedResponse = Schema.Struct({ id: Schema.String })
+export const CronJobDeletedResponse = Schema.Struct({ deleted: Schema.String })
+export const CronJobUpdatedResponse = Schema.Struct({ updated: Schema.String })
+export const CronTriggerResult = Schema.Struct({
+  job_id: Schema.String,
+  success: Schema.Boolean,
+  summary: Schema.String,
+  /** The task this run submitted (null when submitting failed). */
+  task_id: Schema.NullOr(Schema.String)
+})
+export type CronTriggerResult = typeof CronTriggerResult.Type
+
+const JobPath = Schema.Struct({ id: Schema.String })
+
+export class CronGroup extends HttpApiGroup.make("cron")
+  .add(HttpApiEndpoint.get("list", "/api/cron-jobs").addSuccess(CronJobs))
+  .add(
+    HttpApiEndpoint.post("create", "/api/cron-jobs")
+      .setPayload(CreateCronJob)
+      .addSuccess(CronJobCreatedResponse)
+      .annotate(OpenApi.Description, "`schedule`: 6 fields (sec min hour day month weekday, UTC); 5 fields read as seconds 0.")
+  )
+  .add(HttpApiEndpoint.get("get", "/api/cron-jobs/:id").setPath(JobPath).addSuccess(CronJob))
+  .add(HttpApiEndpoint.del("delete", "/api/cron-jobs/:id").setPath(JobPath).addSuccess(CronJobDeletedResponse))
+  .add(HttpApiEndpoint.post("edit", "/api/cron-jobs/:id/edit").setPath(JobPath).setPayload(CronJobUpdate).addSuccess(CronJobUpdatedResponse))
+  .add(
+    HttpApiEndpoint.post("trigger", "/api/cron-jobs/:id/trigger")
+      .setPath(JobPath)
+      .addSuccess(CronTriggerResult)
+      .annotate(OpenApi.Description, "Runs the job now: submits its goal to the scheduler and says what became of it.")
+  )
+  .middleware(Authorization)
+{}
