@@ -58,8 +58,7 @@ const COLUMNS = [
   "last_task_id"
 ] as const
 
-const UPSERT = `INSERT INTO cron_jobs (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})
-  ON CONFLICT (id) DO UPDATE SET ${COLUMNS.filter((c) => c !== "id").map((c) => `${c} = excluded.${c}`).join(", ")}`
+const UPSERT = Projection.upsertSql("cron_jobs", COLUMNS)
 
 const write = (db: ViewDb, j: CronJobState) =>
   db.run(UPSERT, [

@@ -24,6 +24,11 @@ export interface Projection {
   readonly apply: (event: StoredEvent, db: ViewDb) => void
 }
 
+/** `INSERT … ON CONFLICT (key) DO UPDATE` of every column: the upsert of a view row. */
+export const upsertSql = (table: string, columns: ReadonlyArray<string>, key = "id") =>
+  `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})
+  ON CONFLICT (${key}) DO UPDATE SET ${columns.filter((c) => c !== key).map((c) => `${c} = excluded.${c}`).join(", ")}`
+
 /** Declares a projection. */
 export const make = (projection: Projection): Projection => projection
 

@@ -67,8 +67,7 @@ const COLUMNS = [
   "summary"
 ] as const
 
-const UPSERT = `INSERT INTO scheduler_tasks (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})
-  ON CONFLICT (id) DO UPDATE SET ${COLUMNS.filter((c) => c !== "id").map((c) => `${c} = excluded.${c}`).join(", ")}`
+const UPSERT = Projection.upsertSql("scheduler_tasks", COLUMNS)
 
 const write = (db: ViewDb, t: TaskState) =>
   db.run(UPSERT, [
