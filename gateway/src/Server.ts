@@ -4,7 +4,7 @@
  */
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Audit, Configuration, dataPaths, Kernel } from "@annal/kernel"
+import { Audit, Configuration, dataPaths, Kernel, ModelSettings } from "@annal/kernel"
 import { AnnalApi, VERSION } from "@annal/spec"
 import type { EventStoreSqlite } from "@annal/store"
 import { Effect, Layer } from "effect"
@@ -43,6 +43,8 @@ export interface ServerOptions {
   /** `ANNAL_API_KEY`. */
   readonly apiKey?: string | undefined
   readonly synchronous?: EventStoreSqlite.Synchronous | undefined
+  /** `--model PATH`: a local GGUF model (wins over the environment and the configuration). */
+  readonly modelPath?: string | undefined
 }
 
 /** The data directory's layout (the kernel's). */
@@ -74,9 +76,21 @@ const verifyOnStart = Layer.scopedDiscard(
 /** The whole server: HTTP on host:port over the kernel. Exposes the HttpServer and ApiTokens. */
 export const layer = (options: ServerOptions) => {
   const kernel = kernelLayer(options.dataDir, options.synchronous)
-  const services = Layer.mergeAll(RateLimiter.layer, Metrics.layer, ApiTokens.layer({ dataDir: dataPaths(options.dataDir).root, envKey: options.apiKey })).pipe(
-    Layer.provideMerge(kernel)
+  // The language model is chosen once at start: flag, then environment, then configuration.
+  const model = Layer.unwrapEffect(
+    Effect.map(Configuration, (config) =>
+      Layer.unwrapEffect(
+        Effect.map(config.current, (c) =>
+          ModelSettings.layer(ModelSettings.resolveModel({ modelPath: options.modelPath, env: process.env, config: c.llm }))
+        )
+      ))
   )
+  const services = Layer.mergeAll(
+    RateLimiter.layer,
+    Metrics.layer,
+    ApiTokens.layer({ dataDir: dataPaths(options.dataDir).root, envKey: options.apiKey }),
+    model
+  ).pipe(Layer.provideMerge(kernel))
   const api = HttpApiBuilder.api(AnnalApi).pipe(
     Layer.provide([HealthLive, SystemLive, AuditLive, EventsLive, PermissionsLive, BudgetsLive, ApprovalsLive, WorkspaceLive, GitLive, SeedsLive, SkillsLive, PersonasLive, SessionsLive, AgentGroupsLive, SchedulerLive, CronLive, MemoryLive]),
     Layer.provide(AuthorizationLive)

@@ -32,9 +32,14 @@ const synchronous = Options.choice("synchronous", ["FULL", "NORMAL", "EXTRA"]).p
   Options.withDefault("FULL" as const)
 )
 
+const model = Options.file("model").pipe(
+  Options.withDescription("A local GGUF model for the agents (node-llama-cpp on the CPU); also ANNAL_MODEL_PATH"),
+  Options.optional
+)
+
 const say = (line: string) => Effect.sync(() => process.stdout.write(`${line}\n`))
 
-const serve = Command.make("serve", { dataDir, host, port, synchronous }, (o) =>
+const serve = Command.make("serve", { dataDir, host, port, synchronous, model }, (o) =>
   Effect.gen(function*() {
     const url = yield* Server.serverUrl
     const tokens = yield* ApiTokens
@@ -61,7 +66,8 @@ const serve = Command.make("serve", { dataDir, host, port, synchronous }, (o) =>
         host: Option.getOrUndefined(o.host),
         port: Option.getOrUndefined(o.port),
         apiKey: process.env.ANNAL_API_KEY,
-        synchronous: o.synchronous
+        synchronous: o.synchronous,
+        modelPath: Option.getOrUndefined(o.model)
       })
     )
   ))

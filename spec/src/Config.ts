@@ -96,6 +96,38 @@ export const MemoryConfig = Schema.Struct({
 })
 export type MemoryConfig = typeof MemoryConfig.Type
 
+
+const LlmFields = {
+  /** none: chat answers 503 saying how to configure a model; llama: a local GGUF; openai: an OpenAI-compatible endpoint. */
+  provider: Schema.Literal("none", "llama", "openai"),
+  /** llama: path of the GGUF model. */
+  model_path: Schema.NullOr(Schema.String.pipe(Schema.minLength(1))),
+  /** llama: tokens of context (null: fit the model and the machine). */
+  context_size: Schema.NullOr(Schema.Int.pipe(Schema.between(64, 1_048_576))),
+  /** llama: CPU threads (1 is fastest for small models on 2 cores). */
+  threads: Schema.Int.pipe(Schema.between(1, 256)),
+  /** openai: the endpoint, e.g. http://127.0.0.1:11434 (Ollama); `/v1/chat/completions` is appended. */
+  base_url: Schema.NullOr(Schema.String.pipe(Schema.pattern(/^https?:\/\/\S+$/, { message: () => "base_url must be an http(s) URL" }))),
+  /** openai: the model name sent with each request. */
+  model: Schema.NullOr(Schema.String.pipe(Schema.minLength(1))),
+  /** openai: the environment variable holding the API key (the key never enters the log). */
+  api_key_env: Schema.String.pipe(Schema.pattern(/^[A-Za-z_][A-Za-z0-9_]*$/))
+}
+
+/** The language model; `--model`, `ANNAL_MODEL_PATH`, `ANNAL_LLM_BASE_URL`/`ANNAL_LLM_MODEL` win over it. */
+export const LlmConfig = Schema.Struct(LlmFields).pipe(
+  Schema.filter((l) =>
+    l.provider === "llama" && l.model_path === null
+      ? { path: ["model_path"], message: "the llama provider needs model_path" }
+      : l.provider === "openai" && l.base_url === null
+      ? { path: ["base_url"], message: "the openai provider needs base_url" }
+      : l.provider === "openai" && l.model === null
+      ? { path: ["model"], message: "the openai provider needs model" }
+      : undefined
+  )
+)
+export type LlmConfig = typeof LlmConfig.Type
+
 export const AnnalConfig = Schema.Struct({
   server: ServerConfig,
   security: SecurityConfig,
@@ -103,9 +135,12 @@ export const AnnalConfig = Schema.Struct({
   events: EventsConfig,
   scheduler: SchedulerConfig,
   approvals: ApprovalsConfig,
-  memory: MemoryConfig
+  memory: MemoryConfig,
+  llm: LlmConfig
 })
 export type AnnalConfig = typeof AnnalConfig.Type
+
+
 
 export const defaultConfig: AnnalConfig = {
   server: { host: "127.0.0.1", port: 4200 },
@@ -117,7 +152,8 @@ export const defaultConfig: AnnalConfig = {
   memory: {
     embedding: { provider: "lexical", dimension: 384, model_path: null, base_url: null, model: null, api_key_env: "ANNAL_EMBEDDING_API_KEY", batch_size: 64 },
     hnsw: { m: 16, ef_construction: 100, ef_search: 64 }
-  }
+  },
+  llm: { provider: "none", model_path: null, context_size: null, threads: 1, base_url: null, model: null, api_key_env: "ANNAL_LLM_API_KEY" }
 }
 
 /**
@@ -151,6 +187,7 @@ export const ConfigPatch = Schema.Struct({
       embedding: Schema.optional(Schema.partial(Schema.Struct(MemoryEmbeddingFields))),
       hnsw: Schema.optional(Schema.partial(MemoryHnswConfig))
     })
-  )
+  ),
+  llm: Schema.optional(Schema.partial(Schema.Struct(LlmFields)))
 }).annotations({ parseOptions: { onExcessProperty: "error" } })
 export type ConfigPatch = typeof ConfigPatch.Type

@@ -24,6 +24,12 @@ export const Status = Schema.Struct({
     }),
     event_bus: Schema.Struct({ ...ComponentHealth.fields, subscribers: Schema.Number }),
     memory: Schema.Struct({ enabled: Schema.Boolean, index_size: Schema.Number, total_entries: Schema.Number }),
+    llm: Schema.Struct({
+      configured: Schema.Boolean,
+      provider: Schema.NullOr(Schema.String),
+      model: Schema.NullOr(Schema.String),
+      detail: Schema.NullOr(Schema.String)
+    }),
     agents: Schema.Struct({
       active_count: Schema.Number,
       total_forked: Schema.Number,

@@ -1,6 +1,6 @@
 /** Status, configuration, resources, host tools and metrics (seed sections 3, 18, 22, 23). */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { Audit, Configuration, EventBus, HostTools, Memory, ResourceSampler } from "@annal/kernel"
+import { Audit, Configuration, EventBus, HostTools, LanguageModel, Memory, ResourceSampler } from "@annal/kernel"
 import { AnnalApi, BadRequest, Conflict, VERSION } from "@annal/spec"
 import { Effect } from "effect"
 import { Metrics } from "../http/Metrics.js"
@@ -21,6 +21,7 @@ export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
     const bus = yield* EventBus
     const audit = yield* Audit
     const sampler = yield* ResourceSampler
+    const model = yield* LanguageModel
     const hostTools = yield* HostTools
     const memory = yield* Memory
     const metrics = yield* Metrics
@@ -55,6 +56,12 @@ export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
               },
               event_bus: { healthy: true, detail: null, subscribers },
               memory: memoryStatus,
+              llm: {
+                configured: model.info !== undefined,
+                provider: model.info?.provider ?? null,
+                model: model.info?.model ?? null,
+                detail: model.problem ?? null
+              },
               agents: { active_count: 0, total_forked: 0, total_completed: 0, total_failed: 0 }
             }
           }

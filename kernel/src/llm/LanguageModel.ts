@@ -64,6 +64,10 @@ export class ModelUnavailable extends Data.TaggedError("ModelUnavailable")<{ rea
 /** The model failed while answering (HTTP error, malformed stream, inference error). */
 export class ModelError extends Data.TaggedError("ModelError")<{ readonly message: string; readonly cause?: unknown }> {}
 
+/** What to do when no model is configured. */
+export const NOT_CONFIGURED =
+  "no language model configured: start with --model PATH (or ANNAL_MODEL_PATH) for a local GGUF file, or set ANNAL_LLM_BASE_URL and ANNAL_LLM_MODEL (and ANNAL_LLM_API_KEY if needed) for an OpenAI-compatible endpoint such as Ollama, or set the `llm` section of the configuration"
+
 export interface ModelInfo {
   readonly provider: "llama" | "openai"
   readonly model: string
@@ -72,23 +76,20 @@ export interface ModelInfo {
 export class LanguageModel extends Context.Tag("@annal/kernel/LanguageModel")<
   LanguageModel,
   {
-    /** Which model answers, or undefined when none is configured. */
+    /** Which model answers, or undefined when none can. */
     readonly info: ModelInfo | undefined
+    /** Why no model can answer (not configured, or failed to load), when none can. */
+    readonly problem?: string | undefined
     /** Streams one completion; interrupting the stream aborts the request. */
     readonly stream: (request: CompletionRequest) => Stream.Stream<ModelChunk, ModelUnavailable | ModelError>
   }
 >() {
+  /** A model that cannot answer, and says why on every call. */
+  static readonly unavailable = (message: string) =>
+    Layer.succeed(LanguageModel, { info: undefined, problem: message, stream: () => Stream.fail(new ModelUnavailable({ message })) })
+
   /** The model when none is configured: every call says how to configure one. */
-  static readonly none = Layer.succeed(LanguageModel, {
-    info: undefined,
-    stream: () =>
-      Stream.fail(
-        new ModelUnavailable({
-          message:
-            "no language model configured: start with --model PATH (or ANNAL_MODEL_PATH) for a local GGUF file, or set ANNAL_LLM_BASE_URL and ANNAL_LLM_MODEL (and ANNAL_LLM_API_KEY if needed) for an OpenAI-compatible endpoint such as Ollama"
-        })
-      )
-  })
+  static readonly none = LanguageModel.unavailable(NOT_CONFIGURED)
 }
 
 /** Collects a streamed completion. */
