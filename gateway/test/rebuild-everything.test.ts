@@ -4,7 +4,7 @@
  * has rows, survives a restart unchanged, and `annal rebuild` replays the log into identical
  * tables.
  */
-import { AgentGroups, Approvals, Kernel, Seeds, Sessions } from "@annal/kernel"
+import { AgentGroups, Approvals, Kernel, Seeds, Sessions, ToolGate } from "@annal/kernel"
 import Database from "better-sqlite3"
 import { Effect } from "effect"
 import { join } from "node:path"
@@ -80,6 +80,9 @@ describe("every view after a run through every context", () => {
         const groups = yield* AgentGroups
         const group = yield* groups.create({ name: "parallel", agent_ids: ["a1", "a2"] }, context)
         yield* groups.memberCompleted(group.id, "a1", { success: true }, context)
+        const gate = yield* ToolGate
+        const read = yield* gate.call("builder", { id: "call-1", name: "read", arguments: JSON.stringify({ path: "notes/a.md" }) }, context)
+        expect(read).toMatchObject({ status: "completed", is_error: false, content: expect.stringContaining("first") })
         const approvals = yield* Approvals
         yield* approvals.request({ subject: "agent:builder", action: "use_tool:exec", resource: "rm -rf /tmp/x", reason: "blacklisted command" }, context)
       })

@@ -16,6 +16,8 @@ import { EventBus } from "./bus/EventBus.js"
 import { configProjection } from "./config/projection.js"
 import { Cron } from "./cron/Cron.js"
 import { cronProjection } from "./cron/projection.js"
+import { toolCallsProjection } from "./gate/projection.js"
+import { ToolGate } from "./gate/ToolGate.js"
 import { GitRepository } from "./git/GitRepository.js"
 import { workspaceProjection } from "./workspace/projection.js"
 import { Workspace } from "./workspace/Workspace.js"
@@ -41,6 +43,7 @@ import { Sessions } from "./sessions/Sessions.js"
 import { sessionsProjection } from "./sessions/projection.js"
 import { skillsProjection } from "./skills/projection.js"
 import { Skills } from "./skills/Skills.js"
+import { ToolRegistry } from "./tools/ToolRegistry.js"
 
 /** Every projection of every bounded context; `annal rebuild` replays exactly these. */
 export const projections: ReadonlyArray<Projection.Projection> = [
@@ -57,7 +60,8 @@ export const projections: ReadonlyArray<Projection.Projection> = [
   personasProjection,
   sessionsProjection,
   agentGroupsProjection,
-  memoryProjection
+  memoryProjection,
+  toolCallsProjection
 ]
 
 /** The event store with the kernel's projections inline. */
@@ -99,12 +103,17 @@ export const layer = (options: KernelOptions) => {
     Memory.layer.pipe(Layer.provide(VectorIndexHnsw.layer)),
     Scheduler.layer.pipe(Layer.provide(options.taskRunner ?? TaskRunner.none))
   ).pipe(Layer.provideMerge(tier1))
-  // tier 3: services that need tier 2 (the scheduler)
+  // tier 3: services that need tier 2 (the scheduler; the workspace and memory the tools use)
   const tier3 = Layer.mergeAll(
-    Cron.layer
+    Cron.layer,
+    ToolRegistry.layer
   ).pipe(Layer.provideMerge(tier2))
+  // tier 4: the gate, over the tools and the permissions, budgets and approvals it consults
+  const tier4 = Layer.mergeAll(
+    ToolGate.layer
+  ).pipe(Layer.provideMerge(tier3))
   return Layer.mergeAll(
-    tier3,
+    tier4,
     ResourceSampler.layer({
       ...(options.resourceSampleIntervalSecs === undefined ? {} : { interval: `${options.resourceSampleIntervalSecs} seconds` as const }),
       ...(options.resourceHistorySize === undefined ? {} : { historySize: options.resourceHistorySize })

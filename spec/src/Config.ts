@@ -96,6 +96,20 @@ export const MemoryConfig = Schema.Struct({
 })
 export type MemoryConfig = typeof MemoryConfig.Type
 
+/** How a tool call is approved: `auto` never asks (the blacklist still does), `on_demand` asks when the call is consequential, `always` asks every time. */
+export const ToolPolicy = Schema.Literal("auto", "on_demand", "always")
+export type ToolPolicy = typeof ToolPolicy.Type
+
+export const ToolsConfig = Schema.Struct({
+  /** Binaries `exec` may run, by bare name (looked up on PATH; no slashes, so no path tricks). */
+  exec_allowlist: Schema.Array(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._+-]{1,64}$/, { message: () => "an allowlisted binary is a bare name" }))),
+  /** Seconds an `exec` child may run before it (and its process group) is killed. */
+  exec_timeout_secs: PositiveInt.pipe(Schema.lessThanOrEqualTo(86_400)),
+  /** Bytes of output a tool returns at most; the rest is cut off. */
+  output_cap_bytes: PositiveInt.pipe(Schema.lessThanOrEqualTo(16 * 1024 * 1024)),
+  /** Approval policy per tool name; a tool not named is `on_demand`. */
+  policies: Schema.Record({ key: Schema.String.pipe(Schema.pattern(/^[a-zA-Z0-9_-]{1,64}$/)), value: ToolPolicy })
+})
 
 const LlmFields = {
   /** none: chat answers 503 saying how to configure a model; llama: a local GGUF; openai: an OpenAI-compatible endpoint. */
@@ -136,6 +150,7 @@ export const AnnalConfig = Schema.Struct({
   scheduler: SchedulerConfig,
   approvals: ApprovalsConfig,
   memory: MemoryConfig,
+  tools: ToolsConfig,
   llm: LlmConfig
 })
 export type AnnalConfig = typeof AnnalConfig.Type
@@ -152,6 +167,22 @@ export const defaultConfig: AnnalConfig = {
   memory: {
     embedding: { provider: "lexical", dimension: 384, model_path: null, base_url: null, model: null, api_key_env: "ANNAL_EMBEDDING_API_KEY", batch_size: 64 },
     hnsw: { m: 16, ef_construction: 100, ef_search: 64 }
+  },
+  tools: {
+    exec_allowlist: ["git", "ls", "cat", "echo", "node", "npm", "python3", "grep", "wc", "head", "tail"],
+    exec_timeout_secs: 30,
+    output_cap_bytes: 65_536,
+    policies: {
+      read: "auto",
+      ls: "auto",
+      grep: "auto",
+      find: "auto",
+      memory_store: "auto",
+      memory_search: "auto",
+      write: "on_demand",
+      edit: "on_demand",
+      exec: "always"
+    }
   },
   llm: { provider: "none", model_path: null, context_size: null, threads: 1, base_url: null, model: null, api_key_env: "ANNAL_LLM_API_KEY" }
 }
@@ -188,6 +219,7 @@ export const ConfigPatch = Schema.Struct({
       hnsw: Schema.optional(Schema.partial(MemoryHnswConfig))
     })
   ),
+  tools: Schema.optional(Schema.partial(ToolsConfig)),
   llm: Schema.optional(Schema.partial(Schema.Struct(LlmFields)))
 }).annotations({ parseOptions: { onExcessProperty: "error" } })
 export type ConfigPatch = typeof ConfigPatch.Type

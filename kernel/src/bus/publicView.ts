@@ -30,6 +30,9 @@ const SAFE_KEYS = new Set([
   "version",
   "exit_code",
   "duration_ms",
+  "output_bytes",
+  "stage",
+  "timed_out",
   "tokens",
   "success"
 ])
