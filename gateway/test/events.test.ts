@@ -11,7 +11,7 @@
  * ~100-200 frames, where a paused Node socket would first soak up megabytes.
  */
 import { EventSource, type EventSourceFetchInit } from "eventsource"
-import { spawn } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
@@ -206,6 +206,7 @@ def serve():
         except OSError:
             client.close()
             continue
+        print("upstream %d" % upstream.getsockname()[1], flush=True)
         threading.Thread(target=pipe, args=(client, upstream, False), daemon=True).start()
         threading.Thread(target=pipe, args=(upstream, client, True), daemon=True).start()
 
@@ -230,6 +231,8 @@ interface Relay {
   readonly resume: () => Promise<void>
   /** Kills the relay; its connections to the server close. */
   readonly close: () => Promise<void>
+  /** Local ports of the relay's connections to the server, in the order they were made. */
+  readonly upstreamPorts: ReadonlyArray<number>
 }
 
 const openRelays: Array<Relay> = []
@@ -245,6 +248,7 @@ const slowRelay = (rcvbuf = 2048, mss = 536): Promise<Relay> =>
     let stderr = ""
     let pending = ""
     const acks: Array<{ readonly line: string; readonly done: () => void }> = []
+    const upstreamPorts: Array<number> = []
     child.stderr!.on("data", (d) => (stderr += d))
     child.on("error", reject)
     child.on("exit", (code) => reject(new Error(`the relay exited with ${code}: ${stderr}`)))
@@ -270,11 +274,13 @@ const slowRelay = (rcvbuf = 2048, mss = 536): Promise<Relay> =>
             close: async () => {
               if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
               await exited
-            }
+            },
+            upstreamPorts
           }
           openRelays.push(relay)
           resolve(relay)
-        } else if (acks[0]?.line === line) acks.shift()!.done()
+        } else if (/^upstream \d+$/.test(line)) upstreamPorts.push(Number(line.slice("upstream ".length)))
+        else if (acks[0]?.line === line) acks.shift()!.done()
       }
     })
   })
@@ -614,6 +620,24 @@ describe("GET /api/events", () => {
     })
     expect(slow.text().endsWith(`${blocks.at(-1)!.raw}\n\n`)).toBe(true)
     console.info(`slow client cut off after ${sent} events of ~500 bytes (${last - start} delivered) in ${cutAfterMs} ms`)
+  }, 30_000)
+
+  it("closes the connection of a cut-off client that never reads again, after events.cut_grace_secs", async () => {
+    await putConfig({ events: { subscriber_buffer: 16, cut_grace_secs: 1 } })
+    const relay = await slowRelay()
+    await openSse("", {}, server.token, relay.url)
+    await until("the relay's connection", () => relay.upstreamPorts.length === 1)
+    const serverPort = new URL(server.url).port
+    const established = () =>
+      execFileSync("ss", ["-tnH", "state", "established", `( sport = :${serverPort} and dport = :${relay.upstreamPorts[0]} )`]).toString().trim()
+    await until("the stream subscribed", async () => (await subscribers()) === baseSubscribers + 1)
+    await relay.pause()
+    expect(established()).not.toBe("")
+    await floodUntil(async () => (await subscribers()) === baseSubscribers, { max: FLOOD_MAX })
+    const cutAt = Date.now()
+    // still paused: the server itself must drop the connection once the grace has passed
+    await until("the server to close the stalled connection", () => established() === "", 8_000)
+    expect(Date.now() - cutAt).toBeGreaterThanOrEqual(500)
   }, 30_000)
 
   it("EventSource reconnects by itself after being cut off and resumes without gap or duplicate", async () => {

@@ -38,7 +38,9 @@ export const EventsConfig = Schema.Struct({
   /** Seconds between SSE keep-alive comments. */
   ping_interval_secs: PositiveInt,
   /** Live events buffered per SSE/WebSocket subscriber before it is cut off (it then resumes). */
-  subscriber_buffer: PositiveInt.pipe(Schema.lessThanOrEqualTo(1_000_000))
+  subscriber_buffer: PositiveInt.pipe(Schema.lessThanOrEqualTo(1_000_000)),
+  /** Seconds a cut-off client has to read what was queued before its connection is closed. */
+  cut_grace_secs: PositiveInt.pipe(Schema.lessThanOrEqualTo(3600))
 })
 
 export const SchedulerConfig = Schema.Struct({
@@ -161,7 +163,7 @@ export const defaultConfig: AnnalConfig = {
   server: { host: "127.0.0.1", port: 4200 },
   security: { auth_enabled: true, rate_limit_per_minute: 600, max_body_bytes: 10 * 1024 * 1024, api_key_set: false },
   resources: { sample_interval_secs: 5, history_size: 720, overload: { cpu_percent: 90, memory_percent: 90, load_avg: 10 } },
-  events: { ping_interval_secs: 30, subscriber_buffer: 1024 },
+  events: { ping_interval_secs: 30, subscriber_buffer: 1024, cut_grace_secs: 10 },
   scheduler: { max_concurrent: 2, rate_limit_per_minute: 60 },
   approvals: { timeout_secs: 300 },
   memory: {

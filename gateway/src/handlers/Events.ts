@@ -5,12 +5,10 @@
  * that falls behind its buffer is cut off and resumes from its last id.
  */
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Configuration, EventBus, publicView } from "@annal/kernel"
 import { AnnalApi, BadRequest } from "@annal/spec"
 import { Duration, Effect, Fiber, Option, Schedule, Stream } from "effect"
-
-/** How long a client cut off for falling behind has to read its goodbye before it is dropped. */
-const STALLED_CLIENT_GRACE = Duration.seconds(10)
 
 /** Parses `Last-Event-ID`: a seq, or undefined when absent. */
 export const parseLastEventId = (header: string | undefined): number | undefined | "invalid" => {
@@ -36,13 +34,21 @@ export const EventsLive = HttpApiBuilder.group(AnnalApi, "events", (handlers) =>
         const head = yield* bus.head
         const after = lastId === undefined ? head : Math.min(lastId, head)
         const { events: settings } = yield* config.current
-        // A client cut off for falling behind gets STALLED_CLIENT_GRACE to read what was queued and
-        // its goodbye; one that never reads again is then disconnected instead of holding its
+        // A client cut off for falling behind gets `events.cut_grace_secs` to read what was queued
+        // and its goodbye; one that never reads again is then disconnected instead of holding its
         // socket and buffers forever.
         const writer = Option.getOrUndefined(Fiber.getCurrentFiber())
-        const onCut = writer === undefined
-          ? undefined
-          : () => void Effect.runFork(Effect.zipRight(Effect.sleep(STALLED_CLIENT_GRACE), Fiber.interrupt(writer)))
+        const socket = NodeHttpServerRequest.toIncomingMessage(request).socket
+        const response = NodeHttpServerRequest.toServerResponse(request)
+        const onCut = () =>
+          void Effect.runFork(
+            Effect.sleep(Duration.seconds(settings.cut_grace_secs)).pipe(
+              // ending the response would wait for the client to read; the socket must go
+              // (unless this response finished: a kept-alive socket may carry another request now)
+              Effect.zipRight(Effect.sync(() => response.writableFinished || socket.destroy())),
+              Effect.zipRight(writer === undefined ? Effect.void : Fiber.interrupt(writer))
+            )
+          )
         const frames = bus.subscribe({ afterSeq: after, types: parseTypes(urlParams.types), onCut }).pipe(
           Stream.map((event) => `id: ${event.seq}\ndata: ${JSON.stringify(publicView(event))}\n\n`),
           Stream.catchTag("SubscriberOverflow", (e) => Stream.make(`: too far behind; reconnect with Last-Event-ID: ${e.lastSeq}\n\n`)),
