@@ -4,11 +4,12 @@
  */
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Audit, Configuration, dataPaths, Kernel, ModelSettings } from "@annal/kernel"
+import { Audit, Configuration, dataPaths, Kernel, type LanguageModel, ModelSettings } from "@annal/kernel"
 import { AnnalApi, VERSION } from "@annal/spec"
 import type { EventStoreSqlite } from "@annal/store"
 import { Effect, Layer } from "effect"
 import { mkdirSync } from "node:fs"
+import { AgentsLive } from "./handlers/Agents.js"
 import { ApprovalsLive } from "./handlers/Approvals.js"
 import { AuditLive } from "./handlers/Audit.js"
 import { BudgetsLive } from "./handlers/Budgets.js"
@@ -50,11 +51,15 @@ export interface ServerOptions {
 /** The data directory's layout (the kernel's). */
 export { dataPaths }
 
-/** The kernel on a data directory (created if missing). */
-export const kernelLayer = (dataDir: string, synchronous?: EventStoreSqlite.Synchronous) => {
+/** The kernel on a data directory (created if missing), with the model its agents use (default none). */
+export const kernelLayer = (
+  dataDir: string,
+  synchronous?: EventStoreSqlite.Synchronous,
+  languageModel?: Layer.Layer<LanguageModel, never, Configuration>
+) => {
   const paths = dataPaths(dataDir)
   mkdirSync(paths.root, { recursive: true, mode: 0o700 })
-  return Kernel.layer({ store: { filename: paths.database, synchronous }, dataDir: paths.root })
+  return Kernel.layer({ store: { filename: paths.database, synchronous }, dataDir: paths.root, languageModel })
 }
 
 /** Verifies the whole chain in the background at start, so a tampered log is reported, not fatal. */
@@ -75,8 +80,8 @@ const verifyOnStart = Layer.scopedDiscard(
 
 /** The whole server: HTTP on host:port over the kernel. Exposes the HttpServer and ApiTokens. */
 export const layer = (options: ServerOptions) => {
-  const kernel = kernelLayer(options.dataDir, options.synchronous)
   // The language model is chosen once at start: flag, then environment, then configuration.
+  // The kernel's agents (supervisor, scheduler runner) use it, so the kernel builds it.
   const model = Layer.unwrapEffect(
     Effect.map(Configuration, (config) =>
       Layer.unwrapEffect(
@@ -85,14 +90,14 @@ export const layer = (options: ServerOptions) => {
         )
       ))
   )
+  const kernel = kernelLayer(options.dataDir, options.synchronous, model)
   const services = Layer.mergeAll(
     RateLimiter.layer,
     Metrics.layer,
-    ApiTokens.layer({ dataDir: dataPaths(options.dataDir).root, envKey: options.apiKey }),
-    model
+    ApiTokens.layer({ dataDir: dataPaths(options.dataDir).root, envKey: options.apiKey })
   ).pipe(Layer.provideMerge(kernel))
   const api = HttpApiBuilder.api(AnnalApi).pipe(
-    Layer.provide([HealthLive, SystemLive, AuditLive, EventsLive, PermissionsLive, BudgetsLive, ApprovalsLive, WorkspaceLive, GitLive, SeedsLive, SkillsLive, PersonasLive, SessionsLive, AgentGroupsLive, SchedulerLive, CronLive, MemoryLive]),
+    Layer.provide([AgentsLive, HealthLive, SystemLive, AuditLive, EventsLive, PermissionsLive, BudgetsLive, ApprovalsLive, WorkspaceLive, GitLive, SeedsLive, SkillsLive, PersonasLive, SessionsLive, AgentGroupsLive, SchedulerLive, CronLive, MemoryLive]),
     Layer.provide(AuthorizationLive)
   )
   const http = Layer.unwrapEffect(Effect.map(makeGuard, (guard) => HttpApiBuilder.serve(guard))).pipe(

@@ -1,3 +1,4 @@
+import { NOT_CONFIGURED } from "@annal/kernel"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type RunningServer, startServer } from "./harness.js"
 
@@ -164,7 +165,7 @@ describe("POST /api/cron-jobs/{id}/trigger", () => {
     expect(body).toEqual({
       job_id: id,
       success: true,
-      summary: `submitted as task ${body.task_id}; queued (no agent runtime configured)`,
+      summary: `submitted as task ${body.task_id}; queued (${NOT_CONFIGURED})`,
       task_id: expect.any(String)
     })
     const queued = await queuedOf(server, id)

@@ -4,7 +4,7 @@
  * has rows, survives a restart unchanged, and `annal rebuild` replays the log into identical
  * tables.
  */
-import { AgentGroups, Approvals, Kernel, Seeds, Sessions, ToolGate } from "@annal/kernel"
+import { AgentGroups, Approvals, Kernel, Seeds, Sessions, Supervisor, ToolGate } from "@annal/kernel"
 import Database from "better-sqlite3"
 import { Effect } from "effect"
 import { join } from "node:path"
@@ -64,7 +64,7 @@ describe("every view after a run through every context", () => {
       await first.stop()
     }
 
-    // what only the agent runtime writes: seeds, sessions, agent groups, approvals
+    // what only the agent runtime writes: seeds, sessions, agent groups, approvals, agents
     await withKernel(
       dataDir,
       Effect.gen(function*() {
@@ -85,6 +85,9 @@ describe("every view after a run through every context", () => {
         expect(read).toMatchObject({ status: "completed", is_error: false, content: expect.stringContaining("first") })
         const approvals = yield* Approvals
         yield* approvals.request({ subject: "agent:builder", action: "use_tool:exec", resource: "rm -rf /tmp/x", reason: "blacklisted command" }, context)
+        // no model offline: the agent is created, started and failed with the reason, all on the record
+        const failed = yield* Effect.flip((yield* Supervisor).run({ name: "offline", goal: "anything" }, context))
+        expect(failed._tag).toBe("AgentRunFailed")
       })
     )
 

@@ -6,6 +6,9 @@
 import { EventStoreSqlite, VectorIndexHnsw } from "@annal/store"
 import { Layer } from "effect"
 import { Access } from "./access/Access.js"
+import { Agents } from "./agents/Agents.js"
+import { agentsProjection } from "./agents/projection.js"
+import { Supervisor } from "./agents/Supervisor.js"
 import { accessProjection } from "./access/projection.js"
 import { Approvals } from "./approvals/Approvals.js"
 import { approvalsProjection } from "./approvals/projection.js"
@@ -24,6 +27,7 @@ import { Workspace } from "./workspace/Workspace.js"
 import { DataDir } from "./shared/DataDir.js"
 import { Configuration } from "./config/Configuration.js"
 import { HostTools } from "./hosttools/HostTools.js"
+import { LanguageModel } from "./llm/LanguageModel.js"
 import { Memory } from "./memory/Memory.js"
 import { memoryProjection } from "./memory/projection.js"
 import { Permissions } from "./permissions/Permissions.js"
@@ -32,7 +36,7 @@ import * as Projection from "./projection/Projection.js"
 import { ResourceSampler } from "./resources/ResourceSampler.js"
 import { schedulerProjection } from "./scheduler/projection.js"
 import { Scheduler } from "./scheduler/Scheduler.js"
-import { TaskRunner } from "./scheduler/TaskRunner.js"
+import type { TaskRunner } from "./scheduler/TaskRunner.js"
 import { AgentGroups } from "./groups/AgentGroups.js"
 import { agentGroupsProjection } from "./groups/projection.js"
 import { Personas } from "./personas/Personas.js"
@@ -61,7 +65,8 @@ export const projections: ReadonlyArray<Projection.Projection> = [
   sessionsProjection,
   agentGroupsProjection,
   memoryProjection,
-  toolCallsProjection
+  toolCallsProjection,
+  agentsProjection
 ]
 
 /** The event store with the kernel's projections inline. */
@@ -74,8 +79,13 @@ export interface KernelOptions {
   readonly dataDir: string
   readonly resourceSampleIntervalSecs?: number | undefined
   readonly resourceHistorySize?: number | undefined
-  /** Runs the tasks the scheduler admits; default `TaskRunner.none` (tasks stay queued). */
+  /**
+   * Runs the tasks the scheduler admits; default the supervisor's runner (`Supervisor.taskRunner`):
+   * tasks run as agents when a model is configured and wait in the queue when none is.
+   */
   readonly taskRunner?: Layer.Layer<TaskRunner> | undefined
+  /** The language model agents use (built over the configuration); default `LanguageModel.none`. */
+  readonly languageModel?: Layer.Layer<LanguageModel, never, Configuration> | undefined
 }
 
 /** The kernel's services, over the store. */
@@ -92,7 +102,8 @@ export const layer = (options: KernelOptions) => {
     Skills.layer,
     Personas.layer,
     Sessions.layer,
-    AgentGroups.layer
+    AgentGroups.layer,
+    Agents.layer
   ).pipe(Layer.provideMerge(store))
   // tier 2: services that need tier 1 (configuration, access decisions)
   const tier2 = Layer.mergeAll(
@@ -101,19 +112,24 @@ export const layer = (options: KernelOptions) => {
     Approvals.layer,
     Workspace.layer,
     Memory.layer.pipe(Layer.provide(VectorIndexHnsw.layer)),
-    Scheduler.layer.pipe(Layer.provide(options.taskRunner ?? TaskRunner.none))
+    options.languageModel ?? LanguageModel.none
   ).pipe(Layer.provideMerge(tier1))
-  // tier 3: services that need tier 2 (the scheduler; the workspace and memory the tools use)
+  // tier 3: services that need tier 2 (the workspace and memory the tools use)
   const tier3 = Layer.mergeAll(
-    Cron.layer,
     ToolRegistry.layer
   ).pipe(Layer.provideMerge(tier2))
   // tier 4: the gate, over the tools and the permissions, budgets and approvals it consults
   const tier4 = Layer.mergeAll(
     ToolGate.layer
   ).pipe(Layer.provideMerge(tier3))
+  // tier 5: the supervisor, over the gate and the model
+  const tier5 = Supervisor.layer.pipe(Layer.provideMerge(tier4))
+  // tier 6: the scheduler, whose default runner is the supervisor (so it comes after the gate)
+  const tier6 = Scheduler.layer.pipe(Layer.provide(options.taskRunner ?? Supervisor.taskRunner), Layer.provideMerge(tier5))
+  // tier 7: cron, which submits to the scheduler
+  const tier7 = Cron.layer.pipe(Layer.provideMerge(tier6))
   return Layer.mergeAll(
-    tier4,
+    tier7,
     ResourceSampler.layer({
       ...(options.resourceSampleIntervalSecs === undefined ? {} : { interval: `${options.resourceSampleIntervalSecs} seconds` as const }),
       ...(options.resourceHistorySize === undefined ? {} : { historySize: options.resourceHistorySize })

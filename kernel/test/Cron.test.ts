@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cron, CronDecide, CronEvents, InvalidCommand, Kernel, Rebuild, Scheduler, SchedulerEvents, TaskRunFailed, TaskRunner } from "@annal/kernel"
+import { Cron, CronDecide, CronEvents, InvalidCommand, Kernel, NOT_CONFIGURED, Rebuild, Scheduler, SchedulerEvents, TaskRunFailed, TaskRunner } from "@annal/kernel"
 import { EventStore, type StoredEvent } from "@annal/store"
 import { Effect, Either, Layer } from "effect"
 import nodeCron from "node-cron"
@@ -169,7 +169,7 @@ describe("cron jobs", () => {
       expect(run).toEqual({
         job_id: id,
         success: true,
-        summary: `submitted as task ${run.task_id}; queued (no agent runtime configured)`,
+        summary: `submitted as task ${run.task_id}; queued (${NOT_CONFIGURED})`,
         task_id: expect.any(String)
       })
       expect(yield* scheduler.get(run.task_id!)).toMatchObject({ status: "Queued", constraints: ["c1"], acceptance_criteria: ["a1"] })

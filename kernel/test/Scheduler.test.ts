@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Configuration, EntityNotFound, InvalidCommand, Kernel, Scheduler, SchedulerDecide, SchedulerEvents, TaskRunFailed, TaskRunner } from "@annal/kernel"
+import { Configuration, EntityNotFound, InvalidCommand, Kernel, NOT_CONFIGURED, Scheduler, SchedulerDecide, SchedulerEvents, TaskRunFailed, TaskRunner } from "@annal/kernel"
 import { EventStore, type StoredEvent } from "@annal/store"
 import { Effect, Either, Layer, TestClock } from "effect"
 import { mkdtempSync } from "node:fs"
@@ -223,7 +223,8 @@ describe("the scheduler without a runtime", () => {
         const s = yield* Scheduler
         expect(yield* stats).toMatchObject({ queued: 2, running: 0, max_concurrent: 2, rate_limit_per_minute: 60, rate_remaining: 60 })
         expect((yield* s.tasks()).queued.map((t) => t.id)).toEqual([b.id, a.id])
-        expect(yield* s.runner).toEqual({ name: "none", unavailable: "no agent runtime configured" })
+        // the default runner is the supervisor's, and with no model it runs nothing
+        expect(yield* s.runner).toEqual({ name: "agent-supervisor", unavailable: NOT_CONFIGURED })
         expect(yield* s.position(a.id)).toBe(2)
         return [b.id, a.id]
       }).pipe(Effect.provide(kernel(filename)))

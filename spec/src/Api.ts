@@ -14,6 +14,7 @@ import {
   AuditFlush,
   AuditVerify
 } from "./Audit.js"
+import { AgentsGroup } from "./Agents.js"
 import { ApprovalsGroup } from "./Approvals.js"
 import { Authorization } from "./Auth.js"
 import { BudgetGroup } from "./Budgets.js"
@@ -106,6 +107,7 @@ export class AnnalApi extends HttpApi.make("annal")
   .add(PersonasGroup)
   .add(SessionsGroup)
   .add(AgentGroupsGroup)
+  .add(AgentsGroup)
   .add(SchedulerGroup)
   .add(CronGroup)
   .add(MemoryGroup)

@@ -1,4 +1,5 @@
 export * from "./Api.js"
+export * from "./Agents.js"
 export * from "./Approvals.js"
 export * from "./Audit.js"
 export * from "./Auth.js"

@@ -1,6 +1,6 @@
 /** Status, configuration, resources, host tools and metrics (seed sections 3, 18, 22, 23). */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { Audit, Configuration, EventBus, HostTools, LanguageModel, Memory, ResourceSampler } from "@annal/kernel"
+import { Agents, Audit, Configuration, EventBus, HostTools, LanguageModel, Memory, ResourceSampler } from "@annal/kernel"
 import { AnnalApi, BadRequest, Conflict, VERSION } from "@annal/spec"
 import { Effect } from "effect"
 import { Metrics } from "../http/Metrics.js"
@@ -24,6 +24,7 @@ export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
     const model = yield* LanguageModel
     const hostTools = yield* HostTools
     const memory = yield* Memory
+    const agents = yield* Agents
     const metrics = yield* Metrics
     const startedAt = Date.now()
     return handlers
@@ -33,6 +34,7 @@ export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
           const verification = yield* audit.lastVerification
           const subscribers = yield* bus.subscribers
           const memoryStatus = yield* Effect.mapError(memory.status, internal("could not read the memory status"))
+          const agentCounts = yield* Effect.mapError(agents.counts, internal("could not read the agent counters"))
           const uptime = (Date.now() - startedAt) / 1000
           const chainDetail = verification === undefined
             ? "chain verification pending"
@@ -62,7 +64,7 @@ export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
                 model: model.info?.model ?? null,
                 detail: model.problem ?? null
               },
-              agents: { active_count: 0, total_forked: 0, total_completed: 0, total_failed: 0 }
+              agents: agentCounts
             }
           }
         }))

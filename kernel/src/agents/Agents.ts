@@ -1,0 +1,62 @@
+/** The agents view as a service: the list the API pages through, and one agent's row. */
+import type { AgentSummary, PageRequest } from "@annal/spec"
+import type { EventStore, EventStoreError } from "@annal/store"
+import type { SqlClient } from "@effect/sql"
+import { Context, Effect, Layer } from "effect"
+import { query } from "../shared/Command.js"
+import { EntityNotFound } from "../shared/errors.js"
+import { type Paged, paged } from "../shared/Page.js"
+import type { AgentRow } from "./projection.js"
+
+export type { AgentRow } from "./projection.js"
+
+export interface AgentCounts {
+  readonly active_count: number
+  readonly total_forked: number
+  readonly total_completed: number
+  readonly total_failed: number
+}
+
+export const toSummary = (r: AgentRow): AgentSummary => ({ id: r.id, name: r.name, status: r.status, created_at: r.created_at, seed_id: r.seed_id })
+
+export class Agents extends Context.Tag("@annal/kernel/Agents")<
+  Agents,
+  {
+    /** Newest first. */
+    readonly list: (page: PageRequest) => Effect.Effect<Paged<AgentSummary>, EventStoreError>
+    readonly get: (id: string) => Effect.Effect<AgentRow, EntityNotFound | EventStoreError>
+    /** The counters `/api/status` reports: live now, ever forked, completed, failed. */
+    readonly counts: Effect.Effect<AgentCounts, EventStoreError>
+  }
+>() {
+  static readonly layer = Layer.effect(
+    Agents,
+    Effect.gen(function*() {
+      const services = yield* Effect.context<SqlClient.SqlClient | EventStore>()
+      return Agents.of({
+        list: (page) =>
+          paged(
+            "agents",
+            page,
+            (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM agents`,
+            (sql, limit, offset) => sql<AgentRow>`SELECT * FROM agents ORDER BY seq DESC LIMIT ${limit} OFFSET ${offset}`,
+            toSummary
+          ).pipe(Effect.provide(services)),
+        get: (id) =>
+          query("an agent", (sql) => sql<AgentRow>`SELECT * FROM agents WHERE id = ${id}`).pipe(
+            Effect.flatMap((rows) => (rows[0] === undefined ? Effect.fail(new EntityNotFound({ what: "agent", id })) : Effect.succeed(rows[0]))),
+            Effect.provide(services)
+          ),
+        counts: query("agent counters", (sql) => sql<AgentCounts>`
+          SELECT coalesce(sum(status IN ('Starting', 'Running', 'Idle')), 0) AS active_count,
+                 count(*) AS total_forked,
+                 coalesce(sum(status = 'Stopped' AND stop_reason = 'completed'), 0) AS total_completed,
+                 coalesce(sum(status = 'Failed'), 0) AS total_failed
+          FROM agents`).pipe(
+          Effect.map((rows) => rows[0] ?? { active_count: 0, total_forked: 0, total_completed: 0, total_failed: 0 }),
+          Effect.provide(services)
+        )
+      })
+    })
+  )
+}

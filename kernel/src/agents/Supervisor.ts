@@ -1,0 +1,328 @@
+/**
+ * The supervisor: forks agents and runs their tool-calling loop. Each agent is a fiber (kept in a
+ * map so `kill` can interrupt it — and with it the model request and any running tool, whose
+ * process group the gate's exec kills on interruption). The loop: send the messages and the
+ * registry's tool specs to the model, charge the usage it reports, pass every tool call it makes
+ * through the ToolGate and answer it with the result (a refusal is a tool error the model sees),
+ * until it answers without tool calls or runs out of steps. Every transition is an event on
+ * `agent-<id>`; agents a crash left live are failed explicitly on the next start.
+ */
+import type { EventDraft, EventStore, EventStoreError } from "@annal/store"
+import type { SqlClient } from "@effect/sql"
+import { Cause, Context, Data, Deferred, Effect, Exit, FiberMap, Layer, Option, Stream } from "effect"
+import { ToolGate, type ToolCallResult } from "../gate/ToolGate.js"
+import {
+  type ChatMessage,
+  collect,
+  LanguageModel,
+  type ModelError,
+  type ModelUnavailable,
+  NOT_CONFIGURED,
+  type TokenUsage,
+  type ToolCall
+} from "../llm/LanguageModel.js"
+import { Permissions } from "../permissions/Permissions.js"
+import { SCHEDULER_ACTOR } from "../scheduler/Scheduler.js"
+import { TaskRunFailed, TaskRunner } from "../scheduler/TaskRunner.js"
+import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
+import type { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
+import { uuidv7 } from "../shared/Id.js"
+import { ToolRegistry } from "../tools/ToolRegistry.js"
+import { Agents } from "./Agents.js"
+import { decideCreate, decideFail, decideStop, LIVE } from "./decide.js"
+import { AGENT_OUTPUT, AGENT_STARTED, type AgentOutput, type AgentStarted, agentStream, type StopReason } from "./events.js"
+import type { AgentRow } from "./projection.js"
+
+/** Steps (model calls) an agent gets when the caller names no limit. */
+export const DEFAULT_MAX_STEPS = 8
+
+/** The actor of the supervisor's own transitions (failing agents a restart cut off). */
+export const SUPERVISOR_ACTOR = "system:supervisor"
+
+/** What an agent's loop reports as it goes, for a caller that streams it (the chat). */
+export type AgentLoopEvent =
+  | { readonly _tag: "Token"; readonly text: string }
+  | { readonly _tag: "ToolCall"; readonly call: ToolCall }
+  | { readonly _tag: "ToolResult"; readonly result: ToolCallResult }
+  | { readonly _tag: "Step"; readonly step: number; readonly usage: TokenUsage }
+
+export interface AgentRunInput {
+  readonly name: string
+  /** The user's message: what the agent is to do. */
+  readonly goal: string
+  /** A stable id (e.g. a session's agent); a fresh UUID v7 otherwise. */
+  readonly agent_id?: string | undefined
+  readonly seed_id?: string | undefined
+  readonly task_id?: string | undefined
+  readonly session_id?: string | undefined
+  readonly system_prompt?: string | undefined
+  /** Earlier turns of the conversation, before the goal. */
+  readonly history?: ReadonlyArray<ChatMessage> | undefined
+  readonly max_steps?: number | undefined
+  /** Called in the agent's fiber for every token, tool call, tool result and step. */
+  readonly onEvent?: ((event: AgentLoopEvent) => Effect.Effect<void>) | undefined
+}
+
+export interface AgentRunResult {
+  readonly agent_id: string
+  /** The model's last answer. */
+  readonly text: string
+  readonly steps: number
+  readonly reason: Exclude<StopReason, "killed">
+  /** Tokens over all the agent's model calls. */
+  readonly usage: TokenUsage
+}
+
+/** The agent failed; `message` is what `agent_failed` recorded. */
+export class AgentRunFailed extends Data.TaggedError("AgentRunFailed")<{ readonly agent_id: string; readonly message: string }> {}
+
+/** The agent was killed (or the server stopped) before it finished. */
+export class AgentKilled extends Data.TaggedError("AgentKilled")<{ readonly agent_id: string }> {
+  override get message() {
+    return `agent ${this.agent_id} was killed before it finished`
+  }
+}
+
+export interface AgentHandle {
+  readonly agent_id: string
+  /** Waits for the agent's end. */
+  readonly result: Effect.Effect<AgentRunResult, AgentRunFailed | AgentKilled>
+}
+
+type LoopError = ModelUnavailable | ModelError | ConcurrentChange | EventStoreError
+
+const draft = <A extends object>(type: string, data: A): EventDraft => ({ type, data: data as unknown as Record<string, unknown> })
+
+/** The request's correlation id only: an idempotency key belongs to the request, not to each agent event. */
+const correlated = (context: CommandContext, actor: string): CommandContext =>
+  context.meta?.correlation_id === undefined ? { actor } : { actor, meta: { correlation_id: context.meta.correlation_id } }
+
+export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
+  Supervisor,
+  {
+    /** Records the agent (`agent_created`) and forks its loop; returns at once. */
+    readonly start: (input: AgentRunInput, context: CommandContext) => Effect.Effect<AgentHandle, InvalidCommand | ConcurrentChange | EventStoreError>
+    /** Starts an agent and waits for its end: the final text. */
+    readonly run: (
+      input: AgentRunInput,
+      context: CommandContext
+    ) => Effect.Effect<AgentRunResult, AgentRunFailed | AgentKilled | InvalidCommand | ConcurrentChange | EventStoreError>
+    /** Interrupts a running agent (`agent_stopped` reason killed); an agent already over is left as it is. */
+    readonly kill: (agentId: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | ConcurrentChange | EventStoreError>
+    /** Ids of the agents whose loop runs in this process. */
+    readonly running: Effect.Effect<ReadonlyArray<string>>
+  }
+>() {
+  static readonly layer = Layer.scoped(
+    Supervisor,
+    Effect.gen(function*() {
+      const services = yield* Effect.context<SqlClient.SqlClient | EventStore>()
+      const model = yield* LanguageModel
+      const gate = yield* ToolGate
+      const registry = yield* ToolRegistry
+      const permissions = yield* Permissions
+      const agents = yield* Agents
+      const fibers = yield* FiberMap.make<string>()
+      // two kills of one agent at once record one agent_stopped, not a conflict
+      const killLock = yield* Effect.makeSemaphore(1)
+      const withServices = Effect.provide(services)
+
+      /** Appends to an agent's stream at its current version (used outside the agent's own fiber). */
+      const appendNow = (agentId: string, drafts: ReadonlyArray<EventDraft>, context: CommandContext) =>
+        drafts.length === 0
+          ? Effect.void
+          : Effect.flatMap(streamVersion(agentStream(agentId)), (v) => appendDecided(agentStream(agentId), v, drafts, context)).pipe(
+            Effect.asVoid,
+            withServices
+          )
+
+      // Agents the view shows live have no fiber in this process: the last one stopped under them.
+      const stale = yield* query("live agents", (sql) =>
+        sql<Pick<AgentRow, "id" | "status">>`SELECT id, status FROM agents WHERE status IN ${sql.in(LIVE)} ORDER BY seq`).pipe(withServices)
+      for (const row of stale) {
+        yield* appendNow(row.id, decideFail(row.id, row.status, "interrupted by a restart"), { actor: SUPERVISOR_ACTOR })
+      }
+
+      /** The loop of one agent; the stream is at version 1 (agent_created) when it begins. */
+      const loop = (agentId: string, input: AgentRunInput, context: CommandContext) =>
+        Effect.gen(function*() {
+          let version = 1
+          const append = (drafts: ReadonlyArray<EventDraft>) =>
+            appendDecided(agentStream(agentId), version, drafts, context).pipe(
+              Effect.tap(() => {
+                version += drafts.length
+              }),
+              withServices
+            )
+          const emit = (event: AgentLoopEvent) => (input.onEvent === undefined ? Effect.void : input.onEvent(event))
+
+          yield* append([draft<AgentStarted>(AGENT_STARTED, { agent_id: agentId })])
+          // the supervisor, not the agent, grants an agent its permissions
+          yield* permissions.ensureDefaults(agentId, { ...context, actor: SUPERVISOR_ACTOR })
+
+          const messages: Array<ChatMessage> = [
+            ...(input.system_prompt === undefined || input.system_prompt === "" ? [] : [{ role: "system" as const, content: input.system_prompt }]),
+            ...(input.history ?? []),
+            { role: "user", content: input.goal }
+          ]
+          const maxSteps = Math.max(1, input.max_steps ?? DEFAULT_MAX_STEPS)
+          const usage = { prompt_tokens: 0, completion_tokens: 0 }
+          let text = ""
+          for (let step = 1; step <= maxSteps; step++) {
+            const tools = yield* registry.specs
+            const completion = yield* collect(
+              model.stream({ messages, tools }).pipe(
+                Stream.tap((chunk) =>
+                  chunk._tag === "Token" ? emit({ _tag: "Token", text: chunk.text }) : chunk._tag === "ToolCall" ? emit({ _tag: "ToolCall", call: chunk.call }) : Effect.void
+                )
+              )
+            )
+            // the real usage, as the model reported it, is charged before anything else happens
+            yield* gate.chargeUsage(agentId, completion.usage, context)
+            usage.prompt_tokens += completion.usage.prompt_tokens
+            usage.completion_tokens += completion.usage.completion_tokens
+            yield* append([draft<AgentOutput>(AGENT_OUTPUT, {
+              agent_id: agentId,
+              step,
+              tokens: completion.usage.prompt_tokens + completion.usage.completion_tokens,
+              tool_call_count: completion.toolCalls.length,
+              text: completion.text
+            })])
+            yield* emit({ _tag: "Step", step, usage: completion.usage })
+            text = completion.text
+            if (completion.toolCalls.length === 0) {
+              return { agent_id: agentId, text, steps: step, reason: "completed", usage: { ...usage } } satisfies AgentRunResult
+            }
+            messages.push({ role: "assistant", content: completion.text, tool_calls: completion.toolCalls })
+            for (const call of completion.toolCalls) {
+              const result = yield* gate.call(agentId, call, context)
+              yield* emit({ _tag: "ToolResult", result })
+              messages.push({ role: "tool", content: result.is_error ? `error: ${result.content}` : result.content, tool_call_id: call.id })
+            }
+          }
+          return { agent_id: agentId, text, steps: maxSteps, reason: "max_steps", usage: { ...usage } } satisfies AgentRunResult
+        })
+
+      /** The agent's fiber: the loop, then its end on the record and for whoever waits. */
+      const body = (
+        agentId: string,
+        input: AgentRunInput,
+        context: CommandContext,
+        done: Deferred.Deferred<AgentRunResult, AgentRunFailed | AgentKilled>
+      ) =>
+        Effect.exit(loop(agentId, input, context)).pipe(
+          Effect.flatMap((exit) =>
+            end(agentId, context, done, exit).pipe(
+              Effect.catchAll((e) =>
+                Effect.zipRight(
+                  Effect.logError(`could not record the end of agent ${agentId}`, e),
+                  Deferred.fail(done, new AgentRunFailed({ agent_id: agentId, message: e.message }))
+                )
+              ),
+              // the end is written whole or not at all; a kill meanwhile waits for it
+              Effect.uninterruptible
+            )
+          ),
+          Effect.onInterrupt(() => Deferred.fail(done, new AgentKilled({ agent_id: agentId })))
+        )
+
+      /** Records how the loop ended and hands the outcome to whoever waits. */
+      const end = (
+        agentId: string,
+        context: CommandContext,
+        done: Deferred.Deferred<AgentRunResult, AgentRunFailed | AgentKilled>,
+        exit: Exit.Exit<AgentRunResult, LoopError>
+      ) => {
+        if (Exit.isSuccess(exit)) {
+          return appendNow(agentId, decideStop(agentId, "Running", exit.value.reason), context).pipe(
+            Effect.zipRight(Deferred.succeed(done, exit.value))
+          )
+        }
+        if (Cause.isInterruptedOnly(exit.cause)) return Deferred.fail(done, new AgentKilled({ agent_id: agentId }))
+        const message = Option.match(Cause.failureOption(exit.cause), { onNone: () => Cause.pretty(exit.cause), onSome: (e) => e.message })
+        return appendNow(agentId, decideFail(agentId, "Running", message), context).pipe(
+          Effect.zipRight(Deferred.fail(done, new AgentRunFailed({ agent_id: agentId, message })))
+        )
+      }
+
+      const start = (input: AgentRunInput, context: CommandContext) =>
+        Effect.gen(function*() {
+          const agentId = input.agent_id ?? uuidv7()
+          const exists = yield* agents.get(agentId).pipe(Effect.as(true), Effect.catchTag("EntityNotFound", () => Effect.succeed(false)))
+          const created = decideCreate(exists, { ...input, agent_id: agentId })
+          if (created._tag === "Left") return yield* created.left
+          yield* appendDecided(agentStream(agentId), 0, [created.right], correlated(context, context.actor)).pipe(withServices)
+          const done = yield* Deferred.make<AgentRunResult, AgentRunFailed | AgentKilled>()
+          yield* FiberMap.run(fibers, agentId, body(agentId, input, correlated(context, `agent:${agentId}`), done))
+          return { agent_id: agentId, result: Deferred.await(done) } satisfies AgentHandle
+        })
+
+      const kill = (agentId: string, context: CommandContext) =>
+        killLock.withPermits(1)(Effect.gen(function*() {
+          yield* agents.get(agentId)
+          // interrupting waits for the fiber to end, so its own last events are written first
+          yield* FiberMap.remove(fibers, agentId)
+          const now = yield* agents.get(agentId)
+          yield* appendNow(agentId, decideStop(agentId, now.status, "killed"), correlated(context, context.actor))
+        }))
+
+      return Supervisor.of({
+        start,
+        run: (input, context) => Effect.flatMap(start(input, context), (h) => h.result),
+        kill,
+        running: Effect.sync(() => [...fibers].map(([id]) => id))
+      })
+    })
+  )
+
+  /**
+   * The scheduler's runner backed by the supervisor: each admitted task is an agent whose goal is
+   * the task's. With no model configured, tasks wait in the queue (`unavailable` says how to
+   * configure one) rather than fail: nothing is lost, and they run once a model is there.
+   */
+  static readonly taskRunner = Layer.effect(
+    TaskRunner,
+    Effect.gen(function*() {
+      const services = yield* Effect.context<SqlClient.SqlClient>()
+      const supervisor = yield* Supervisor
+      const model = yield* LanguageModel
+      const context: CommandContext = { actor: SCHEDULER_ACTOR }
+      // The scheduler interrupts a run when the task is cancelled (recorded first) or when the
+      // server stops. Only a cancellation kills the agent; on a stop the agent is left to the
+      // next start, which fails it as cut off by the restart, like the task.
+      const cancelled = (taskId: string) =>
+        query("a task's status", (sql) => sql<{ status: string }>`SELECT status FROM scheduler_tasks WHERE id = ${taskId}`).pipe(
+          Effect.map((rows) => rows[0]?.status === "Cancelled"),
+          Effect.orElseSucceed(() => false),
+          Effect.provide(services)
+        )
+      return TaskRunner.of({
+        name: "agent-supervisor",
+        unavailable: Effect.succeed(model.info === undefined ? model.problem ?? NOT_CONFIGURED : undefined),
+        run: (task) =>
+          Effect.gen(function*() {
+            const handle = yield* supervisor.start({ name: taskName(task.description, task.id), goal: taskGoal(task), task_id: task.id }, context)
+            const result = yield* handle.result.pipe(
+              Effect.onInterrupt(() =>
+                Effect.flatMap(cancelled(task.id), (yes) => (yes ? Effect.ignore(supervisor.kill(handle.agent_id, context)) : Effect.void))
+              )
+            )
+            return { summary: result.text }
+          }).pipe(Effect.mapError((e) => new TaskRunFailed({ message: e.message })))
+      })
+    })
+  )
+}
+
+const taskName = (description: string, id: string) => {
+  const name = description.trim().split("\n")[0]!.slice(0, 200)
+  return name === "" ? `task ${id}` : name
+}
+
+/** The task as the agent's goal: the goal, then its constraints and acceptance criteria. */
+export const taskGoal = (task: { readonly goal: string; readonly constraints: ReadonlyArray<string>; readonly acceptance_criteria: ReadonlyArray<string> }) =>
+  [
+    task.goal,
+    ...(task.constraints.length === 0 ? [] : ["", "Constraints:", ...task.constraints.map((c) => `- ${c}`)]),
+    ...(task.acceptance_criteria.length === 0 ? [] : ["", "Acceptance criteria:", ...task.acceptance_criteria.map((c) => `- ${c}`)])
+  ].join("\n")

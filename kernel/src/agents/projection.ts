@@ -1,0 +1,92 @@
+import * as Projection from "../projection/Projection.js"
+import {
+  AGENT_CREATED,
+  AGENT_FAILED,
+  AGENT_OUTPUT,
+  AGENT_STARTED,
+  AGENT_STOPPED,
+  type AgentCreated,
+  type AgentFailed,
+  type AgentOutput,
+  type AgentStopped
+} from "./events.js"
+
+/** The agents and their counters; a row per agent, its status following its events. */
+export const agentsProjection = Projection.make({
+  name: "agents",
+  version: 1,
+  tables: [
+    {
+      name: "agents",
+      ddl: `CREATE TABLE agents (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('Starting', 'Running', 'Idle', 'Failed', 'Stopped')),
+        created_at TEXT NOT NULL,
+        seed_id TEXT,
+        task_id TEXT,
+        session_id TEXT,
+        steps INTEGER NOT NULL,
+        tool_calls INTEGER NOT NULL,
+        tokens INTEGER NOT NULL,
+        stop_reason TEXT,
+        error TEXT,
+        updated_at TEXT NOT NULL,
+        seq INTEGER NOT NULL
+      );
+      CREATE INDEX agents_status ON agents (status);`
+    }
+  ],
+  handles: [AGENT_CREATED, AGENT_STARTED, AGENT_OUTPUT, AGENT_STOPPED, AGENT_FAILED],
+  apply: (event, db) => {
+    switch (event.type) {
+      case AGENT_CREATED: {
+        const d = event.data as unknown as AgentCreated
+        db.run(
+          `INSERT INTO agents (id, name, status, created_at, seed_id, task_id, session_id, steps, tool_calls, tokens, stop_reason, error, updated_at, seq)
+           VALUES (?, ?, 'Starting', ?, ?, ?, ?, 0, 0, 0, NULL, NULL, ?, ?)`,
+          [d.agent_id, d.name, event.at, d.seed_id, d.task_id ?? null, d.session_id ?? null, event.at, event.seq]
+        )
+        return
+      }
+      case AGENT_STARTED: {
+        const d = event.data as { agent_id: string }
+        db.run(`UPDATE agents SET status = 'Running', updated_at = ? WHERE id = ?`, [event.at, d.agent_id])
+        return
+      }
+      case AGENT_OUTPUT: {
+        const d = event.data as unknown as AgentOutput
+        db.run(
+          `UPDATE agents SET steps = max(steps, ?), tool_calls = tool_calls + ?, tokens = tokens + ?, updated_at = ? WHERE id = ?`,
+          [d.step, d.tool_call_count, d.tokens, event.at, d.agent_id]
+        )
+        return
+      }
+      case AGENT_STOPPED: {
+        const d = event.data as unknown as AgentStopped
+        db.run(`UPDATE agents SET status = 'Stopped', stop_reason = ?, updated_at = ? WHERE id = ?`, [d.reason, event.at, d.agent_id])
+        return
+      }
+      case AGENT_FAILED: {
+        const d = event.data as unknown as AgentFailed
+        db.run(`UPDATE agents SET status = 'Failed', error = ?, updated_at = ? WHERE id = ?`, [d.error, event.at, d.agent_id])
+        return
+      }
+    }
+  }
+})
+
+export interface AgentRow {
+  readonly id: string
+  readonly name: string
+  readonly status: "Starting" | "Running" | "Idle" | "Failed" | "Stopped"
+  readonly created_at: string
+  readonly seed_id: string | null
+  readonly task_id: string | null
+  readonly session_id: string | null
+  readonly steps: number
+  readonly tool_calls: number
+  readonly tokens: number
+  readonly stop_reason: string | null
+  readonly error: string | null
+}
