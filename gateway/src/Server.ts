@@ -12,6 +12,7 @@ import { mkdirSync } from "node:fs"
 import { AgentsLive } from "./handlers/Agents.js"
 import { ApprovalsLive } from "./handlers/Approvals.js"
 import { AuditLive } from "./handlers/Audit.js"
+import { ChatLive } from "./handlers/Chat.js"
 import { BudgetsLive } from "./handlers/Budgets.js"
 import { CronLive } from "./handlers/Cron.js"
 import { EventsLive } from "./handlers/Events.js"
@@ -97,7 +98,7 @@ export const layer = (options: ServerOptions) => {
     ApiTokens.layer({ dataDir: dataPaths(options.dataDir).root, envKey: options.apiKey })
   ).pipe(Layer.provideMerge(kernel))
   const api = HttpApiBuilder.api(AnnalApi).pipe(
-    Layer.provide([AgentsLive, HealthLive, SystemLive, AuditLive, EventsLive, PermissionsLive, BudgetsLive, ApprovalsLive, WorkspaceLive, GitLive, SeedsLive, SkillsLive, PersonasLive, SessionsLive, AgentGroupsLive, SchedulerLive, CronLive, MemoryLive]),
+    Layer.provide([AgentsLive, HealthLive, SystemLive, AuditLive, EventsLive, PermissionsLive, BudgetsLive, ApprovalsLive, WorkspaceLive, GitLive, SeedsLive, SkillsLive, PersonasLive, SessionsLive, AgentGroupsLive, SchedulerLive, CronLive, MemoryLive, ChatLive]),
     Layer.provide(AuthorizationLive)
   )
   const http = Layer.unwrapEffect(Effect.map(makeGuard, (guard) => HttpApiBuilder.serve(guard))).pipe(

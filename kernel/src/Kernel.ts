@@ -29,6 +29,7 @@ import { Configuration } from "./config/Configuration.js"
 import { HostTools } from "./hosttools/HostTools.js"
 import { LanguageModel } from "./llm/LanguageModel.js"
 import { Memory } from "./memory/Memory.js"
+import { Orchestrator } from "./orchestrator/Orchestrator.js"
 import { memoryProjection } from "./memory/projection.js"
 import { Permissions } from "./permissions/Permissions.js"
 import { permissionsProjection } from "./permissions/projection.js"
@@ -128,8 +129,10 @@ export const layer = (options: KernelOptions) => {
   const tier6 = Scheduler.layer.pipe(Layer.provide(options.taskRunner ?? Supervisor.taskRunner), Layer.provideMerge(tier5))
   // tier 7: cron, which submits to the scheduler
   const tier7 = Cron.layer.pipe(Layer.provideMerge(tier6))
+  // tier 8: the orchestrator (chat), over the supervisor, seeds, sessions, personas and memory
+  const tier8 = Orchestrator.layer.pipe(Layer.provideMerge(tier7))
   return Layer.mergeAll(
-    tier7,
+    tier8,
     ResourceSampler.layer({
       ...(options.resourceSampleIntervalSecs === undefined ? {} : { interval: `${options.resourceSampleIntervalSecs} seconds` as const }),
       ...(options.resourceHistorySize === undefined ? {} : { historySize: options.resourceHistorySize })

@@ -19,7 +19,8 @@ import { ApprovalsGroup } from "./Approvals.js"
 import { Authorization } from "./Auth.js"
 import { BudgetGroup } from "./Budgets.js"
 import { AnnalConfig, ConfigPatch } from "./Config.js"
-import { BadRequest, Conflict, Forbidden, InternalError, NotFound, PayloadTooLarge, PaymentRequired, ServiceUnavailable, TooManyRequests } from "./Errors.js"
+import { ChatGroup } from "./Chat.js"
+import { BadRequest, Conflict, Forbidden, GatewayTimeout, InternalError, NotFound, PayloadTooLarge, PaymentRequired, ServiceUnavailable, TooManyRequests } from "./Errors.js"
 import { GitGroup } from "./Git.js"
 import { MemoryGroup } from "./Memory.js"
 import { Page, PageQuery } from "./Pagination.js"
@@ -111,6 +112,7 @@ export class AnnalApi extends HttpApi.make("annal")
   .add(SchedulerGroup)
   .add(CronGroup)
   .add(MemoryGroup)
+  .add(ChatGroup)
   .addError(BadRequest)
   .addError(PaymentRequired)
   .addError(Forbidden)
@@ -120,6 +122,7 @@ export class AnnalApi extends HttpApi.make("annal")
   .addError(TooManyRequests)
   .addError(InternalError)
   .addError(ServiceUnavailable)
+  .addError(GatewayTimeout)
   .annotate(OpenApi.Title, "Annal API (Oxios Agent OS compatible)")
   .annotate(OpenApi.Version, VERSION)
 {}

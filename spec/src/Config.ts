@@ -50,6 +50,13 @@ export const SchedulerConfig = Schema.Struct({
   rate_limit_per_minute: PositiveInt.pipe(Schema.lessThanOrEqualTo(1_000_000))
 })
 
+export const OrchestratorConfig = Schema.Struct({
+  /** Seed generations (the first included) the chat's evolve loop runs at most. */
+  max_generations: PositiveInt.pipe(Schema.lessThanOrEqualTo(20)),
+  /** Seconds `POST /api/chat` waits for a reply before it answers 504 (the run goes on). */
+  chat_timeout_secs: PositiveInt.pipe(Schema.lessThanOrEqualTo(86_400))
+})
+
 export const ApprovalsConfig = Schema.Struct({
   /** Seconds a pending approval waits for a decision before it expires (denied). */
   timeout_secs: PositiveInt.pipe(Schema.lessThanOrEqualTo(7 * 86_400))
@@ -151,6 +158,7 @@ export const AnnalConfig = Schema.Struct({
   events: EventsConfig,
   scheduler: SchedulerConfig,
   approvals: ApprovalsConfig,
+  orchestrator: OrchestratorConfig,
   memory: MemoryConfig,
   tools: ToolsConfig,
   llm: LlmConfig
@@ -166,6 +174,7 @@ export const defaultConfig: AnnalConfig = {
   events: { ping_interval_secs: 30, subscriber_buffer: 1024, cut_grace_secs: 10 },
   scheduler: { max_concurrent: 2, rate_limit_per_minute: 60 },
   approvals: { timeout_secs: 300 },
+  orchestrator: { max_generations: 3, chat_timeout_secs: 120 },
   memory: {
     embedding: { provider: "lexical", dimension: 384, model_path: null, base_url: null, model: null, api_key_env: "ANNAL_EMBEDDING_API_KEY", batch_size: 64 },
     hnsw: { m: 16, ef_construction: 100, ef_search: 64 }
@@ -215,6 +224,7 @@ export const ConfigPatch = Schema.Struct({
   events: Schema.optional(Schema.partial(EventsConfig)),
   scheduler: Schema.optional(Schema.partial(SchedulerConfig)),
   approvals: Schema.optional(Schema.partial(ApprovalsConfig)),
+  orchestrator: Schema.optional(Schema.partial(OrchestratorConfig)),
   memory: Schema.optional(
     Schema.Struct({
       embedding: Schema.optional(Schema.partial(Schema.Struct(MemoryEmbeddingFields))),

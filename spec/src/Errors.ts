@@ -17,6 +17,7 @@ export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("Payl
 export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooManyRequests", fields, HttpApiSchema.annotations({ status: 429 })) {}
 export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", fields, HttpApiSchema.annotations({ status: 500 })) {}
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", fields, HttpApiSchema.annotations({ status: 503 })) {}
+export class GatewayTimeout extends Schema.TaggedError<GatewayTimeout>()("GatewayTimeout", fields, HttpApiSchema.annotations({ status: 504 })) {}
 
 /** Every API error, for dispatch on `_tag`. */
 export type ApiError =
@@ -30,6 +31,7 @@ export type ApiError =
   | TooManyRequests
   | InternalError
   | ServiceUnavailable
+  | GatewayTimeout
 
 /** The HTTP status of an API error. */
 export const statusOf = (error: ApiError): number => {
@@ -54,6 +56,8 @@ export const statusOf = (error: ApiError): number => {
       return 500
     case "ServiceUnavailable":
       return 503
+    case "GatewayTimeout":
+      return 504
   }
 }
 

@@ -17,7 +17,8 @@ const API_ERRORS = new Set([
   "PayloadTooLarge",
   "TooManyRequests",
   "InternalError",
-  "ServiceUnavailable"
+  "ServiceUnavailable",
+  "GatewayTimeout"
 ])
 
 /** `{"error": message}` with a status. */

@@ -1,0 +1,31 @@
+/** The chat (seed section 2): one message through the orchestrator; 503 with no model, 504 past the chat timeout. */
+import { HttpApiBuilder } from "@effect/platform"
+import { type ChatError, type ChatTimedOut, Orchestrator } from "@annal/kernel"
+import { type ApiError, AnnalApi, GatewayTimeout, InternalError, ServiceUnavailable } from "@annal/spec"
+import { Effect } from "effect"
+import { API_ACTOR, apiError, requestMeta } from "./common.js"
+
+const chatError = (e: ChatError | ChatTimedOut): ApiError => {
+  switch (e._tag) {
+    case "ModelUnavailable":
+      return new ServiceUnavailable({ error: e.message })
+    case "ChatTimedOut":
+      return new GatewayTimeout({ error: e.message })
+    case "ModelError":
+    case "AgentRunFailed":
+    case "AgentKilled":
+      return new InternalError({ error: `the chat failed: ${e.message}` })
+    default:
+      return apiError("the chat failed")(e)
+  }
+}
+
+export const ChatLive = HttpApiBuilder.group(AnnalApi, "chat", (handlers) =>
+  Effect.gen(function*() {
+    const orchestrator = yield* Orchestrator
+    return handlers.handle("chat", ({ payload }) =>
+      Effect.gen(function*() {
+        const meta = yield* requestMeta
+        return yield* orchestrator.chat(payload, { actor: API_ACTOR, meta })
+      }).pipe(Effect.mapError(chatError)))
+  }))

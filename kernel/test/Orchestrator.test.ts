@@ -1,0 +1,193 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Configuration, Kernel, Memory, NOT_CONFIGURED, OpenAiCompatible, Orchestrator, OrchestratorDecide, Seeds, Sessions } from "@annal/kernel"
+import { EventStore } from "@annal/store"
+import { Effect, Either, Exit, Layer } from "effect"
+import { existsSync, mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { type FakeOpenAi, type ScriptedReply, startFakeOpenAi } from "./fixtures/fakeOpenAi.js"
+
+const kernel = (dataDir: string, fake?: FakeOpenAi) =>
+  Kernel.layer({
+    store: { filename: join(dataDir, "annal.db"), synchronous: "NORMAL" },
+    dataDir,
+    resourceSampleIntervalSecs: 60,
+    ...(fake === undefined ? {} : { languageModel: OpenAiCompatible.layer({ baseUrl: fake.url, model: "fake" }) })
+  })
+type KernelServices = Layer.Layer.Success<ReturnType<typeof kernel>>
+const tempDir = () => mkdtempSync(join(tmpdir(), "annal-orchestrator-"))
+const user = { actor: "user:api" }
+
+const withFake = <A, E>(
+  script: Array<ScriptedReply | ((body: any) => ScriptedReply)>,
+  body: (fake: FakeOpenAi, dir: string) => Effect.Effect<A, E, KernelServices>,
+  dir = tempDir()
+) =>
+  Effect.acquireUseRelease(
+    Effect.promise(() => startFakeOpenAi(script)),
+    (fake) => body(fake, dir).pipe(Effect.provide(kernel(dir, fake))),
+    (fake) => Effect.promise(() => fake.close())
+  )
+
+const json = (value: unknown): ScriptedReply => ({ text: JSON.stringify(value) })
+
+/** The whole loop: an ambiguous message, then a clear one through two generations. */
+export const wholeLoopScript = (): Array<ScriptedReply | ((body: any) => ScriptedReply)> => [
+  // message 1: interview, too ambiguous
+  json({ goal_clarity: 0.3, constraints_clarity: 0.2, success_clarity: 0.1, questions: ["Which file should hold it?", "What should it say?"] }),
+  // message 2: the interview sees the earlier turns and passes
+  (body) => {
+    const contents = body.messages.map((m: any) => m.content).join("\n")
+    return contents.includes("Which file should hold it?") && contents.includes("write a greeting")
+      ? { text: "Sure: " + JSON.stringify({ goal_clarity: 0.9, constraints_clarity: 0.85, success_clarity: 0.95, questions: [] }) }
+      : { text: "history missing" }
+  },
+  // seed
+  { text: "```json\n" + JSON.stringify({
+    goal: "Write a greeting",
+    constraints: ["keep it short"],
+    acceptance_criteria: ["the file `notes/greeting.txt` exists"],
+    ontology: { name: "Greeting", description: "a note", fields: [{ name: "text", field_type: "string", description: "the words" }] }
+  }) + "\n```" },
+  // generation 1: the agent writes the wrong file
+  { toolCalls: [{ name: "write", arguments: { path: "notes/other.txt", content: "hi" } }] },
+  { text: "I wrote notes/other.txt." },
+  // (the evaluation fails mechanically: notes/greeting.txt is missing) evolve
+  json({ goal: "Write a greeting to notes/greeting.txt" }),
+  // generation 2
+  { toolCalls: [{ name: "write", arguments: { path: "notes/greeting.txt", content: "hello" } }] },
+  { text: "Done: notes/greeting.txt says hello." },
+  // the model's evaluation
+  json({ score: 0.9, passed: true, summary: "the greeting is there" })
+]
+
+describe("orchestrator: decide", () => {
+  it("extracts the first JSON object from prose and fences", () => {
+    expect(OrchestratorDecide.extractJson("sure {\"a\": {\"b\": \"}\"}} and {\"c\": 1}")).toEqual({ a: { b: "}" } })
+    expect(OrchestratorDecide.extractJson("{not json} then {\"x\": 2}")).toEqual({ x: 2 })
+    expect(OrchestratorDecide.extractJson("no json here")).toBeUndefined()
+  })
+  it("gates the interview on ambiguity 0.2", () => {
+    const answer = (c: number) => ({ goal_clarity: c, constraints_clarity: c, success_clarity: c, questions: ["q?"] })
+    expect(OrchestratorDecide.decideInterview(answer(0.8)).passed).toBe(true)
+    expect(OrchestratorDecide.decideInterview(answer(0.79)).passed).toBe(false)
+    expect(OrchestratorDecide.decideInterview({ ...answer(0.1), questions: [] }).questions).toHaveLength(1)
+  })
+  it("treats an unreadable answer as a model error", () => {
+    expect(Either.isLeft(OrchestratorDecide.parseInterview("I think it is clear"))).toBe(true)
+    expect(Either.isLeft(OrchestratorDecide.parseSeedSpec("{\"goal\": \"\"}"))).toBe(true)
+    expect(Either.isLeft(OrchestratorDecide.parseEvaluation("{\"score\": 0.5}"))).toBe(true)
+    expect(OrchestratorDecide.parseEvaluation("{\"score\": 1.5, \"passed\": true}")).toEqual(Either.right({ score: 1, passed: true, summary: null }))
+  })
+  it("finds the paths criteria name and which are missing", () => {
+    expect(OrchestratorDecide.pathsNamed("`notes/a.md` and `README` and `../x.txt` and `/etc/passwd`")).toEqual(["notes/a.md"])
+    expect(OrchestratorDecide.missingPaths(["`a.txt`", "`b.txt`"], (p) => p === "a.txt")).toEqual(["b.txt"])
+    expect(OrchestratorDecide.shouldEvolve(false, 1, 3)).toBe(true)
+    expect(OrchestratorDecide.shouldEvolve(false, 3, 3)).toBe(false)
+    expect(OrchestratorDecide.shouldEvolve(true, 1, 3)).toBe(false)
+  })
+})
+
+describe("Orchestrator", () => {
+  it.live("interviews, seeds, executes, evaluates and evolves", () =>
+    withFake(wholeLoopScript(), (fake, dir) =>
+      Effect.gen(function*() {
+        yield* (yield* Configuration).update({ tools: { policies: { write: "auto" } } }, user)
+        yield* (yield* Memory).store({ content: "a greeting should be short: write a greeting of one word" }, user)
+        const orchestrator = yield* Orchestrator
+        const first = yield* orchestrator.chat({ content: "please write a greeting" }, user)
+        expect(first).toMatchObject({ echo: "please write a greeting", phase: "interview", reply: "1. Which file should hold it?\n2. What should it say?" })
+        const second = yield* orchestrator.chat({ content: "a file with hello", session_id: first.session_id }, user)
+        expect(second).toMatchObject({ session_id: first.session_id, phase: "evaluate", reply: "Done: notes/greeting.txt says hello.", echo: "a file with hello" })
+        expect(fake.script).toHaveLength(0)
+        expect(readFileSync(join(dir, "workspace", "notes", "greeting.txt"), "utf8")).toBe("hello")
+        expect(existsSync(join(dir, "workspace", "notes", "other.txt"))).toBe(true)
+
+        const store = yield* EventStore
+        const events = yield* store.read(1, (yield* store.head).seq)
+        const trail = events
+          .filter((e) => ["phase_started", "phase_completed", "seed_created", "evaluation_complete"].includes(e.type))
+          .map((e) => (e.type.startsWith("phase_") ? `${e.type}:${String(e.data.phase)}` : e.type))
+        expect(trail).toEqual([
+          "phase_started:interview",
+          "phase_completed:interview",
+          "phase_started:interview",
+          "phase_completed:interview",
+          "phase_started:seed",
+          "seed_created",
+          "phase_completed:seed",
+          "phase_started:execute",
+          "phase_completed:execute",
+          "phase_started:evaluate",
+          "evaluation_complete",
+          "phase_completed:evaluate",
+          "phase_started:evolve",
+          "seed_created",
+          "phase_completed:evolve",
+          "phase_started:execute",
+          "phase_completed:execute",
+          "phase_started:evaluate",
+          "evaluation_complete",
+          "phase_completed:evaluate"
+        ])
+        expect(events.find((e) => e.type === "phase_started")!.data).toEqual({ session_id: first.session_id, phase: "interview" })
+
+        const created = events.filter((e) => e.type === "seed_created")
+        const child = String(created[1]!.data.seed_id)
+        const lineage = yield* (yield* Seeds).evolution(child)
+        expect(lineage).toMatchObject([
+          { id: String(created[0]!.data.seed_id), generation: 0, parent_id: null, score: 0, passed: false, goal: "Write a greeting" },
+          { id: child, generation: 1, parent_id: String(created[0]!.data.seed_id), score: 0.9, passed: true, goal: "Write a greeting to notes/greeting.txt" }
+        ])
+
+        const session = yield* (yield* Sessions).get(first.session_id)
+        expect(session.user_messages).toEqual(["please write a greeting", "a file with hello"])
+        expect(session.agent_responses.map((r) => [r.content, r.phase_reached, r.evaluation_passed, r.seed_id])).toEqual([
+          [first.reply, "interview", null, null],
+          [second.reply, "evaluate", true, child]
+        ])
+        // the agent got the seed as its task, with the criteria
+        const task = JSON.stringify(fake.requests[3].messages)
+        expect(task).toContain("notes/greeting.txt")
+        // with the recalled memory, the earlier turns and the active persona's system prompt
+        expect(task).toContain("a greeting should be short")
+        expect(task).toContain("Which file should hold it?")
+        expect(fake.requests[3].messages[0].role).toBe("system")
+      })
+    ))
+
+  it.live("an unreadable interview answer is a model error", () =>
+    withFake([{ text: "I would rather not say" }], () =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit((yield* Orchestrator).chat({ content: "do it" }, user))
+        expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("ModelError")
+      })
+    ))
+
+  it.live("with no model the chat fails with ModelUnavailable and records nothing", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit((yield* Orchestrator).chat({ content: "hello" }, user))
+      expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("ModelUnavailable")
+      expect(JSON.stringify(exit)).toContain(NOT_CONFIGURED.slice(0, 40))
+      const store = yield* EventStore
+      expect((yield* store.head).seq === 0 || !(yield* store.read(1, (yield* store.head).seq)).some((e) => e.type === "message_received")).toBe(true)
+    }).pipe(Effect.provide(kernel(tempDir()))))
+
+  it.live("times out while the run goes on in the background", () =>
+    withFake([{ text: JSON.stringify({ goal_clarity: 0.1, constraints_clarity: 0.1, success_clarity: 0.1, questions: ["What do you mean?"] }, null, 2), delayMs: 300 }], (fake) =>
+      Effect.gen(function*() {
+        yield* (yield* Configuration).update({ orchestrator: { chat_timeout_secs: 1 } }, user)
+        const exit = yield* Effect.exit((yield* Orchestrator).chat({ content: "hmm", session_id: "slow-1" }, user))
+        expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("ChatTimedOut")
+        // the run finishes after all and records its reply
+        for (let i = 0; i < 300; i++) {
+          const session = yield* (yield* Sessions).get("slow-1").pipe(Effect.orElseSucceed(() => undefined))
+          if (session !== undefined && session.agent_responses.length === 1) break
+          yield* Effect.sleep("20 millis")
+        }
+        const session = yield* (yield* Sessions).get("slow-1")
+        expect(session.agent_responses.map((r) => r.content)).toEqual(["What do you mean?"])
+        expect(fake.aborted()).toBe(0)
+      })
+    ), 20_000)
+})

@@ -1,0 +1,49 @@
+/** The chat (seed section 2): one message through the orchestrator's interview → seed → execute → evaluate → evolve loop. */
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Authorization } from "./Auth.js"
+import { GatewayTimeout, ServiceUnavailable } from "./Errors.js"
+
+/** A chat message's content at most, in UTF-8 bytes. */
+export const MAX_CHAT_CONTENT_BYTES = 64 * 1024
+
+const utf8 = new TextEncoder()
+
+export const ChatContent = Schema.String.pipe(
+  Schema.filter((s) => (s.trim() !== "" && utf8.encode(s).length <= MAX_CHAT_CONTENT_BYTES) || `content must be a non-empty string of at most ${MAX_CHAT_CONTENT_BYTES} bytes (UTF-8)`)
+)
+
+export const ChatRequest = Schema.Struct({
+  content: ChatContent,
+  user_id: Schema.optionalWith(Schema.String.pipe(Schema.maxLength(200)), { default: () => "default" }),
+  /** "" (the default) starts a new session. */
+  session_id: Schema.optionalWith(Schema.String.pipe(Schema.maxLength(200)), { default: () => "" })
+}).annotations({ identifier: "ChatRequest", parseOptions: { onExcessProperty: "error" } })
+export type ChatRequest = typeof ChatRequest.Type
+
+export const ChatResponse = Schema.Struct({
+  /** The id of the recorded reply. */
+  id: Schema.String,
+  /** The message as received. */
+  echo: Schema.String,
+  reply: Schema.String,
+  session_id: Schema.String,
+  /** `interview` when the reply asks questions; `evaluate` after a full loop. */
+  phase: Schema.String
+}).annotations({ identifier: "ChatResponse" })
+export type ChatResponse = typeof ChatResponse.Type
+
+export class ChatGroup extends HttpApiGroup.make("chat")
+  .add(
+    HttpApiEndpoint.post("chat", "/api/chat")
+      .setPayload(ChatRequest)
+      .addSuccess(ChatResponse)
+      .addError(ServiceUnavailable)
+      .addError(GatewayTimeout)
+      .annotate(
+        OpenApi.Description,
+        "Runs the orchestrator on one message: 503 with no language model configured; 504 past `orchestrator.chat_timeout_secs` (the run goes on)."
+      )
+  )
+  .middleware(Authorization)
+{}
