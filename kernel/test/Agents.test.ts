@@ -9,7 +9,6 @@ import {
   Permissions,
   PermissionsDecide,
   Rebuild,
-  OpenAiCompatible,
   Scheduler,
   Supervisor,
   publicView
@@ -20,14 +19,9 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type FakeOpenAi, type ScriptedReply, startFakeOpenAi } from "./fixtures/fakeOpenAi.js"
+import { kernelWithModel } from "./support.js"
 
-const kernel = (dataDir: string, fake?: FakeOpenAi) =>
-  Kernel.layer({
-    store: { filename: join(dataDir, "annal.db"), synchronous: "NORMAL" },
-    dataDir,
-    resourceSampleIntervalSecs: 60,
-    ...(fake === undefined ? {} : { languageModel: OpenAiCompatible.layer({ baseUrl: fake.url, model: "fake" }) })
-  })
+const kernel = kernelWithModel
 type KernelServices = Layer.Layer.Success<ReturnType<typeof kernel>>
 const tempDir = () => mkdtempSync(join(tmpdir(), "annal-agents-"))
 const user = { actor: "user:api" }

@@ -6,6 +6,7 @@ import nodeCron from "node-cron"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
+import { eventually, realPause } from "./support.js"
 
 const tempDb = () => join(mkdtempSync(join(tmpdir(), "annal-cron-")), "annal.db")
 
@@ -27,18 +28,6 @@ const completingRunner = Layer.succeed(
   })
 )
 
-const eventually = <A, E, R>(check: Effect.Effect<A, E, R>, ok: (a: A) => boolean, ms = 6000) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + ms
-    while (true) {
-      const a = yield* check
-      if (ok(a)) return a
-      if (Date.now() > deadline) return yield* Effect.dieMessage(`condition not met in ${ms} ms: ${JSON.stringify(a)}`)
-      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 50)))
-    }
-  })
-
-const realPause = (ms: number) => Effect.promise(() => new Promise((r) => setTimeout(r, ms)))
 
 const streamTypes = (stream: string) => Effect.flatMap(EventStore, (s) => Effect.map(s.readStream(stream), (es) => es.map((e) => e.type)))
 

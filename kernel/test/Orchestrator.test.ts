@@ -1,19 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Configuration, Kernel, Memory, NOT_CONFIGURED, OpenAiCompatible, Orchestrator, OrchestratorDecide, Seeds, Sessions } from "@annal/kernel"
+import { Configuration, Memory, NOT_CONFIGURED, Orchestrator, OrchestratorDecide, Seeds, Sessions } from "@annal/kernel"
 import { EventStore } from "@annal/store"
 import { Effect, Either, Exit, Layer } from "effect"
 import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type FakeOpenAi, type ScriptedReply, startFakeOpenAi } from "./fixtures/fakeOpenAi.js"
+import { kernelWithModel } from "./support.js"
 
-const kernel = (dataDir: string, fake?: FakeOpenAi) =>
-  Kernel.layer({
-    store: { filename: join(dataDir, "annal.db"), synchronous: "NORMAL" },
-    dataDir,
-    resourceSampleIntervalSecs: 60,
-    ...(fake === undefined ? {} : { languageModel: OpenAiCompatible.layer({ baseUrl: fake.url, model: "fake" }) })
-  })
+const kernel = kernelWithModel
 type KernelServices = Layer.Layer.Success<ReturnType<typeof kernel>>
 const tempDir = () => mkdtempSync(join(tmpdir(), "annal-orchestrator-"))
 const user = { actor: "user:api" }

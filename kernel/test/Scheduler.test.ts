@@ -5,6 +5,7 @@ import { Effect, Either, Layer, TestClock } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
+import { eventually, realPause } from "./support.js"
 
 const tempDb = () => join(mkdtempSync(join(tmpdir(), "annal-scheduler-")), "annal.db")
 
@@ -43,19 +44,6 @@ const testRunner = () => {
   return { state, layer, release: () => open() }
 }
 
-/** Polls (on the real clock) until `ok` holds; dies with the last value after `ms`. */
-const eventually = <A, E, R>(check: Effect.Effect<A, E, R>, ok: (a: A) => boolean, ms = 5000) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + ms
-    while (true) {
-      const a = yield* check
-      if (ok(a)) return a
-      if (Date.now() > deadline) return yield* Effect.dieMessage(`condition not met in ${ms} ms: ${JSON.stringify(a)}`)
-      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 20)))
-    }
-  })
-
-const realPause = (ms: number) => Effect.promise(() => new Promise((r) => setTimeout(r, ms)))
 
 const submit = (goal: string, priority: "Low" | "Normal" | "High" | "Critical" = "Normal") =>
   Effect.flatMap(Scheduler, (s) => s.submit({ description: goal, goal, priority, source: { kind: "api", id: null } }, user))
