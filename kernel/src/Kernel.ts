@@ -31,6 +31,7 @@ import { LanguageModel } from "./llm/LanguageModel.js"
 import { Memory } from "./memory/Memory.js"
 import { Orchestrator } from "./orchestrator/Orchestrator.js"
 import { memoryProjection } from "./memory/projection.js"
+import { chatRunsProjection } from "./orchestrator/projection.js"
 import { Permissions } from "./permissions/Permissions.js"
 import { permissionsProjection } from "./permissions/projection.js"
 import * as Projection from "./projection/Projection.js"
@@ -67,7 +68,8 @@ export const projections: ReadonlyArray<Projection.Projection> = [
   agentGroupsProjection,
   memoryProjection,
   toolCallsProjection,
-  agentsProjection
+  agentsProjection,
+  chatRunsProjection
 ]
 
 /** The event store with the kernel's projections inline. */

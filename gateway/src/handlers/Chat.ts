@@ -14,6 +14,8 @@ const chatError = (e: ChatError | ChatTimedOut): ApiError => {
     case "ModelError":
     case "AgentRunFailed":
     case "AgentKilled":
+    case "TaskAbandoned":
+    case "GroupFailed":
       return new InternalError({ error: `the chat failed: ${e.message}` })
     default:
       return apiError("the chat failed")(e)
