@@ -317,9 +317,19 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
         }).pipe(Effect.catchAll((e) => Effect.logError(`could not record the failure of chat run ${run.runId}`, e)))
 
       /** One agent, admitted by the scheduler, working on `goal`. */
-      const agent = (run: RunContext, input: { readonly name: string; readonly goal: string; readonly seedId: string; readonly systemPrompt: string | undefined; readonly spec: SeedSpec }) =>
+      const agent = (
+        run: RunContext,
+        input: {
+          readonly agentId: string
+          readonly name: string
+          readonly goal: string
+          readonly seedId: string
+          readonly systemPrompt: string | undefined
+          readonly spec: SeedSpec
+        }
+      ) =>
         Effect.gen(function*() {
-          const agentId = uuidv7()
+          const agentId = input.agentId
           return yield* scheduler.runTask(
             {
               description: input.name,
@@ -360,12 +370,12 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
           const parts = splitCriteria(spec.acceptance_criteria, max_group_size)
           const name = `chat-${run.sessionId}`
           if (parts === undefined) {
-            return (yield* agent(run, { name, goal: taskOf(spec, memories), seedId, systemPrompt, spec })).text
+            return (yield* agent(run, { agentId: uuidv7(), name, goal: taskOf(spec, memories), seedId, systemPrompt, spec })).text
           }
           const agentIds = parts.map(() => uuidv7())
           const group = yield* groups.create({ name: `${name}-seed-${seedId}`, agent_ids: agentIds }, run.ctx)
           const results = yield* Effect.forEach(parts, (part, i) =>
-            agent(run, { name: `${name}-part-${i + 1}`, goal: memberTaskOf(spec, part, i + 1, parts.length, memories), seedId, systemPrompt, spec }).pipe(
+            agent(run, { agentId: agentIds[i]!, name: `${name}-part-${i + 1}`, goal: memberTaskOf(spec, part, i + 1, parts.length, memories), seedId, systemPrompt, spec }).pipe(
               Effect.either,
               Effect.tap((r) =>
                 groups.memberCompleted(group.id, agentIds[i]!, Either.match(r, {

@@ -325,7 +325,7 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
           yield* submit({ ...task, id }, context).pipe(Effect.onError(() => Effect.sync(() => bodies.delete(id))))
           return yield* Deferred.await(done).pipe(
             // the caller gave up (its run was stopped): so does the task
-            Effect.onInterrupt(() => Effect.ignore(cancel(id, "the run that submitted it was stopped", context)))
+            Effect.onInterrupt(() => Effect.ignore(cancel(id, "the run waiting for it stopped (stopped on purpose, or the server is stopping)", context)))
           )
         })
 
