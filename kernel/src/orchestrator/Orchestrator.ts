@@ -309,11 +309,18 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
       /** A run without an answer: why, in the session (so each message keeps its response) and on the run. */
       const fail = (run: RunContext, reached: Phase | null, error: string) =>
         Effect.gen(function*() {
-          yield* sessions.recordResponse(run.sessionId, { content: `The run failed: ${error}`, seed_id: null, phase_reached: reached, evaluation_passed: null }, run.ctx).pipe(
+          const recorded = yield* sessions.recordResponse(
+            run.sessionId,
+            { content: `The run failed: ${error}`, seed_id: null, phase_reached: reached, evaluation_passed: null },
+            run.ctx
+          ).pipe(
+            Effect.map((r) => r.message_id),
             // a session deleted meanwhile has nowhere to keep it; the run's event still says it
-            Effect.catchTag("EntityNotFound", () => Effect.void)
+            Effect.catchTag("EntityNotFound", () => Effect.succeed(null))
           )
-          yield* record(run, [draft<ChatRunFailed>(CHAT_RUN_FAILED, { run_id: run.runId, session_id: run.sessionId, phase: reached, error })])
+          yield* record(run, [
+            draft<ChatRunFailed>(CHAT_RUN_FAILED, { run_id: run.runId, session_id: run.sessionId, phase: reached, error, message_id: recorded })
+          ])
         }).pipe(Effect.catchAll((e) => Effect.logError(`could not record the failure of chat run ${run.runId}`, e)))
 
       /** One agent, admitted by the scheduler, working on `goal`. */

@@ -80,7 +80,9 @@ export const ChatRunFailed = Schema.Struct({
   run_id: Schema.String,
   session_id: Schema.String,
   phase: Schema.NullOr(Phase),
-  error: Schema.String
+  error: Schema.String,
+  /** The session's message that records the failure (none when the session is gone). */
+  message_id: Schema.optional(Schema.NullOr(Schema.String))
 })
 export type ChatRunFailed = typeof ChatRunFailed.Type
 
