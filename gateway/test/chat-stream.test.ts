@@ -129,6 +129,33 @@ describe("GET /api/chat/stream", () => {
     client.ws.close()
   }, 30_000)
 
+  it("a permission denial and an exhausted budget are tool errors the model hears; the run goes on", async () => {
+    fake.script.push(
+      clear,
+      seed(["an answer"]),
+      // the first step thinks aloud before its call: time enough to give the agent a small budget
+      { text: "thinking ", delayMs: 400, toolCalls: [{ name: "write", arguments: { path: ".env", content: "SECRET=1" } }] },
+      { toolCalls: [{ name: "read", arguments: { path: "hello.txt" } }] },
+      (body: any) => ({ text: JSON.stringify(body.messages.filter((m: any) => m.role === "tool").map((m: any) => m.content)) }),
+      passed
+    )
+    const client = await connect(server)
+    client.send("try the secrets")
+    const thinking = await client.next((f) => f.type === "token" && f.phase === "execute")
+    const budget = await server.json(`/api/budget/${thinking.agent_id}`, { method: "POST", body: JSON.stringify({ token_budget: 10, calls_budget: 100, window_secs: 3600 }) })
+    expect(budget.status).toBe(200)
+    const done = await client.next((f) => f.type === "done")
+    expect(done.status).toBe("completed")
+    const ends = client.frames.filter((f) => f.type === "tool_end")
+    expect(ends.map((f) => [f.tool, f.status, f.stage])).toEqual([["write", "denied", "permission"], ["read", "denied", "budget"]])
+    const reply = String(client.frames.find((f) => f.type === "reply").reply)
+    expect(reply).toContain("permission denied")
+    expect(reply).toContain("budget")
+    expect((await server.fetch("/api/workspace/file/.env")).status).not.toBe(200)
+    expect((await server.json(`/api/budget/${thinking.agent_id}`)).body.is_exhausted).toBe(true)
+    client.ws.close()
+  }, 30_000)
+
   it("killing the running agent ends the run with an error frame and done", async () => {
     fake.script.push(clear, seed(["talk"]), { text: Array.from({ length: 400 }, (_, i) => `word${i}`).join(" "), delayMs: 25 })
     const client = await connect(server)
