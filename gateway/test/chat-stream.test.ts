@@ -156,6 +156,35 @@ describe("GET /api/chat/stream", () => {
     client.ws.close()
   }, 30_000)
 
+  it("a seed with three criteria is worked on by an agent group: the members' frames interleave, each with its agent", async () => {
+    await server.json("/api/config", { method: "PUT", body: JSON.stringify({ tools: { policies: { write: "auto" } }, scheduler: { max_concurrent: 3 } }) })
+    const member = (body: any): ScriptedReply => {
+      if (body.messages.at(-1).role === "tool") return { text: "my part is done" }
+      const part = String(body.messages.find((m: any) => String(m.content).includes("Your part"))?.content ?? "").split("Your part")[1] ?? ""
+      const file = ["x", "y", "z"].find((f) => part.includes(`group/${f}.txt`)) ?? "none"
+      return { text: "on it ", delayMs: 100, toolCalls: [{ name: "write", arguments: { path: `group/${file}.txt`, content: file } }] }
+    }
+    fake.script.push(
+      clear,
+      seed(["`group/x.txt` exists", "`group/y.txt` exists", "`group/z.txt` exists"]),
+      ...Array.from({ length: 6 }, () => member),
+      passed
+    )
+    const client = await connect(server)
+    client.send("write the three group files")
+    const done = await client.next((f) => f.type === "done", 20_000)
+    expect(done.status).toBe("completed")
+    const writers = new Set(client.frames.filter((f) => f.type === "tool_start").map((f) => f.agent_id))
+    expect(writers.size).toBe(3)
+    for (const f of ["x", "y", "z"]) expect(await (await server.fetch(`/api/workspace/file/group/${f}.txt`)).text()).toBe(f)
+    const groups = (await server.json("/api/agent-groups")).body
+    const group = (await server.json(`/api/agent-groups/${groups[0].id}`)).body
+    expect(group).toMatchObject({ agent_count: 3, status: "completed", completed_count: 3 })
+    expect(new Set(group.members.map((m: any) => m.agent_id))).toEqual(writers)
+    await server.json("/api/config", { method: "PUT", body: JSON.stringify({ scheduler: { max_concurrent: 2 } }) })
+    client.ws.close()
+  }, 30_000)
+
   it("killing the running agent ends the run with an error frame and done", async () => {
     fake.script.push(clear, seed(["talk"]), { text: Array.from({ length: 400 }, (_, i) => `word${i}`).join(" "), delayMs: 25 })
     const client = await connect(server)
@@ -264,7 +293,7 @@ describe("GET /api/chat/stream", () => {
     expect(frames.map((f) => f.seq)).toEqual(inLog.map((e) => e.seq))
     expect(frames.map((f) => f.type)).toEqual(inLog.map((e) => e.action))
     // the runs above produced each of these
-    for (const t of ["agent_created", "agent_started", "agent_stopped", "message_received", "seed_created", "evaluation_complete", "phase_started", "phase_completed", "agent_output", "approval_requested", "approval_resolved", "memory_recalled"]) {
+    for (const t of ["agent_created", "agent_started", "agent_stopped", "message_received", "seed_created", "evaluation_complete", "phase_started", "phase_completed", "agent_output", "approval_requested", "approval_resolved", "memory_stored", "memory_recalled", "agent_group_created", "agent_group_member_completed"]) {
       expect(frames.some((f) => f.type === t)).toBe(true)
     }
   })
