@@ -516,7 +516,8 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
               }))
             )
           )
-          fibers.set(run.runId, fiber)
+          // (a run that already ended has nothing to stop)
+          if (fiber.unsafePoll() === null) fibers.set(run.runId, fiber)
           return fiber
         })
 
