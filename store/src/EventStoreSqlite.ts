@@ -21,7 +21,7 @@ import {
 } from "./EventStore.js"
 import { Projector } from "./Projector.js"
 import { type EventRow, forEachStoredEvent, fromRow, type LogHead, type StoredEvent } from "./StoredEvent.js"
-import { type ViewDb, viewDbOf } from "./ViewDb.js"
+import { type ViewDb, viewDbOf, type ViewReader, viewReaderOf } from "./ViewDb.js"
 
 export type Synchronous = "OFF" | "NORMAL" | "FULL" | "EXTRA"
 
@@ -123,6 +123,7 @@ export const make = (config: EventStoreSqliteConfig) =>
       (db) => Effect.sync(() => db.close())
     )
     const views = viewDbOf(db)
+    const reader = viewReaderOf(db)
     const maxBatch = config.maxBatch ?? 512
     const defaultBuffer = config.subscriberBuffer ?? 4096
 
@@ -336,16 +337,26 @@ export const make = (config: EventStoreSqliteConfig) =>
     )
 
     // The hot path of every append: no generator, no extra fibers, just a queued job to await.
-    const submit = <A, E>(make: (done: Deferred.Deferred<A, E>) => Job): Effect.Effect<A, E> =>
-      Effect.suspend(() => {
-        if (closed) return Effect.fail(storeError("the event log is closed") as E)
-        const done = Deferred.unsafeMake<A, E>(FiberId.none)
-        Queue.unsafeOffer(jobs, make(done))
-        return Deferred.await(done)
-      })
+    const queue = <A, E>(make: (done: Deferred.Deferred<A, E>) => Job): Effect.Effect<A, E> => {
+      if (closed) return Effect.fail(storeError("the event log is closed") as E)
+      const done = Deferred.unsafeMake<A, E>(FiberId.none)
+      Queue.unsafeOffer(jobs, make(done))
+      return Deferred.await(done)
+    }
+    const submit = <A, E>(make: (done: Deferred.Deferred<A, E>) => Job): Effect.Effect<A, E> => Effect.suspend(() => queue(make))
 
-    const append = (input: AppendInput) =>
-      submit<ReadonlyArray<StoredEvent>, StreamVersionConflict | EventStoreError>((done) => ({ _tag: "Append", input, done }))
+    const appendJob = (input: AppendInput) => (done: Deferred.Deferred<ReadonlyArray<StoredEvent>, StreamVersionConflict | EventStoreError>): Job => ({
+      _tag: "Append",
+      input,
+      done
+    })
+    const append = (input: AppendInput) => submit(appendJob(input))
+    const enqueue = (input: AppendInput) => Effect.sync(() => queue(appendJob(input)))
+
+    // Synchronous between appends: the writer's transactions never span a yield, so a read here
+    // sees exactly the committed appends.
+    const readViews = <A>(f: (db: ViewReader) => A) =>
+      Effect.try({ try: () => f(reader), catch: (e) => storeError("could not read the views", e) })
 
     const withViews = <A>(f: (db: ViewDb) => A) =>
       submit<A, EventStoreError>((done) => ({ _tag: "Views", run: f, done: done as Deferred.Deferred<unknown, EventStoreError> }))
@@ -444,6 +455,7 @@ export const make = (config: EventStoreSqliteConfig) =>
 
     return EventStore.of({
       append,
+      enqueue,
       applied,
       read,
       readStream,
@@ -452,6 +464,7 @@ export const make = (config: EventStoreSqliteConfig) =>
       head: Effect.sync(() => head),
       verify,
       withViews,
+      readViews,
       subscriberCount: Effect.sync(() => subscribers.size)
     })
   })

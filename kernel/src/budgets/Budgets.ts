@@ -8,7 +8,7 @@ import type { BudgetStatus, SetBudgetRequest } from "@annal/spec"
 import type { EventDraft, EventStore, EventStoreError } from "@annal/store"
 import type { SqlClient } from "@effect/sql"
 import { Clock, Context, Effect, Either, Layer, Schedule } from "effect"
-import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
+import { appendDecided, type CommandContext, streamVersion, view } from "../shared/Command.js"
 import { ConcurrentChange, EntityNotFound, type Exhausted } from "../shared/errors.js"
 import { priorEvents } from "../shared/Idempotency.js"
 import { type Amount, type BudgetState, decideCharge, decideRemove, decideReserve, decideReset, decideSet, statusAt } from "./decide.js"
@@ -60,7 +60,7 @@ export class Budgets extends Context.Tag("@annal/kernel/Budgets")<
       }
 
       const read = (agentId: string) =>
-        query("budgets", (sql) => sql<BudgetState>`SELECT * FROM budgets WHERE agent_id = ${agentId}`).pipe(Effect.map((rows) => rows[0]))
+        view("budgets", (db) => db.get<BudgetState>("SELECT * FROM budgets WHERE agent_id = ?", [agentId]))
 
       /**
        * Reads the budget, decides with the current time, and appends at the version decided on:

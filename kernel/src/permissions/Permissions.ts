@@ -7,7 +7,7 @@ import type { EventStore, EventStoreError } from "@annal/store"
 import type { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
 import { Access } from "../access/Access.js"
-import { appendDecided, type CommandContext, query } from "../shared/Command.js"
+import { appendDecided, type CommandContext, view } from "../shared/Command.js"
 import { type ConcurrentChange, EntityNotFound } from "../shared/errors.js"
 import { type AccessRequest, type AccessVerdict, decideAccess, decideUpdate } from "./decide.js"
 import { PERMISSIONS_CHANGED, permissionsStream } from "./events.js"
@@ -70,10 +70,7 @@ export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
       const withServices = Effect.provide(services)
 
       const read = (agent: string) =>
-        query("permissions", (sql) => sql<Row>`SELECT * FROM agent_permissions WHERE agent_name = ${agent}`).pipe(
-          Effect.map((rows) => rows[0]),
-          withServices
-        )
+        view("permissions", (db) => db.get<Row>("SELECT * FROM agent_permissions WHERE agent_name = ?", [agent])).pipe(withServices)
 
       const get = (agent: string) =>
         Effect.flatMap(read(agent), (row) =>

@@ -9,7 +9,7 @@ import { Context, Effect, Either, Layer } from "effect"
 import { createHash } from "node:crypto"
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
-import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
+import { appendDecided, type CommandContext, streamVersion, view } from "../shared/Command.js"
 import { DataDir } from "../shared/DataDir.js"
 import type { AlreadyExists, ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { EntityNotFound as NotFound } from "../shared/errors.js"
@@ -99,11 +99,11 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
 
       const row = (id: string) =>
-        query("a seed", (sql) =>
-          Effect.map(
-            sql<SeedRow>`SELECT id, format, goal, constraints, acceptance_criteria, ontology, content, sha256, generation, parent_id,
-              score, passed, evaluated_at, created_at FROM seeds WHERE id = ${id}`,
-            (rows) => rows[0]
+        view("a seed", (db) =>
+          db.get<SeedRow>(
+            `SELECT id, format, goal, constraints, acceptance_criteria, ontology, content, sha256, generation, parent_id,
+              score, passed, evaluated_at, created_at FROM seeds WHERE id = ?`,
+            [id]
           ))
       const ref = (id: string) =>
         Effect.map(row(id), (r): SeedRef | undefined =>

@@ -6,7 +6,7 @@ import { SqlClient } from "@effect/sql"
 import type { AgentResponse, PageRequest, Session, SessionSummary } from "@annal/spec"
 import { EventStore, type EventStoreError, type StoredEvent } from "@annal/store"
 import { Context, Effect, Layer } from "effect"
-import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
+import { appendDecided, type CommandContext, streamVersion, view } from "../shared/Command.js"
 import { type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { uuidv7 } from "../shared/Id.js"
 import { priorEvents } from "../shared/Idempotency.js"
@@ -72,9 +72,11 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
 
       const row = (id: string) =>
-        query("a session", (sql) =>
-          Effect.map(sql<SessionRow>`SELECT id, user_id, message_count, active_seed_id, active_persona_id, metadata, created_at, updated_at
-            FROM sessions WHERE id = ${id}`, (r) => r[0]))
+        view("a session", (db) =>
+          db.get<SessionRow>(
+            `SELECT id, user_id, message_count, active_seed_id, active_persona_id, metadata, created_at, updated_at FROM sessions WHERE id = ?`,
+            [id]
+          ))
 
       /** The stream version first, then the view: a change in between makes the append conflict. */
       const load = (id: string) =>
@@ -129,9 +131,11 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
         Effect.gen(function*() {
           const s = yield* row(id)
           if (s === undefined) return yield* new EntityNotFound({ what: "session", id })
-          const messages = yield* query("a session's messages", (sql) =>
-            sql<MessageRow>`SELECT role, content, seed_id, phase_reached, evaluation_passed, at FROM session_messages
-              WHERE session_id = ${id} ORDER BY seq`)
+          const messages = yield* view("a session's messages", (db) =>
+            db.all<MessageRow>(
+              "SELECT role, content, seed_id, phase_reached, evaluation_passed, at FROM session_messages WHERE session_id = ? ORDER BY seq",
+              [id]
+            ))
           return {
             id: s.id,
             user_id: s.user_id,
