@@ -314,7 +314,10 @@ export const make = (config: EventStoreSqliteConfig) =>
 
     const writer = Effect.gen(function*() {
       while (true) {
-        const batch = Chunk.toReadonlyArray(yield* Queue.takeBetween(jobs, 1, maxBatch))
+        // An idle writer is handed the first job alone (`takeBetween` would stop there): what was
+        // queued behind it while this fiber waited to run joins the same batch.
+        const first = yield* Queue.take(jobs)
+        const batch = [first, ...Chunk.toReadonlyArray(yield* Queue.takeUpTo(jobs, maxBatch - 1))]
         const { outcomes, published } = runBatch(batch)
         publish(published)
         for (let i = 0; i < batch.length; i++) {
