@@ -3,10 +3,10 @@
  * check every tool call passes, recorded as an access decision.
  */
 import type { AgentPermissions, PermissionsPatch } from "@annal/spec"
-import type { EventStore, EventStoreError } from "@annal/store"
+import { EventStore, type EventStoreError } from "@annal/store"
 import type { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
-import { Access } from "../access/Access.js"
+import { ACCESS_DECIDED, type AccessDecided, accessStream } from "../access/events.js"
 import { appendDecided, type CommandContext, view } from "../shared/Command.js"
 import { type ConcurrentChange, EntityNotFound } from "../shared/errors.js"
 import { type AccessRequest, type AccessVerdict, decideAccess, decideUpdate } from "./decide.js"
@@ -40,6 +40,12 @@ export interface RecordedVerdict extends AccessVerdict {
   readonly seq: number
 }
 
+/** An access decision whose `access_decided` is queued: `recorded` waits for its commit and gives its seq. */
+export interface QueuedVerdict {
+  readonly verdict: AccessVerdict
+  readonly recorded: Effect.Effect<number, EventStoreError>
+}
+
 export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
   Permissions,
   {
@@ -58,13 +64,19 @@ export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
      * (subject the agent). An agent without permissions is denied.
      */
     readonly check: (agent: string, request: AccessRequest, context: CommandContext) => Effect.Effect<RecordedVerdict, EventStoreError>
+    /**
+     * `check` without waiting for the record: the verdict as soon as its `access_decided` is
+     * queued, and the wait for its commit (the seq). A caller that queues several events waits
+     * once, before it acts on the verdict.
+     */
+    readonly checkQueued: (agent: string, request: AccessRequest, context: CommandContext) => Effect.Effect<QueuedVerdict, EventStoreError>
   }
 >() {
   static readonly layer = Layer.effect(
     Permissions,
     Effect.gen(function*() {
       const services = yield* Effect.context<SqlClient.SqlClient | EventStore>()
-      const access = yield* Access
+      const store = yield* EventStore
       // one writer at a time in this process; another process's change is a ConcurrentChange
       const lock = yield* Effect.makeSemaphore(1)
       const withServices = Effect.provide(services)
@@ -92,20 +104,33 @@ export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
       const ensureDefaults = (agent: string, context: CommandContext) =>
         Effect.flatMap(read(agent), (row) => (row === undefined ? update(agent, {}, context) : Effect.succeed(fromRow(row))))
 
-      const check = (agent: string, request: AccessRequest, context: CommandContext) =>
+      /** Decides and queues the decision's `access_decided`, as `Access.record` appends it. */
+      const checkQueued = (agent: string, request: AccessRequest, context: CommandContext) =>
         Effect.gen(function*() {
           const row = yield* read(agent)
           const verdict: AccessVerdict = row === undefined
             ? { allowed: false, reason: `agent "${agent}" has no permissions`, action: `use_tool:${request.tool}`, resource: request.path ?? request.tool }
             : decideAccess(fromRow(row), request)
-          const seq = yield* access.record(
-            { subject: agent, action: verdict.action, resource: verdict.resource, allowed: verdict.allowed, reason: verdict.reason },
-            context
+          const decision: AccessDecided = { subject: agent, action: verdict.action, resource: verdict.resource, allowed: verdict.allowed, reason: verdict.reason }
+          const wait = yield* store.enqueue({
+            stream: accessStream(agent),
+            expectedVersion: "any",
+            events: [{ type: ACCESS_DECIDED, data: decision }],
+            actor: context.actor,
+            meta: context.meta
+          })
+          const recorded = wait.pipe(
+            Effect.map((events) => events[0]!.seq),
+            // "any" version cannot conflict
+            Effect.catchTag("StreamVersionConflict", (e) => Effect.die(e))
           )
-          return { ...verdict, seq }
+          return { verdict, recorded } satisfies QueuedVerdict
         })
 
-      return Permissions.of({ get, update, ensureDefaults, check })
+      const check = (agent: string, request: AccessRequest, context: CommandContext) =>
+        Effect.flatMap(checkQueued(agent, request, context), ({ recorded, verdict }) => Effect.map(recorded, (seq) => ({ ...verdict, seq })))
+
+      return Permissions.of({ get, update, ensureDefaults, check, checkQueued })
     })
   )
 }
