@@ -64,9 +64,27 @@ export class Budgets extends Context.Tag("@annal/kernel/Budgets")<
 
       /**
        * Reads the budget, decides with the current time, and appends at the version decided on:
-       * serialized per agent here, retried when another process appended in between.
+       * serialized per agent here, retried when another process appended in between. An agent
+       * without a budget, for a command that then appends nothing (a charge, a reservation), is
+       * answered at once: there is nothing to serialize. This is the gate's path for every call
+       * of an unlimited agent.
        */
       const command = <E>(
+        agentId: string,
+        decide: (state: BudgetState | undefined, now: number) => Either.Either<EventDraft | undefined, E>,
+        context: CommandContext
+      ) =>
+        Effect.gen(function*() {
+          if (context.meta?.idempotency_key !== undefined || (yield* read(agentId)) !== undefined) return false
+          const decided = decide(undefined, yield* Clock.currentTimeMillis)
+          if (Either.isLeft(decided)) return yield* Effect.fail(decided.left)
+          return decided.right === undefined
+        }).pipe(
+          Effect.flatMap((answered) => (answered ? Effect.void : serialized(agentId, decide, context))),
+          Effect.provide(services)
+        )
+
+      const serialized = <E>(
         agentId: string,
         decide: (state: BudgetState | undefined, now: number) => Either.Either<EventDraft | undefined, E>,
         context: CommandContext
