@@ -4,10 +4,9 @@
  */
 import type { AgentPermissions, PermissionsPatch } from "@annal/spec"
 import { EventStore, type EventStoreError } from "@annal/store"
-import type { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
 import { ACCESS_DECIDED, type AccessDecided, accessStream } from "../access/events.js"
-import { appendDecided, type CommandContext, view } from "../shared/Command.js"
+import { type CommandContext, commandsOf } from "../shared/Command.js"
 import { type ConcurrentChange, EntityNotFound } from "../shared/errors.js"
 import { type AccessRequest, type AccessVerdict, decideAccess, decideUpdate } from "./decide.js"
 import { PERMISSIONS_CHANGED, permissionsStream } from "./events.js"
@@ -75,14 +74,13 @@ export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
   static readonly layer = Layer.effect(
     Permissions,
     Effect.gen(function*() {
-      const services = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const store = yield* EventStore
+      // every tool call reads the permissions: bound to the store, nothing to provide
+      const { appendDecided, view } = commandsOf(store)
       // one writer at a time in this process; another process's change is a ConcurrentChange
       const lock = yield* Effect.makeSemaphore(1)
-      const withServices = Effect.provide(services)
 
-      const read = (agent: string) =>
-        view("permissions", (db) => db.get<Row>("SELECT * FROM agent_permissions WHERE agent_name = ?", [agent])).pipe(withServices)
+      const read = (agent: string) => view("permissions", (db) => db.get<Row>("SELECT * FROM agent_permissions WHERE agent_name = ?", [agent]))
 
       const get = (agent: string) =>
         Effect.flatMap(read(agent), (row) =>
@@ -99,7 +97,7 @@ export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
             const { changed: _changed, ...permissions } = change
             return permissions
           })
-        ).pipe(withServices)
+        )
 
       const ensureDefaults = (agent: string, context: CommandContext) =>
         Effect.flatMap(read(agent), (row) => (row === undefined ? update(agent, {}, context) : Effect.succeed(fromRow(row))))

@@ -9,7 +9,7 @@ import { Context, Effect, Either, Layer } from "effect"
 import { createHash } from "node:crypto"
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
-import { appendDecided, type CommandContext, streamVersion, view } from "../shared/Command.js"
+import { type CommandContext, commandsOf } from "../shared/Command.js"
 import { DataDir } from "../shared/DataDir.js"
 import type { AlreadyExists, ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { EntityNotFound as NotFound } from "../shared/errors.js"
@@ -97,6 +97,8 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
       const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const { seeds: directory } = yield* DataDir
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
+      // the chat creates and evaluates a seed every turn: bound to the store, nothing to provide
+      const { appendDecided, streamVersion, view } = commandsOf(Context.get(context, EventStore))
 
       const row = (id: string) =>
         view("a seed", (db) =>
@@ -205,12 +207,12 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
       })
 
       const service = Seeds.of({
-        create: (input, ctx) => run(create(input, ctx)),
-        recordEvaluation: (id, evaluation, ctx) => run(recordEvaluation(id, evaluation, ctx)),
+        create,
+        recordEvaluation,
         list: (page) => run(list(page)),
-        get: (id) => run(get(id)),
-        evolution: (id) => run(evolution(id)),
-        importDirectory: run(importDirectory)
+        get,
+        evolution,
+        importDirectory
       })
 
       const report = yield* service.importDirectory.pipe(

@@ -6,10 +6,9 @@ import { SqlClient } from "@effect/sql"
 import type { AgentResponse, PageRequest, Session, SessionSummary } from "@annal/spec"
 import { EventStore, type EventStoreError, type StoredEvent } from "@annal/store"
 import { Context, Effect, Layer } from "effect"
-import { appendDecided, type CommandContext, streamVersion, view } from "../shared/Command.js"
+import { type CommandContext, commandsOf } from "../shared/Command.js"
 import { type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { uuidv7 } from "../shared/Id.js"
-import { priorEvents } from "../shared/Idempotency.js"
 import { type Paged, paged } from "../shared/Page.js"
 import { decideDelete, decideResponse, decideUserMessage, type Response, type SessionState, type UserMessage } from "./decide.js"
 import { AGENT_RESPONDED, MESSAGE_RECEIVED, SESSION_DELETED, SESSION_STARTED, sessionStream } from "./events.js"
@@ -70,6 +69,8 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
     Effect.gen(function*() {
       const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
+      // the chat records a message and a response every turn: bound to the store, nothing to provide
+      const { appendDecided, priorEvents, streamVersion, view } = commandsOf(Context.get(context, EventStore))
 
       const row = (id: string) =>
         view("a session", (db) =>
@@ -174,10 +175,10 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
               updated_at: r.updated_at
             })
           )),
-        get: (id) => run(get(id)),
-        delete: (id, ctx) => run(remove(id, ctx)),
-        recordUserMessage: (sessionId, message, ctx) => run(recordUserMessage(sessionId, message, ctx)),
-        recordResponse: (sessionId, response, ctx) => run(recordResponse(sessionId, response, ctx))
+        get,
+        delete: remove,
+        recordUserMessage,
+        recordResponse
       })
     })
   )
