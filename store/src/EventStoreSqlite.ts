@@ -8,7 +8,6 @@ import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import Database from "better-sqlite3"
 import { Chunk, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, Stream } from "effect"
-import { v7 as uuidv7 } from "uuid"
 import { canonicalJson, checkRow, GENESIS_HASH, hashOfCanonical } from "./Chain.js"
 import {
   type AppendInput,
@@ -21,6 +20,7 @@ import {
 } from "./EventStore.js"
 import { Projector } from "./Projector.js"
 import { type EventRow, forEachStoredEvent, fromRow, type LogHead, type StoredEvent } from "./StoredEvent.js"
+import { uuidv7 } from "./Uuid.js"
 import { type ViewDb, viewDbOf, type ViewReader, viewReaderOf } from "./ViewDb.js"
 
 export type Synchronous = "OFF" | "NORMAL" | "FULL" | "EXTRA"
