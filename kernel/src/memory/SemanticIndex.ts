@@ -151,8 +151,13 @@ export const makeSemanticIndex = (path: string) =>
     const catchUp = (a: Active) =>
       Effect.gen(function*() {
         const head = (yield* store.head).seq
+        // every semantic search catches up first, most often over nothing: one index probe per
+        // type says so (the page query below sorts, which costs tens of µs even when empty)
+        const nothing = yield* commands.view("the log", (db) =>
+          INDEXED_TYPES.every((type) =>
+            db.get("SELECT 1 FROM events WHERE type = ? AND seq > ? AND seq <= ? LIMIT 1", [type, a.lastSeq, head]) === undefined))
+        if (nothing) a.lastSeq = Math.max(a.lastSeq, head)
         while (a.lastSeq < head) {
-          // on the writer connection: every semantic search catches up first, most often over nothing
           const rows = yield* commands.view("the log", (db) =>
             db.all<{ seq: number; type: string; data: string }>(
               `SELECT seq, type, data FROM events WHERE type IN (${INDEXED_TYPES.map(() => "?").join(", ")}) AND seq > ? AND seq <= ?
