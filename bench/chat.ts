@@ -1,55 +1,52 @@
 /**
  * bench:chat — the kernel's own time per chat turn with tool calls. Each turn goes through the
  * real kernel (`Orchestrator.run`, a real SQLite file, the OpenAI-compatible provider over HTTP
- * to the local fake server): interview passes, seed, the agent writes a file and reads it back
+ * to the fake server, run in a process of its own by bench/chatModel.ts): interview passes, seed, the agent writes a file and reads it back
  * (two tool calls through the gate, one model step each), answers, the evaluation passes. The
  * baseline is the time the same turns spent waiting on the model, measured in the same run: the
  * LanguageModel layer is wrapped so the time from each stream's start to its end is summed per
  * turn. Kernel time per turn = total − model time.
  *
- *   npm run bench:chat     (BENCH_TURNS, BENCH_WARMUP, BENCH_SYNC=FULL,NORMAL; BENCH_TRACE=1 for every step's median)
+ *   npm run bench:chat     (BENCH_TURNS, BENCH_WARMUP, BENCH_SYNC=FULL,NORMAL)
+ *
+ * BENCH_TRACE=1 also prints the median of every step of a turn (between two consecutive marks:
+ * an event row inserted, a commit, a model stream's start or end) and the kernel's CPU time;
+ * BENCH_MARKS=file writes every turn's marks for `bench/chatProfile.ts` to attribute a
+ * `--cpu-prof` profile's samples to those steps.
  */
 import { Configuration, Kernel, LanguageModel, Memory, OpenAiCompatible, Orchestrator } from "@annal/kernel"
-import { type ScriptedReply, startFakeOpenAi } from "@annal/kernel/testing/fakeOpenAi"
 import { EventStore, type EventStoreSqlite } from "@annal/store"
 import Database from "better-sqlite3"
 import { Effect, Layer, Logger, LogLevel, Stream } from "effect"
-import { mkdirSync, rmSync } from "node:fs"
+import { fork } from "node:child_process"
+import { mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { machine, tempDir } from "./lib.js"
 
 const TURNS = Number(process.env.BENCH_TURNS ?? 200)
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 30)
 const TRACE = process.env.BENCH_TRACE === "1"
+const MARKS = process.env.BENCH_MARKS
+const DETAIL = TRACE || MARKS !== undefined
 const DURABILITIES = (process.env.BENCH_SYNC ?? "FULL,NORMAL").split(",") as Array<EventStoreSqlite.Synchronous>
 const MEMORIES = 50
 const MODEL_CALLS = 6
 const user = { actor: "user:bench" }
 
-const usage = (prompt_tokens: number, completion_tokens: number) => ({ prompt_tokens, completion_tokens })
-const json = (value: unknown): ScriptedReply => ({ text: JSON.stringify(value), usage: usage(200, 40) })
-
-/** The model's answers for turn `n`: interview, seed, write, read, the agent's answer, evaluation. */
-const turnScript = (n: number): Array<ScriptedReply> => {
-  const path = `notes/turn-${n}.md`
-  return [
-    json({ goal_clarity: 0.95, constraints_clarity: 0.9, success_clarity: 0.9, questions: [] }),
-    json({
-      goal: `Write a short note for turn ${n}`,
-      constraints: ["keep it short"],
-      acceptance_criteria: [`the file \`${path}\` exists`],
-      ontology: { name: "Note", description: "a note in the workspace", fields: [{ name: "text", field_type: "string", description: "the words" }] }
-    }),
-    { toolCalls: [{ name: "write", arguments: { path, content: `# Turn ${n}\n\nA short note the agent wrote in turn ${n}.\n` } }], usage: usage(400, 30) },
-    { toolCalls: [{ name: "read", arguments: { path } }], usage: usage(450, 12) },
-    { text: `Done: ${path} holds the note for turn ${n}.`, usage: usage(500, 12) },
-    json({ score: 0.9, passed: true, summary: "the note is there" })
-  ]
-}
-
 /** A moment of a turn: an event row inserted (its type), a commit, a model stream's start or end. */
 interface Mark {
   readonly at: number
   readonly what: string
+  /** With BENCH_TRACE or BENCH_MARKS: the process's CPU time so far (user + system), in ms. */
+  readonly cpu: number
+  /** With BENCH_MARKS: the monotonic clock in µs, the clock of a `--cpu-prof` profile's samples. */
+  readonly mono: number
+}
+
+// a getrusage per mark costs µs on a VM: only when asked for
+const mark = (what: string): Mark => {
+  if (!DETAIL) return { at: performance.now(), what, cpu: 0, mono: 0 }
+  const { system, user } = process.cpuUsage()
+  return { at: performance.now(), what, cpu: (user + system) / 1000, mono: Number(process.hrtime.bigint() / 1000n) }
 }
 
 /** Notes the start and end of every model stream: the time between is the model's, HTTP included. */
@@ -60,8 +57,8 @@ const timedModel = (marks: Array<Mark>) => (inner: Layer.Layer<LanguageModel, ne
       ...model,
       stream: (request) =>
         Stream.unwrap(Effect.sync(() => {
-          marks.push({ at: performance.now(), what: "model start" })
-          return model.stream(request).pipe(Stream.ensuring(Effect.sync(() => marks.push({ at: performance.now(), what: "model end" }))))
+          marks.push(mark("model start"))
+          return model.stream(request).pipe(Stream.ensuring(Effect.sync(() => marks.push(mark("model end")))))
         }))
     }))
   ).pipe(Layer.provide(inner))
@@ -79,7 +76,7 @@ const watchWriter = (marks: Array<Mark>) => {
     const run = stmt.run
     stmt.run = (...params: Array<unknown>) => {
       const result = run.apply(stmt, params)
-      marks.push({ at: performance.now(), what: what(params) })
+      marks.push(mark(what(params)))
       return result
     }
   }
@@ -98,6 +95,8 @@ interface Turn {
   readonly kernel: number
   /** Of the kernel's time: the tools' execution (gate step 4, from tool_call_started's commit to tool_call_completed). */
   readonly tools: number
+  /** The process's CPU time outside the model's streams (the kernel's time less its waits: fsync, I/O, other processes). */
+  readonly kernelCpu: number
   readonly events: number
   readonly commits: number
   readonly streams: number
@@ -106,6 +105,8 @@ interface Turn {
 /** One turn's figures from its marks. */
 const measure = (marks: ReadonlyArray<Mark>): Turn => {
   let model = 0
+  let modelCpu = 0
+  let modelCpuStart = 0
   let tools = 0
   let streams = 0
   let modelStart = 0
@@ -114,8 +115,12 @@ const measure = (marks: ReadonlyArray<Mark>): Turn => {
   for (const m of marks) {
     if (m.what === "model start") {
       modelStart = m.at
+      modelCpuStart = m.cpu
       streams++
-    } else if (m.what === "model end") model += m.at - modelStart
+    } else if (m.what === "model end") {
+      model += m.at - modelStart
+      modelCpu += m.cpu - modelCpuStart
+    }
     else if (m.what === "tool_call_started") started = true
     else if (m.what === "commit" && started) {
       toolStart = m.at
@@ -125,23 +130,34 @@ const measure = (marks: ReadonlyArray<Mark>): Turn => {
       toolStart = undefined
     }
   }
-  const total = marks[marks.length - 1]!.at - marks[0]!.at
+  const first = marks[0]!
+  const last = marks[marks.length - 1]!
+  const total = last.at - first.at
   return {
     total,
     model,
     kernel: total - model,
     tools,
+    kernelCpu: last.cpu - first.cpu - modelCpu,
     events: marks.filter((m) => !["commit", "model start", "model end", "turn start", "turn end"].includes(m.what)).length,
     commits: marks.filter((m) => m.what === "commit").length,
     streams
   }
 }
 
+/** The scripted model (bench/chatModel.ts) in a process of its own: its URL, and how to stop it. */
+const startModel = (requests: number) =>
+  new Promise<{ readonly url: string; readonly stop: () => void }>((resolve, reject) => {
+    const child = fork(new URL("./chatModel.ts", import.meta.url), [String(requests)], { execArgv: ["--import", "tsx"] })
+    child.once("message", (m: { url: string }) => resolve({ url: m.url, stop: () => child.disconnect() }))
+    child.once("exit", (code) => reject(new Error(`the fake model exited with ${code}`)))
+  })
+
 /** All turns on one fresh data directory at one durability. */
 const runAt = async (synchronous: EventStoreSqlite.Synchronous, root: string) => {
   const dataDir = `${root}/${synchronous.toLowerCase()}`
   mkdirSync(dataDir, { recursive: true })
-  const fake = await startFakeOpenAi()
+  const fake = await startModel(MODEL_CALLS * (WARMUP + TURNS))
   const marks: Array<Mark> = []
   const restore = watchWriter(marks)
   const kernel = Kernel.layer({
@@ -161,12 +177,11 @@ const runAt = async (synchronous: EventStoreSqlite.Synchronous, root: string) =>
     const turns: Array<Turn> = []
     const traces: Array<ReadonlyArray<Mark>> = []
     for (let n = 0; n < WARMUP + TURNS; n++) {
-      fake.script.push(...turnScript(n))
       const before = (yield* store.head).seq
       marks.length = 0
-      marks.push({ at: performance.now(), what: "turn start" })
+      marks.push(mark("turn start"))
       const reply = yield* orchestrator.run({ content: `please write a short note for turn ${n}` }, user)
-      marks.push({ at: performance.now(), what: "turn end" })
+      marks.push(mark("turn end"))
       const turn = measure(marks)
       if (reply.phase !== "evaluate" || !reply.reply.startsWith("Done:")) throw new Error(`turn ${n} ended in ${reply.phase}: ${reply.reply}`)
       if (turn.streams !== MODEL_CALLS) throw new Error(`turn ${n} made ${turn.streams} model calls, expected ${MODEL_CALLS}`)
@@ -174,16 +189,15 @@ const runAt = async (synchronous: EventStoreSqlite.Synchronous, root: string) =>
       if (appended !== turn.events) throw new Error(`turn ${n}: the head moved by ${appended} but ${turn.events} rows were inserted`)
       if (n < WARMUP) continue
       turns.push(turn)
-      if (TRACE) traces.push([...marks])
+      if (DETAIL) traces.push([...marks])
     }
-    if (fake.script.length !== 0) throw new Error(`${fake.script.length} scripted replies left over`)
     return { turns, traces }
   })
   try {
     return await Effect.runPromise(program.pipe(Effect.provide(kernel), Logger.withMinimumLogLevel(LogLevel.Warning)))
   } finally {
     restore()
-    await fake.close()
+    fake.stop()
     rmSync(dataDir, { recursive: true, force: true })
   }
 }
@@ -222,6 +236,7 @@ const summarize = (synchronous: EventStoreSqlite.Synchronous, turns: ReadonlyArr
     kernelP90: percentile(turns.map((t) => t.kernel), 0.9),
     withoutTools: median((t) => t.kernel - t.tools),
     tools: median((t) => t.tools),
+    cpu: median((t) => t.kernelCpu),
     model: median((t) => t.model),
     total: median((t) => t.total),
     events: median((t) => t.events),
@@ -229,7 +244,7 @@ const summarize = (synchronous: EventStoreSqlite.Synchronous, turns: ReadonlyArr
   }
   console.log(
     `synchronous=${synchronous}: kernel ${ms(s.kernel)} median, ${ms(s.kernelP90)} p90 per turn ` +
-      `(tool execution ${ms(s.tools)}, the rest ${ms(s.withoutTools)}); model ${ms(s.model)} median; total ${ms(s.total)} median; ` +
+      `(tool execution ${ms(s.tools)}, the rest ${ms(s.withoutTools)}${DETAIL ? `; CPU ${ms(s.cpu)}` : ""}); model ${ms(s.model)} median; total ${ms(s.total)} median; ` +
       `${s.events} events in ${s.commits} commits per turn; ratio kernel/model ${(s.kernel / s.model).toFixed(3)}`
   )
   return s
@@ -242,15 +257,18 @@ const main = async () => {
     console.log(`machine:   ${machine()}`)
     console.log(`each turn: a fresh session; interview (passes), seed, recall (${MEMORIES} memories), an agent that writes a workspace file and`)
     console.log(`           reads it back (two tool calls through the gate, policies auto), answers; the evaluation passes: ${MODEL_CALLS} model calls`)
-    console.log(`           over HTTP to the local fake OpenAI-compatible server`)
+    console.log(`           over HTTP to the fake OpenAI-compatible server (bench/chatModel.ts) in its own process`)
     console.log(`ours:      the kernel's time per turn: wall time of Orchestrator.run minus the time inside the model's streams`)
     console.log(`baseline:  the time inside the model's streams per turn (request to last chunk: HTTP, the fake's work, SSE decoding)`)
     const results = []
+    const allTraces: Array<ReadonlyArray<Mark>> = []
     for (const synchronous of DURABILITIES) {
       const { turns, traces } = await runAt(synchronous, tmp.dir)
       results.push(summarize(synchronous, turns))
       if (TRACE) printTrace(traces)
+      allTraces.push(...traces)
     }
+    if (MARKS !== undefined) writeFileSync(MARKS, JSON.stringify(allTraces))
     const head = results[0]!
     const others = Object.fromEntries(
       results.slice(1).flatMap((r) => {
