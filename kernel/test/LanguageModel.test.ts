@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { collect, LanguageModel, OpenAiCompatible } from "@annal/kernel"
 import { Chunk, Effect, Fiber, Stream } from "effect"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { type ScriptedReply, startFakeOpenAi } from "./fixtures/fakeOpenAi.js"
 
 const ask = (content: string) => ({ messages: [{ role: "user" as const, content }] })
@@ -80,6 +82,48 @@ describe("LanguageModel", () => {
         const down = yield* Effect.flip(collect(nowhere.stream(ask("x"))))
         expect(down._tag).toBe("ModelUnavailable")
         expect(down.message).toContain("cannot be reached")
+      }).pipe(Effect.scoped))
+
+    it.live("decodes the stream however its bytes are split; a malformed chunk or a cut-off body is a ModelError", () =>
+      Effect.gen(function*() {
+        const sse = [
+          `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "Grüße, " }, finish_reason: null }] })}`,
+          `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "wörld ✓" }, finish_reason: null }] })}`,
+          ": a comment line",
+          `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}`,
+          `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 2 } })}`,
+          "data: [DONE]"
+        ].join("\r\n\r\n") + "\r\n\r\n"
+        // a server that writes its answer a few bytes at a time, cutting lines and characters
+        const serve = (body: Buffer, cutAt?: number) =>
+          Effect.acquireRelease(
+            Effect.promise(() =>
+              new Promise<{ url: string; close: () => void }>((resolve) => {
+                const server = createServer(async (_req, res) => {
+                  res.writeHead(200, { "content-type": "text/event-stream" })
+                  const end = cutAt ?? body.length
+                  for (let i = 0; i < end; i += 3) {
+                    res.write(body.subarray(i, Math.min(i + 3, end)))
+                    await new Promise((r) => setImmediate(r))
+                  }
+                  if (cutAt === undefined) res.end()
+                  else res.destroy()
+                })
+                server.listen(0, "127.0.0.1", () =>
+                  resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() }))
+              })
+            ),
+            (s) => Effect.sync(() => s.close())
+          )
+        const complete = yield* serve(Buffer.from(sse, "utf8"))
+        const answer = yield* collect(OpenAiCompatible.streamCompletion({ baseUrl: complete.url, model: "m" }, ask("hi")))
+        expect(answer).toEqual({ text: "Grüße, wörld ✓", toolCalls: [], usage: { prompt_tokens: 3, completion_tokens: 2 }, finishReason: "stop" })
+        const malformed = yield* serve(Buffer.from("data: {not json\n\n", "utf8"))
+        const bad = yield* Effect.flip(collect(OpenAiCompatible.streamCompletion({ baseUrl: malformed.url, model: "m" }, ask("hi"))))
+        expect(bad).toMatchObject({ _tag: "ModelError", message: expect.stringContaining("malformed chunk") })
+        const cut = yield* serve(Buffer.from(sse, "utf8"), 40)
+        const broken = yield* Effect.flip(collect(OpenAiCompatible.streamCompletion({ baseUrl: cut.url, model: "m" }, ask("hi"))))
+        expect(broken).toMatchObject({ _tag: "ModelError", message: expect.stringContaining("broke off") })
       }).pipe(Effect.scoped))
 
     it.live("interrupting the stream aborts the HTTP request", () =>

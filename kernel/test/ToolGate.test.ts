@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Approvals, Budgets, Configuration, Kernel, Permissions, Rebuild, ToolGate, ToolGateApproval, Workspace } from "@annal/kernel"
+import { Approvals, Budgets, Configuration, Kernel, Permissions, Rebuild, Tool, ToolGate, ToolGateApproval, ToolRegistry, Workspace } from "@annal/kernel"
 import { EventStore } from "@annal/store"
-import { Effect, Fiber, Layer } from "effect"
+import { Effect, Either, Fiber, Layer, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -266,6 +266,31 @@ describe("the tool gate", () => {
       expect(events[3]!.data).toMatchObject({ status: "failed", timed_out: true })
       const pid = Number(readFileSync(join(workspace.root, "pid"), "utf8"))
       expect(() => process.kill(pid, 0)).toThrow()
+    })), 30_000)
+
+  it.live("a call runs only once its requested, access and started events are committed", () =>
+    withKernel(Effect.gen(function*() {
+      const gate = yield* ToolGate
+      const store = yield* EventStore
+      yield* (yield* Permissions).update(AGENT, { allowed_tools: ["peek"] }, user)
+      const from = (yield* store.head).seq
+      // what the log holds after `from` at the moment the tool runs
+      let seen: ReadonlyArray<string> = []
+      yield* (yield* ToolRegistry).register(Either.getOrThrow(Tool.make({
+        name: "peek",
+        description: "reads the log while it runs",
+        args: Schema.Struct({}),
+        access: () => ({ paths: [] }),
+        run: () =>
+          Effect.gen(function*() {
+            const head = yield* store.head
+            seen = (yield* Effect.orDie(store.read(from + 1, head.seq))).map((e) => e.type)
+            return { text: "ok" }
+          })
+      })))
+      const result = yield* gate.call(AGENT, call("peek", {}), agentCtx)
+      expect(result).toMatchObject({ status: "completed", content: "ok" })
+      expect(seen).toEqual(["tool_call_requested", "access_decided", "tool_call_started"])
     })), 30_000)
 
   it.live("after a run of calls, rebuilding the views gives the same tables", () =>

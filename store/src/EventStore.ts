@@ -1,7 +1,7 @@
 import { Context, Data, type Effect, type Stream } from "effect"
 import type { ChainBreak } from "./Chain.js"
 import type { EventDraft, EventMeta, LogHead, StoredEvent } from "./StoredEvent.js"
-import type { ViewDb } from "./ViewDb.js"
+import type { ViewDb, ViewReader } from "./ViewDb.js"
 
 /** The stream's version the command decided on: a number (0 = the stream must not exist) or "any". */
 export type ExpectedVersion = number | "any"
@@ -70,6 +70,15 @@ export class EventStore extends Context.Tag("@annal/store/EventStore")<
   {
     /** Appends one command's events atomically (with their projections); returns them committed. */
     readonly append: (input: AppendInput) => Effect.Effect<ReadonlyArray<StoredEvent>, StreamVersionConflict | EventStoreError>
+    /**
+     * Queues an append at once and returns the wait for its commit. Appends are decided in the
+     * order they were queued, so once a later append has committed this one has been decided too
+     * (committed, or failed: its wait says which): a command can queue several appends and wait
+     * for the last, paying for one commit instead of one each.
+     */
+    readonly enqueue: (
+      input: AppendInput
+    ) => Effect.Effect<Effect.Effect<ReadonlyArray<StoredEvent>, StreamVersionConflict | EventStoreError>>
     /** Events with fromSeq <= seq <= toSeq, in order. */
     readonly read: (fromSeq: number, toSeq: number) => Effect.Effect<ReadonlyArray<StoredEvent>, EventStoreError>
     /** The events an idempotency key already appended, or undefined when the key is new. */
@@ -86,6 +95,11 @@ export class EventStore extends Context.Tag("@annal/store/EventStore")<
     readonly verify: Effect.Effect<VerifyResult, EventStoreError>
     /** Runs `f` on the writer connection, in one transaction, between appends. */
     readonly withViews: <A>(f: (db: ViewDb) => A) => Effect.Effect<A, EventStoreError>
+    /**
+     * Reads the views (or the log) at once on the writer connection, between appends: what every
+     * committed append left, without a round trip through the SQL client or the writer's queue.
+     */
+    readonly readViews: <A>(f: (db: ViewReader) => A) => Effect.Effect<A, EventStoreError>
     /** Live subscribers right now. */
     readonly subscriberCount: Effect.Effect<number>
   }

@@ -8,7 +8,6 @@ import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import Database from "better-sqlite3"
 import { Chunk, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, Stream } from "effect"
-import { v7 as uuidv7 } from "uuid"
 import { canonicalJson, checkRow, GENESIS_HASH, hashOfCanonical } from "./Chain.js"
 import {
   type AppendInput,
@@ -21,7 +20,8 @@ import {
 } from "./EventStore.js"
 import { Projector } from "./Projector.js"
 import { type EventRow, forEachStoredEvent, fromRow, type LogHead, type StoredEvent } from "./StoredEvent.js"
-import { type ViewDb, viewDbOf } from "./ViewDb.js"
+import { uuidv7 } from "./Uuid.js"
+import { type ViewDb, viewDbOf, type ViewReader, viewReaderOf } from "./ViewDb.js"
 
 export type Synchronous = "OFF" | "NORMAL" | "FULL" | "EXTRA"
 
@@ -123,6 +123,7 @@ export const make = (config: EventStoreSqliteConfig) =>
       (db) => Effect.sync(() => db.close())
     )
     const views = viewDbOf(db)
+    const reader = viewReaderOf(db)
     const maxBatch = config.maxBatch ?? 512
     const defaultBuffer = config.subscriberBuffer ?? 4096
 
@@ -313,7 +314,10 @@ export const make = (config: EventStoreSqliteConfig) =>
 
     const writer = Effect.gen(function*() {
       while (true) {
-        const batch = Chunk.toReadonlyArray(yield* Queue.takeBetween(jobs, 1, maxBatch))
+        // An idle writer is handed the first job alone (`takeBetween` would stop there): what was
+        // queued behind it while this fiber waited to run joins the same batch.
+        const first = yield* Queue.take(jobs)
+        const batch = [first, ...Chunk.toReadonlyArray(yield* Queue.takeUpTo(jobs, maxBatch - 1))]
         const { outcomes, published } = runBatch(batch)
         publish(published)
         for (let i = 0; i < batch.length; i++) {
@@ -336,16 +340,26 @@ export const make = (config: EventStoreSqliteConfig) =>
     )
 
     // The hot path of every append: no generator, no extra fibers, just a queued job to await.
-    const submit = <A, E>(make: (done: Deferred.Deferred<A, E>) => Job): Effect.Effect<A, E> =>
-      Effect.suspend(() => {
-        if (closed) return Effect.fail(storeError("the event log is closed") as E)
-        const done = Deferred.unsafeMake<A, E>(FiberId.none)
-        Queue.unsafeOffer(jobs, make(done))
-        return Deferred.await(done)
-      })
+    const queue = <A, E>(make: (done: Deferred.Deferred<A, E>) => Job): Effect.Effect<A, E> => {
+      if (closed) return Effect.fail(storeError("the event log is closed") as E)
+      const done = Deferred.unsafeMake<A, E>(FiberId.none)
+      Queue.unsafeOffer(jobs, make(done))
+      return Deferred.await(done)
+    }
+    const submit = <A, E>(make: (done: Deferred.Deferred<A, E>) => Job): Effect.Effect<A, E> => Effect.suspend(() => queue(make))
 
-    const append = (input: AppendInput) =>
-      submit<ReadonlyArray<StoredEvent>, StreamVersionConflict | EventStoreError>((done) => ({ _tag: "Append", input, done }))
+    const appendJob = (input: AppendInput) => (done: Deferred.Deferred<ReadonlyArray<StoredEvent>, StreamVersionConflict | EventStoreError>): Job => ({
+      _tag: "Append",
+      input,
+      done
+    })
+    const append = (input: AppendInput) => submit(appendJob(input))
+    const enqueue = (input: AppendInput) => Effect.sync(() => queue(appendJob(input)))
+
+    // Synchronous between appends: the writer's transactions never span a yield, so a read here
+    // sees exactly the committed appends.
+    const readViews = <A>(f: (db: ViewReader) => A) =>
+      Effect.try({ try: () => f(reader), catch: (e) => storeError("could not read the views", e) })
 
     const withViews = <A>(f: (db: ViewDb) => A) =>
       submit<A, EventStoreError>((done) => ({ _tag: "Views", run: f, done: done as Deferred.Deferred<unknown, EventStoreError> }))
@@ -444,6 +458,7 @@ export const make = (config: EventStoreSqliteConfig) =>
 
     return EventStore.of({
       append,
+      enqueue,
       applied,
       read,
       readStream,
@@ -452,6 +467,7 @@ export const make = (config: EventStoreSqliteConfig) =>
       head: Effect.sync(() => head),
       verify,
       withViews,
+      readViews,
       subscriberCount: Effect.sync(() => subscribers.size)
     })
   })

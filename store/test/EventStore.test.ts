@@ -125,6 +125,40 @@ describe("EventStore (SQLite)", () => {
       })
     ))
 
+  it.effect("queued appends commit in the order they were queued, together, each failing alone", () =>
+    withStore(tempDb(), (store) =>
+      Effect.gen(function*() {
+        const commits: Array<number> = []
+        const first = yield* store.enqueue({ stream: "q", expectedVersion: 0, events: [draft(1)], actor: "system" })
+        const wrong = yield* store.enqueue({ stream: "q", expectedVersion: 0, events: [draft(2)], actor: "system" })
+        const other = yield* store.enqueue({ stream: "r", expectedVersion: "any", events: [draft(3)], actor: "system" })
+        const last = yield* store.enqueue({ stream: "q", expectedVersion: 1, events: [draft(4)], actor: "system" })
+        // nothing is committed before anyone waits: the writer has not run yet
+        commits.push((yield* store.head).seq)
+        const [end] = yield* last
+        // the last one's commit implies every earlier one was decided
+        expect((yield* Effect.flip(wrong))._tag).toBe("StreamVersionConflict")
+        expect((yield* first).map((e) => e.seq)).toEqual([1])
+        expect((yield* other).map((e) => [e.stream, e.seq])).toEqual([["r", 2]])
+        expect(end).toMatchObject({ stream: "q", version: 2, seq: 3 })
+        expect(commits).toEqual([0])
+        expect(yield* store.verify).toMatchObject({ valid: true, entry_count: 3 })
+      })
+    ))
+
+  it.effect("readViews reads what was committed at once and refuses a statement that writes", () =>
+    withStore(tempDb(), (store) =>
+      Effect.gen(function*() {
+        yield* store.append({ stream: "a", expectedVersion: 0, events: [draft(1), draft(2)], actor: "system" })
+        const versions = yield* store.readViews((db) => db.all<{ version: number }>("SELECT version FROM events WHERE stream = ? ORDER BY seq", ["a"]))
+        expect(versions.map((r) => r.version)).toEqual([1, 2])
+        expect(yield* store.readViews((db) => db.get("SELECT seq FROM events WHERE stream = ?", ["none"]))).toBeUndefined()
+        const refused = yield* Effect.flip(store.readViews((db) => db.get("DELETE FROM events RETURNING seq")))
+        expect(refused.message).toContain("read-only")
+        expect((yield* store.head).seq).toBe(2)
+      })
+    ))
+
   it.effect("tail replays stored events then delivers live ones without a gap or duplicate", () =>
     withStore(tempDb(), (store) =>
       Effect.gen(function*() {

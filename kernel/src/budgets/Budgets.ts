@@ -5,12 +5,10 @@
  * reservations never overspend.
  */
 import type { BudgetStatus, SetBudgetRequest } from "@annal/spec"
-import type { EventDraft, EventStore, EventStoreError } from "@annal/store"
-import type { SqlClient } from "@effect/sql"
+import { type EventDraft, EventStore, type EventStoreError } from "@annal/store"
 import { Clock, Context, Effect, Either, Layer, Schedule } from "effect"
-import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
+import { type CommandContext, commandsOf } from "../shared/Command.js"
 import { ConcurrentChange, EntityNotFound, type Exhausted } from "../shared/errors.js"
-import { priorEvents } from "../shared/Idempotency.js"
 import { type Amount, type BudgetState, decideCharge, decideRemove, decideReserve, decideReset, decideSet, statusAt } from "./decide.js"
 import { BUDGET_CHARGED, BUDGET_REMOVED, BUDGET_RESERVED, BUDGET_RESET, BUDGET_SET, budgetStream } from "./events.js"
 
@@ -48,7 +46,8 @@ export class Budgets extends Context.Tag("@annal/kernel/Budgets")<
   static readonly layer = Layer.effect(
     Budgets,
     Effect.gen(function*() {
-      const services = yield* Effect.context<SqlClient.SqlClient | EventStore>()
+      // the gate charges and reserves on every step and call: bound to the store, nothing to provide
+      const { appendDecided, priorEvents, streamVersion, view } = commandsOf(yield* EventStore)
       const locks = new Map<string, Effect.Semaphore>()
       const lockOf = (agentId: string) => {
         let lock = locks.get(agentId)
@@ -60,13 +59,30 @@ export class Budgets extends Context.Tag("@annal/kernel/Budgets")<
       }
 
       const read = (agentId: string) =>
-        query("budgets", (sql) => sql<BudgetState>`SELECT * FROM budgets WHERE agent_id = ${agentId}`).pipe(Effect.map((rows) => rows[0]))
+        view("budgets", (db) => db.get<BudgetState>("SELECT * FROM budgets WHERE agent_id = ?", [agentId]))
 
       /**
        * Reads the budget, decides with the current time, and appends at the version decided on:
-       * serialized per agent here, retried when another process appended in between.
+       * serialized per agent here, retried when another process appended in between. An agent
+       * without a budget, for a command that then appends nothing (a charge, a reservation), is
+       * answered at once: there is nothing to serialize. This is the gate's path for every call
+       * of an unlimited agent.
        */
       const command = <E>(
+        agentId: string,
+        decide: (state: BudgetState | undefined, now: number) => Either.Either<EventDraft | undefined, E>,
+        context: CommandContext
+      ) =>
+        Effect.gen(function*() {
+          if (context.meta?.idempotency_key !== undefined || (yield* read(agentId)) !== undefined) return false
+          const decided = decide(undefined, yield* Clock.currentTimeMillis)
+          if (Either.isLeft(decided)) return yield* Effect.fail(decided.left)
+          return decided.right === undefined
+        }).pipe(
+          Effect.flatMap((answered) => (answered ? Effect.void : serialized(agentId, decide, context)))
+        )
+
+      const serialized = <E>(
         agentId: string,
         decide: (state: BudgetState | undefined, now: number) => Either.Either<EventDraft | undefined, E>,
         context: CommandContext
@@ -84,8 +100,7 @@ export class Budgets extends Context.Tag("@annal/kernel/Budgets")<
             yield* appendDecided(budgetStream(agentId), expected, [draft], context)
           })
         ).pipe(
-          Effect.retry({ schedule: Schedule.recurs(5), while: (e) => e instanceof ConcurrentChange }),
-          Effect.provide(services)
+          Effect.retry({ schedule: Schedule.recurs(5), while: (e) => e instanceof ConcurrentChange })
         )
 
       const draft = (type: string) => <A extends { readonly agent_id: string }>(data: A): EventDraft => ({ type, data })
@@ -96,7 +111,7 @@ export class Budgets extends Context.Tag("@annal/kernel/Budgets")<
             const state = yield* read(agentId)
             if (state === undefined) return yield* new EntityNotFound({ what: "budget of agent", id: agentId })
             return statusAt(state, yield* Clock.currentTimeMillis)
-          }).pipe(Effect.provide(services)),
+          }),
         set: (agentId, limits, context) => command(agentId, () => Either.right(draft(BUDGET_SET)(decideSet(agentId, limits))), context),
         remove: (agentId, context) => command(agentId, (state) => Either.map(decideRemove(state, agentId), draft(BUDGET_REMOVED)), context),
         reset: (agentId, context) => command(agentId, (state) => Either.map(decideReset(state, agentId), draft(BUDGET_RESET)), context),

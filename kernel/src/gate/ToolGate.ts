@@ -10,10 +10,11 @@
  *   4. execution under the smaller of the agent's and the tool's time limit
  *      (`tool_call_started`, then `tool_call_completed` or `tool_call_failed`).
  * A refusal at any step is `tool_call_denied` with the stage, and goes back to the model as a
- * tool error: the gate fails only when the log itself cannot be written.
+ * tool error: the gate fails only when the log itself cannot be written. The events up to
+ * `tool_call_started` (or the refusal) are queued as they are decided and waited for once, so
+ * they usually share one commit; nothing runs, and no person is asked, before they are committed.
  */
-import type { EventStore, EventStoreError } from "@annal/store"
-import type { SqlClient } from "@effect/sql"
+import { EventStore, type EventStoreError } from "@annal/store"
 import { Clock, Context, Effect, Either, Layer, Option } from "effect"
 import { createHash } from "node:crypto"
 import { Approvals } from "../approvals/Approvals.js"
@@ -22,8 +23,8 @@ import { Configuration } from "../config/Configuration.js"
 import type { TokenUsage } from "../llm/LanguageModel.js"
 import { decideAccess } from "../permissions/decide.js"
 import { Permissions } from "../permissions/Permissions.js"
-import { appendDecided, type CommandContext } from "../shared/Command.js"
-import type { ConcurrentChange } from "../shared/errors.js"
+import type { CommandContext } from "../shared/Command.js"
+import { ConcurrentChange } from "../shared/errors.js"
 import { uuidv7 } from "../shared/Id.js"
 import { capText } from "../tools/builtins.js"
 import { ToolFailed, type ToolOutput } from "../tools/Tool.js"
@@ -90,7 +91,7 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
   static readonly layer = Layer.effect(
     ToolGate,
     Effect.gen(function*() {
-      const services = yield* Effect.context<SqlClient.SqlClient | EventStore>()
+      const store = yield* EventStore
       const registry = yield* ToolRegistry
       const permissions = yield* Permissions
       const budgets = yield* Budgets
@@ -100,21 +101,33 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
       const call = (agentId: string, toolCall: ToolCallRequest, context: CommandContext) =>
         Effect.gen(function*() {
           const id = uuidv7()
+          // The events before the call runs are queued and committed together, once, before it
+          // runs (or is refused): the store decides appends in queue order, so waiting for the
+          // last one settles them all. A failure of any of them fails the call as before.
           let version = 0
-          const append = <A extends object>(type: string, data: A) =>
-            appendDecided(toolCallStream(id), version, [{ type, data: data as unknown as Record<string, unknown> }], context).pipe(
-              Effect.tap(() => {
-                version++
+          const queued: Array<Effect.Effect<unknown, ConcurrentChange | EventStoreError>> = []
+          const queue = <A extends object>(type: string, data: A) =>
+            Effect.map(
+              store.enqueue({
+                stream: toolCallStream(id),
+                expectedVersion: version++,
+                events: [{ type, data: data as unknown as Record<string, unknown> }],
+                actor: context.actor,
+                meta: context.meta
               }),
-              Effect.provide(services)
+              (wait) => {
+                queued.push(Effect.catchTag(wait, "StreamVersionConflict", (e) => Effect.fail(new ConcurrentChange({ message: e.message }))))
+              }
             )
+          const settle = Effect.suspend(() => Effect.forEach(queued.splice(0), (wait) => wait, { discard: true }))
+          const append = <A extends object>(type: string, data: A) => Effect.zipRight(queue(type, data), settle)
           const base = { id, call_id: toolCall.id, tool: toolCall.name }
           const deny = (stage: GateStage, reason: string, approvalId: string | null = null) =>
             append<ToolCallDenied>(TOOL_CALL_DENIED, { id, agent_id: agentId, tool: toolCall.name, status: "denied", stage, reason, approval_id: approvalId }).pipe(
               Effect.as<ToolCallResult>({ ...base, status: "denied", is_error: true, content: reason, stage })
             )
 
-          yield* append<ToolCallRequested>(TOOL_CALL_REQUESTED, {
+          yield* queue<ToolCallRequested>(TOOL_CALL_REQUESTED, {
             id,
             agent_id: agentId,
             call_id: toolCall.id,
@@ -138,7 +151,8 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
           const aspects = { tool: tool.name, network: plan.access.network, fork: plan.access.fork }
           const requests = plan.access.paths.length === 0 ? [aspects] : plan.access.paths.map((path) => ({ ...aspects, path }))
           for (const request of requests) {
-            const verdict = yield* permissions.check(agentId, request, context)
+            const { recorded, verdict } = yield* permissions.checkQueued(agentId, request, context)
+            queued.push(recorded)
             if (!verdict.allowed) return yield* deny("permission", `permission denied: ${verdict.reason}`)
           }
 
@@ -157,6 +171,8 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
           const need = needsApproval(plan, current.tools.policies[tool.name] ?? "on_demand")
           let approvalId: string | null = null
           if (need.ask) {
+            // a person is asked about a call that is on the record
+            yield* settle
             const pending = yield* approvals.request(
               { subject: agentId, action: `use_tool:${tool.name}`, resource: plan.resource.slice(0, 256), reason: need.reason },
               context

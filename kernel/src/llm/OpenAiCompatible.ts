@@ -3,7 +3,7 @@
  * OpenAI, Ollama, llama.cpp server, vLLM. Text arrives as tokens; tool calls are assembled from
  * their deltas and emitted whole; usage comes from the final chunk (`stream_options`).
  */
-import { Effect, Layer, Option, Stream } from "effect"
+import { Chunk, Effect, Layer, Option, Stream } from "effect"
 import {
   type CompletionRequest,
   LanguageModel,
@@ -98,12 +98,18 @@ export const decoder = () => {
   }
 }
 
-/** Streams one completion from the endpoint; interrupting aborts the HTTP request. */
+/**
+ * Streams one completion from the endpoint; interrupting aborts the HTTP request. One step per
+ * network read: its bytes are decoded, split into lines and the `data:` payloads folded into
+ * chunks at once (a pipeline of stream stages per line cost more than the HTTP exchange itself).
+ */
 export const streamCompletion = (options: OpenAiCompatibleOptions, request: CompletionRequest): Stream.Stream<ModelChunk, ModelUnavailable | ModelError> =>
   Stream.unwrapScoped(
     Effect.gen(function*() {
       const controller = new AbortController()
-      yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
+      let finished = false
+      // a response read to its end needs no abort (which would only raise an AbortError nobody sees)
+      yield* Effect.addFinalizer(() => Effect.sync(() => finished || controller.abort()))
       const url = completionsUrl(options.baseUrl)
       const response = yield* Effect.tryPromise({
         try: () =>
@@ -124,15 +130,24 @@ export const streamCompletion = (options: OpenAiCompatibleOptions, request: Comp
         return yield* new ModelError({ message: `the language model at ${url} answered ${response.status}: ${text.slice(0, 500)}` })
       }
       const decode = decoder()
-      const body = response.body
-      return Stream.fromReadableStream(() => body, (cause) => new ModelError({ message: "the model's stream broke off", cause })).pipe(
-        Stream.decodeText(),
-        Stream.splitLines,
-        Stream.filterMap((line) => (line.startsWith("data:") ? Option.some(line.slice(5).trim()) : Option.none())),
-        Stream.mapConcatEffect((data) =>
-          Effect.try({ try: () => decode.push(data), catch: (cause) => new ModelError({ message: `malformed chunk from the model: ${String(cause)}`, cause }) })
-        )
-      )
+      const reader = response.body.getReader()
+      const text = new TextDecoder()
+      let partial = ""
+      const read = Effect.tryPromise({ try: () => reader.read(), catch: (cause) => new ModelError({ message: "the model's stream broke off", cause }) })
+      const next = Effect.flatMap(Effect.mapError(read, Option.some), ({ done, value }) => {
+        const lines = (partial + (done ? text.decode() : text.decode(value, { stream: true }))).split(/\r\n|\r|\n/)
+        // the last line is complete only at the end of the body
+        partial = done ? "" : lines.pop()!
+        finished = done
+        const out: Array<ModelChunk> = []
+        try {
+          for (const line of lines) if (line.startsWith("data:")) out.push(...decode.push(line.slice(5).trim()))
+        } catch (cause) {
+          return Effect.fail(Option.some(new ModelError({ message: `malformed chunk from the model: ${String(cause)}`, cause })))
+        }
+        return done && out.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(Chunk.unsafeFromArray(out))
+      })
+      return Stream.repeatEffectChunkOption(next)
     })
   )
 

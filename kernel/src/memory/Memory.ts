@@ -17,7 +17,7 @@ import { EventStore, type EventStoreError, type StoredEvent } from "@annal/store
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Either, Layer, Queue, Schedule, Stream } from "effect"
 import { Configuration } from "../config/Configuration.js"
-import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
+import { appendDecided, type CommandContext, commandsOf, query, streamVersion } from "../shared/Command.js"
 import { DataDir } from "../shared/DataDir.js"
 import { type ConcurrentChange, EntityNotFound, type InvalidCommand, type Unavailable } from "../shared/errors.js"
 import { uuidv7 } from "../shared/Id.js"
@@ -83,6 +83,8 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
       const paths = yield* DataDir
       const provide = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) =>
         effect.pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provideService(EventStore, store))
+      // the chat recalls memories every turn: bound to the store, nothing to provide
+      const commands = commandsOf(store)
       const semantic = yield* makeSemanticIndex(paths.memoryIndex)
       // every use of the semantic index takes this one permit: it is one mutable graph
       const lock = yield* Effect.makeSemaphore(1)
@@ -120,7 +122,7 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
       const recall = (mode: MemoryRecalled["mode"], request: MemoryQuery, ids: ReadonlyArray<string>, context: CommandContext) => {
         const data = decideRecall(mode, request, ids)
         if (data === undefined) return Effect.void
-        return provide(appendDecided(RECALL_STREAM, "any", [{ type: MEMORY_RECALLED, data }], context)).pipe(
+        return commands.appendDecided(RECALL_STREAM, "any", [{ type: MEMORY_RECALLED, data }], context).pipe(
           // "any" cannot conflict
           Effect.catchTag("ConcurrentChange", (e) => Effect.die(e)),
           Effect.flatMap((events) => exclusive(Effect.sync(() => events.forEach((e) => semantic.passed(e.seq)))))
@@ -195,9 +197,12 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
           const memory = yield* memoryConfig
           const hits = yield* exclusive(semantic.search(memory, request.query, request.limit, request.memory_type ?? undefined))
           if (hits.length === 0) return { count: 0, entries: [], engine: "hnsw" as const }
-          const rows = yield* provide(query("memories", (sql) =>
-            sql<EntryRow>`SELECT id, type, content, tags, importance, created_at FROM memory_entries
-              WHERE seq IN ${sql.in(hits.map((h) => h.seq))}`))
+          const seqs = hits.map((h) => h.seq)
+          const rows = yield* commands.view("memories", (db) =>
+            db.all<EntryRow>(
+              `SELECT id, type, content, tags, importance, created_at FROM memory_entries WHERE seq IN (${seqs.map(() => "?").join(", ")})`,
+              seqs
+            ))
           const byId = new Map(rows.map((r) => [r.id, r]))
           const entries = hits.flatMap((hit) => {
             const row = byId.get(hit.key)

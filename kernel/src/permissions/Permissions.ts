@@ -3,11 +3,10 @@
  * check every tool call passes, recorded as an access decision.
  */
 import type { AgentPermissions, PermissionsPatch } from "@annal/spec"
-import type { EventStore, EventStoreError } from "@annal/store"
-import type { SqlClient } from "@effect/sql"
+import { EventStore, type EventStoreError } from "@annal/store"
 import { Context, Effect, Layer } from "effect"
-import { Access } from "../access/Access.js"
-import { appendDecided, type CommandContext, query } from "../shared/Command.js"
+import { ACCESS_DECIDED, type AccessDecided, accessStream } from "../access/events.js"
+import { type CommandContext, commandsOf } from "../shared/Command.js"
 import { type ConcurrentChange, EntityNotFound } from "../shared/errors.js"
 import { type AccessRequest, type AccessVerdict, decideAccess, decideUpdate } from "./decide.js"
 import { PERMISSIONS_CHANGED, permissionsStream } from "./events.js"
@@ -40,6 +39,12 @@ export interface RecordedVerdict extends AccessVerdict {
   readonly seq: number
 }
 
+/** An access decision whose `access_decided` is queued: `recorded` waits for its commit and gives its seq. */
+export interface QueuedVerdict {
+  readonly verdict: AccessVerdict
+  readonly recorded: Effect.Effect<number, EventStoreError>
+}
+
 export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
   Permissions,
   {
@@ -58,22 +63,24 @@ export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
      * (subject the agent). An agent without permissions is denied.
      */
     readonly check: (agent: string, request: AccessRequest, context: CommandContext) => Effect.Effect<RecordedVerdict, EventStoreError>
+    /**
+     * `check` without waiting for the record: the verdict as soon as its `access_decided` is
+     * queued, and the wait for its commit (the seq). A caller that queues several events waits
+     * once, before it acts on the verdict.
+     */
+    readonly checkQueued: (agent: string, request: AccessRequest, context: CommandContext) => Effect.Effect<QueuedVerdict, EventStoreError>
   }
 >() {
   static readonly layer = Layer.effect(
     Permissions,
     Effect.gen(function*() {
-      const services = yield* Effect.context<SqlClient.SqlClient | EventStore>()
-      const access = yield* Access
+      const store = yield* EventStore
+      // every tool call reads the permissions: bound to the store, nothing to provide
+      const { appendDecided, view } = commandsOf(store)
       // one writer at a time in this process; another process's change is a ConcurrentChange
       const lock = yield* Effect.makeSemaphore(1)
-      const withServices = Effect.provide(services)
 
-      const read = (agent: string) =>
-        query("permissions", (sql) => sql<Row>`SELECT * FROM agent_permissions WHERE agent_name = ${agent}`).pipe(
-          Effect.map((rows) => rows[0]),
-          withServices
-        )
+      const read = (agent: string) => view("permissions", (db) => db.get<Row>("SELECT * FROM agent_permissions WHERE agent_name = ?", [agent]))
 
       const get = (agent: string) =>
         Effect.flatMap(read(agent), (row) =>
@@ -90,25 +97,38 @@ export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
             const { changed: _changed, ...permissions } = change
             return permissions
           })
-        ).pipe(withServices)
+        )
 
       const ensureDefaults = (agent: string, context: CommandContext) =>
         Effect.flatMap(read(agent), (row) => (row === undefined ? update(agent, {}, context) : Effect.succeed(fromRow(row))))
 
-      const check = (agent: string, request: AccessRequest, context: CommandContext) =>
+      /** Decides and queues the decision's `access_decided`, as `Access.record` appends it. */
+      const checkQueued = (agent: string, request: AccessRequest, context: CommandContext) =>
         Effect.gen(function*() {
           const row = yield* read(agent)
           const verdict: AccessVerdict = row === undefined
             ? { allowed: false, reason: `agent "${agent}" has no permissions`, action: `use_tool:${request.tool}`, resource: request.path ?? request.tool }
             : decideAccess(fromRow(row), request)
-          const seq = yield* access.record(
-            { subject: agent, action: verdict.action, resource: verdict.resource, allowed: verdict.allowed, reason: verdict.reason },
-            context
+          const decision: AccessDecided = { subject: agent, action: verdict.action, resource: verdict.resource, allowed: verdict.allowed, reason: verdict.reason }
+          const wait = yield* store.enqueue({
+            stream: accessStream(agent),
+            expectedVersion: "any",
+            events: [{ type: ACCESS_DECIDED, data: decision }],
+            actor: context.actor,
+            meta: context.meta
+          })
+          const recorded = wait.pipe(
+            Effect.map((events) => events[0]!.seq),
+            // "any" version cannot conflict
+            Effect.catchTag("StreamVersionConflict", (e) => Effect.die(e))
           )
-          return { ...verdict, seq }
+          return { verdict, recorded } satisfies QueuedVerdict
         })
 
-      return Permissions.of({ get, update, ensureDefaults, check })
+      const check = (agent: string, request: AccessRequest, context: CommandContext) =>
+        Effect.flatMap(checkQueued(agent, request, context), ({ recorded, verdict }) => Effect.map(recorded, (seq) => ({ ...verdict, seq })))
+
+      return Permissions.of({ get, update, ensureDefaults, check, checkQueued })
     })
   )
 }

@@ -9,7 +9,7 @@ import { Context, Effect, Either, Layer } from "effect"
 import { createHash } from "node:crypto"
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
-import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
+import { type CommandContext, commandsOf } from "../shared/Command.js"
 import { DataDir } from "../shared/DataDir.js"
 import type { AlreadyExists, ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { EntityNotFound as NotFound } from "../shared/errors.js"
@@ -97,13 +97,15 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
       const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const { seeds: directory } = yield* DataDir
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
+      // the chat creates and evaluates a seed every turn: bound to the store, nothing to provide
+      const { appendDecided, streamVersion, view } = commandsOf(Context.get(context, EventStore))
 
       const row = (id: string) =>
-        query("a seed", (sql) =>
-          Effect.map(
-            sql<SeedRow>`SELECT id, format, goal, constraints, acceptance_criteria, ontology, content, sha256, generation, parent_id,
-              score, passed, evaluated_at, created_at FROM seeds WHERE id = ${id}`,
-            (rows) => rows[0]
+        view("a seed", (db) =>
+          db.get<SeedRow>(
+            `SELECT id, format, goal, constraints, acceptance_criteria, ontology, content, sha256, generation, parent_id,
+              score, passed, evaluated_at, created_at FROM seeds WHERE id = ?`,
+            [id]
           ))
       const ref = (id: string) =>
         Effect.map(row(id), (r): SeedRef | undefined =>
@@ -205,12 +207,12 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
       })
 
       const service = Seeds.of({
-        create: (input, ctx) => run(create(input, ctx)),
-        recordEvaluation: (id, evaluation, ctx) => run(recordEvaluation(id, evaluation, ctx)),
+        create,
+        recordEvaluation,
         list: (page) => run(list(page)),
-        get: (id) => run(get(id)),
-        evolution: (id) => run(evolution(id)),
-        importDirectory: run(importDirectory)
+        get,
+        evolution,
+        importDirectory
       })
 
       const report = yield* service.importDirectory.pipe(

@@ -6,10 +6,9 @@ import { SqlClient } from "@effect/sql"
 import type { AgentResponse, PageRequest, Session, SessionSummary } from "@annal/spec"
 import { EventStore, type EventStoreError, type StoredEvent } from "@annal/store"
 import { Context, Effect, Layer } from "effect"
-import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
+import { type CommandContext, commandsOf } from "../shared/Command.js"
 import { type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { uuidv7 } from "../shared/Id.js"
-import { priorEvents } from "../shared/Idempotency.js"
 import { type Paged, paged } from "../shared/Page.js"
 import { decideDelete, decideResponse, decideUserMessage, type Response, type SessionState, type UserMessage } from "./decide.js"
 import { AGENT_RESPONDED, MESSAGE_RECEIVED, SESSION_DELETED, SESSION_STARTED, sessionStream } from "./events.js"
@@ -70,11 +69,15 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
     Effect.gen(function*() {
       const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
+      // the chat records a message and a response every turn: bound to the store, nothing to provide
+      const { appendDecided, priorEvents, streamVersion, view } = commandsOf(Context.get(context, EventStore))
 
       const row = (id: string) =>
-        query("a session", (sql) =>
-          Effect.map(sql<SessionRow>`SELECT id, user_id, message_count, active_seed_id, active_persona_id, metadata, created_at, updated_at
-            FROM sessions WHERE id = ${id}`, (r) => r[0]))
+        view("a session", (db) =>
+          db.get<SessionRow>(
+            `SELECT id, user_id, message_count, active_seed_id, active_persona_id, metadata, created_at, updated_at FROM sessions WHERE id = ?`,
+            [id]
+          ))
 
       /** The stream version first, then the view: a change in between makes the append conflict. */
       const load = (id: string) =>
@@ -129,9 +132,11 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
         Effect.gen(function*() {
           const s = yield* row(id)
           if (s === undefined) return yield* new EntityNotFound({ what: "session", id })
-          const messages = yield* query("a session's messages", (sql) =>
-            sql<MessageRow>`SELECT role, content, seed_id, phase_reached, evaluation_passed, at FROM session_messages
-              WHERE session_id = ${id} ORDER BY seq`)
+          const messages = yield* view("a session's messages", (db) =>
+            db.all<MessageRow>(
+              "SELECT role, content, seed_id, phase_reached, evaluation_passed, at FROM session_messages WHERE session_id = ? ORDER BY seq",
+              [id]
+            ))
           return {
             id: s.id,
             user_id: s.user_id,
@@ -170,10 +175,10 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
               updated_at: r.updated_at
             })
           )),
-        get: (id) => run(get(id)),
-        delete: (id, ctx) => run(remove(id, ctx)),
-        recordUserMessage: (sessionId, message, ctx) => run(recordUserMessage(sessionId, message, ctx)),
-        recordResponse: (sessionId, response, ctx) => run(recordResponse(sessionId, response, ctx))
+        get,
+        delete: remove,
+        recordUserMessage,
+        recordResponse
       })
     })
   )
