@@ -22,6 +22,7 @@ import { Configuration } from "../config/Configuration.js"
 import { type ChatMessage, collect, LanguageModel, type ModelError, ModelUnavailable, NOT_CONFIGURED } from "../llm/LanguageModel.js"
 import { Memory } from "../memory/Memory.js"
 import { Personas } from "../personas/Personas.js"
+import { type OfferedSkill, Programs } from "../programs/Programs.js"
 import { Seeds } from "../seeds/Seeds.js"
 import { Sessions } from "../sessions/Sessions.js"
 import { appendDecided, type CommandContext } from "../shared/Command.js"
@@ -93,12 +94,13 @@ export const EVOLVE_PROMPT =
 const draft = <A extends object>(type: string, data: A): EventDraft => ({ type, data: data as unknown as Record<string, unknown> })
 
 /** The task an agent is given for a seed. */
-export const taskOf = (seed: SeedSpec, memories: ReadonlyArray<string>): string =>
+export const taskOf = (seed: SeedSpec, memories: ReadonlyArray<string>, skills: ReadonlyArray<OfferedSkill> = []): string =>
   [
     `Goal: ${seed.goal}`,
     ...(seed.constraints.length === 0 ? [] : ["Constraints:", ...seed.constraints.map((c) => `- ${c}`)]),
     ...(seed.acceptance_criteria.length === 0 ? [] : ["Acceptance criteria:", ...seed.acceptance_criteria.map((c) => `- ${c}`)]),
-    ...(memories.length === 0 ? [] : ["Recalled memories:", ...memories.map((m) => `- ${m}`)])
+    ...(memories.length === 0 ? [] : ["Recalled memories:", ...memories.map((m) => `- ${m}`)]),
+    ...skills.flatMap((s) => [`Skill of program ${s.program}:`, s.content])
   ].join("\n")
 
 export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
@@ -122,6 +124,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
       const memory = yield* Memory
       const configuration = yield* Configuration
       const workspace = yield* Workspace
+      const programs = yield* Programs
       const background = yield* FiberSet.make<ChatReply, ChatError>()
 
       /** One completion, its text. */
@@ -185,6 +188,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
             Effect.map((r) => r.entries.map((e) => e.content)),
             Effect.catchAll(() => Effect.succeed([] as Array<string>))
           )
+          const skills = yield* Effect.orElseSucceed(programs.skillsFor(spec.goal), () => [])
           const maxGenerations = (yield* configuration.current).orchestrator.max_generations
 
           for (let generation = 1;; generation++) {
@@ -192,7 +196,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
               "execute",
               supervisor.run({
                 name: `chat-${sessionId}`,
-                goal: taskOf(current, memories),
+                goal: taskOf(current, memories, skills),
                 seed_id: seed.id,
                 session_id: sessionId,
                 system_prompt: systemPrompt,
