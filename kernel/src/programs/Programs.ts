@@ -8,7 +8,7 @@
 import { SqlClient } from "@effect/sql"
 import type { PageRequest, ProgramSummary } from "@annal/spec"
 import { EventStore, type EventMeta, type EventStoreError } from "@annal/store"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
@@ -84,7 +84,7 @@ export class Programs extends Context.Tag("@annal/kernel/Programs")<
     readonly pathOf: (name: string) => string
     /**
      * The skills of enabled programs that fit a goal: programs whose tree is in place and whose
-     * `requires_tools` are all registered (a program not offered offers no skill either).
+     * `requires_tools` are all in the ToolRegistry (a program not offered offers no skill either).
      */
     readonly skillsFor: (goal: string) => Effect.Effect<ReadonlyArray<OfferedSkill>, EventStoreError>
   }
@@ -94,7 +94,8 @@ export class Programs extends Context.Tag("@annal/kernel/Programs")<
     Effect.gen(function*() {
       const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const { programs: directory } = yield* DataDir
-      const registry = yield* ToolRegistry
+      // absent where only installs are recorded (the CLI on a stopped server): no skill is asked for there
+      const registry = yield* Effect.serviceOption(ToolRegistry)
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
       const pathOf = (name: string) => join(directory, name)
 
@@ -167,7 +168,8 @@ export class Programs extends Context.Tag("@annal/kernel/Programs")<
 
       const skillsFor = (goal: string) =>
         Effect.gen(function*() {
-          const registered = new Set((yield* registry.specs).map((s) => s.name))
+          const specs = Option.isSome(registry) ? yield* registry.value.specs : []
+          const registered = new Set(specs.map((s) => s.name))
           const candidates = (yield* rows()).flatMap((p) =>
             p.enabled && p.skill !== null && existsSync(p.path) && p.requires_tools.every((t) => registered.has(t))
               ? [{ program: p.name, description: `${p.description} ${p.skill.description}`, keywords: p.skill.keywords, content: p.skill.content }]
