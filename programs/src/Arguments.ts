@@ -9,6 +9,8 @@ export const isRequired = (a: ToolArgument): boolean => a.required ?? a.default 
 // each argument has its own type; the Struct is typed as a whole below
 const valueSchema = (a: ToolArgument): Schema.Schema<any> => {
   switch (a.type) {
+    case "path":
+      return Schema.String.pipe(Schema.minLength(1), Schema.maxLength(4096))
     case "string":
       return a.enum === undefined
         ? Schema.String.pipe(Schema.maxLength(65_536))
@@ -34,6 +36,10 @@ export const argumentsSchema = (args: ReadonlyArray<ToolArgument>) => {
   }
   return Schema.Struct(fields) as unknown as Schema.Schema<Readonly<Record<string, ArgumentValue | undefined>>, Readonly<Record<string, ArgumentValue | undefined>>>
 }
+
+/** The workspace paths a call names: its `path` arguments, which the gate's permission step checks. */
+export const pathsOf = (args: ReadonlyArray<ToolArgument>, values: Readonly<Record<string, unknown>>): ReadonlyArray<string> =>
+  args.flatMap((a) => (a.type === "path" && typeof values[a.name] === "string" ? [values[a.name] as string] : []))
 
 /** The decoded arguments with the declared defaults filled in. */
 export const withDefaults = (

@@ -41,6 +41,8 @@ const matchesType = (a: ToolArgument, value: unknown): boolean => {
   switch (a.type) {
     case "string":
       return typeof value === "string" && (a.enum === undefined || a.enum.includes(value))
+    case "path":
+      return typeof value === "string" && value !== ""
     case "number":
       return typeof value === "number" && Number.isFinite(value)
     case "integer":

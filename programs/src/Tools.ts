@@ -8,7 +8,7 @@ import { Tool, ToolProcess } from "@annal/kernel"
 import { Effect, Either } from "effect"
 import { isAbsolute, join } from "node:path"
 import { tmpdir } from "node:os"
-import { argumentsSchema, withDefaults } from "./Arguments.js"
+import { argumentsSchema, pathsOf, withDefaults } from "./Arguments.js"
 import { insidePath, toolNameOf } from "./Manifest.js"
 import { runModule } from "./Sandbox.js"
 import { type HostVariable, render, type Template } from "./Template.js"
@@ -65,7 +65,7 @@ export const commandTool = (runtime: ProgramRuntime, name: string, declaration: 
     name: toolNameOf(runtime.program, name),
     description: declaration.description,
     args: argumentsSchema(args),
-    access: () => ({ paths: [] }),
+    access: (values) => ({ paths: pathsOf(args, withDefaults(args, values)) }),
     consequential: () => !declaration.read_only,
     resource: (values) => Either.match(argvOf(values), { onLeft: () => toolNameOf(runtime.program, name), onRight: (argv) => argv.join(" ").slice(0, 256) }),
     timeoutSecs: timeoutOf(declaration, runtime),
@@ -97,7 +97,7 @@ export const moduleTool = (runtime: ProgramRuntime, name: string, declaration: T
     name: toolNameOf(runtime.program, name),
     description: declaration.description,
     args: argumentsSchema(declaration.arguments),
-    access: () => ({ paths: [] }),
+    access: (values) => ({ paths: pathsOf(declaration.arguments, withDefaults(declaration.arguments, values)) }),
     consequential: () => !declaration.read_only,
     timeoutSecs: timeoutOf(declaration, runtime),
     run: (values, env) =>

@@ -37,8 +37,8 @@ const LocalName = Schema.String.pipe(
 const Text = Schema.String.pipe(Schema.maxLength(4096))
 const Names = Schema.Array(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128))).pipe(Schema.maxItems(256))
 
-/** The JSON type an argument is decoded as. */
-export const ArgumentType = Schema.Literal("string", "number", "integer", "boolean")
+/** The JSON type an argument is decoded as; a `path` is a string the gate checks as a workspace path. */
+export const ArgumentType = Schema.Literal("string", "path", "number", "integer", "boolean")
 export type ArgumentType = typeof ArgumentType.Type
 
 /** `arguments = [{ name, description, type, required, default, enum }]` of a tool. */
