@@ -7,7 +7,9 @@ import { type ToolArgument, type ToolDeclaration } from "@annal/spec"
 import { Tool, ToolProcess } from "@annal/kernel"
 import { Effect, Either } from "effect"
 import { isAbsolute, join } from "node:path"
+import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
+import { pathToFileURL } from "node:url"
 import { argumentsSchema, pathsOf, withDefaults } from "./Arguments.js"
 import { insidePath, toolNameOf } from "./Manifest.js"
 import { runModule } from "./Sandbox.js"
@@ -38,10 +40,13 @@ export const childEnv = (runtime: Pick<ProgramRuntime, "dir" | "workspace">, ext
   ...extra
 })
 
+/** tsx's ESM loader, for `node --import ${TSX}`: TypeScript runs with nothing downloaded. */
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
+
 /** The host variables of a program. */
 export const hostVariables = (dir: string, workspace: string): Record<HostVariable, string> => ({
   NODE: process.execPath,
-  TSX: import.meta.resolve("tsx"),
+  TSX: TSX_LOADER,
   PROGRAM_DIR: dir,
   WORKSPACE: workspace
 })
