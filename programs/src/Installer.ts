@@ -11,7 +11,7 @@
  */
 import { type CommandContext, DataDir, type ProgramRecord, Programs, type ProgramsEvents } from "@annal/kernel"
 import { Effect, Either } from "effect"
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync } from "node:fs"
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync } from "node:fs"
 import { join, relative, sep } from "node:path"
 import { randomUUID } from "node:crypto"
 import { extractTarball } from "./Archive.js"
@@ -160,7 +160,15 @@ export const install = (source: InstallSource, context: CommandContext, limits: 
             Effect.tapError(() => Effect.sync(() => rmSync(target, { recursive: true, force: true })))
           )
         }),
-      () => Effect.sync(() => rmSync(staging, { recursive: true, force: true }))
+      () =>
+        Effect.sync(() => {
+          rmSync(staging, { recursive: true, force: true })
+          try {
+            rmdirSync(join(directory, STAGING))
+          } catch {
+            // another install is staging
+          }
+        })
     )
   })
 
