@@ -26,3 +26,11 @@ export const filesOf = (dir: string, prefix = ""): Record<string, string> => {
   }
   return out
 }
+
+/** The files of the worked example in docs/programs.md: every fenced block whose info string names `file=<path>`. */
+export const docsExample = (): Record<string, string> => {
+  const text = readFileSync(resolve(import.meta.dirname, "..", "..", "docs", "programs.md"), "utf8")
+  const files: Record<string, string> = {}
+  for (const match of text.matchAll(/^```\w* file=(\S+)\n([\s\S]*?)^```$/gm)) files[match[1]!] = match[2]!
+  return files
+}

@@ -69,9 +69,9 @@ const overlap = (a: ReadonlySet<string>, b: ReadonlySet<string>) => {
 }
 
 /**
- * The candidates whose skill fits a goal, best first (at most `limit`): a word of the goal among
- * the program's name parts or SKILL.md keywords counts 2, one among its description's words 1;
- * a skill needs 2 to be offered, so one incidental word of a description is not enough.
+ * The candidates whose skill fits a goal, best first (at most `limit`): one needs a word of the
+ * goal among its name's parts or its SKILL.md keywords (each counts 2); words of its
+ * description (1 each) only rank it, so incidental words of a description offer nothing.
  */
 export const relevantSkills = <C extends SkillCandidate>(goal: string, candidates: ReadonlyArray<C>, limit = 3): ReadonlyArray<C> => {
   const words = contentWords(goal)
@@ -79,9 +79,10 @@ export const relevantSkills = <C extends SkillCandidate>(goal: string, candidate
     .map((c) => {
       const strong = contentWords([c.program.replace(/-/g, " "), ...c.keywords].join(" "))
       const weak = contentWords(c.description)
-      return { c, score: 2 * overlap(words, strong) + overlap(words, weak) }
+      const named = overlap(words, strong)
+      return { c, named, score: 2 * named + overlap(words, weak) }
     })
-    .filter((s) => s.score >= 2)
+    .filter((s) => s.named > 0)
     .sort((a, b) => b.score - a.score || (a.c.program < b.c.program ? -1 : a.c.program > b.c.program ? 1 : 0))
     .slice(0, limit)
     .map((s) => s.c)
