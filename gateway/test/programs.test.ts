@@ -112,6 +112,20 @@ describe("the programs API", () => {
   }, 60_000)
 })
 
+describe("an Idempotency-Key", () => {
+  it("answers a retried install as the first time and installs once", async () => {
+    const renamed = { ...docsExample(), "program.toml": docsExample()["program.toml"]!.replace('name = "notes"', 'name = "notes-copy"') }
+    const path = serve("/notes-copy.tgz", tarGz(programEntries("n", renamed)))
+    const headers = { "idempotency-key": "install-notes-copy-1" }
+    const first = await server.json("/api/programs", { method: "POST", body: JSON.stringify({ path }), headers })
+    const retry = await server.json("/api/programs", { method: "POST", body: JSON.stringify({ path }), headers })
+    expect(first).toMatchObject({ status: 200, body: { status: "installed", name: "notes-copy", version: "1.0.0" } })
+    expect(retry.status).toBe(200)
+    expect(retry.body).toEqual(first.body)
+    expect((await server.json("/api/programs/notes-copy", { method: "DELETE" })).status).toBe(200)
+  }, 30_000)
+})
+
 describe("a chat whose agent uses program tools", () => {
   it("calls a command tool, a module tool and an MCP tool, each through the gate and on the record", async () => {
     const plan = "# Plan for Q3\n\nShip the programs.\n\n## Goals\n\nFast installs.\n\n### Details\n\nMore.\n"
@@ -231,10 +245,12 @@ describe("uninstalling", () => {
     expect(await server.json("/api/programs/notes", { method: "DELETE" })).toMatchObject({ status: 200, body: { status: "uninstalled", name: "notes" } })
     expect((await server.json("/api/programs/notes")).status).toBe(404)
     expect((await server.json("/api/programs/notes", { method: "DELETE" })).status).toBe(404)
-    const frames = await sseFrames(server, ["program_installed", "program_disabled", "program_enabled", "program_uninstalled"], (f) => f.length >= 6)
+    const frames = await sseFrames(server, ["program_installed", "program_disabled", "program_enabled", "program_uninstalled"], (f) => f.length >= 8)
     expect(frames.map((f) => `${f.type}:${f.name}`)).toEqual([
       "program_installed:notes",
       "program_installed:textkit",
+      "program_installed:notes-copy",
+      "program_uninstalled:notes-copy",
       "program_disabled:textkit",
       "program_enabled:textkit",
       "program_installed:text-stats",

@@ -6,6 +6,7 @@
  * the workspace holds a link that leads out of it. The call's time limit kills the process
  * group; output is capped. (Node's permission model does not cover the network.)
  */
+import { ToolProcess } from "@annal/kernel"
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import { lstatSync, readdirSync, readlinkSync, realpathSync } from "node:fs"
@@ -78,15 +79,6 @@ export const escapingLink = (root: string): string | undefined => {
   return undefined
 }
 
-const killGroup = (pid: number | undefined) => {
-  if (pid === undefined) return
-  try {
-    process.kill(-pid, "SIGKILL")
-  } catch {
-    // already gone
-  }
-}
-
 /** Runs one module call; never fails (a failure is a `Failed` result). Interruption kills the child. */
 export const runModule = (call: ModuleCall): Effect.Effect<ModuleResult> =>
   Effect.suspend(() => {
@@ -117,12 +109,12 @@ export const runModule = (call: ModuleCall): Effect.Effect<ModuleResult> =>
         if (done) return
         done = true
         clearTimeout(timer)
-        killGroup(child.pid)
+        ToolProcess.killGroup(child.pid)
         resume(Effect.succeed(result))
       }
       const timer = setTimeout(() => {
         timedOut = true
-        killGroup(child.pid)
+        ToolProcess.killGroup(child.pid)
       }, call.timeoutMs)
       child.on("message", (m: { ok?: boolean; text?: string; error?: string; code?: string | null }) => {
         if (m.ok === true) finish({ _tag: "Ok", text: String(m.text ?? "") })
@@ -143,7 +135,7 @@ export const runModule = (call: ModuleCall): Effect.Effect<ModuleResult> =>
       child.send({ module: call.module, args: call.args, context: { workspace: call.workspace, program_dir: call.programDir } })
       return Effect.sync(() => {
         clearTimeout(timer)
-        killGroup(child.pid)
+        ToolProcess.killGroup(child.pid)
       })
     })
   })

@@ -45,28 +45,20 @@ describe("the programs that ship with Annal", () => {
       expect(yield* call("text-stats__count", { path: "src/util.js" })).toMatch(/^\s*1\s+7\s+31 src\/util\.js/)
       expect(yield* call("textkit__word_frequencies", { text: "to be or not to be", top: 2 })).toBe("be: 2\nto: 2")
 
-      const created = yield* call("program-creator__create_program", {
-        name: "greeter",
-        description: "Greets whoever it is given",
-        tool: "greet",
-        tool_description: "Greet someone"
-      })
-      expect(created).toContain("wrote programs/greeter/program.toml, programs/greeter/SKILL.md, programs/greeter/tools/greet.js")
-      yield* host.install({ _tag: "Archive", archive: yield* packDirectory(join(workspace.root, "programs", "greeter")), location: "greeter" }, ctx)
-      yield* (yield* Configuration).update({ tools: { policies: { greeter__greet: "auto" } } }, ctx)
+      /** Has program-creator write a program, installs the folder it wrote, and lets its tool run unasked. */
+      const create = (args: Record<string, string>) =>
+        Effect.gen(function*() {
+          const written = yield* call("program-creator__create_program", args)
+          yield* host.install({ _tag: "Archive", archive: yield* packDirectory(join(workspace.root, "programs", args.name!)), location: args.name! }, ctx)
+          yield* (yield* Configuration).update({ tools: { policies: { [`${args.name}__${args.tool}`]: "auto" } } }, ctx)
+          return written
+        })
+      expect(yield* create({ name: "greeter", description: "Greets whoever it is given", tool: "greet", tool_description: "Greet someone" })).toContain(
+        "wrote programs/greeter/program.toml, programs/greeter/SKILL.md, programs/greeter/tools/greet.js"
+      )
       expect(yield* call("greeter__greet", { input: "Ada" })).toBe("greet received: Ada")
-
-      const commandProgram = yield* call("program-creator__create_program", {
-        name: "liner",
-        description: "Counts lines",
-        tool: "lines",
-        tool_description: "Count the lines of a file",
-        kind: "command",
-        command: "wc -l -- {file}"
-      })
-      expect(commandProgram).toContain("programs/liner/program.toml")
-      yield* host.install({ _tag: "Archive", archive: yield* packDirectory(join(workspace.root, "programs", "liner")), location: "liner" }, ctx)
-      yield* (yield* Configuration).update({ tools: { policies: { liner__lines: "auto" } } }, ctx)
+      const liner = { name: "liner", description: "Counts lines", tool: "lines", tool_description: "Count the lines of a file", kind: "command", command: "wc -l -- {file}" }
+      expect(yield* create(liner)).toContain("programs/liner/program.toml")
       expect(yield* call("liner__lines", { file: "src/app.js" })).toBe("4 src/app.js\n\n[exit code 0]")
     }))
   }, 120_000)
