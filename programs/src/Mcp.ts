@@ -5,16 +5,28 @@
  * before it reaches the server. A server that dies turns the call in flight into a tool error;
  * the next call starts it again.
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { McpServerDeclaration } from "@annal/spec"
 import { VERSION } from "@annal/spec"
 import { Tool } from "@annal/kernel"
-import Ajv, { type ErrorObject, type ValidateFunction } from "ajv"
+import type { default as Ajv, ErrorObject, ValidateFunction } from "ajv"
 import { Effect, Either } from "effect"
 import { toolNameOf } from "./Manifest.js"
 import { parseElement } from "./Template.js"
 import { childEnv, type ProgramRuntime } from "./Tools.js"
+
+/**
+ * The SDK and ajv, loaded with the first MCP server: importing the SDK takes about a second,
+ * which a server with no MCP program should not pay at every start.
+ */
+let modules: Promise<{ readonly Client: typeof Client; readonly StdioClientTransport: typeof StdioClientTransport; readonly ajv: Ajv }> | undefined
+const sdk = () =>
+  (modules ??= Promise.all([
+    import("@modelcontextprotocol/sdk/client/index.js"),
+    import("@modelcontextprotocol/sdk/client/stdio.js"),
+    import("ajv")
+  ]).then(([client, stdio, ajv]) => ({ Client: client.Client, StdioClientTransport: stdio.StdioClientTransport, ajv: new ajv.default({ strict: false, allErrors: false }) })))
 
 /** How long a server may take to start and answer `initialize`. */
 const CONNECT_TIMEOUT_MS = 15_000
@@ -57,6 +69,7 @@ export class McpServer {
   private connecting: Promise<Client> | undefined
   private stderrTail = ""
   private closed = false
+  private ajv: Ajv | undefined
   /** Times the server was started (the first start included). */
   starts = 0
 
@@ -72,6 +85,8 @@ export class McpServer {
   }
 
   private async connect(): Promise<Client> {
+    const { Client, StdioClientTransport, ajv } = await sdk()
+    this.ajv = ajv
     const transport = new StdioClientTransport({
       command: expand(this.declaration.command, this.runtime),
       args: this.declaration.args.map((a) => expand(a, this.runtime)),
@@ -140,6 +155,12 @@ export class McpServer {
     return text
   }
 
+  /** A validator of a listed tool's input schema (the server has been started, so ajv is loaded). */
+  compile(schema: Readonly<Record<string, unknown>>): ValidateFunction {
+    if (this.ajv === undefined) throw new Error(`${this.label} was not started`)
+    return this.ajv.compile(schema)
+  }
+
   async close(): Promise<void> {
     this.closed = true
     const client = this.client
@@ -159,8 +180,6 @@ export const textOf = (value: unknown): string => {
   return parts.join("\n")
 }
 
-const ajv = new Ajv({ strict: false, allErrors: false })
-
 /** An ajv error as the gate reports a bad argument. */
 export const describeAjvError = (error: ErrorObject | undefined): string => {
   if (error === undefined) return "invalid arguments"
@@ -178,7 +197,7 @@ export const mcpTool = (server: McpServer, info: McpToolInfo, timeoutSecs: Effec
   const parameters = { type: "object", ...info.inputSchema } as Record<string, unknown>
   let validate: ValidateFunction
   try {
-    validate = ajv.compile(parameters)
+    validate = server.compile(parameters)
   } catch (e) {
     return Either.left(`tool ${info.name}: its input schema does not compile (${(e as Error).message})`)
   }

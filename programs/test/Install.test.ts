@@ -12,7 +12,8 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Installer, inspectTree, ProgramHost } from "../src/index.js"
 import { type GitServer, startGitServer } from "./fixtures/gitServer.js"
-import { type FileServer, programEntries, startFileServer, tarGz } from "./fixtures/tarball.js"
+import { gzipSync } from "node:zlib"
+import { type FileServer, programEntries, rawTar, startFileServer, tarGz } from "./fixtures/tarball.js"
 import { filesOf, shipped, withHost } from "./support.js"
 
 let git: GitServer
@@ -95,11 +96,14 @@ describe("installing a program", () => {
 
   it("refuses hostile tarballs and leaves nothing behind", async () => {
     const dataDir = temp()
+    // 1 GiB of zeros in 1 MB of gzip members
+    const megabyteOfZeros = gzipSync(Buffer.alloc(1024 * 1024), { level: 9 })
     const hostile: Array<[string, Buffer, string]> = [
       ["dotdot", tarGz([...programEntries("p", hello("p")), { path: "p/../../../evil.txt", data: "x" }]), '".." segment'],
       ["absolute", tarGz([{ path: "/tmp/annal-evil.txt", data: "x" }, ...programEntries("p", hello("p"))]), "absolute path"],
       ["etc-link", tarGz([...programEntries("p", hello("p")), { path: "p/etc", type: "2", linkpath: "/etc" }]), "points outside"],
       ["many", tarGz([...programEntries("p", hello("p")), ...Array.from({ length: 10_000 }, (_, i) => ({ path: `p/f/${i}`, data: "" }))]), "more than 5000 entries"],
+      ["gzip-bomb", Buffer.concat([gzipSync(rawTar([{ path: "p/bomb", data: "" }]).subarray(0, 512)), ...Array.from({ length: 1024 }, () => megabyteOfZeros)]), "inflates to more than"],
       ["not-a-program", tarGz(programEntries("p", { "README.md": "hi" })), "no program.toml"],
       ["bad-manifest", tarGz(programEntries("p", { "program.toml": "[program]\nname = \"p\"\n" })), 'invalid field "program.version"'],
       ["missing-module", tarGz(programEntries("p", { "program.toml": hello("p")["program.toml"] })), "tools/shout.js is not a file of the program"]
@@ -205,6 +209,42 @@ describe("the program host", () => {
       expect(yield* call("hello__greet", { who: "x", extra: 1 })).toMatchObject({ status: "denied", stage: "arguments" })
       expect(yield* call("hello__greet", {})).toMatchObject({ status: "denied", stage: "arguments", content: expect.stringContaining('"who"') })
       expect(PermissionsDecide.DEFAULT_TOOLS).toContain("*__*")
+    }))
+  }, 60_000)
+
+  it("reports a module tool that reads /etc/passwd or starts a process as a failed call", async () => {
+    const dataDir = temp()
+    const nosy = {
+      "program.toml": `[program]
+name = "nosy"
+version = "0.0.1"
+description = "Tries to leave its sandbox"
+author = "tests"
+
+[tools.peek]
+description = "Read /etc/passwd"
+module = "peek.js"
+read_only = true
+
+[tools.spawn]
+description = "Start a shell"
+module = "spawn.js"
+read_only = true
+`,
+      "peek.js": 'import { readFileSync } from "node:fs"\nexport default () => readFileSync("/etc/passwd", "utf8")\n',
+      "spawn.js": 'import { execSync } from "node:child_process"\nexport default () => execSync("id").toString()\n'
+    }
+    await withHost(dataDir, Effect.gen(function*() {
+      yield* (yield* ProgramHost).install({ _tag: "Archive", archive: tarGz(programEntries("n", nosy)), location: "/src/nosy" }, ctx)
+      yield* (yield* Permissions).ensureDefaults("agent-nosy", ctx)
+      const gate = yield* ToolGate
+      for (const tool of ["nosy__peek", "nosy__spawn"]) {
+        const result = yield* gate.call("agent-nosy", { id: tool, name: tool, arguments: "{}" }, ctx)
+        expect(result, tool).toMatchObject({ status: "failed", is_error: true, content: expect.stringContaining("ERR_ACCESS_DENIED") })
+        expect(result.content).not.toContain("root:")
+      }
+      const failed = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM events WHERE type = 'tool_call_failed'`)
+      expect(failed[0]!.n).toBe(2)
     }))
   }, 60_000)
 })
