@@ -149,15 +149,16 @@ describe("a chat whose agent uses program tools", () => {
     expect(reply.body).toMatchObject({ reply: "The plan has 14 words, two headings, slug plan-for-q3.", phase: "evaluate" })
     expect(fake.script).toHaveLength(0)
 
-    // the agent was offered the programs' tools with their schemas, and the notes skill in its task
+    // the agent was offered the programs' tools with their schemas, and the notes skill (its goal names notes) in its instructions
     const agentRequest = fake.requests[fake.requests.length - 3]
     const tools = Object.fromEntries(agentRequest.tools.map((t: any) => [t.function.name, t.function.parameters]))
     expect(tools["notes__count_words"]).toMatchObject({ type: "object", required: ["path"], properties: { path: { type: "string" } } })
     expect(tools["notes__headings"]).toMatchObject({ required: ["path"], properties: { max_level: { type: "integer" } } })
     expect(tools["textkit__slugify"]).toMatchObject({ type: "object", required: ["text"] })
-    const task = agentRequest.messages.find((m: any) => m.role === "user").content
-    expect(task).toContain("Skill of program notes:")
-    expect(task).toContain("notes__headings")
+    const system = agentRequest.messages.find((m: any) => m.role === "system").content
+    expect(system).toContain("## Program notes")
+    expect(system).toContain("notes__headings")
+    expect(system).toContain("## Program textkit")
 
     // the results went back to the model
     const results = fake.requests[fake.requests.length - 2].messages.filter((m: any) => m.role === "tool").map((m: any) => m.content)

@@ -1,7 +1,6 @@
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
-import { ProgramsDecide } from "@annal/kernel"
-import { taskOf } from "../src/orchestrator/Orchestrator.js"
+import { ProgramsDecide, withSkills } from "@annal/kernel"
 
 const installed = (name: string, skill: string | null = null) => ({
   name,
@@ -48,8 +47,13 @@ describe("skills relevant to a goal", () => {
     expect(ProgramsDecide.relevantSkills("Write a poem about the sea", candidates)).toEqual([])
     expect(ProgramsDecide.relevantSkills("Give feedback on my essay", candidates)).toEqual([])
   })
-  it("puts the offered skills in the agent's task", () => {
-    const task = taskOf({ goal: "Review it", constraints: [], acceptance_criteria: [], ontology: null }, [], [{ program: "code-review", description: "", content: "# Code review\n1. Read the diff" }])
-    expect(task).toBe("Goal: Review it\nSkill of program code-review:\n# Code review\n1. Read the diff")
+  it("puts the offered skills after the agent's system prompt", () => {
+    const skill = { program: "code-review", description: "", content: "# Code review\n1. Read the diff\n" }
+    expect(withSkills("Be careful.", [skill])).toBe(
+      "Be careful.\n\nSkills of the programs installed for this task (their tools are named <program>__<tool>):\n\n## Program code-review\n# Code review\n1. Read the diff"
+    )
+    expect(withSkills(undefined, [skill])).toMatch(/^Skills of the programs/)
+    expect(withSkills("Be careful.", [])).toBe("Be careful.")
+    expect(withSkills(undefined, [])).toBeUndefined()
   })
 })

@@ -22,7 +22,7 @@ import { Configuration } from "../config/Configuration.js"
 import { type ChatMessage, collect, LanguageModel, type ModelError, ModelUnavailable, NOT_CONFIGURED } from "../llm/LanguageModel.js"
 import { Memory } from "../memory/Memory.js"
 import { Personas } from "../personas/Personas.js"
-import { type OfferedSkill, Programs } from "../programs/Programs.js"
+import { Programs, withSkills } from "../programs/Programs.js"
 import { Seeds } from "../seeds/Seeds.js"
 import { Sessions } from "../sessions/Sessions.js"
 import { appendDecided, type CommandContext } from "../shared/Command.js"
@@ -94,13 +94,12 @@ export const EVOLVE_PROMPT =
 const draft = <A extends object>(type: string, data: A): EventDraft => ({ type, data: data as unknown as Record<string, unknown> })
 
 /** The task an agent is given for a seed. */
-export const taskOf = (seed: SeedSpec, memories: ReadonlyArray<string>, skills: ReadonlyArray<OfferedSkill> = []): string =>
+export const taskOf = (seed: SeedSpec, memories: ReadonlyArray<string>): string =>
   [
     `Goal: ${seed.goal}`,
     ...(seed.constraints.length === 0 ? [] : ["Constraints:", ...seed.constraints.map((c) => `- ${c}`)]),
     ...(seed.acceptance_criteria.length === 0 ? [] : ["Acceptance criteria:", ...seed.acceptance_criteria.map((c) => `- ${c}`)]),
-    ...(memories.length === 0 ? [] : ["Recalled memories:", ...memories.map((m) => `- ${m}`)]),
-    ...skills.flatMap((s) => [`Skill of program ${s.program}:`, s.content])
+    ...(memories.length === 0 ? [] : ["Recalled memories:", ...memories.map((m) => `- ${m}`)])
   ].join("\n")
 
 export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
@@ -196,10 +195,10 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
               "execute",
               supervisor.run({
                 name: `chat-${sessionId}`,
-                goal: taskOf(current, memories, skills),
+                goal: taskOf(current, memories),
                 seed_id: seed.id,
                 session_id: sessionId,
-                system_prompt: systemPrompt,
+                system_prompt: withSkills(systemPrompt, skills),
                 history
               }, ctx)
             )

@@ -57,6 +57,16 @@ export interface OfferedSkill {
   readonly content: string
 }
 
+/** The agent's system prompt with the skills of the programs offered for its goal after it. */
+export const withSkills = (systemPrompt: string | undefined, skills: ReadonlyArray<OfferedSkill>): string | undefined =>
+  skills.length === 0
+    ? systemPrompt
+    : [
+      ...(systemPrompt === undefined || systemPrompt === "" ? [] : [systemPrompt, ""]),
+      "Skills of the programs installed for this task (their tools are named <program>__<tool>):",
+      ...skills.flatMap((s) => ["", `## Program ${s.program}`, s.content.trim()])
+    ].join("\n")
+
 /** What an already-applied `Idempotency-Key` installed. */
 export interface AppliedInstall {
   readonly name: string
