@@ -5,7 +5,7 @@
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Audit, Configuration, dataPaths, Kernel, type LanguageModel, ModelSettings } from "@annal/kernel"
-import { AnnalApi, VERSION } from "@annal/spec"
+import { AnnalApi, MAX_CLIENT_FRAME_BYTES, VERSION } from "@annal/spec"
 import type { EventStoreSqlite } from "@annal/store"
 import { ProgramHost } from "@annal/programs"
 import { Effect, Layer } from "effect"
@@ -37,6 +37,7 @@ import { makeNodeServer } from "./http/HealthFastPath.js"
 import { makeGuard } from "./http/Guard.js"
 import { Metrics } from "./http/Metrics.js"
 import { RateLimiter } from "./http/RateLimiter.js"
+import { limitWebSocketMessages } from "./http/WebSocketLimits.js"
 
 export interface ServerOptions {
   readonly dataDir: string
@@ -85,6 +86,7 @@ const verifyOnStart = Layer.scopedDiscard(
 
 /** The whole server: HTTP on host:port over the kernel. Exposes the HttpServer and ApiTokens. */
 export const layer = (options: ServerOptions) => {
+  limitWebSocketMessages(MAX_CLIENT_FRAME_BYTES)
   // The language model is chosen once at start: flag, then environment, then configuration.
   // The kernel's agents (supervisor, scheduler runner) use it, so the kernel builds it.
   const model = Layer.unwrapEffect(

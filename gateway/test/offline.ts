@@ -3,15 +3,21 @@
  * the agent runtime): run the real kernel on a data directory while no server uses it, and
  * read a server's SSE frames.
  */
+import { OpenAiCompatible } from "@annal/kernel"
 import { Effect, type Layer } from "effect"
 import { kernelLayer } from "../src/Server.js"
 import type { RunningServer } from "./harness.js"
 
 type KernelServices = Layer.Layer.Success<ReturnType<typeof kernelLayer>>
 
-/** Runs `effect` against the kernel on `dataDir` (no server may be running on it), then closes it. */
-export const withKernel = <A, E>(dataDir: string, effect: Effect.Effect<A, E, KernelServices>): Promise<A> =>
-  Effect.runPromise(Effect.provide(effect, kernelLayer(dataDir, "NORMAL")) as Effect.Effect<A, unknown>)
+/**
+ * Runs `effect` against the kernel on `dataDir` (no server may be running on it), then closes it;
+ * its agents use the OpenAI-compatible endpoint at `modelUrl` when given one, else no model.
+ */
+export const withKernel = <A, E>(dataDir: string, effect: Effect.Effect<A, E, KernelServices>, modelUrl?: string): Promise<A> =>
+  Effect.runPromise(
+    Effect.provide(effect, kernelLayer(dataDir, "NORMAL", modelUrl === undefined ? undefined : OpenAiCompatible.layer({ baseUrl: modelUrl, model: "fake" }))) as Effect.Effect<A, unknown>
+  )
 
 /** The JSON of every SSE frame from `Last-Event-ID: 0`, read until `done` holds for them (or 10 s pass). */
 export const sseFrames = async (

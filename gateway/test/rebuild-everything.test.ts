@@ -4,11 +4,12 @@
  * has rows, survives a restart unchanged, and `annal rebuild` replays the log into identical
  * tables.
  */
-import { AgentGroups, Approvals, Kernel, Seeds, Sessions, Supervisor, ToolGate } from "@annal/kernel"
+import { AgentGroups, Approvals, INTERVIEW_PROMPT, Kernel, Orchestrator, Seeds, Sessions, Supervisor, ToolGate } from "@annal/kernel"
 import Database from "better-sqlite3"
 import { Effect } from "effect"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
+import { startFakeOpenAi } from "../../kernel/test/fixtures/fakeOpenAi.js"
 import { programEntries, startFileServer, tarGz } from "../../programs/test/fixtures/tarball.js"
 import { docsExample } from "../../programs/test/support.js"
 import { runCli, type RunningServer, startServer } from "./harness.js"
@@ -74,7 +75,14 @@ describe("every view after a run through every context", () => {
       await first.stop()
     }
 
-    // what only the agent runtime writes: seeds, sessions, agent groups, approvals, agents
+    // what only the agent runtime writes: seeds, sessions, agent groups, approvals, agents, chat runs
+    // the interview is answered; anything else (the queued cron task's agent, the agent below) gets a 500
+    const fake = await startFakeOpenAi(
+      Array.from({ length: 10 }, () => (body: any) =>
+        body.messages[0]?.content === INTERVIEW_PROMPT
+          ? { text: JSON.stringify({ goal_clarity: 0.2, constraints_clarity: 0.2, success_clarity: 0.2, questions: ["Which API?"] }) }
+          : { status: 500 })
+    )
     await withKernel(
       dataDir,
       Effect.gen(function*() {
@@ -95,11 +103,15 @@ describe("every view after a run through every context", () => {
         expect(read).toMatchObject({ status: "completed", is_error: false, content: expect.stringContaining("first") })
         const approvals = yield* Approvals
         yield* approvals.request({ subject: "agent:builder", action: "use_tool:exec", resource: "rm -rf /tmp/x", reason: "blacklisted command" }, context)
-        // no model offline: the agent is created, started and failed with the reason, all on the record
+        // a chat run that ends in the interview
+        const asked = yield* (yield* Orchestrator).run({ content: "build an API" }, context)
+        expect(asked).toMatchObject({ phase: "interview", reply: "Which API?" })
+        // the model has nothing scripted for it: the agent is created, started and failed with the reason, all on the record
         const failed = yield* Effect.flip((yield* Supervisor).run({ name: "offline", goal: "anything" }, context))
         expect(failed._tag).toBe("AgentRunFailed")
-      })
-    )
+      }),
+      fake.url
+    ).finally(() => fake.close())
 
     const live = dumpViews(dataDir)
     const empty = Object.entries(live).filter(([, rows]) => rows.length === 0).map(([t]) => t)

@@ -31,6 +31,7 @@ import { LanguageModel } from "./llm/LanguageModel.js"
 import { Memory } from "./memory/Memory.js"
 import { Orchestrator } from "./orchestrator/Orchestrator.js"
 import { memoryProjection } from "./memory/projection.js"
+import { chatRunsProjection } from "./orchestrator/projection.js"
 import { Permissions } from "./permissions/Permissions.js"
 import { permissionsProjection } from "./permissions/projection.js"
 import * as Projection from "./projection/Projection.js"
@@ -70,6 +71,7 @@ export const projections: ReadonlyArray<Projection.Projection> = [
   memoryProjection,
   toolCallsProjection,
   agentsProjection,
+  chatRunsProjection,
   programsProjection
 ]
 

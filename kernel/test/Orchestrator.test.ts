@@ -125,7 +125,7 @@ describe("Orchestrator", () => {
           "evaluation_complete",
           "phase_completed:evaluate"
         ])
-        expect(events.find((e) => e.type === "phase_started")!.data).toEqual({ session_id: first.session_id, phase: "interview" })
+        expect(events.find((e) => e.type === "phase_started")!.data).toEqual({ session_id: first.session_id, phase: "interview", run_id: expect.any(String) })
 
         const created = events.filter((e) => e.type === "seed_created")
         const child = String(created[1]!.data.seed_id)

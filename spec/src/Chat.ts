@@ -45,5 +45,17 @@ export class ChatGroup extends HttpApiGroup.make("chat")
         "Runs the orchestrator on one message: 503 with no language model configured; 504 past `orchestrator.chat_timeout_secs` (the run goes on)."
       )
   )
+  .add(
+    HttpApiEndpoint.get("chatStream", "/api/chat/stream")
+      .setUrlParams(Schema.Struct({ token: Schema.optional(Schema.String) }))
+      .addSuccess(Schema.Void, { status: 101 })
+      .annotate(
+        OpenApi.Description,
+        "WebSocket chat (`?token=`; 401 before the upgrade on a bad token, 426 without an upgrade). A text frame is a message (plain text, or JSON " +
+          "`{type: \"message\", content, session_id?}`); also `{type: \"resume\", last_seq, session_id?}` and `{type: \"approve\"|\"reject\", id}`. " +
+          "The server sends JSON frames `token`, `tool_start`, `tool_end`, `approval_requested`, `approval_resolved`, `phase_started`, `phase_completed`, " +
+          "`reply`, `error`, `done`, each with the `seq` of the event it reflects where there is one. See docs/websocket.md."
+      )
+  )
   .middleware(Authorization)
 {}

@@ -53,8 +53,14 @@ export const SchedulerConfig = Schema.Struct({
 export const OrchestratorConfig = Schema.Struct({
   /** Seed generations (the first included) the chat's evolve loop runs at most. */
   max_generations: PositiveInt.pipe(Schema.lessThanOrEqualTo(20)),
-  /** Seconds `POST /api/chat` waits for a reply before it answers 504 (the run goes on). */
-  chat_timeout_secs: PositiveInt.pipe(Schema.lessThanOrEqualTo(86_400))
+  /** Seconds `POST /api/chat` waits for a reply before it answers 504. */
+  chat_timeout_secs: PositiveInt.pipe(Schema.lessThanOrEqualTo(86_400)),
+  /** Past `chat_timeout_secs`: `continue` lets the run go on (its reply lands in the session), `stop` stops it. */
+  on_timeout: Schema.Literal("continue", "stop"),
+  /** The interview passes at most this ambiguity (1 − mean clarity); 1 never asks questions. */
+  ambiguity_threshold: Schema.Number.pipe(Schema.between(0, 1)),
+  /** Agents a seed with 3 or more acceptance criteria is split into, at most. */
+  max_group_size: PositiveInt.pipe(Schema.lessThanOrEqualTo(32))
 })
 
 export const ApprovalsConfig = Schema.Struct({
@@ -174,7 +180,7 @@ export const defaultConfig: AnnalConfig = {
   events: { ping_interval_secs: 30, subscriber_buffer: 1024, cut_grace_secs: 10 },
   scheduler: { max_concurrent: 2, rate_limit_per_minute: 60 },
   approvals: { timeout_secs: 300 },
-  orchestrator: { max_generations: 3, chat_timeout_secs: 120 },
+  orchestrator: { max_generations: 3, chat_timeout_secs: 120, on_timeout: "continue", ambiguity_threshold: 0.2, max_group_size: 4 },
   memory: {
     embedding: { provider: "lexical", dimension: 384, model_path: null, base_url: null, model: null, api_key_env: "ANNAL_EMBEDDING_API_KEY", batch_size: 64 },
     hnsw: { m: 16, ef_construction: 100, ef_search: 64 }

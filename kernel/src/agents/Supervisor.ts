@@ -93,9 +93,17 @@ type LoopError = ModelUnavailable | ModelError | ConcurrentChange | EventStoreEr
 
 const draft = <A extends object>(type: string, data: A): EventDraft => ({ type, data: data as unknown as Record<string, unknown> })
 
-/** The request's correlation id only: an idempotency key belongs to the request, not to each agent event. */
-const correlated = (context: CommandContext, actor: string): CommandContext =>
-  context.meta?.correlation_id === undefined ? { actor } : { actor, meta: { correlation_id: context.meta.correlation_id } }
+/**
+ * The request's correlation id and session only: an idempotency key belongs to the request, not
+ * to each agent event; the session lets a chat's live stream follow its agents' calls.
+ */
+const correlated = (context: CommandContext, actor: string): CommandContext => {
+  const meta = {
+    ...(context.meta?.correlation_id === undefined ? {} : { correlation_id: context.meta.correlation_id }),
+    ...(context.meta?.session_id === undefined ? {} : { session_id: context.meta.session_id })
+  }
+  return Object.keys(meta).length === 0 ? { actor } : { actor, meta }
+}
 
 export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
   Supervisor,

@@ -43,11 +43,23 @@ export type ModelChunk =
   | { readonly _tag: "Usage"; readonly usage: TokenUsage }
   | { readonly _tag: "Done"; readonly finishReason: string }
 
+/**
+ * An answer that must be JSON of this schema. A local model's sampling is constrained to it (a
+ * grammar), so even a small model answers in shape; an HTTP endpoint is asked for it in the
+ * prompt only, since servers differ in what structured-output options they accept.
+ */
+export interface ResponseFormat {
+  /** A stable name: a provider may cache what it builds from the schema under it. */
+  readonly name: string
+  readonly schema: Readonly<Record<string, unknown>>
+}
+
 export interface CompletionRequest {
   readonly messages: ReadonlyArray<ChatMessage>
   readonly tools?: ReadonlyArray<ToolSpec> | undefined
   readonly maxTokens?: number | undefined
   readonly temperature?: number | undefined
+  readonly responseFormat?: ResponseFormat | undefined
 }
 
 /** A whole completion, collected from the stream. */

@@ -4,7 +4,7 @@
  */
 import { Chunk, Effect, Layer, Stream } from "effect"
 import { existsSync } from "node:fs"
-import type { ChatHistoryItem, ChatModelFunctionCall, ChatModelFunctions, Llama, LlamaChat, LlamaContext, LlamaModel } from "node-llama-cpp"
+import type { ChatHistoryItem, ChatModelFunctionCall, ChatModelFunctions, Llama, LlamaChat, LlamaContext, LlamaGrammar, LlamaModel } from "node-llama-cpp"
 import {
   type ChatMessage,
   type CompletionRequest,
@@ -12,6 +12,7 @@ import {
   type ModelChunk,
   ModelError,
   ModelUnavailable,
+  type ResponseFormat,
   type ToolSpec
 } from "./LanguageModel.js"
 
@@ -91,6 +92,16 @@ export const layer = (options: LlamaCppOptions) =>
       )
       const lock = yield* Effect.makeSemaphore(1)
       const name = options.modelPath.split("/").pop() ?? options.modelPath
+      // a grammar is compiled once per response format
+      const grammars = new Map<string, Promise<LlamaGrammar>>()
+      const grammarOf = (format: ResponseFormat) => {
+        let grammar = grammars.get(format.name)
+        if (grammar === undefined) {
+          grammar = loaded.llama.createGrammarForJsonSchema(format.schema as never) as Promise<LlamaGrammar>
+          grammars.set(format.name, grammar)
+        }
+        return grammar
+      }
 
       const generate = (request: CompletionRequest): Stream.Stream<ModelChunk, ModelError> =>
         Stream.asyncScoped<ModelChunk, ModelError>((emit) =>
@@ -103,17 +114,23 @@ export const layer = (options: LlamaCppOptions) =>
             const tools = request.tools ?? []
             yield* Effect.forkScoped(
               Effect.tryPromise({
-                try: () =>
-                  loaded.chat.generateResponse(toHistory(request.messages), {
+                try: async () => {
+                  const common = {
                     signal: controller.signal,
                     stopOnAbortSignal: true,
                     ...(request.maxTokens === undefined ? {} : { maxTokens: request.maxTokens }),
                     ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-                    ...(tools.length === 0 ? {} : { functions: toFunctions(tools) }),
                     onTextChunk: (text: string) => {
                       if (text !== "") void emit.single({ _tag: "Token", text })
                     }
-                  }),
+                  }
+                  const history = toHistory(request.messages)
+                  // a response format constrains sampling to its JSON schema (no tools are offered then)
+                  if (request.responseFormat !== undefined) {
+                    return loaded.chat.generateResponse(history, { ...common, grammar: await grammarOf(request.responseFormat) })
+                  }
+                  return loaded.chat.generateResponse(history, { ...common, ...(tools.length === 0 ? {} : { functions: toFunctions(tools) }) })
+                },
                 catch: (cause) => new ModelError({ message: `the model failed: ${String((cause as Error)?.message ?? cause)}`, cause })
               }).pipe(
                 Effect.flatMap((response) =>

@@ -1,35 +1,58 @@
 /**
- * The orchestrator (Ouroboros): a chat message goes through interview → seed → execute →
- * evaluate → evolve. The interview asks the model to score how clear the goal, constraints and
- * success criteria are; too ambiguous (1 - mean clarity > 0.2) and the questions are the reply,
- * the next message of the session continuing the interview. A clear request becomes a seed, an
- * agent executes it through the gate, the result is checked (named files must exist, then the
- * model scores it) and, while it fails and generations remain, a child seed with a refined goal
- * is executed again. Each phase is `phase_started` / `phase_completed` on
- * `orchestrator-<session id>`; the user's message and the reply are recorded in the session.
+ * The orchestrator (Ouroboros): a chat message is one run through interview → seed → execute →
+ * evaluate → evolve, on the stream `chat-run-<run id>`.
  *
- * `chat` runs the loop in a fiber of the service's own scope (it lives as long as the kernel) and
- * waits at most `orchestrator.chat_timeout_secs`: past that it fails with ChatTimedOut while the
- * run goes on.
+ * - interview: the model scores how clear the goal, constraints and success criteria are; too
+ *   ambiguous (1 − mean clarity > `orchestrator.ambiguity_threshold`) and the questions are the
+ *   reply, the next message of the session continuing the interview;
+ * - seed: the request becomes an immutable seed;
+ * - execute: agents do the work, each one a scheduler task (admitted by priority, concurrency and
+ *   rate like every task) run by the supervisor; a seed with 3 or more acceptance criteria is
+ *   split into an agent group whose members run in parallel, one part of the criteria each;
+ * - evaluate: files the criteria name must exist, then the model judges the work;
+ * - evolve: while it fails and generations remain, a child seed with a refined goal is executed.
+ *
+ * Every phase is `phase_started` / `phase_completed`; the run starts with `chat_run_started` and
+ * ends with `chat_run_completed` or `chat_run_failed`; the user's message and the reply (or why
+ * there is none) are recorded in the session. Tokens the model streams are published live
+ * (`tokens`), never logged. A run the last stop cut off is resumed on start — from its seed, or
+ * from the interview when it had none — once; after that it is failed with the reason.
+ *
+ * Runs are fibers of the service's own scope: `chat` waits at most
+ * `orchestrator.chat_timeout_secs`, then the run goes on or is stopped (`orchestrator.on_timeout`).
  */
 import type { EventDraft, EventStore, EventStoreError } from "@annal/store"
 import type { SqlClient } from "@effect/sql"
-import { Context, Data, Duration, Effect, Fiber, FiberSet, Layer, Option } from "effect"
+import { Cause, Context, Data, Duration, Effect, Either, Exit, Fiber, FiberSet, Layer, Option, PubSub, Stream } from "effect"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
-import { type AgentKilled, type AgentRunFailed, Supervisor } from "../agents/Supervisor.js"
+import { type AgentKilled, type AgentRunFailed, type AgentRunResult, Supervisor } from "../agents/Supervisor.js"
 import { Configuration } from "../config/Configuration.js"
-import { type ChatMessage, collect, LanguageModel, type ModelError, ModelUnavailable, NOT_CONFIGURED } from "../llm/LanguageModel.js"
+import { AgentGroups } from "../groups/AgentGroups.js"
+import {
+  type ChatMessage,
+  collect,
+  LanguageModel,
+  type ModelError,
+  ModelUnavailable,
+  NOT_CONFIGURED,
+  type ResponseFormat
+} from "../llm/LanguageModel.js"
 import { Memory } from "../memory/Memory.js"
 import { Personas } from "../personas/Personas.js"
 import { Programs, withSkills } from "../programs/Programs.js"
+import { Scheduler, type TaskAbandoned } from "../scheduler/Scheduler.js"
 import { Seeds } from "../seeds/Seeds.js"
 import { Sessions } from "../sessions/Sessions.js"
-import { appendDecided, type CommandContext } from "../shared/Command.js"
+import { appendDecided, type CommandContext, query } from "../shared/Command.js"
 import type { AlreadyExists, ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
+import { uuidv7 } from "../shared/Id.js"
 import { Workspace } from "../workspace/Workspace.js"
 import {
   decideInterview,
+  decideResume,
+  EVALUATION_SCHEMA,
+  INTERVIEW_SCHEMA,
   missingPaths,
   type ModelEvaluation,
   parseEvaluation,
@@ -37,15 +60,34 @@ import {
   parseRefinement,
   parseSeedSpec,
   questionsReply,
+  REFINEMENT_SCHEMA,
+  SEED_SCHEMA,
   type SeedSpec,
-  shouldEvolve
+  shouldEvolve,
+  splitCriteria
 } from "./decide.js"
-import { type Phase, PHASE_COMPLETED, PHASE_STARTED, type PhaseCompleted, type PhaseStarted, orchestratorStream } from "./events.js"
+import {
+  CHAT_RUN_COMPLETED,
+  CHAT_RUN_FAILED,
+  CHAT_RUN_RESUMED,
+  CHAT_RUN_STARTED,
+  type ChatRunCompleted,
+  type ChatRunFailed,
+  type ChatRunResumed,
+  type ChatRunStarted,
+  chatRunStream,
+  type Phase,
+  PHASE_COMPLETED,
+  PHASE_STARTED,
+  type PhaseCompleted,
+  type PhaseStarted
+} from "./events.js"
+import type { ChatRunRow } from "./projection.js"
 
 export interface ChatInput {
   readonly content: string
   readonly user_id?: string | undefined
-  /** "" or omitted: a new session. */
+  /** "" or omitted: a new session (an unknown id starts a session of that id). */
   readonly session_id?: string | undefined
 }
 
@@ -60,23 +102,48 @@ export interface ChatReply {
   readonly phase: Phase
 }
 
-/** The chat did not answer within `orchestrator.chat_timeout_secs`; its run goes on. */
-export class ChatTimedOut extends Data.TaggedError("ChatTimedOut")<{ readonly seconds: number }> {
+/** A token the model streamed during a run (live only; the log keeps whole answers). */
+export interface LiveToken {
+  readonly run_id: string
+  readonly session_id: string
+  readonly phase: Phase
+  /** The agent that produced it, in the execute phase. */
+  readonly agent_id?: string | undefined
+  readonly text: string
+}
+
+/** The chat did not answer within `orchestrator.chat_timeout_secs`. */
+export class ChatTimedOut extends Data.TaggedError("ChatTimedOut")<{ readonly seconds: number; readonly stopped: boolean }> {
   override get message() {
-    return `the chat did not answer within ${this.seconds} s; it goes on in the background`
+    return this.stopped
+      ? `the chat did not answer within ${this.seconds} s and was stopped (orchestrator.on_timeout is "stop")`
+      : `the chat did not answer within ${this.seconds} s; it goes on in the background and its reply will be in the session`
   }
 }
+
+/** Every agent of a group failed or was stopped: there is no work to evaluate. */
+export class GroupFailed extends Data.TaggedError("GroupFailed")<{ readonly group_id: string; readonly message: string }> {}
 
 export type ChatError =
   | ModelUnavailable
   | ModelError
   | AgentRunFailed
   | AgentKilled
+  | TaskAbandoned
+  | GroupFailed
   | InvalidCommand
   | EntityNotFound
   | AlreadyExists
   | ConcurrentChange
   | EventStoreError
+
+/** A run started in the background. */
+export interface ChatRun {
+  readonly run_id: string
+  readonly session_id: string
+  /** Waits for the reply. */
+  readonly reply: Effect.Effect<ChatReply, ChatError>
+}
 
 export const INTERVIEW_PROMPT =
   "You are the interviewer of an agent OS. Judge whether the user's request (with the conversation so far) is clear enough to act on. " +
@@ -91,24 +158,73 @@ export const EVALUATE_PROMPT =
 export const EVOLVE_PROMPT =
   "The work fell short of its acceptance criteria. Refine the goal so that the next attempt meets them. Answer with JSON only: {\"goal\": \"...\"}."
 
+const FORMATS = {
+  interview: { name: "annal.interview", schema: INTERVIEW_SCHEMA },
+  seed: { name: "annal.seed", schema: SEED_SCHEMA },
+  evaluation: { name: "annal.evaluation", schema: EVALUATION_SCHEMA },
+  refinement: { name: "annal.refinement", schema: REFINEMENT_SCHEMA }
+} satisfies Record<string, ResponseFormat>
+
+/** Chat runs are interactive: the scheduler admits them before background work of normal priority. */
+const CHAT_PRIORITY = "High" as const
+
+/** The actor of what the orchestrator does on its own (resuming or failing cut-off runs). */
+export const ORCHESTRATOR_ACTOR = "system:orchestrator"
+
 const draft = <A extends object>(type: string, data: A): EventDraft => ({ type, data: data as unknown as Record<string, unknown> })
+
+const lines = (title: string, items: ReadonlyArray<string>) => (items.length === 0 ? [] : [title, ...items.map((c) => `- ${c}`)])
 
 /** The task an agent is given for a seed. */
 export const taskOf = (seed: SeedSpec, memories: ReadonlyArray<string>): string =>
   [
     `Goal: ${seed.goal}`,
-    ...(seed.constraints.length === 0 ? [] : ["Constraints:", ...seed.constraints.map((c) => `- ${c}`)]),
-    ...(seed.acceptance_criteria.length === 0 ? [] : ["Acceptance criteria:", ...seed.acceptance_criteria.map((c) => `- ${c}`)]),
-    ...(memories.length === 0 ? [] : ["Recalled memories:", ...memories.map((m) => `- ${m}`)])
+    ...lines("Constraints:", seed.constraints),
+    ...lines("Acceptance criteria:", seed.acceptance_criteria),
+    ...lines("Recalled memories:", memories)
   ].join("\n")
+
+/** The task of one member of a group: the whole goal, and the part of the criteria that is this member's. */
+export const memberTaskOf = (seed: SeedSpec, part: ReadonlyArray<string>, member: number, members: number, memories: ReadonlyArray<string>): string =>
+  [
+    `Goal: ${seed.goal}`,
+    ...lines("Constraints:", seed.constraints),
+    `You are agent ${member} of ${members} working on this goal in parallel. Your part: meet these acceptance criteria (the other agents take the rest):`,
+    ...part.map((c) => `- ${c}`),
+    ...lines("Recalled memories:", memories)
+  ].join("\n")
+
+/** The work of a group, as the evaluation reads it. */
+const groupAnswer = (parts: ReadonlyArray<{ readonly criteria: ReadonlyArray<string>; readonly text: string }>) =>
+  parts.map((p, i) => `Agent ${i + 1} (${p.criteria.join("; ")}):\n${p.text}`).join("\n\n")
+
+const errorMessage = (e: { readonly message?: unknown }) => String(e.message ?? e)
+
+/** Where a run starts or goes on from. */
+type Entry = { readonly phase: "interview" } | { readonly phase: "execute"; readonly seed_id: string }
+
+/** What a run knows of itself. */
+interface RunContext {
+  readonly runId: string
+  readonly sessionId: string
+  readonly content: string
+  readonly history: ReadonlyArray<ChatMessage>
+  readonly ctx: CommandContext
+}
 
 export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
   Orchestrator,
   {
+    /** Records the message and starts its run in the background. */
+    readonly start: (input: ChatInput, context: CommandContext) => Effect.Effect<ChatRun, ChatError>
     /** Runs the loop for one message and waits for its reply (no time limit). */
     readonly run: (input: ChatInput, context: CommandContext) => Effect.Effect<ChatReply, ChatError>
-    /** Runs the loop in the background and waits at most `orchestrator.chat_timeout_secs`. */
+    /** Runs the loop and waits at most `orchestrator.chat_timeout_secs` (then `orchestrator.on_timeout` applies). */
     readonly chat: (input: ChatInput, context: CommandContext) => Effect.Effect<ChatReply, ChatError | ChatTimedOut>
+    /** Tokens of every run as the model streams them, from the moment of subscribing. */
+    readonly tokens: Stream.Stream<LiveToken>
+    /** Ids of the runs going on in this process. */
+    readonly running: Effect.Effect<ReadonlyArray<string>>
   }
 >() {
   static readonly layer = Layer.scoped(
@@ -117,6 +233,8 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
       const services = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const model = yield* LanguageModel
       const supervisor = yield* Supervisor
+      const scheduler = yield* Scheduler
+      const groups = yield* AgentGroups
       const seeds = yield* Seeds
       const sessions = yield* Sessions
       const personas = yield* Personas
@@ -125,84 +243,215 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
       const workspace = yield* Workspace
       const programs = yield* Programs
       const background = yield* FiberSet.make<ChatReply, ChatError>()
+      const live = yield* PubSub.unbounded<LiveToken>()
+      // runs being stopped on purpose (timeout), with why: their agents are killed and their end recorded
+      const stopping = new Map<string, string>()
+      const fibers = new Map<string, Fiber.RuntimeFiber<ChatReply, ChatError>>()
+      const withServices = Effect.provide(services)
 
-      /** One completion, its text. */
-      const ask = (messages: ReadonlyArray<ChatMessage>) => Effect.map(collect(model.stream({ messages, temperature: 0 })), (c) => c.text)
+      const unavailable = () => new ModelUnavailable({ message: model.problem ?? NOT_CONFIGURED })
 
-      const run = (input: ChatInput, context: CommandContext) =>
+      /** Appends to a run's stream; only the run's own fiber (or start-up, before it) writes there. */
+      const record = (run: RunContext, drafts: ReadonlyArray<EventDraft>) =>
+        appendDecided(chatRunStream(run.runId), "any", drafts, run.ctx).pipe(withServices)
+
+      /** One completion's text, its tokens published as the run's. */
+      const ask = (run: RunContext, phase: Phase, messages: ReadonlyArray<ChatMessage>, format: ResponseFormat) =>
+        Effect.map(
+          collect(
+            model.stream({ messages, temperature: 0, responseFormat: format }).pipe(
+              Stream.tap((chunk) =>
+                chunk._tag === "Token" ? PubSub.publish(live, { run_id: run.runId, session_id: run.sessionId, phase, text: chunk.text }) : Effect.void
+              )
+            )
+          ),
+          (c) => c.text
+        )
+
+      const phase = <A, E, R>(
+        run: RunContext,
+        name: Phase,
+        effect: Effect.Effect<A, E, R>,
+        details: { readonly generation?: number; readonly seedOf?: (a: A) => string | null } = {}
+      ) =>
         Effect.gen(function*() {
-          if (model.info === undefined) return yield* new ModelUnavailable({ message: model.problem ?? NOT_CONFIGURED })
-          const given = input.session_id === undefined || input.session_id === "" ? undefined : input.session_id
-          // the earlier turns, oldest first (each message was answered before the next one came)
-          const prior = given === undefined ? undefined : yield* sessions.get(given).pipe(Effect.catchTag("EntityNotFound", () => Effect.succeed(undefined)))
-          const history: Array<ChatMessage> = []
-          if (prior !== undefined) {
-            prior.user_messages.forEach((content, i) => {
-              history.push({ role: "user", content })
-              const response = prior.agent_responses[i]
-              if (response !== undefined) history.push({ role: "assistant", content: response.content })
+          const generation = details.generation === undefined ? {} : { generation: details.generation }
+          yield* record(run, [draft<PhaseStarted>(PHASE_STARTED, { session_id: run.sessionId, phase: name, run_id: run.runId, ...generation })])
+          const a = yield* effect
+          const seedId = details.seedOf?.(a)
+          yield* record(run, [
+            draft<PhaseCompleted>(PHASE_COMPLETED, {
+              session_id: run.sessionId,
+              phase: name,
+              run_id: run.runId,
+              ...generation,
+              ...(seedId === undefined ? {} : { seed_id: seedId })
             })
+          ])
+          return a
+        })
+
+      /** The reply: in the session, then the run's end. */
+      const respond = (run: RunContext, reply: string, reached: Phase, seedId: string | null, passed: boolean | null) =>
+        Effect.gen(function*() {
+          const r = yield* sessions.recordResponse(run.sessionId, { content: reply, seed_id: seedId, phase_reached: reached, evaluation_passed: passed }, run.ctx)
+          yield* record(run, [
+            draft<ChatRunCompleted>(CHAT_RUN_COMPLETED, {
+              run_id: run.runId,
+              session_id: run.sessionId,
+              phase: reached,
+              message_id: r.message_id,
+              seed_id: seedId,
+              passed
+            })
+          ])
+          return { id: r.message_id, echo: run.content, reply, session_id: run.sessionId, phase: reached } satisfies ChatReply
+        })
+
+      /** A run without an answer: why, in the session (so each message keeps its response) and on the run. */
+      const fail = (run: RunContext, reached: Phase | null, error: string) =>
+        Effect.gen(function*() {
+          const recorded = yield* sessions.recordResponse(
+            run.sessionId,
+            { content: `The run failed: ${error}`, seed_id: null, phase_reached: reached, evaluation_passed: null },
+            run.ctx
+          ).pipe(
+            Effect.map((r) => r.message_id),
+            // a session deleted meanwhile has nowhere to keep it; the run's event still says it
+            Effect.catchTag("EntityNotFound", () => Effect.succeed(null))
+          )
+          yield* record(run, [
+            draft<ChatRunFailed>(CHAT_RUN_FAILED, { run_id: run.runId, session_id: run.sessionId, phase: reached, error, message_id: recorded })
+          ])
+        }).pipe(Effect.catchAll((e) => Effect.logError(`could not record the failure of chat run ${run.runId}`, e)))
+
+      /** One agent, admitted by the scheduler, working on `goal`. */
+      const agent = (
+        run: RunContext,
+        input: {
+          readonly agentId: string
+          readonly name: string
+          readonly goal: string
+          readonly seedId: string
+          readonly systemPrompt: string | undefined
+          readonly spec: SeedSpec
+        }
+      ) =>
+        Effect.gen(function*() {
+          const agentId = input.agentId
+          return yield* scheduler.runTask(
+            {
+              description: input.name,
+              goal: input.goal,
+              constraints: input.spec.constraints,
+              acceptance_criteria: input.spec.acceptance_criteria,
+              priority: CHAT_PRIORITY,
+              source: { kind: "session", id: run.sessionId }
+            },
+            (task) =>
+              Effect.flatMap(
+                supervisor.start({
+                  name: input.name,
+                  goal: input.goal,
+                  agent_id: agentId,
+                  seed_id: input.seedId,
+                  task_id: task.id,
+                  session_id: run.sessionId,
+                  system_prompt: input.systemPrompt,
+                  history: run.history,
+                  onEvent: (event) =>
+                    event._tag === "Token"
+                      ? Effect.asVoid(PubSub.publish(live, { run_id: run.runId, session_id: run.sessionId, phase: "execute", agent_id: agentId, text: event.text }))
+                      : Effect.void
+                }, run.ctx),
+                // a run stopped on purpose takes its agents with it; on a server stop they are left to the next start
+                (handle) => handle.result.pipe(Effect.onInterrupt(() => (stopping.has(run.runId) ? Effect.ignore(supervisor.kill(handle.agent_id, run.ctx)) : Effect.void)))
+              ),
+            (result: AgentRunResult) => result.text,
+            run.ctx
+          )
+        })
+
+      /** The execute phase: one agent, or a group of agents for a seed with many criteria. */
+      const execute = (run: RunContext, spec: SeedSpec, seedId: string, systemPrompt: string | undefined, memories: ReadonlyArray<string>) =>
+        Effect.gen(function*() {
+          const { max_group_size } = (yield* configuration.current).orchestrator
+          const parts = splitCriteria(spec.acceptance_criteria, max_group_size)
+          const name = `chat-${run.sessionId}`
+          if (parts === undefined) {
+            return (yield* agent(run, { agentId: uuidv7(), name, goal: taskOf(spec, memories), seedId, systemPrompt, spec })).text
           }
-          const recorded = yield* sessions.recordUserMessage(given, { content: input.content, user_id: input.user_id ?? "default" }, context)
-          const sessionId = recorded.session_id
-          const ctx: CommandContext = { actor: context.actor, meta: { ...context.meta, session_id: sessionId } }
-          const mark = (type: string, phase: Phase) =>
-            appendDecided(orchestratorStream(sessionId), "any", [draft<PhaseStarted | PhaseCompleted>(type, { session_id: sessionId, phase })], ctx).pipe(
-              Effect.provide(services)
-            )
-          const phase = <A, E, R>(name: Phase, effect: Effect.Effect<A, E, R>) =>
-            Effect.zipRight(mark(PHASE_STARTED, name), Effect.tap(effect, () => mark(PHASE_COMPLETED, name)))
-          const respond = (reply: string, reached: Phase, seedId: string | null, passed: boolean | null) =>
-            Effect.map(
-              sessions.recordResponse(sessionId, { content: reply, seed_id: seedId, phase_reached: reached, evaluation_passed: passed }, ctx),
-              (r): ChatReply => ({ id: r.message_id, echo: input.content, reply, session_id: sessionId, phase: reached })
-            )
+          const agentIds = parts.map(() => uuidv7())
+          const group = yield* groups.create({ name: `${name}-seed-${seedId}`, agent_ids: agentIds }, run.ctx)
+          const results = yield* Effect.forEach(parts, (part, i) =>
+            agent(run, { agentId: agentIds[i]!, name: `${name}-part-${i + 1}`, goal: memberTaskOf(spec, part, i + 1, parts.length, memories), seedId, systemPrompt, spec }).pipe(
+              Effect.either,
+              Effect.tap((r) =>
+                groups.memberCompleted(group.id, agentIds[i]!, Either.match(r, {
+                  onLeft: (e) => ({ success: false, result: errorMessage(e) }),
+                  onRight: (a) => ({ success: true, result: a.text })
+                }), run.ctx)
+              ),
+              Effect.map((r) => ({ criteria: part, text: Either.match(r, { onLeft: (e) => `(failed: ${errorMessage(e)})`, onRight: (a) => a.text }), ok: Either.isRight(r) }))
+            ), { concurrency: "unbounded" })
+          if (!results.some((r) => r.ok)) {
+            return yield* new GroupFailed({ group_id: group.id, message: `every agent of group ${group.id} failed: ${results.map((r) => r.text).join("; ")}` })
+          }
+          return groupAnswer(results)
+        })
+
+      /** The loop from `entry` to the reply. */
+      const loop = (run: RunContext, entry: Entry) =>
+        Effect.gen(function*() {
+          const settings = (yield* configuration.current).orchestrator
           const conversation = (system: string): ReadonlyArray<ChatMessage> => [
             { role: "system", content: system },
-            ...history,
-            { role: "user", content: input.content }
+            ...run.history,
+            { role: "user", content: run.content }
           ]
-
-          // interview
-          const interview = yield* phase(
-            "interview",
-            Effect.flatMap(ask(conversation(INTERVIEW_PROMPT)), (text) => Effect.map(parseInterview(text), decideInterview))
-          )
-          if (!interview.passed) return yield* respond(questionsReply(interview.questions), "interview", null, null)
-
-          // seed
-          const { spec, created } = yield* phase(
-            "seed",
-            Effect.gen(function*() {
-              const spec = yield* Effect.flatMap(ask(conversation(SEED_PROMPT)), (text) => parseSeedSpec(text))
-              return { spec, created: yield* seeds.create({ ...spec }, ctx) }
-            })
-          )
-          let seed = created
-          let current: SeedSpec = spec
+          let spec: SeedSpec
+          let seed: { readonly id: string; readonly generation: number }
+          if (entry.phase === "interview") {
+            const interview = yield* phase(
+              run,
+              "interview",
+              Effect.flatMap(ask(run, "interview", conversation(INTERVIEW_PROMPT), FORMATS.interview), (text) =>
+                Effect.map(parseInterview(text), (answer) => decideInterview(answer, settings.ambiguity_threshold)))
+            )
+            if (!interview.passed) return yield* respond(run, questionsReply(interview.questions), "interview", null, null)
+            const made = yield* phase(
+              run,
+              "seed",
+              Effect.gen(function*() {
+                const spec = yield* Effect.flatMap(ask(run, "seed", conversation(SEED_PROMPT), FORMATS.seed), (text) => parseSeedSpec(text))
+                return { spec, seed: yield* seeds.create({ ...spec }, run.ctx) }
+              }),
+              { seedOf: (m) => m.seed.id }
+            )
+            spec = made.spec
+            seed = made.seed
+          } else {
+            const view = yield* seeds.get(entry.seed_id)
+            if (!("goal" in view)) return yield* Effect.dieMessage(`seed ${entry.seed_id} of chat run ${run.runId} is not a structured seed`)
+            spec = { goal: view.goal, constraints: view.constraints, acceptance_criteria: view.acceptance_criteria, ontology: view.ontology }
+            seed = view
+          }
 
           const persona = yield* personas.active
           const systemPrompt = Option.match(persona, { onNone: () => undefined, onSome: (p) => p.system_prompt })
-          const memories = yield* memory.semantic({ query: spec.goal, limit: 3 }, ctx).pipe(
+          const memories = yield* memory.semantic({ query: spec.goal, limit: 3 }, run.ctx).pipe(
             Effect.map((r) => r.entries.map((e) => e.content)),
             Effect.catchAll(() => Effect.succeed([] as Array<string>))
           )
           const skills = yield* Effect.orElseSucceed(programs.skillsFor(spec.goal), () => [])
-          const maxGenerations = (yield* configuration.current).orchestrator.max_generations
 
-          for (let generation = 1;; generation++) {
-            const result = yield* phase(
-              "execute",
-              supervisor.run({
-                name: `chat-${sessionId}`,
-                goal: taskOf(current, memories),
-                seed_id: seed.id,
-                session_id: sessionId,
-                system_prompt: withSkills(systemPrompt, skills),
-                history
-              }, ctx)
-            )
+          while (true) {
+            const current = spec
+            const generation = seed.generation
+            const seedId = seed.id
+            const answer = yield* phase(run, "execute", execute(run, current, seedId, withSkills(systemPrompt, skills), memories), { generation, seedOf: () => seedId })
             const evaluation = yield* phase(
+              run,
               "evaluate",
               Effect.gen(function*() {
                 const missing = missingPaths(current.acceptance_criteria, (p) => existsSync(join(workspace.root, p)))
@@ -210,56 +459,177 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
                 const judged: ModelEvaluation = missing.length > 0
                   ? { score: 0, passed: false, summary: `missing: ${missing.join(", ")}` }
                   : yield* Effect.flatMap(
-                    ask([
+                    ask(run, "evaluate", [
                       { role: "system", content: EVALUATE_PROMPT },
-                      { role: "user", content: `${taskOf(current, [])}\n\nThe agent's final answer:\n${result.text}` }
-                    ]),
+                      { role: "user", content: `${taskOf(current, [])}\n\nThe agent's final answer:\n${answer}` }
+                    ], FORMATS.evaluation),
                     (text) => parseEvaluation(text)
                   )
-                yield* seeds.recordEvaluation(seed.id, judged, ctx)
+                yield* seeds.recordEvaluation(seedId, judged, run.ctx)
                 return judged
-              })
+              }),
+              { generation, seedOf: () => seedId }
             )
-            if (!shouldEvolve(evaluation.passed, generation, maxGenerations)) {
-              return yield* respond(result.text, "evaluate", seed.id, evaluation.passed)
+            if (!shouldEvolve(evaluation.passed, generation, settings.max_generations)) {
+              return yield* respond(run, answer, "evaluate", seedId, evaluation.passed)
             }
-            const parent = seed
             const refined = yield* phase(
+              run,
               "evolve",
               Effect.gen(function*() {
                 const goal = yield* Effect.flatMap(
-                  ask([
+                  ask(run, "evolve", [
                     { role: "system", content: EVOLVE_PROMPT },
                     {
                       role: "user",
-                      content: `${taskOf(current, [])}\n\nThe agent's final answer:\n${result.text}\n\nEvaluation: score ${evaluation.score}${
+                      content: `${taskOf(current, [])}\n\nThe agent's final answer:\n${answer}\n\nEvaluation: score ${evaluation.score}${
                         evaluation.summary === null ? "" : `, ${evaluation.summary}`
                       }`
                     }
-                  ]),
+                  ], FORMATS.refinement),
                   (text) => parseRefinement(text)
                 )
                 const next: SeedSpec = { ...current, goal }
-                const child = yield* seeds.create({ ...next, parent_seed_id: parent.id }, ctx)
-                return { next, child }
-              })
+                return { next, child: yield* seeds.create({ ...next, parent_seed_id: seedId }, run.ctx) }
+              }),
+              { generation, seedOf: (r) => r.child.id }
             )
-            current = refined.next
+            spec = refined.next
             seed = refined.child
           }
         })
 
+      /** The run's fiber: the loop, then its end on the record — unless the server is stopping under it (the next start resumes it). */
+      const fork = (run: RunContext, entry: Entry) =>
+        Effect.gen(function*() {
+          const ended = (exit: Exit.Exit<ChatReply, ChatError>) => {
+            if (Exit.isSuccess(exit)) return Effect.void
+            const stopped = stopping.get(run.runId)
+            if (Cause.isInterruptedOnly(exit.cause) && stopped === undefined) return Effect.void
+            const error = stopped ?? Option.match(Cause.failureOption(exit.cause), { onNone: () => Cause.pretty(exit.cause), onSome: errorMessage })
+            return Effect.flatMap(readPhase(run.runId), (reached) => fail(run, reached, error))
+          }
+          const fiber = yield* FiberSet.run(
+            background,
+            loop(run, entry).pipe(
+              Effect.onExit(ended),
+              Effect.ensuring(Effect.sync(() => {
+                stopping.delete(run.runId)
+                fibers.delete(run.runId)
+              }))
+            )
+          )
+          // (a run that already ended has nothing to stop)
+          if (fiber.unsafePoll() === null) fibers.set(run.runId, fiber)
+          return fiber
+        })
+
+      const readPhase = (runId: string) =>
+        query("a chat run", (sql) => sql<{ phase: Phase | null }>`SELECT phase FROM chat_runs WHERE id = ${runId}`).pipe(
+          Effect.map((rows) => rows[0]?.phase ?? null),
+          Effect.orElseSucceed(() => null),
+          withServices
+        )
+
+      /** The earlier turns of a session, oldest first: its first `count` messages with their responses. */
+      const historyOf = (session: { readonly user_messages: ReadonlyArray<string>; readonly agent_responses: ReadonlyArray<{ readonly content: string }> }, count: number) =>
+        session.user_messages.slice(0, count).flatMap((content, i): Array<ChatMessage> => {
+          const response = session.agent_responses[i]
+          return response === undefined ? [{ role: "user", content }] : [{ role: "user", content }, { role: "assistant", content: response.content }]
+        })
+
+      const start = (input: ChatInput, context: CommandContext) =>
+        Effect.gen(function*() {
+          if (model.info === undefined) return yield* unavailable()
+          const given = input.session_id === undefined || input.session_id === "" ? undefined : input.session_id
+          const prior = given === undefined ? undefined : yield* sessions.get(given).pipe(Effect.catchTag("EntityNotFound", () => Effect.succeed(undefined)))
+          const recorded = yield* sessions.recordUserMessage(given, { content: input.content, user_id: input.user_id ?? "default" }, context)
+          const runId = uuidv7()
+          const run: RunContext = {
+            runId,
+            sessionId: recorded.session_id,
+            content: input.content,
+            history: prior === undefined ? [] : historyOf(prior, prior.user_messages.length),
+            ctx: { actor: context.actor, meta: { ...context.meta, session_id: recorded.session_id } }
+          }
+          yield* record(run, [
+            draft<ChatRunStarted>(CHAT_RUN_STARTED, {
+              run_id: runId,
+              session_id: recorded.session_id,
+              message_id: recorded.message_id,
+              message_index: prior?.user_messages.length ?? 0
+            })
+          ])
+          const fiber = yield* fork(run, { phase: "interview" })
+          return { run_id: runId, session_id: recorded.session_id, reply: Fiber.join(fiber) } satisfies ChatRun
+        })
+
       const chat = (input: ChatInput, context: CommandContext) =>
         Effect.gen(function*() {
-          if (model.info === undefined) return yield* new ModelUnavailable({ message: model.problem ?? NOT_CONFIGURED })
-          const seconds = (yield* configuration.current).orchestrator.chat_timeout_secs
-          const fiber = yield* FiberSet.run(background, run(input, context))
-          return yield* Fiber.join(fiber).pipe(
-            Effect.timeoutFail({ duration: Duration.seconds(seconds), onTimeout: () => new ChatTimedOut({ seconds }) })
+          const settings = (yield* configuration.current).orchestrator
+          const started = yield* start(input, context)
+          const seconds = settings.chat_timeout_secs
+          return yield* started.reply.pipe(
+            Effect.timeout(Duration.seconds(seconds)),
+            Effect.catchTag("TimeoutException", () =>
+              Effect.gen(function*() {
+                const stop = settings.on_timeout === "stop"
+                const fiber = fibers.get(started.run_id)
+                if (stop && fiber !== undefined) {
+                  stopping.set(started.run_id, `stopped: the chat did not answer within ${seconds} s (orchestrator.on_timeout is "stop")`)
+                  yield* Fiber.interrupt(fiber)
+                }
+                return yield* new ChatTimedOut({ seconds, stopped: stop })
+              }))
           )
         })
 
-      return { run, chat }
+      // Runs the last stop cut off: resumed from their seed (or the interview), or failed with the reason.
+      const cutOff = yield* query("unfinished chat runs", (sql) => sql<ChatRunRow>`
+        SELECT * FROM chat_runs WHERE status = 'running' ORDER BY seq`).pipe(withServices)
+      for (const row of cutOff) {
+        const session = yield* sessions.get(row.session_id).pipe(Effect.option)
+        const ctx: CommandContext = {
+          actor: row.actor,
+          meta: { session_id: row.session_id, ...(row.correlation_id === null ? {} : { correlation_id: row.correlation_id }) }
+        }
+        const content = Option.flatMap(session, (s) => Option.fromNullable(s.user_messages[row.message_index]))
+        const run: RunContext = {
+          runId: row.id,
+          sessionId: row.session_id,
+          content: Option.getOrElse(content, () => ""),
+          history: Option.match(session, { onNone: () => [], onSome: (s) => historyOf(s, row.message_index) }),
+          ctx
+        }
+        const decision = Option.isNone(content)
+          ? { _tag: "Fail" as const, error: "interrupted by a restart, and its session or message is gone" }
+          : decideResume(row, model.info === undefined ? model.problem ?? NOT_CONFIGURED : undefined)
+        // the orchestrator decides this, not whoever sent the message
+        const own: RunContext = { ...run, ctx: { ...ctx, actor: ORCHESTRATOR_ACTOR } }
+        if (decision._tag === "Fail") {
+          yield* fail(own, (row.phase as Phase | null) ?? null, decision.error)
+          continue
+        }
+        yield* record(own, [
+          draft<ChatRunResumed>(CHAT_RUN_RESUMED, {
+            run_id: row.id,
+            session_id: row.session_id,
+            phase: decision.phase,
+            seed_id: decision.seed_id,
+            reason: "interrupted by a restart"
+          })
+        ])
+        yield* fork(run, decision.seed_id === null ? { phase: "interview" } : { phase: "execute", seed_id: decision.seed_id })
+        yield* Effect.logInfo(`chat run ${row.id} resumed from ${decision.phase} after a restart`)
+      }
+
+      return Orchestrator.of({
+        start,
+        run: (input, context) => Effect.flatMap(start(input, context), (r) => r.reply),
+        chat,
+        tokens: Stream.fromPubSub(live),
+        running: Effect.sync(() => [...fibers.keys()])
+      })
     })
   )
 }

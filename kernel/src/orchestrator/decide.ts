@@ -79,11 +79,11 @@ export const parseInterview = (text: string): Either.Either<InterviewAnswer, Mod
   return Either.right({ goal_clarity: goal, constraints_clarity: constraints, success_clarity: success, questions: strings(json.questions) })
 }
 
-/** Ambiguity = 1 - mean clarity; at most {@link AMBIGUITY_THRESHOLD} passes. */
-export const decideInterview = (answer: InterviewAnswer): InterviewDecision => {
+/** Ambiguity = 1 - mean clarity; at most `threshold` (by default {@link AMBIGUITY_THRESHOLD}) passes. */
+export const decideInterview = (answer: InterviewAnswer, threshold: number = AMBIGUITY_THRESHOLD): InterviewDecision => {
   const ambiguity = 1 - (answer.goal_clarity + answer.constraints_clarity + answer.success_clarity) / 3
   // rounding keeps 0.8/0.8/0.8 (ambiguity 0.2 in exact terms) on the passing side
-  const passed = Math.round(ambiguity * 1e9) / 1e9 <= AMBIGUITY_THRESHOLD
+  const passed = Math.round(ambiguity * 1e9) / 1e9 <= threshold
   const questions = answer.questions.length > 0 ? answer.questions : ["Could you say more precisely what you want done, under which constraints, and how success is judged?"]
   return { ambiguity, passed, questions }
 }
@@ -161,3 +161,94 @@ export const missingPaths = (criteria: ReadonlyArray<string>, exists: (path: str
 
 /** Another generation runs while the evaluation failed and the limit is not reached. */
 export const shouldEvolve = (passed: boolean, generation: number, maxGenerations: number): boolean => !passed && generation < maxGenerations
+
+/** The shapes of the model's answers, as JSON schemas a local model's grammar enforces (bounded, so a generation always ends). */
+export const INTERVIEW_SCHEMA = {
+  type: "object",
+  properties: {
+    goal_clarity: { type: "number" },
+    constraints_clarity: { type: "number" },
+    success_clarity: { type: "number" },
+    questions: { type: "array", items: { type: "string", maxLength: 300 }, maxItems: 5 }
+  },
+  required: ["goal_clarity", "constraints_clarity", "success_clarity", "questions"]
+} as const
+
+export const SEED_SCHEMA = {
+  type: "object",
+  properties: {
+    goal: { type: "string", minLength: 1, maxLength: 500 },
+    constraints: { type: "array", items: { type: "string", maxLength: 300 }, maxItems: 8 },
+    acceptance_criteria: { type: "array", items: { type: "string", maxLength: 300 }, maxItems: 8 },
+    ontology: {
+      type: "object",
+      properties: {
+        name: { type: "string", maxLength: 100 },
+        description: { type: "string", maxLength: 300 },
+        fields: {
+          type: "array",
+          items: {
+            type: "object",
+            properties: { name: { type: "string", maxLength: 100 }, field_type: { type: "string", maxLength: 50 }, description: { type: "string", maxLength: 200 } },
+            required: ["name", "field_type", "description"]
+          },
+          maxItems: 8
+        }
+      },
+      required: ["name", "description", "fields"]
+    }
+  },
+  required: ["goal", "constraints", "acceptance_criteria", "ontology"]
+} as const
+
+export const EVALUATION_SCHEMA = {
+  type: "object",
+  properties: { score: { type: "number" }, passed: { type: "boolean" }, summary: { type: "string", maxLength: 500 } },
+  required: ["score", "passed", "summary"]
+} as const
+
+export const REFINEMENT_SCHEMA = {
+  type: "object",
+  properties: { goal: { type: "string", minLength: 1, maxLength: 500 } },
+  required: ["goal"]
+} as const
+
+/** A seed with at least this many acceptance criteria is split into an agent group. */
+export const GROUP_THRESHOLD = 3
+
+/**
+ * The parts a seed's criteria are split into, one agent each: undefined below
+ * {@link GROUP_THRESHOLD} criteria; else at most `maxMembers` parts, the criteria dealt in turn
+ * so the parts differ by at most one.
+ */
+export const splitCriteria = (criteria: ReadonlyArray<string>, maxMembers: number): ReadonlyArray<ReadonlyArray<string>> | undefined => {
+  if (criteria.length < GROUP_THRESHOLD) return undefined
+  const parts = Math.max(1, Math.min(criteria.length, maxMembers))
+  const out: Array<Array<string>> = Array.from({ length: parts }, () => [])
+  criteria.forEach((c, i) => out[i % parts]!.push(c))
+  return out
+}
+
+/** How often a run a restart cut off is resumed before it is failed instead. */
+export const MAX_RESUMES = 1
+
+/** What to do with a run the last stop cut off. */
+export type ResumeDecision =
+  | { readonly _tag: "Resume"; readonly phase: "interview" | "execute"; readonly seed_id: string | null }
+  | { readonly _tag: "Fail"; readonly error: string }
+
+/**
+ * A cut-off run goes on from its seed (execute again, with a fresh agent) or, before it had one,
+ * from the interview; one already resumed {@link MAX_RESUMES} times, or with no model to go on
+ * with, is failed with the reason.
+ */
+export const decideResume = (
+  run: { readonly resumes: number; readonly seed_id: string | null },
+  modelProblem: string | undefined
+): ResumeDecision => {
+  if (run.resumes >= MAX_RESUMES) {
+    return { _tag: "Fail", error: `interrupted by a restart again after being resumed ${run.resumes} time(s); not resumed further` }
+  }
+  if (modelProblem !== undefined) return { _tag: "Fail", error: `interrupted by a restart, and it cannot be resumed: ${modelProblem}` }
+  return run.seed_id === null ? { _tag: "Resume", phase: "interview", seed_id: null } : { _tag: "Resume", phase: "execute", seed_id: run.seed_id }
+}

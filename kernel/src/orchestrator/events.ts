@@ -1,24 +1,89 @@
 /**
- * The orchestrator's events: each phase of a chat run starts and completes on the stream
- * `orchestrator-<session id>`. They carry only ids and the phase (a live stream shows both).
+ * The orchestrator's events: the life of one chat run (one user message through the Ouroboros
+ * loop) on the stream `chat-run-<run id>` — started, each phase started and completed, resumed
+ * after a restart, and its end. They carry ids, the phase and outcomes, never message contents
+ * (the session holds those), so a live stream may show them whole.
+ *
+ * Logs written before runs had ids kept their phases on `orchestrator-<session id>`, without
+ * `run_id`; those events still decode.
  */
 import { Schema } from "effect"
 
+export const CHAT_RUN_STARTED = "chat_run_started"
 export const PHASE_STARTED = "phase_started"
 export const PHASE_COMPLETED = "phase_completed"
+export const CHAT_RUN_RESUMED = "chat_run_resumed"
+export const CHAT_RUN_COMPLETED = "chat_run_completed"
+export const CHAT_RUN_FAILED = "chat_run_failed"
 
-export const ORCHESTRATOR_EVENTS = [PHASE_STARTED, PHASE_COMPLETED] as const
+export const ORCHESTRATOR_EVENTS = [CHAT_RUN_STARTED, PHASE_STARTED, PHASE_COMPLETED, CHAT_RUN_RESUMED, CHAT_RUN_COMPLETED, CHAT_RUN_FAILED] as const
 
 /** The phases of the Ouroboros loop, in order. */
 export const Phase = Schema.Literal("interview", "seed", "execute", "evaluate", "evolve")
 export type Phase = typeof Phase.Type
 
-/** A phase of a session's chat run began. */
-export const PhaseStarted = Schema.Struct({ session_id: Schema.String, phase: Phase })
+/** A user message entered the loop: the session's `message_index`-th message (0-based). */
+export const ChatRunStarted = Schema.Struct({
+  run_id: Schema.String,
+  session_id: Schema.String,
+  message_id: Schema.String,
+  message_index: Schema.Number
+})
+export type ChatRunStarted = typeof ChatRunStarted.Type
+
+/** A phase of a run began. */
+export const PhaseStarted = Schema.Struct({
+  session_id: Schema.String,
+  phase: Phase,
+  run_id: Schema.optional(Schema.String),
+  /** The seed generation the phase works on (execute, evaluate, evolve). */
+  generation: Schema.optional(Schema.Number)
+})
 export type PhaseStarted = typeof PhaseStarted.Type
 
-/** A phase of a session's chat run finished (a failed phase has no `phase_completed`). */
-export const PhaseCompleted = Schema.Struct({ session_id: Schema.String, phase: Phase })
+/**
+ * A phase of a run finished (a failed phase has no `phase_completed`; the run's
+ * `chat_run_failed` says why). `seed_id` is the seed the phase made (seed, evolve) or worked on.
+ */
+export const PhaseCompleted = Schema.Struct({
+  session_id: Schema.String,
+  phase: Phase,
+  run_id: Schema.optional(Schema.String),
+  seed_id: Schema.optional(Schema.NullOr(Schema.String)),
+  generation: Schema.optional(Schema.Number)
+})
 export type PhaseCompleted = typeof PhaseCompleted.Type
 
-export const orchestratorStream = (sessionId: string) => `orchestrator-${sessionId}`
+/** A run a restart cut off goes on from `phase` (its seed, if it had one, is kept). */
+export const ChatRunResumed = Schema.Struct({
+  run_id: Schema.String,
+  session_id: Schema.String,
+  phase: Phase,
+  seed_id: Schema.NullOr(Schema.String),
+  reason: Schema.String
+})
+export type ChatRunResumed = typeof ChatRunResumed.Type
+
+/** The run answered: the reply is the session's message `message_id`. */
+export const ChatRunCompleted = Schema.Struct({
+  run_id: Schema.String,
+  session_id: Schema.String,
+  phase: Phase,
+  message_id: Schema.String,
+  seed_id: Schema.NullOr(Schema.String),
+  passed: Schema.NullOr(Schema.Boolean)
+})
+export type ChatRunCompleted = typeof ChatRunCompleted.Type
+
+/** The run ended without an answer; `error` says why (the model failed, it was stopped, a restart cut it off twice…). */
+export const ChatRunFailed = Schema.Struct({
+  run_id: Schema.String,
+  session_id: Schema.String,
+  phase: Schema.NullOr(Phase),
+  error: Schema.String,
+  /** The session's message that records the failure (none when the session is gone). */
+  message_id: Schema.optional(Schema.NullOr(Schema.String))
+})
+export type ChatRunFailed = typeof ChatRunFailed.Type
+
+export const chatRunStream = (runId: string) => `chat-run-${runId}`

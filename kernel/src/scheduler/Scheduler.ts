@@ -9,7 +9,7 @@
 import type { SchedulerStats, SchedulerTask, SchedulerTaskDetail, SchedulerTasks, TaskPriority, TaskSource } from "@annal/spec"
 import { EventStore, type EventStoreError } from "@annal/store"
 import { SqlClient } from "@effect/sql"
-import { Clock, Context, Duration, Effect, Either, FiberMap, Layer, Option, Queue, Stream } from "effect"
+import { Cause, Clock, Context, Data, Deferred, Duration, Effect, Either, Exit, FiberMap, Layer, Option, Queue, Stream } from "effect"
 import { Configuration } from "../config/Configuration.js"
 import { appendDecided, type CommandContext, query } from "../shared/Command.js"
 import { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
@@ -17,7 +17,7 @@ import { decideCancel, decideEnd, decideStart, decideSubmit, PRIORITY_RANK, type
 import { taskStream } from "./events.js"
 import { newId } from "../shared/Id.js"
 import { fromRow, type TaskRow } from "./projection.js"
-import { TaskRunner } from "./TaskRunner.js"
+import { TaskRunFailed, TaskRunner } from "./TaskRunner.js"
 
 /** What a caller hands the scheduler; the id is generated unless given. */
 export interface TaskSubmission {
@@ -35,6 +35,13 @@ export interface TaskSubmission {
 export interface RunnerStatus {
   readonly name: string
   readonly unavailable: string | undefined
+}
+
+/** A task run in this process (`runTask`) was cancelled, or cut off, before its body finished. */
+export class TaskAbandoned extends Data.TaggedError("TaskAbandoned")<{ readonly id: string; readonly reason: string }> {
+  override get message() {
+    return `task ${this.id} did not finish: ${this.reason}`
+  }
 }
 
 /** The actor of the scheduler's own transitions (start, end, interruption). */
@@ -77,6 +84,17 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
       task: TaskSubmission,
       context: CommandContext
     ) => Effect.Effect<TaskState, InvalidCommand | ConcurrentChange | EventStoreError>
+    /**
+     * Submits a task whose work is `body`, run in this process when the scheduler admits it (by
+     * the same priority, concurrency and rate rules as every task), and waits for its result.
+     * `summary` says what `task_completed` records. Interrupting the caller cancels the task.
+     */
+    readonly runTask: <A, E>(
+      task: TaskSubmission,
+      body: (task: TaskState) => Effect.Effect<A, E>,
+      summary: (a: A) => string,
+      context: CommandContext
+    ) => Effect.Effect<A, E | TaskAbandoned | InvalidCommand | ConcurrentChange | EventStoreError>
     /** One task, whatever its status. */
     readonly get: (id: string) => Effect.Effect<TaskState, EntityNotFound | EventStoreError>
     /** Cancels a queued or running task (a running one is interrupted). */
@@ -115,6 +133,12 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
       const active = new Set<string>()
       // Start times (Clock millis) within the last window, oldest first.
       const starts: Array<number> = []
+      // The work of tasks submitted by `runTask`, by task id: run instead of the TaskRunner, and
+      // abandoned (the waiting caller told) when the task is cancelled before it starts.
+      const bodies = new Map<string, {
+        readonly run: (task: TaskState) => Effect.Effect<{ readonly summary: string }, TaskRunFailed>
+        readonly abandon: (reason: string) => Effect.Effect<void>
+      }>()
 
       const load = (id: string) =>
         provide(query("a task", (sql) => sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE id = ${id}`)).pipe(
@@ -150,13 +174,14 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
         )
 
       const execute = (task: TaskState) =>
-        runner.run(task).pipe(
+        (bodies.get(task.id)?.run ?? runner.run)(task).pipe(
           Effect.map((r): TaskOutcome => ({ _tag: "Completed", summary: r.summary })),
           Effect.catchAll((e) => Effect.succeed<TaskOutcome>({ _tag: "Failed", error: e.message })),
           Effect.catchAllDefect((d) => Effect.succeed<TaskOutcome>({ _tag: "Failed", error: `the runner crashed: ${String(d)}` })),
           Effect.flatMap((outcome) => end(task.id, outcome)),
           Effect.ensuring(Effect.suspend(() => {
             active.delete(task.id)
+            bodies.delete(task.id)
             return signal
           }))
         )
@@ -200,6 +225,15 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
       for (const { id } of interrupted) {
         yield* end(id, { _tag: "Failed", error: "interrupted: the server stopped while the task was running" })
       }
+      // A queued task whose work lived in the last process (`runTask`: chat runs and their agent
+      // groups) has nothing left to run it; its chat run is resumed or failed by the orchestrator.
+      const orphans = yield* provide(query("the orphaned tasks", (sql) => sql<{ id: string }>`
+        SELECT id FROM scheduler_tasks WHERE status = 'Queued' AND source_kind = 'session' ORDER BY seq`))
+      for (const { id } of orphans) {
+        yield* transition(id, (t) => decideCancel(t, "the server stopped before the task started; its chat run is resumed or failed on start"), system).pipe(
+          Effect.catchTag("InvalidCommand", () => Effect.void)
+        )
+      }
       // Starts of the last minute count against the rate limit after a restart too.
       const nowMs = yield* Clock.currentTimeMillis
       const recent = yield* provide(query("recent task starts", (sql) => sql<{ started_at: string }>`
@@ -222,8 +256,7 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
           Effect.map((rows) => rows[0]?.n ?? 0)
         )
 
-      return Scheduler.of({
-        submit: (task, context) =>
+      const submit = (task: TaskSubmission, context: CommandContext) =>
           Effect.gen(function*() {
             const id = task.id ?? newId()
             const submitted = yield* lock.withPermits(1)(
@@ -246,16 +279,61 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
             )
             yield* signal
             return yield* Effect.catchTag(get(submitted), "EntityNotFound", (e) => Effect.die(e))
-          }),
+          })
+
+      const cancel = (id: string, reason: string, context: CommandContext) =>
+        Effect.gen(function*() {
+          const task = yield* transition(id, (t) => decideCancel(t, reason), context)
+          // the cancellation is on record first; the run, if any, is then stopped
+          yield* FiberMap.remove(fibers, id)
+          const body = bodies.get(id)
+          if (body !== undefined) {
+            bodies.delete(id)
+            yield* body.abandon(`cancelled: ${reason}`)
+          }
+          yield* signal
+          return task
+        })
+
+      const runTask = <A, E>(
+        task: TaskSubmission,
+        body: (task: TaskState) => Effect.Effect<A, E>,
+        summary: (a: A) => string,
+        context: CommandContext
+      ) =>
+        Effect.gen(function*() {
+          const id = task.id ?? newId()
+          const done = yield* Deferred.make<A, E | TaskAbandoned>()
+          const abandon = (reason: string) => Effect.asVoid(Deferred.fail(done, new TaskAbandoned({ id, reason })))
+          bodies.set(id, {
+            run: (admitted) =>
+              Effect.exit(body(admitted)).pipe(
+                Effect.flatMap((exit) =>
+                  Effect.zipRight(
+                    Deferred.done(done, exit),
+                    Exit.match(exit, {
+                      onSuccess: (a) => Effect.succeed({ summary: summary(a) }),
+                      onFailure: (cause) =>
+                        Effect.fail(new TaskRunFailed({ message: Option.match(Cause.failureOption(cause), { onNone: () => Cause.pretty(cause), onSome: (e) => String((e as { message?: unknown })?.message ?? e) }) }))
+                    })
+                  )
+                ),
+                Effect.onInterrupt(() => abandon("interrupted while running"))
+              ),
+            abandon
+          })
+          yield* submit({ ...task, id }, context).pipe(Effect.onError(() => Effect.sync(() => bodies.delete(id))))
+          return yield* Deferred.await(done).pipe(
+            // the caller gave up (its run was stopped): so does the task
+            Effect.onInterrupt(() => Effect.ignore(cancel(id, "the run waiting for it stopped (stopped on purpose, or the server is stopping)", context)))
+          )
+        })
+
+      return Scheduler.of({
+        submit,
+        runTask,
         get,
-        cancel: (id, reason, context) =>
-          Effect.gen(function*() {
-            const task = yield* transition(id, (t) => decideCancel(t, reason), context)
-            // the cancellation is on record first; the run, if any, is then stopped
-            yield* FiberMap.remove(fibers, id)
-            yield* signal
-            return task
-          }),
+        cancel,
         stats: Effect.gen(function*() {
           const limits = (yield* config.current).scheduler
           const queued = yield* count("Queued")

@@ -1,0 +1,117 @@
+import * as Projection from "../projection/Projection.js"
+import {
+  CHAT_RUN_COMPLETED,
+  CHAT_RUN_FAILED,
+  CHAT_RUN_RESUMED,
+  CHAT_RUN_STARTED,
+  type ChatRunCompleted,
+  type ChatRunFailed,
+  type ChatRunResumed,
+  type ChatRunStarted,
+  PHASE_COMPLETED,
+  PHASE_STARTED,
+  type PhaseCompleted,
+  type PhaseStarted
+} from "./events.js"
+
+/**
+ * The chat runs: a row per run with the phase it is in, the seed it works on and how it ended.
+ * A run still `running` when the server starts was cut off by the last stop.
+ */
+export const chatRunsProjection = Projection.make({
+  name: "chat_runs",
+  version: 1,
+  tables: [
+    {
+      name: "chat_runs",
+      ddl: `CREATE TABLE chat_runs (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        message_index INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed')),
+        phase TEXT,
+        seed_id TEXT,
+        generation INTEGER NOT NULL,
+        resumes INTEGER NOT NULL,
+        reply_id TEXT,
+        error TEXT,
+        actor TEXT NOT NULL,
+        correlation_id TEXT,
+        started_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        seq INTEGER NOT NULL
+      );
+      CREATE INDEX chat_runs_status ON chat_runs (status, seq);
+      CREATE INDEX chat_runs_session ON chat_runs (session_id, seq);`
+    }
+  ],
+  handles: [CHAT_RUN_STARTED, PHASE_STARTED, PHASE_COMPLETED, CHAT_RUN_RESUMED, CHAT_RUN_COMPLETED, CHAT_RUN_FAILED],
+  apply: (event, db) => {
+    switch (event.type) {
+      case CHAT_RUN_STARTED: {
+        const d = event.data as unknown as ChatRunStarted
+        db.run(
+          `INSERT INTO chat_runs (id, session_id, message_id, message_index, status, phase, seed_id, generation, resumes, reply_id, error, actor, correlation_id, started_at, updated_at, seq)
+           VALUES (?, ?, ?, ?, 'running', NULL, NULL, 0, 0, NULL, NULL, ?, ?, ?, ?, ?)`,
+          [d.run_id, d.session_id, d.message_id, d.message_index, event.actor, event.meta.correlation_id ?? null, event.at, event.at, event.seq]
+        )
+        return
+      }
+      case PHASE_STARTED: {
+        const d = event.data as unknown as PhaseStarted
+        if (d.run_id === undefined) return
+        db.run(`UPDATE chat_runs SET phase = ?, generation = coalesce(?, generation), updated_at = ? WHERE id = ?`, [
+          d.phase,
+          d.generation ?? null,
+          event.at,
+          d.run_id
+        ])
+        return
+      }
+      case PHASE_COMPLETED: {
+        const d = event.data as unknown as PhaseCompleted
+        if (d.run_id === undefined) return
+        db.run(`UPDATE chat_runs SET seed_id = coalesce(?, seed_id), generation = coalesce(?, generation), updated_at = ? WHERE id = ?`, [
+          d.seed_id ?? null,
+          d.generation ?? null,
+          event.at,
+          d.run_id
+        ])
+        return
+      }
+      case CHAT_RUN_RESUMED: {
+        const d = event.data as unknown as ChatRunResumed
+        db.run(`UPDATE chat_runs SET resumes = resumes + 1, phase = ?, updated_at = ? WHERE id = ?`, [d.phase, event.at, d.run_id])
+        return
+      }
+      case CHAT_RUN_COMPLETED: {
+        const d = event.data as unknown as ChatRunCompleted
+        db.run(`UPDATE chat_runs SET status = 'completed', phase = ?, reply_id = ?, updated_at = ? WHERE id = ?`, [d.phase, d.message_id, event.at, d.run_id])
+        return
+      }
+      case CHAT_RUN_FAILED: {
+        const d = event.data as unknown as ChatRunFailed
+        db.run(`UPDATE chat_runs SET status = 'failed', error = ?, updated_at = ? WHERE id = ?`, [d.error, event.at, d.run_id])
+        return
+      }
+    }
+  }
+})
+
+export interface ChatRunRow {
+  readonly id: string
+  readonly session_id: string
+  readonly message_id: string
+  readonly message_index: number
+  readonly status: "running" | "completed" | "failed"
+  readonly phase: string | null
+  readonly seed_id: string | null
+  readonly generation: number
+  readonly resumes: number
+  readonly reply_id: string | null
+  readonly error: string | null
+  /** Who sent the message, and the request's correlation id: a resumed run carries them on. */
+  readonly actor: string
+  readonly correlation_id: string | null
+}
