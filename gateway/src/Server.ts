@@ -7,6 +7,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Audit, Configuration, dataPaths, Kernel, type LanguageModel, ModelSettings } from "@annal/kernel"
 import { AnnalApi, MAX_CLIENT_FRAME_BYTES, VERSION } from "@annal/spec"
 import type { EventStoreSqlite } from "@annal/store"
+import { ProgramHost } from "@annal/programs"
 import { Effect, Layer } from "effect"
 import { mkdirSync } from "node:fs"
 import { AgentsLive } from "./handlers/Agents.js"
@@ -27,6 +28,7 @@ import { AgentGroupsLive } from "./handlers/AgentGroups.js"
 import { PersonasLive } from "./handlers/Personas.js"
 import { SeedsLive } from "./handlers/Seeds.js"
 import { SessionsLive } from "./handlers/Sessions.js"
+import { LocalInstallSecret, ProgramsLive, ProgramsLocalLive } from "./handlers/Programs.js"
 import { SkillsLive } from "./handlers/Skills.js"
 import { ApiTokens } from "./http/ApiTokens.js"
 import { AuthorizationLive } from "./http/Auth.js"
@@ -48,6 +50,8 @@ export interface ServerOptions {
   readonly synchronous?: EventStoreSqlite.Synchronous | undefined
   /** `--model PATH`: a local GGUF model (wins over the environment and the configuration). */
   readonly modelPath?: string | undefined
+  /** The secret `annal programs install` presents (kept in the data directory's lock); none: the route refuses. */
+  readonly localInstallSecret?: string | undefined
 }
 
 /** The data directory's layout (the kernel's). */
@@ -97,10 +101,12 @@ export const layer = (options: ServerOptions) => {
   const services = Layer.mergeAll(
     RateLimiter.layer,
     Metrics.layer,
-    ApiTokens.layer({ dataDir: dataPaths(options.dataDir).root, envKey: options.apiKey })
+    ApiTokens.layer({ dataDir: dataPaths(options.dataDir).root, envKey: options.apiKey }),
+    ProgramHost.layer,
+    Layer.succeed(LocalInstallSecret, options.localInstallSecret)
   ).pipe(Layer.provideMerge(kernel))
   const api = HttpApiBuilder.api(AnnalApi).pipe(
-    Layer.provide([AgentsLive, HealthLive, SystemLive, AuditLive, EventsLive, PermissionsLive, BudgetsLive, ApprovalsLive, WorkspaceLive, GitLive, SeedsLive, SkillsLive, PersonasLive, SessionsLive, AgentGroupsLive, SchedulerLive, CronLive, MemoryLive, ChatLive]),
+    Layer.provide([AgentsLive, HealthLive, SystemLive, AuditLive, EventsLive, PermissionsLive, BudgetsLive, ApprovalsLive, WorkspaceLive, GitLive, SeedsLive, SkillsLive, PersonasLive, SessionsLive, AgentGroupsLive, SchedulerLive, CronLive, MemoryLive, ChatLive, ProgramsLive, ProgramsLocalLive]),
     Layer.provide(AuthorizationLive)
   )
   const http = Layer.unwrapEffect(Effect.map(makeGuard, (guard) => HttpApiBuilder.serve(guard))).pipe(

@@ -1,13 +1,18 @@
 /**
- * The `annal` command line: `serve`, `audit verify`, `audit export`, `rebuild`.
+ * The `annal` command line: `serve`, `audit verify`, `audit export`, `rebuild`, `programs install`.
  */
-import { Command, Options } from "@effect/cli"
+import { Args, Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Kernel, Rebuild } from "@annal/kernel"
+import { DataDir, Kernel, Programs, Rebuild } from "@annal/kernel"
+import { Installer, packDirectory } from "@annal/programs"
 import { VERSION } from "@annal/spec"
 import { EventStore, EventStoreSqlite, Projector, type StoredEvent } from "@annal/store"
 import { Cause, Chunk, Config, Effect, Exit, Layer, Option, Stream } from "effect"
+import { randomBytes } from "node:crypto"
 import { closeSync, existsSync, openSync, writeSync } from "node:fs"
+import { resolve } from "node:path"
+import * as DataDirLock from "./DataDirLock.js"
+import { CLI_ACTOR } from "./handlers/Programs.js"
 import { ApiTokens } from "./http/ApiTokens.js"
 import * as Server from "./Server.js"
 
@@ -39,9 +44,11 @@ const model = Options.file("model").pipe(
 
 const say = (line: string) => Effect.sync(() => process.stdout.write(`${line}\n`))
 
-const serve = Command.make("serve", { dataDir, host, port, synchronous, model }, (o) =>
-  Effect.gen(function*() {
+const serve = Command.make("serve", { dataDir, host, port, synchronous, model }, (o) => {
+  const secret = randomBytes(32).toString("hex")
+  return Effect.gen(function*() {
     const url = yield* Server.serverUrl
+    yield* DataDirLock.publish(o.dataDir, url, secret)
     const tokens = yield* ApiTokens
     const file = tokens.tokenFile
     const tokenLine = process.env.ANNAL_API_KEY
@@ -67,10 +74,22 @@ const serve = Command.make("serve", { dataDir, host, port, synchronous, model },
         port: Option.getOrUndefined(o.port),
         apiKey: process.env.ANNAL_API_KEY,
         synchronous: o.synchronous,
-        modelPath: Option.getOrUndefined(o.model)
+        modelPath: Option.getOrUndefined(o.model),
+        localInstallSecret: secret
       })
-    )
-  ))
+    ),
+    // the lock first: the log is opened only by its holder
+    (served) => Effect.scoped(Effect.zipRight(DataDirLock.acquire(o.dataDir, "server"), served)),
+    Effect.catchTag("DataDirInUse", (e) => failWith(e.message))
+  )
+})
+
+/** Says what went wrong on stderr and exits 1. */
+const failWith = (message: string) =>
+  Effect.sync(() => {
+    process.stderr.write(`annal: ${message}\n`)
+    process.exitCode = 1
+  })
 
 /**
  * Runs a command that needs an existing event log. Without one (a wrong `--data-dir`, most
@@ -140,7 +159,57 @@ const rebuild = Command.make("rebuild", { dataDir }, (o) =>
     }
   }).pipe(Effect.provide(Kernel.storeLayer({ filename: database })))))
 
-const annal = Command.make("annal").pipe(Command.withSubcommands([serve, audit, rebuild]))
+const programDir = Args.directory({ name: "dir", exists: "yes" }).pipe(Args.withDescription("The program's folder (with program.toml)"))
+
+/** Hands the packed folder to the server holding the data directory. */
+const installThroughServer = (lock: DataDirLock.LockInfo, source: string, archive: Buffer) =>
+  Effect.tryPromise({
+    try: async () => {
+      const response = await fetch(`${lock.url}/api/programs/local-install`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-annal-install-secret": lock.secret ?? "" },
+        body: JSON.stringify({ source, archive_base64: archive.toString("base64") })
+      })
+      return { status: response.status, body: (await response.json()) as { name?: string; version?: string; error?: string } }
+    },
+    catch: (e) => new Error(`could not reach the server at ${lock.url}: ${(e as Error).message}`)
+  }).pipe(
+    Effect.flatMap(({ body, status }) =>
+      status === 200 ? Effect.succeed({ name: String(body.name), version: String(body.version) }) : Effect.fail(new Error(`${body.error ?? "refused"} (HTTP ${status})`))
+    )
+  )
+
+/** Installs with no server running: this command holds the lock and appends itself. */
+const installHere = (dir: string, source: string, archive: Buffer) => {
+  const { database } = Server.dataPaths(dir)
+  return Effect.scoped(
+    Effect.zipRight(
+      DataDirLock.acquire(dir, "cli"),
+      Installer.install({ _tag: "Archive", archive, location: source }, { actor: CLI_ACTOR }).pipe(
+        Effect.provide(Programs.layer.pipe(Layer.provideMerge(Layer.merge(Kernel.storeLayer({ filename: database }), DataDir.layer(dir)))))
+      )
+    )
+  )
+}
+
+const programsInstall = Command.make("install", { dataDir, dir: programDir }, (o) =>
+  Effect.gen(function*() {
+    const source = resolve(o.dir)
+    const archive = yield* packDirectory(source)
+    const lock = DataDirLock.holder(o.dataDir)
+    if (lock !== undefined && (lock.url === undefined || lock.secret === undefined)) {
+      return yield* failWith(`${new DataDirLock.DataDirInUse({ info: lock, dataDir: resolve(o.dataDir) }).message}; try again when it has finished starting or ended`)
+    }
+    const install: Effect.Effect<{ readonly name: string; readonly version: string }, { readonly message: string }> = lock === undefined
+      ? installHere(o.dataDir, source, archive)
+      : installThroughServer(lock, source, archive)
+    const installed = yield* Effect.mapError(install, (e) => new Error(`could not install ${source}: ${e.message}`))
+    yield* say(`installed ${installed.name} ${installed.version}${lock === undefined ? "" : ` through the server at ${lock.url}`}`)
+  }).pipe(Effect.catchAll((e) => failWith(e.message))))
+
+const programsCommand = Command.make("programs").pipe(Command.withSubcommands([programsInstall]))
+
+const annal = Command.make("annal").pipe(Command.withSubcommands([serve, audit, rebuild, programsCommand]))
 
 const cli = Command.run(annal, { name: "annal", version: VERSION })
 

@@ -20,7 +20,7 @@ const lastEvents = async (n: number) => {
 }
 
 const DEFAULTS = {
-  allowed_tools: ["read", "write", "edit", "ls", "grep", "find", "memory_store", "memory_search"],
+  allowed_tools: ["read", "write", "edit", "ls", "grep", "find", "memory_store", "memory_search", "*__*"],
   allowed_paths: ["**"],
   denied_paths: ["**/.git/**", "**/.env", "**/.env.*", "**/*.key", "**/*.pem"],
   network_access: false,

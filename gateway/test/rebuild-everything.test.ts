@@ -10,6 +10,8 @@ import { Effect } from "effect"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { startFakeOpenAi } from "../../kernel/test/fixtures/fakeOpenAi.js"
+import { programEntries, startFileServer, tarGz } from "../../programs/test/fixtures/tarball.js"
+import { docsExample } from "../../programs/test/support.js"
 import { runCli, type RunningServer, startServer } from "./harness.js"
 import { withKernel } from "./offline.js"
 
@@ -61,6 +63,14 @@ describe("every view after a run through every context", () => {
       const log = await ok(first, "/api/git/log")
       const older = log.entries.find((e: { message: string }) => e.message.includes("notes/a.md") && log.entries.indexOf(e) > 0)
       await ok(first, "/api/git/restore", { method: "POST", body: { hash: older.hash, path: "notes/a.md" } })
+      const tarballs = await startFileServer(new Map([["/notes.tgz", tarGz(programEntries("notes", docsExample()))]]))
+      try {
+        await ok(first, "/api/programs", { method: "POST", body: { path: `${tarballs.url}/notes.tgz` } })
+      } finally {
+        await tarballs.close()
+      }
+      await ok(first, "/api/programs/notes/disable", { method: "POST" })
+      await ok(first, "/api/programs/notes/enable", { method: "POST" })
     } finally {
       await first.stop()
     }
@@ -112,6 +122,7 @@ describe("every view after a run through every context", () => {
       expect((await ok(again, "/api/audit/verify")).valid).toBe(true)
       expect((await ok(again, "/api/personas/active")).name).toBe("Reviewer")
       expect((await ok(again, "/api/skills/deploy")).content).toContain("# Deploy")
+      expect(await ok(again, "/api/programs/notes")).toMatchObject({ enabled: true, offered: true })
     } finally {
       await again.stop()
     }

@@ -35,6 +35,8 @@ import { chatRunsProjection } from "./orchestrator/projection.js"
 import { Permissions } from "./permissions/Permissions.js"
 import { permissionsProjection } from "./permissions/projection.js"
 import * as Projection from "./projection/Projection.js"
+import { Programs } from "./programs/Programs.js"
+import { programsProjection } from "./programs/projection.js"
 import { ResourceSampler } from "./resources/ResourceSampler.js"
 import { schedulerProjection } from "./scheduler/projection.js"
 import { Scheduler } from "./scheduler/Scheduler.js"
@@ -69,7 +71,8 @@ export const projections: ReadonlyArray<Projection.Projection> = [
   memoryProjection,
   toolCallsProjection,
   agentsProjection,
-  chatRunsProjection
+  chatRunsProjection,
+  programsProjection
 ]
 
 /** The event store with the kernel's projections inline. */
@@ -121,9 +124,11 @@ export const layer = (options: KernelOptions) => {
   const tier3 = Layer.mergeAll(
     ToolRegistry.layer
   ).pipe(Layer.provideMerge(tier2))
-  // tier 4: the gate, over the tools and the permissions, budgets and approvals it consults
+  // tier 4: the gate, over the tools and the permissions, budgets and approvals it consults;
+  // the programs record, which checks a program's required tools against the registry
   const tier4 = Layer.mergeAll(
-    ToolGate.layer
+    ToolGate.layer,
+    Programs.layer
   ).pipe(Layer.provideMerge(tier3))
   // tier 5: the supervisor, over the gate and the model
   const tier5 = Supervisor.layer.pipe(Layer.provideMerge(tier4))

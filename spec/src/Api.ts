@@ -25,6 +25,7 @@ import { GitGroup } from "./Git.js"
 import { MemoryGroup } from "./Memory.js"
 import { Page, PageQuery } from "./Pagination.js"
 import { PermissionsGroup } from "./Permissions.js"
+import { ProgramsGroup, ProgramsLocalGroup } from "./Programs.js"
 import { Health, HostToolsStatus, OverloadStatus, ResourceHistory, ResourceHistoryQuery, ResourceSnapshot, Status } from "./System.js"
 import { WorkspaceGroup } from "./Workspace.js"
 import { AgentGroupsGroup } from "./AgentGroups.js"
@@ -113,6 +114,8 @@ export class AnnalApi extends HttpApi.make("annal")
   .add(CronGroup)
   .add(MemoryGroup)
   .add(ChatGroup)
+  .add(ProgramsGroup)
+  .add(ProgramsLocalGroup)
   .addError(BadRequest)
   .addError(PaymentRequired)
   .addError(Forbidden)

@@ -10,9 +10,14 @@ import { BadRequest, Conflict, NotFound } from "./Errors.js"
 /** An agent's name as it appears in a path: 1–200 characters. */
 export const AgentName = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))
 
-/** A tool name (`^[a-zA-Z0-9_-]{1,64}$`) or `*` for every tool. */
+/**
+ * A tool name (`^[a-zA-Z0-9_-]{1,64}$`), `*` for every tool, `<program>__*` for every tool of a
+ * program, or `*__*` for the tools of every program.
+ */
 export const ToolPattern = Schema.String.pipe(
-  Schema.pattern(/^(\*|[a-zA-Z0-9_-]{1,64})$/, { message: () => "a tool name (letters, digits, _ and -, at most 64) or *" })
+  Schema.pattern(/^(\*|\*__\*|[a-zA-Z0-9-]{1,48}__\*|[a-zA-Z0-9_-]{1,64})$/, {
+    message: () => "a tool name (letters, digits, _ and -, at most 64), *, <program>__* or *__*"
+  })
 )
 
 /**

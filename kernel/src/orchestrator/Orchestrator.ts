@@ -40,6 +40,7 @@ import {
 } from "../llm/LanguageModel.js"
 import { Memory } from "../memory/Memory.js"
 import { Personas } from "../personas/Personas.js"
+import { Programs, withSkills } from "../programs/Programs.js"
 import { Scheduler, type TaskAbandoned } from "../scheduler/Scheduler.js"
 import { Seeds } from "../seeds/Seeds.js"
 import { Sessions } from "../sessions/Sessions.js"
@@ -240,6 +241,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
       const memory = yield* Memory
       const configuration = yield* Configuration
       const workspace = yield* Workspace
+      const programs = yield* Programs
       const background = yield* FiberSet.make<ChatReply, ChatError>()
       const live = yield* PubSub.unbounded<LiveToken>()
       // runs being stopped on purpose (timeout), with why: their agents are killed and their end recorded
@@ -441,12 +443,13 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
             Effect.map((r) => r.entries.map((e) => e.content)),
             Effect.catchAll(() => Effect.succeed([] as Array<string>))
           )
+          const skills = yield* Effect.orElseSucceed(programs.skillsFor(spec.goal), () => [])
 
           while (true) {
             const current = spec
             const generation = seed.generation
             const seedId = seed.id
-            const answer = yield* phase(run, "execute", execute(run, current, seedId, systemPrompt, memories), { generation, seedOf: () => seedId })
+            const answer = yield* phase(run, "execute", execute(run, current, seedId, withSkills(systemPrompt, skills), memories), { generation, seedOf: () => seedId })
             const evaluation = yield* phase(
               run,
               "evaluate",

@@ -7,8 +7,16 @@ import { posix } from "node:path"
 import type { PermissionsChanged } from "./events.js"
 import { matches } from "./glob.js"
 
-/** The built-in tools an agent may use by default (`exec` is not among them). */
-export const DEFAULT_TOOLS: ReadonlyArray<string> = ["read", "write", "edit", "ls", "grep", "find", "memory_store", "memory_search"]
+/**
+ * The tools an agent may use by default: the built-ins but `exec`, and the tools of the programs
+ * the user installed and enabled (`*__*`: program tools are the only names with `__`).
+ */
+export const DEFAULT_TOOLS: ReadonlyArray<string> = ["read", "write", "edit", "ls", "grep", "find", "memory_store", "memory_search", "*__*"]
+
+/** Whether an `allowed_tools` entry covers a tool: its name, `*`, `<program>__*`, or `*__*` for any program's tool. */
+export const toolAllowed = (pattern: string, tool: string): boolean =>
+  pattern === "*" || pattern === tool ||
+  (pattern === "*__*" ? tool.includes("__") : pattern.endsWith("__*") && tool.startsWith(pattern.slice(0, -1)))
 
 /** Paths denied by default: the repository's internals and secrets. */
 export const DEFAULT_DENIED_PATHS: ReadonlyArray<string> = ["**/.git/**", "**/.env", "**/.env.*", "**/*.key", "**/*.pem"]
@@ -96,7 +104,7 @@ export const decideAccess = (permissions: AgentPermissions, request: AccessReque
   const tool = request.tool
   const resource = request.path ?? tool
   const deny = (action: string, reason: string): AccessVerdict => ({ allowed: false, reason, action, resource })
-  if (!permissions.allowed_tools.some((t) => t === "*" || t === tool)) {
+  if (!permissions.allowed_tools.some((t) => toolAllowed(t, tool))) {
     return deny(`use_tool:${tool}`, `tool "${tool}" is not in allowed_tools`)
   }
   if (request.path !== undefined) {

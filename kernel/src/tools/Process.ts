@@ -30,7 +30,8 @@ export interface ProcessResult {
 export const safePath = (path: string | undefined): string =>
   (path ?? "/usr/local/bin:/usr/bin:/bin").split(":").filter((p) => p !== "" && isAbsolute(p)).join(":")
 
-const killGroup = (pid: number | undefined) => {
+/** Kills the process group `pid` leads (nothing when it is gone). */
+export const killGroup = (pid: number | undefined) => {
   if (pid === undefined) return
   try {
     // negative pid: the whole process group the child leads

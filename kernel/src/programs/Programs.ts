@@ -1,0 +1,222 @@
+/**
+ * The programs service: the record of which programs are installed and enabled. Installing is
+ * two steps owned by the program runtime (`@annal/programs`): it puts the validated tree in
+ * place under `<data-dir>/programs/<name>/`, then records `program_installed` here; a folder
+ * without a program in this view is an orphan the runtime removes at start. Uninstalling
+ * records `program_uninstalled` first, then the runtime removes the folder.
+ */
+import { SqlClient } from "@effect/sql"
+import type { PageRequest, ProgramSummary } from "@annal/spec"
+import { EventStore, type EventMeta, type EventStoreError } from "@annal/store"
+import { Context, Effect, Layer, Option } from "effect"
+import { existsSync } from "node:fs"
+import { join } from "node:path"
+import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
+import { DataDir } from "../shared/DataDir.js"
+import { type AlreadyExists, type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
+import { priorEvents } from "../shared/Idempotency.js"
+import { type Paged, paged } from "../shared/Page.js"
+import { ToolRegistry } from "../tools/ToolRegistry.js"
+import { decideInstall, decideSetEnabled, decideUninstall, relevantSkills } from "./decide.js"
+import {
+  type DeclaredTool,
+  PROGRAM_DISABLED,
+  PROGRAM_ENABLED,
+  PROGRAM_INSTALLED,
+  PROGRAM_UNINSTALLED,
+  type ProgramInstalled,
+  type ProgramSkill,
+  type ProgramSource,
+  programStream
+} from "./events.js"
+import type { ProgramRow, ProgramToolRow } from "./projection.js"
+
+/** An installed program as the view has it. */
+export interface ProgramRecord {
+  readonly name: string
+  readonly version: string
+  readonly description: string
+  readonly author: string
+  readonly enabled: boolean
+  readonly source: ProgramSource
+  readonly sha256: string
+  readonly tools: ReadonlyArray<DeclaredTool>
+  readonly mcp_servers: ReadonlyArray<{ readonly name: string; readonly enabled: boolean }>
+  readonly requires_tools: ReadonlyArray<string>
+  readonly host_requirements: { readonly required: ReadonlyArray<string>; readonly optional: ReadonlyArray<string> }
+  readonly skill: ProgramSkill | null
+  /** `<data-dir>/programs/<name>`. */
+  readonly path: string
+  readonly installed_at: string
+}
+
+/** A program's skill offered to an agent. */
+export interface OfferedSkill {
+  readonly program: string
+  readonly description: string
+  readonly content: string
+}
+
+/** The agent's system prompt with the skills of the programs offered for its goal after it. */
+export const withSkills = (systemPrompt: string | undefined, skills: ReadonlyArray<OfferedSkill>): string | undefined =>
+  skills.length === 0
+    ? systemPrompt
+    : [
+      ...(systemPrompt === undefined || systemPrompt === "" ? [] : [systemPrompt, ""]),
+      "Skills of the programs installed for this task (their tools are named <program>__<tool>):",
+      ...skills.flatMap((s) => ["", `## Program ${s.program}`, s.content.trim()])
+    ].join("\n")
+
+/** What an already-applied `Idempotency-Key` installed. */
+export interface AppliedInstall {
+  readonly name: string
+  readonly version: string
+}
+
+export class Programs extends Context.Tag("@annal/kernel/Programs")<
+  Programs,
+  {
+    /** Programs by name, with their declared tools counted. */
+    readonly list: (page: PageRequest) => Effect.Effect<Paged<Omit<ProgramSummary, "tools_count"> & { readonly declared_tools: number }>, EventStoreError>
+    readonly get: (name: string) => Effect.Effect<ProgramRecord, EntityNotFound | EventStoreError>
+    /** Every installed program, by name. */
+    readonly all: Effect.Effect<ReadonlyArray<ProgramRecord>, EventStoreError>
+    /** What this request's `Idempotency-Key` installed already, if it did. */
+    readonly appliedInstall: (meta: EventMeta | undefined) => Effect.Effect<AppliedInstall | undefined, EventStoreError>
+    /** Records an installation whose tree is already in place; AlreadyExists for an installed name. */
+    readonly install: (
+      input: ProgramInstalled,
+      context: CommandContext
+    ) => Effect.Effect<ProgramRecord, InvalidCommand | AlreadyExists | ConcurrentChange | EventStoreError>
+    readonly setEnabled: (name: string, enabled: boolean, context: CommandContext) => Effect.Effect<ProgramRecord, EntityNotFound | ConcurrentChange | EventStoreError>
+    readonly uninstall: (name: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | ConcurrentChange | EventStoreError>
+    /** `<data-dir>/programs/<name>`. */
+    readonly pathOf: (name: string) => string
+    /**
+     * The skills of enabled programs that fit a goal: programs whose tree is in place and whose
+     * `requires_tools` are all in the ToolRegistry (a program not offered offers no skill either).
+     */
+    readonly skillsFor: (goal: string) => Effect.Effect<ReadonlyArray<OfferedSkill>, EventStoreError>
+  }
+>() {
+  static readonly layer = Layer.effect(
+    Programs,
+    Effect.gen(function*() {
+      const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
+      const { programs: directory } = yield* DataDir
+      // absent where only installs are recorded (the CLI on a stopped server): no skill is asked for there
+      const registry = yield* Effect.serviceOption(ToolRegistry)
+      const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
+      const pathOf = (name: string) => join(directory, name)
+
+      const toRecord = (r: ProgramRow, tools: ReadonlyArray<ProgramToolRow>): ProgramRecord => ({
+        name: r.name,
+        version: r.version,
+        description: r.description,
+        author: r.author,
+        enabled: r.enabled === 1,
+        source: { kind: r.source_kind, location: r.source_location, commit: r.source_commit },
+        sha256: r.sha256,
+        tools: tools.map((t) => ({ name: t.name, tool_name: t.tool_name, kind: t.kind, description: t.description })),
+        mcp_servers: JSON.parse(r.mcp_servers),
+        requires_tools: JSON.parse(r.requires_tools),
+        host_requirements: { required: JSON.parse(r.host_required), optional: JSON.parse(r.host_optional) },
+        skill: r.skill_content === null
+          ? null
+          : { description: r.skill_description ?? "", keywords: JSON.parse(r.skill_keywords ?? "[]"), content: r.skill_content },
+        path: pathOf(r.name),
+        installed_at: r.installed_at
+      })
+
+      const rows = (name?: string) =>
+        query("programs", (sql) =>
+          Effect.all([
+            name === undefined ? sql<ProgramRow>`SELECT * FROM programs ORDER BY name` : sql<ProgramRow>`SELECT * FROM programs WHERE name = ${name}`,
+            name === undefined
+              ? sql<ProgramToolRow>`SELECT * FROM program_tools ORDER BY program, name`
+              : sql<ProgramToolRow>`SELECT * FROM program_tools WHERE program = ${name} ORDER BY name`
+          ])).pipe(Effect.map(([programs, tools]) => programs.map((p) => toRecord(p, tools.filter((t) => t.program === p.name)))))
+
+      const find = (name: string) => Effect.map(rows(name), (r) => r[0])
+      const get = (name: string) =>
+        Effect.flatMap(find(name), (r) => (r === undefined ? Effect.fail(new EntityNotFound({ what: "program", id: name })) : Effect.succeed(r)))
+
+      const install = (input: ProgramInstalled, ctx: CommandContext) =>
+        Effect.gen(function*() {
+          // the version first: a change after it makes the append fail rather than decide on stale state
+          const version = yield* streamVersion(programStream(input.name))
+          const event = yield* decideInstall(input, (yield* find(input.name)) !== undefined)
+          yield* appendDecided(programStream(event.name), version, [{ type: PROGRAM_INSTALLED, data: event as unknown as Record<string, unknown> }], ctx)
+          // read-your-writes: the projection ran in the append's transaction
+          return yield* Effect.orDie(get(event.name))
+        })
+
+      const setEnabled = (name: string, enabled: boolean, ctx: CommandContext) =>
+        Effect.gen(function*() {
+          const version = yield* streamVersion(programStream(name))
+          const event = yield* decideSetEnabled(name, yield* find(name), enabled)
+          if (event !== undefined) {
+            yield* appendDecided(programStream(name), version, [{ type: enabled ? PROGRAM_ENABLED : PROGRAM_DISABLED, data: event }], ctx)
+          }
+          return yield* get(name)
+        })
+
+      const uninstall = (name: string, ctx: CommandContext) =>
+        Effect.gen(function*() {
+          const prior = yield* priorEvents(ctx.meta)
+          if (prior?.[0]?.type === PROGRAM_UNINSTALLED) return
+          const version = yield* streamVersion(programStream(name))
+          const event = yield* decideUninstall(name, (yield* find(name)) !== undefined)
+          yield* appendDecided(programStream(name), version, [{ type: PROGRAM_UNINSTALLED, data: event }], ctx)
+        })
+
+      const appliedInstall = (meta: EventMeta | undefined) =>
+        Effect.map(priorEvents(meta), (prior) => {
+          const first = prior?.[0]
+          return first?.type === PROGRAM_INSTALLED ? { name: String(first.data.name), version: String(first.data.version) } : undefined
+        })
+
+      const skillsFor = (goal: string) =>
+        Effect.gen(function*() {
+          const specs = Option.isSome(registry) ? yield* registry.value.specs : []
+          const registered = new Set(specs.map((s) => s.name))
+          const candidates = (yield* rows()).flatMap((p) =>
+            p.enabled && p.skill !== null && existsSync(p.path) && p.requires_tools.every((t) => registered.has(t))
+              ? [{ program: p.name, description: `${p.description} ${p.skill.description}`, keywords: p.skill.keywords, content: p.skill.content }]
+              : []
+          )
+          return relevantSkills(goal, candidates).map((c): OfferedSkill => ({ program: c.program, description: c.description, content: c.content }))
+        })
+
+      return Programs.of({
+        list: (page) =>
+          run(paged(
+            "programs",
+            page,
+            (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM programs`,
+            (sql, limit, offset) =>
+              sql<ProgramRow & { declared_tools: number }>`
+                SELECT p.*, (SELECT count(*) FROM program_tools t WHERE t.program = p.name) AS declared_tools
+                FROM programs p ORDER BY p.name LIMIT ${limit} OFFSET ${offset}`,
+            (r) => ({
+              name: r.name,
+              version: r.version,
+              description: r.description,
+              author: r.author,
+              enabled: r.enabled === 1,
+              has_skill_content: r.skill_content !== null && r.skill_content !== "",
+              declared_tools: r.declared_tools
+            })
+          )),
+        get: (name) => run(get(name)),
+        all: run(rows()),
+        appliedInstall: (meta) => run(appliedInstall(meta)),
+        install: (input, ctx) => run(install(input, ctx)),
+        setEnabled: (name, enabled, ctx) => run(setEnabled(name, enabled, ctx)),
+        uninstall: (name, ctx) => run(uninstall(name, ctx)),
+        pathOf,
+        skillsFor: (goal) => run(skillsFor(goal))
+      })
+    })
+  )
+}

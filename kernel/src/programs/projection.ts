@@ -1,0 +1,140 @@
+import * as Projection from "../projection/Projection.js"
+import {
+  PROGRAM_DISABLED,
+  PROGRAM_ENABLED,
+  PROGRAM_INSTALLED,
+  PROGRAM_UNINSTALLED,
+  type ProgramChanged,
+  type ProgramInstalled
+} from "./events.js"
+
+/** A row of the `programs` view. */
+export interface ProgramRow {
+  readonly name: string
+  readonly version: string
+  readonly description: string
+  readonly author: string
+  readonly enabled: number
+  readonly source_kind: "git" | "tarball" | "local"
+  readonly source_location: string
+  readonly source_commit: string | null
+  readonly sha256: string
+  /** JSON arrays. */
+  readonly requires_tools: string
+  readonly host_required: string
+  readonly host_optional: string
+  readonly mcp_servers: string
+  readonly skill_description: string | null
+  readonly skill_keywords: string | null
+  readonly skill_content: string | null
+  readonly installed_at: string
+  readonly updated_at: string
+  readonly seq: number
+}
+
+/** A row of the `program_tools` view: the tools a manifest declares. */
+export interface ProgramToolRow {
+  readonly program: string
+  readonly name: string
+  readonly tool_name: string
+  readonly kind: "command" | "module"
+  readonly description: string
+}
+
+/** The installed programs and their declared tools; an uninstalled one leaves both (its events stay). */
+export const programsProjection = Projection.make({
+  name: "programs",
+  version: 1,
+  tables: [
+    {
+      name: "programs",
+      ddl: `CREATE TABLE programs (
+        name TEXT PRIMARY KEY,
+        version TEXT NOT NULL,
+        description TEXT NOT NULL,
+        author TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        source_kind TEXT NOT NULL,
+        source_location TEXT NOT NULL,
+        source_commit TEXT,
+        sha256 TEXT NOT NULL,
+        requires_tools TEXT NOT NULL,
+        host_required TEXT NOT NULL,
+        host_optional TEXT NOT NULL,
+        mcp_servers TEXT NOT NULL,
+        skill_description TEXT,
+        skill_keywords TEXT,
+        skill_content TEXT,
+        installed_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        seq INTEGER NOT NULL
+      )`
+    },
+    {
+      name: "program_tools",
+      ddl: `CREATE TABLE program_tools (
+        program TEXT NOT NULL,
+        name TEXT NOT NULL,
+        tool_name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        description TEXT NOT NULL,
+        PRIMARY KEY (program, name)
+      )`
+    }
+  ],
+  handles: [PROGRAM_INSTALLED, PROGRAM_ENABLED, PROGRAM_DISABLED, PROGRAM_UNINSTALLED],
+  apply: (event, db) => {
+    switch (event.type) {
+      case PROGRAM_INSTALLED: {
+        const d = event.data as unknown as ProgramInstalled
+        db.run(
+          `INSERT INTO programs (name, version, description, author, enabled, source_kind, source_location, source_commit, sha256,
+            requires_tools, host_required, host_optional, mcp_servers, skill_description, skill_keywords, skill_content, installed_at, updated_at, seq)
+           VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [
+            d.name,
+            d.version,
+            d.description,
+            d.author,
+            d.source.kind,
+            d.source.location,
+            d.source.commit,
+            d.sha256,
+            JSON.stringify(d.requires_tools),
+            JSON.stringify(d.host_requirements.required),
+            JSON.stringify(d.host_requirements.optional),
+            JSON.stringify(d.mcp_servers),
+            d.skill?.description ?? null,
+            d.skill === null ? null : JSON.stringify(d.skill.keywords),
+            d.skill?.content ?? null,
+            event.at,
+            event.at,
+            event.seq
+          ]
+        )
+        for (const t of d.tools) {
+          db.run("INSERT INTO program_tools (program, name, tool_name, kind, description) VALUES (?, ?, ?, ?, ?)", [
+            d.name,
+            t.name,
+            t.tool_name,
+            t.kind,
+            t.description
+          ])
+        }
+        return
+      }
+      case PROGRAM_ENABLED:
+      case PROGRAM_DISABLED: {
+        const d = event.data as unknown as ProgramChanged
+        db.run("UPDATE programs SET enabled = ?, updated_at = ?, seq = ? WHERE name = ?", [event.type === PROGRAM_ENABLED ? 1 : 0, event.at, event.seq, d.name])
+        return
+      }
+      case PROGRAM_UNINSTALLED: {
+        const d = event.data as unknown as ProgramChanged
+        db.run("DELETE FROM program_tools WHERE program = ?", [d.name])
+        db.run("DELETE FROM programs WHERE name = ?", [d.name])
+        return
+      }
+    }
+  }
+})
