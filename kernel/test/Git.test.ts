@@ -45,6 +45,26 @@ describe("git times", () => {
 })
 
 describe("the workspace repository", () => {
+  it.live("each write is a commit git itself reads: the tree holds every file, the index matches, status is clean", () => {
+    const dataDir = temp()
+    return Effect.gen(function*() {
+      const workspace = yield* Workspace
+      const files: Record<string, string> = { "a.txt": "1", "src/b.rs": "2", "src/deep/c.md": "3", "src/deep/d.md": "4", "z.txt": "5" }
+      for (const [path, text] of Object.entries(files)) yield* workspace.write(path, bytes(text), ctx)
+      yield* workspace.write("src/deep/c.md", bytes("3 again"), ctx)
+      const ws = workspace.root
+      expect(gitCli(ws, "ls-tree", "-r", "--name-only", "HEAD").trim().split("\n").sort()).toEqual(Object.keys(files).sort())
+      expect(gitCli(ws, "show", "HEAD:src/deep/c.md")).toBe("3 again")
+      expect(gitCli(ws, "show", "HEAD~1:src/deep/c.md")).toBe("3")
+      expect(gitCli(ws, "status", "--porcelain")).toBe("")
+      expect(gitCli(ws, "diff", "--cached", "--name-only")).toBe("")
+      expect(fsckPasses(ws)).toBe(true)
+      // a change made by hand is seen by git as one, against the index the writes kept
+      writeFileSync(join(ws, "z.txt"), "by hand")
+      expect(gitCli(ws, "status", "--porcelain").trim()).toBe("M z.txt")
+    }).pipe(Effect.provide(kernel(dataDir)))
+  })
+
   it.live("logs commits newest first with author, message and the author's own offset", () => {
     const dataDir = temp()
     return Effect.gen(function*() {
