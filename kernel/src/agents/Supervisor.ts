@@ -7,7 +7,7 @@
  * until it answers without tool calls or runs out of steps. Every transition is an event on
  * `agent-<id>`; agents a crash left live are failed explicitly on the next start.
  */
-import type { EventDraft, EventStore, EventStoreError } from "@annal/store"
+import { type EventDraft, EventStore, type EventStoreError } from "@annal/store"
 import type { SqlClient } from "@effect/sql"
 import { Cause, Context, Data, Deferred, Effect, Exit, FiberMap, Layer, Option, Stream } from "effect"
 import { ToolGate, type ToolCallResult } from "../gate/ToolGate.js"
@@ -24,7 +24,7 @@ import {
 import { Permissions } from "../permissions/Permissions.js"
 import { SCHEDULER_ACTOR } from "../scheduler/Scheduler.js"
 import { TaskRunFailed, TaskRunner } from "../scheduler/TaskRunner.js"
-import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
+import { type CommandContext, commandsOf, type Pipeline, pipelineOf, query } from "../shared/Command.js"
 import type { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { uuidv7 } from "../shared/Id.js"
 import { ToolRegistry } from "../tools/ToolRegistry.js"
@@ -134,14 +134,15 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
       // two kills of one agent at once record one agent_stopped, not a conflict
       const killLock = yield* Effect.makeSemaphore(1)
       const withServices = Effect.provide(services)
+      const store = yield* EventStore
+      const commands = commandsOf(store)
 
       /** Appends to an agent's stream at its current version (used outside the agent's own fiber). */
       const appendNow = (agentId: string, drafts: ReadonlyArray<EventDraft>, context: CommandContext) =>
         drafts.length === 0
           ? Effect.void
-          : Effect.flatMap(streamVersion(agentStream(agentId)), (v) => appendDecided(agentStream(agentId), v, drafts, context)).pipe(
-            Effect.asVoid,
-            withServices
+          : Effect.flatMap(commands.streamVersion(agentStream(agentId)), (v) => commands.appendDecided(agentStream(agentId), v, drafts, context)).pipe(
+            Effect.asVoid
           )
 
       // Agents the view shows live have no fiber in this process: the last one stopped under them.
@@ -151,17 +152,18 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
         yield* appendNow(row.id, decideFail(row.id, row.status, "interrupted by a restart"), { actor: SUPERVISOR_ACTOR })
       }
 
-      /** The loop of one agent; the stream is at version 1 (agent_created) when it begins. */
-      const loop = (agentId: string, input: AgentRunInput, context: CommandContext) =>
+      /**
+       * The loop of one agent; the stream is at version 1 (agent_created) when it begins. Its
+       * progress events are queued on `pipe` (the gate commits them with a call's first events;
+       * the agent's end settles them).
+       */
+      const loop = (agentId: string, input: AgentRunInput, context: CommandContext, pipe: Pipeline) =>
         Effect.gen(function*() {
           let version = 1
           const append = (drafts: ReadonlyArray<EventDraft>) =>
-            appendDecided(agentStream(agentId), version, drafts, context).pipe(
-              Effect.tap(() => {
-                version += drafts.length
-              }),
-              withServices
-            )
+            Effect.tap(pipe.queue(agentStream(agentId), version, drafts, context), () => {
+              version += drafts.length
+            })
           const emit = (event: AgentLoopEvent) => (input.onEvent === undefined ? Effect.void : input.onEvent(event))
 
           yield* append([draft<AgentStarted>(AGENT_STARTED, { agent_id: agentId })])
@@ -217,10 +219,13 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
         input: AgentRunInput,
         context: CommandContext,
         done: Deferred.Deferred<AgentRunResult, AgentRunFailed | AgentKilled>
-      ) =>
-        Effect.exit(loop(agentId, input, context)).pipe(
+      ) => {
+        const pipe = pipelineOf(store)
+        return Effect.exit(loop(agentId, input, context, pipe)).pipe(
           Effect.flatMap((exit) =>
-            end(agentId, context, done, exit).pipe(
+            // what the loop queued is on the record (or its failure known) before its end is decided
+            Effect.flatMap(Effect.exit(pipe.settle), (settled) =>
+              end(agentId, context, done, Exit.isFailure(settled) && Exit.isSuccess(exit) ? Exit.failCause(settled.cause) : exit)).pipe(
               Effect.catchAll((e) =>
                 Effect.zipRight(
                   Effect.logError(`could not record the end of agent ${agentId}`, e),
@@ -231,8 +236,10 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
               Effect.uninterruptible
             )
           ),
-          Effect.onInterrupt(() => Deferred.fail(done, new AgentKilled({ agent_id: agentId })))
+          // a kill records the stop after this fiber ends: what it queued must be committed by then
+          Effect.onInterrupt(() => Effect.zipRight(Effect.ignore(pipe.settle), Deferred.fail(done, new AgentKilled({ agent_id: agentId }))))
         )
+      }
 
       /** Records how the loop ended and hands the outcome to whoever waits. */
       const end = (
@@ -259,7 +266,7 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
           const exists = yield* agents.get(agentId).pipe(Effect.as(true), Effect.catchTag("EntityNotFound", () => Effect.succeed(false)))
           const created = decideCreate(exists, { ...input, agent_id: agentId })
           if (created._tag === "Left") return yield* created.left
-          yield* appendDecided(agentStream(agentId), 0, [created.right], correlated(context, context.actor)).pipe(withServices)
+          yield* commands.appendDecided(agentStream(agentId), 0, [created.right], correlated(context, context.actor))
           const done = yield* Deferred.make<AgentRunResult, AgentRunFailed | AgentKilled>()
           yield* FiberMap.run(fibers, agentId, body(agentId, input, correlated(context, `agent:${agentId}`), done))
           return { agent_id: agentId, result: Deferred.await(done) } satisfies AgentHandle

@@ -21,7 +21,7 @@
  * Runs are fibers of the service's own scope: `chat` waits at most
  * `orchestrator.chat_timeout_secs`, then the run goes on or is stopped (`orchestrator.on_timeout`).
  */
-import type { EventDraft, EventStore, EventStoreError } from "@annal/store"
+import { type EventDraft, EventStore, type EventStoreError } from "@annal/store"
 import type { SqlClient } from "@effect/sql"
 import { Cause, Context, Data, Duration, Effect, Either, Exit, Fiber, FiberSet, Layer, Option, PubSub, Stream } from "effect"
 import { existsSync } from "node:fs"
@@ -44,7 +44,7 @@ import { Programs, withSkills } from "../programs/Programs.js"
 import { Scheduler, type TaskAbandoned } from "../scheduler/Scheduler.js"
 import { Seeds } from "../seeds/Seeds.js"
 import { Sessions } from "../sessions/Sessions.js"
-import { appendDecided, type CommandContext, query } from "../shared/Command.js"
+import { type CommandContext, type Pipeline, pipelineOf, query } from "../shared/Command.js"
 import type { AlreadyExists, ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { uuidv7 } from "../shared/Id.js"
 import { Workspace } from "../workspace/Workspace.js"
@@ -210,6 +210,10 @@ interface RunContext {
   readonly content: string
   readonly history: ReadonlyArray<ChatMessage>
   readonly ctx: CommandContext
+  /** The run's own events: queued as they happen, settled before its answer or its end. */
+  readonly pipe: Pipeline
+  /** The phase it is in (the last `phase_started`). */
+  readonly progress: { phase: Phase | null }
 }
 
 export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
@@ -231,6 +235,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
     Orchestrator,
     Effect.gen(function*() {
       const services = yield* Effect.context<SqlClient.SqlClient | EventStore>()
+      const store = yield* EventStore
       const model = yield* LanguageModel
       const supervisor = yield* Supervisor
       const scheduler = yield* Scheduler
@@ -251,9 +256,14 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
 
       const unavailable = () => new ModelUnavailable({ message: model.problem ?? NOT_CONFIGURED })
 
-      /** Appends to a run's stream; only the run's own fiber (or start-up, before it) writes there. */
-      const record = (run: RunContext, drafts: ReadonlyArray<EventDraft>) =>
-        appendDecided(chatRunStream(run.runId), "any", drafts, run.ctx).pipe(withServices)
+      /** Queues events of a run's stream; only the run's own fiber (or start-up, before it) writes there. */
+      const record = (run: RunContext, drafts: ReadonlyArray<EventDraft>) => run.pipe.queue(chatRunStream(run.runId), "any", drafts, run.ctx)
+
+      const newRun = (fields: Omit<RunContext, "pipe" | "progress">, phase: Phase | null = null): RunContext => ({
+        ...fields,
+        pipe: pipelineOf(store),
+        progress: { phase }
+      })
 
       /** One completion's text, its tokens published as the run's. */
       const ask = (run: RunContext, phase: Phase, messages: ReadonlyArray<ChatMessage>, format: ResponseFormat) =>
@@ -276,6 +286,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
       ) =>
         Effect.gen(function*() {
           const generation = details.generation === undefined ? {} : { generation: details.generation }
+          run.progress.phase = name
           yield* record(run, [draft<PhaseStarted>(PHASE_STARTED, { session_id: run.sessionId, phase: name, run_id: run.runId, ...generation })])
           const a = yield* effect
           const seedId = details.seedOf?.(a)
@@ -305,6 +316,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
               passed
             })
           ])
+          yield* run.pipe.settle
           return { id: r.message_id, echo: run.content, reply, session_id: run.sessionId, phase: reached } satisfies ChatReply
         })
 
@@ -323,6 +335,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
           yield* record(run, [
             draft<ChatRunFailed>(CHAT_RUN_FAILED, { run_id: run.runId, session_id: run.sessionId, phase: reached, error, message_id: recorded })
           ])
+          yield* run.pipe.settle
         }).pipe(Effect.catchAll((e) => Effect.logError(`could not record the failure of chat run ${run.runId}`, e)))
 
       /** One agent, admitted by the scheduler, working on `goal`. */
@@ -507,7 +520,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
             const stopped = stopping.get(run.runId)
             if (Cause.isInterruptedOnly(exit.cause) && stopped === undefined) return Effect.void
             const error = stopped ?? Option.match(Cause.failureOption(exit.cause), { onNone: () => Cause.pretty(exit.cause), onSome: errorMessage })
-            return Effect.flatMap(readPhase(run.runId), (reached) => fail(run, reached, error))
+            return fail(run, run.progress.phase, error)
           }
           const fiber = yield* FiberSet.run(
             background,
@@ -524,13 +537,6 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
           return fiber
         })
 
-      const readPhase = (runId: string) =>
-        query("a chat run", (sql) => sql<{ phase: Phase | null }>`SELECT phase FROM chat_runs WHERE id = ${runId}`).pipe(
-          Effect.map((rows) => rows[0]?.phase ?? null),
-          Effect.orElseSucceed(() => null),
-          withServices
-        )
-
       /** The earlier turns of a session, oldest first: its first `count` messages with their responses. */
       const historyOf = (session: { readonly user_messages: ReadonlyArray<string>; readonly agent_responses: ReadonlyArray<{ readonly content: string }> }, count: number) =>
         session.user_messages.slice(0, count).flatMap((content, i): Array<ChatMessage> => {
@@ -545,13 +551,13 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
           const prior = given === undefined ? undefined : yield* sessions.get(given).pipe(Effect.catchTag("EntityNotFound", () => Effect.succeed(undefined)))
           const recorded = yield* sessions.recordUserMessage(given, { content: input.content, user_id: input.user_id ?? "default" }, context)
           const runId = uuidv7()
-          const run: RunContext = {
+          const run = newRun({
             runId,
             sessionId: recorded.session_id,
             content: input.content,
             history: prior === undefined ? [] : historyOf(prior, prior.user_messages.length),
             ctx: { actor: context.actor, meta: { ...context.meta, session_id: recorded.session_id } }
-          }
+          })
           yield* record(run, [
             draft<ChatRunStarted>(CHAT_RUN_STARTED, {
               run_id: runId,
@@ -594,20 +600,20 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
           meta: { session_id: row.session_id, ...(row.correlation_id === null ? {} : { correlation_id: row.correlation_id }) }
         }
         const content = Option.flatMap(session, (s) => Option.fromNullable(s.user_messages[row.message_index]))
-        const run: RunContext = {
+        const run = newRun({
           runId: row.id,
           sessionId: row.session_id,
           content: Option.getOrElse(content, () => ""),
           history: Option.match(session, { onNone: () => [], onSome: (s) => historyOf(s, row.message_index) }),
           ctx
-        }
+        }, (row.phase as Phase | null) ?? null)
         const decision = Option.isNone(content)
           ? { _tag: "Fail" as const, error: "interrupted by a restart, and its session or message is gone" }
           : decideResume(row, model.info === undefined ? model.problem ?? NOT_CONFIGURED : undefined)
         // the orchestrator decides this, not whoever sent the message
         const own: RunContext = { ...run, ctx: { ...ctx, actor: ORCHESTRATOR_ACTOR } }
         if (decision._tag === "Fail") {
-          yield* fail(own, (row.phase as Phase | null) ?? null, decision.error)
+          yield* fail(own, own.progress.phase, decision.error)
           continue
         }
         yield* record(own, [

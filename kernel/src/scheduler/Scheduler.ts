@@ -11,7 +11,7 @@ import { EventStore, type EventStoreError } from "@annal/store"
 import { SqlClient } from "@effect/sql"
 import { Cause, Clock, Context, Data, Deferred, Duration, Effect, Either, Exit, FiberMap, Layer, Option, Queue, Stream } from "effect"
 import { Configuration } from "../config/Configuration.js"
-import { appendDecided, type CommandContext, query } from "../shared/Command.js"
+import { type CommandContext, commandsOf, query } from "../shared/Command.js"
 import { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { decideCancel, decideEnd, decideStart, decideSubmit, PRIORITY_RANK, type TaskDecision, type TaskOutcome, type TaskState } from "./decide.js"
 import { taskStream } from "./events.js"
@@ -140,10 +140,13 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
         readonly abandon: (reason: string) => Effect.Effect<void>
       }>()
 
+      // the admission path reads and appends on the store's writer connection, without the SQL client's round trips
+      const commands = commandsOf(store)
       const load = (id: string) =>
-        provide(query("a task", (sql) => sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE id = ${id}`)).pipe(
-          Effect.map((rows) => (rows[0] === undefined ? undefined : fromRow(rows[0])))
-        )
+        commands.view("a task", (db) => {
+          const row = db.get<TaskRow>("SELECT * FROM scheduler_tasks WHERE id = ?", [id])
+          return row === undefined ? undefined : fromRow(row)
+        })
 
       const get = (id: string) =>
         Effect.flatMap(load(id), (t) => (t === undefined ? Effect.fail(new EntityNotFound({ what: "task", id })) : Effect.succeed(t)))
@@ -159,7 +162,7 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
             const task = yield* get(id)
             const decision = decide(task)
             if (Either.isLeft(decision)) return yield* decision.left
-            yield* provide(appendDecided(taskStream(id), task.version, [decision.right], context))
+            yield* commands.appendDecided(taskStream(id), task.version, [decision.right], context)
             return yield* get(id)
           })
         )
@@ -186,9 +189,10 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
           }))
         )
 
-      const nextQueued = provide(
-        query("the queue", (sql) => sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE status = 'Queued' ORDER BY rank DESC, seq LIMIT 1`)
-      ).pipe(Effect.map((rows) => (rows[0] === undefined ? undefined : fromRow(rows[0]))))
+      const nextQueued = commands.view("the queue", (db) => {
+        const row = db.get<TaskRow>("SELECT * FROM scheduler_tasks WHERE status = 'Queued' ORDER BY rank DESC, seq LIMIT 1", [])
+        return row === undefined ? undefined : fromRow(row)
+      })
 
       const prune = (now: number) => {
         while (starts.length > 0 && starts[0]! <= now - WINDOW_MS) starts.shift()
@@ -272,7 +276,7 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
                   source: task.source
                 })
                 if (Either.isLeft(decision)) return yield* decision.left
-                const [event] = yield* provide(appendDecided(taskStream(id), 0, [decision.right], context))
+                const [event] = yield* commands.appendDecided(taskStream(id), 0, [decision.right], context)
                 // an idempotent replay answers with the task of the first request
                 return typeof event?.data.id === "string" ? event.data.id : id
               })

@@ -82,3 +82,31 @@ export const view = <A>(what: string, run: (db: ViewReader) => A): Effect.Effect
 /** The current version of a stream (0 when it has no events). */
 export const streamVersion = (stream: string): Effect.Effect<number, EventStoreError, EventStore> =>
   Effect.flatMap(EventStore, (store) => commandsOf(store).streamVersion(stream))
+
+/**
+ * Appends nothing waits on, made at once: each is queued in order (so the log keeps the order
+ * they were decided in) and commits with whatever comes next; `settle` waits for every one
+ * queued so far and fails with the first failure. A unit of work (a chat run, an agent's loop)
+ * queues its own progress events and settles before what needs them on the record — its answer,
+ * its end — paying for one commit instead of one per event.
+ */
+export interface Pipeline {
+  readonly queue: (
+    stream: string,
+    expectedVersion: ExpectedVersion,
+    events: ReadonlyArray<EventDraft>,
+    context: CommandContext
+  ) => Effect.Effect<void>
+  readonly settle: Effect.Effect<void, ConcurrentChange | EventStoreError>
+}
+
+export const pipelineOf = (store: EventStore["Type"]): Pipeline => {
+  const waits: Array<Effect.Effect<unknown, ConcurrentChange | EventStoreError>> = []
+  return {
+    queue: (stream, expectedVersion, events, context) =>
+      Effect.map(store.enqueue({ stream, expectedVersion, events, actor: context.actor, meta: context.meta }), (wait) => {
+        waits.push(Effect.catchTag(wait, "StreamVersionConflict", conflict))
+      }),
+    settle: Effect.suspend(() => Effect.forEach(waits.splice(0), (wait) => wait, { discard: true }))
+  }
+}
