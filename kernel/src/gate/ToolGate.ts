@@ -23,7 +23,7 @@ import { Configuration } from "../config/Configuration.js"
 import type { TokenUsage } from "../llm/LanguageModel.js"
 import { decideAccess } from "../permissions/decide.js"
 import { Permissions } from "../permissions/Permissions.js"
-import type { CommandContext } from "../shared/Command.js"
+import { type CommandContext, pipelineOf } from "../shared/Command.js"
 import { ConcurrentChange } from "../shared/errors.js"
 import { uuidv7 } from "../shared/Id.js"
 import { capText } from "../tools/builtins.js"
@@ -105,21 +105,10 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
           // runs (or is refused): the store decides appends in queue order, so waiting for the
           // last one settles them all. A failure of any of them fails the call as before.
           let version = 0
-          const queued: Array<Effect.Effect<unknown, ConcurrentChange | EventStoreError>> = []
+          const pipe = pipelineOf(store)
           const queue = <A extends object>(type: string, data: A) =>
-            Effect.map(
-              store.enqueue({
-                stream: toolCallStream(id),
-                expectedVersion: version++,
-                events: [{ type, data: data as unknown as Record<string, unknown> }],
-                actor: context.actor,
-                meta: context.meta
-              }),
-              (wait) => {
-                queued.push(Effect.catchTag(wait, "StreamVersionConflict", (e) => Effect.fail(new ConcurrentChange({ message: e.message }))))
-              }
-            )
-          const settle = Effect.suspend(() => Effect.forEach(queued.splice(0), (wait) => wait, { discard: true }))
+            pipe.queue(toolCallStream(id), version++, [{ type, data: data as unknown as Record<string, unknown> }], context)
+          const settle = pipe.settle
           const append = <A extends object>(type: string, data: A) => Effect.zipRight(queue(type, data), settle)
           const base = { id, call_id: toolCall.id, tool: toolCall.name }
           const deny = (stage: GateStage, reason: string, approvalId: string | null = null) =>
@@ -152,7 +141,7 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
           const requests = plan.access.paths.length === 0 ? [aspects] : plan.access.paths.map((path) => ({ ...aspects, path }))
           for (const request of requests) {
             const { recorded, verdict } = yield* permissions.checkQueued(agentId, request, context)
-            queued.push(recorded)
+            yield* pipe.include(recorded)
             if (!verdict.allowed) return yield* deny("permission", `permission denied: ${verdict.reason}`)
           }
 

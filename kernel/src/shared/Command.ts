@@ -97,6 +97,8 @@ export interface Pipeline {
     events: ReadonlyArray<EventDraft>,
     context: CommandContext
   ) => Effect.Effect<void>
+  /** Counts in the wait of an append queued elsewhere (another service's queued event). */
+  readonly include: (wait: Effect.Effect<unknown, ConcurrentChange | EventStoreError>) => Effect.Effect<void>
   readonly settle: Effect.Effect<void, ConcurrentChange | EventStoreError>
 }
 
@@ -107,6 +109,7 @@ export const pipelineOf = (store: EventStore["Type"]): Pipeline => {
       Effect.map(store.enqueue({ stream, expectedVersion, events, actor: context.actor, meta: context.meta }), (wait) => {
         waits.push(Effect.catchTag(wait, "StreamVersionConflict", conflict))
       }),
+    include: (wait) => Effect.sync(() => void waits.push(wait)),
     settle: Effect.suspend(() => Effect.forEach(waits.splice(0), (wait) => wait, { discard: true }))
   }
 }
