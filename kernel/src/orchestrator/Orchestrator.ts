@@ -22,7 +22,6 @@
  * `orchestrator.chat_timeout_secs`, then the run goes on or is stopped (`orchestrator.on_timeout`).
  */
 import { type EventDraft, EventStore, type EventStoreError } from "@annal/store"
-import type { SqlClient } from "@effect/sql"
 import { Cause, Context, Data, Duration, Effect, Either, Exit, Fiber, FiberSet, Layer, Option, PubSub, Stream } from "effect"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
@@ -44,7 +43,7 @@ import { Programs, withSkills } from "../programs/Programs.js"
 import { Scheduler, type TaskAbandoned } from "../scheduler/Scheduler.js"
 import { Seeds } from "../seeds/Seeds.js"
 import { Sessions } from "../sessions/Sessions.js"
-import { type CommandContext, type Pipeline, pipelineOf, query } from "../shared/Command.js"
+import { type CommandContext, commandsOf, type Pipeline, pipelineOf } from "../shared/Command.js"
 import type { AlreadyExists, ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { uuidv7 } from "../shared/Id.js"
 import { Workspace } from "../workspace/Workspace.js"
@@ -234,7 +233,6 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
   static readonly layer = Layer.scoped(
     Orchestrator,
     Effect.gen(function*() {
-      const services = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const store = yield* EventStore
       const model = yield* LanguageModel
       const supervisor = yield* Supervisor
@@ -252,7 +250,6 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
       // runs being stopped on purpose (timeout), with why: their agents are killed and their end recorded
       const stopping = new Map<string, string>()
       const fibers = new Map<string, Fiber.RuntimeFiber<ChatReply, ChatError>>()
-      const withServices = Effect.provide(services)
 
       const unavailable = () => new ModelUnavailable({ message: model.problem ?? NOT_CONFIGURED })
 
@@ -591,8 +588,8 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
         })
 
       // Runs the last stop cut off: resumed from their seed (or the interview), or failed with the reason.
-      const cutOff = yield* query("unfinished chat runs", (sql) => sql<ChatRunRow>`
-        SELECT * FROM chat_runs WHERE status = 'running' ORDER BY seq`).pipe(withServices)
+      const cutOff = yield* commandsOf(store).view("unfinished chat runs", (db) =>
+        db.all<ChatRunRow>("SELECT * FROM chat_runs WHERE status = 'running' ORDER BY seq", []))
       for (const row of cutOff) {
         const session = yield* sessions.get(row.session_id).pipe(Effect.option)
         const ctx: CommandContext = {
