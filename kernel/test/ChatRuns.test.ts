@@ -238,7 +238,8 @@ describe("chat runs", () => {
         const session = yield* eventually((yield* Sessions).get("s-resume"), (s) => s.agent_responses.length === 1, 15_000)
         expect(session.agent_responses[0]).toMatchObject({ content: "wrote note.txt", phase_reached: "evaluate", evaluation_passed: true })
         expect(existsSync(join(dir, "workspace", "note.txt"))).toBe(true)
-        const events = yield* allEvents
+        // the reply is in the session a moment before the run's end is committed
+        const events = yield* eventually(allEvents, (es) => es.some((e) => e.type === "chat_run_completed" && e.stream === `chat-run-${started.run_id}`))
         const run = events.filter((e) => e.stream === `chat-run-${started.run_id}`)
         const trail = run.map((e) => (e.type.startsWith("phase_") ? `${e.type}:${String(e.data.phase)}` : e.type))
         expect(trail).toEqual([

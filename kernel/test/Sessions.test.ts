@@ -103,6 +103,18 @@ describe("the Sessions service", () => {
       expect(events[3]!.actor).toBe("agent:orchestrator")
     }).pipe(Effect.provide(sessionsAt(tempDir()))))
 
+  it.live("messages sent to one session at once are all recorded, each decided on what the other left", () =>
+    Effect.gen(function*() {
+      const sessions = yield* Sessions
+      const sent = yield* Effect.forEach(["one", "two", "three", "four"], (content) => sessions.recordUserMessage("s-burst", { content, user_id: "alice" }, chat), {
+        concurrency: "unbounded"
+      })
+      expect(sent.filter((m) => m.started)).toHaveLength(1)
+      const events = yield* (yield* EventStore).readStream("session-s-burst")
+      expect(events.map((e) => e.type)).toEqual(["session_started", "message_received", "message_received", "message_received", "message_received"])
+      expect(events.filter((e) => e.type === "message_received").map((e) => e.data.content).sort()).toEqual(["four", "one", "three", "two"])
+    }).pipe(Effect.provide(sessionsAt(tempDir()))))
+
   it.live("deletes a session from the views but not from the log; unknown ids are typed errors", () =>
     Effect.gen(function*() {
       const sessions = yield* Sessions

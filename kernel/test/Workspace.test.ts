@@ -209,6 +209,30 @@ describe("the Workspace service", () => {
     }).pipe(Effect.provide(kernel(dataDir)))
   })
 
+  it.live("stage answers with the file in place; its commit and event follow, and settled waits for them", () => {
+    const dataDir = temp()
+    const ws = join(dataDir, "workspace")
+    return Effect.gen(function*() {
+      const workspace = yield* Workspace
+      const staged = yield* workspace.stage("notes/staged.md", bytes("staged\n"), ctx)
+      expect(staged).toMatchObject({ path: "notes/staged.md", size: 7 })
+      expect(readFileSync(join(ws, "notes", "staged.md"), "utf8")).toBe("staged\n")
+      // a second write of the same path waits for the first one's commit: two commits, in order
+      const second = yield* workspace.stage("notes/staged.md", bytes("again\n"), ctx)
+      yield* workspace.settled
+      const first = yield* staged.committed
+      const next = yield* second.committed
+      expect(gitCli(ws, "log", "--format=%H", "-2").trim().split("\n")).toEqual([next.commit, first.commit])
+      expect(gitCli(ws, "show", `${first.commit}:notes/staged.md`)).toBe("staged\n")
+      expect(gitCli(ws, "status", "--porcelain")).toBe("")
+      expect(ofType(yield* allEvents, WorkspaceEvents.WORKSPACE_FILE_WRITTEN).map((e) => e.data.commit)).toEqual([first.commit, next.commit])
+      // a refused path fails the stage itself, and nothing is placed
+      const refused = yield* Effect.exit(workspace.stage("../out.txt", bytes("x"), ctx))
+      expect(Exit.isFailure(refused)).toBe(true)
+      expect(existsSync(join(dataDir, "out.txt"))).toBe(false)
+    }).pipe(Effect.provide(kernel(dataDir)))
+  })
+
   it.live("keeps a file's mode, refuses a directory as a file, and writes bytes exactly", () => {
     const dataDir = temp()
     const ws = join(dataDir, "workspace")

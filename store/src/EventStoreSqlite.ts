@@ -21,6 +21,7 @@ import {
 import { Projector } from "./Projector.js"
 import { type EventRow, forEachStoredEvent, fromRow, type LogHead, type StoredEvent } from "./StoredEvent.js"
 import { uuidv7 } from "./Uuid.js"
+import { yieldToIo } from "./yieldToIo.js"
 import { type ViewDb, viewDbOf, type ViewReader, viewReaderOf } from "./ViewDb.js"
 
 export type Synchronous = "OFF" | "NORMAL" | "FULL" | "EXTRA"
@@ -310,13 +311,17 @@ export const make = (config: EventStoreSqliteConfig) =>
     }
 
     const jobs = yield* Queue.unbounded<Job>()
+
     let closed = false
 
     const writer = Effect.gen(function*() {
       while (true) {
-        // An idle writer is handed the first job alone (`takeBetween` would stop there): what was
-        // queued behind it while this fiber waited to run joins the same batch.
+        // An idle writer is handed the first job alone (`takeBetween` would stop there). It lets
+        // the fibers that queued it go on until they wait for I/O (a model request sent, a file
+        // written) before it commits: what they queue meanwhile joins the same batch, and the
+        // commit's own work (and its fsync) overlaps with that wait instead of coming before it.
         const first = yield* Queue.take(jobs)
+        yield* yieldToIo
         const batch = [first, ...Chunk.toReadonlyArray(yield* Queue.takeUpTo(jobs, maxBatch - 1))]
         const { outcomes, published } = runBatch(batch)
         publish(published)

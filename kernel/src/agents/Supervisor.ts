@@ -205,7 +205,7 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
             }
             messages.push({ role: "assistant", content: completion.text, tool_calls: completion.toolCalls })
             for (const call of completion.toolCalls) {
-              const result = yield* gate.call(agentId, call, context)
+              const result = yield* gate.call(agentId, call, context, pipe)
               yield* emit({ _tag: "ToolResult", result })
               messages.push({ role: "tool", content: result.is_error ? `error: ${result.content}` : result.content, tool_call_id: call.id })
             }

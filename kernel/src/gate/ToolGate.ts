@@ -12,7 +12,10 @@
  * A refusal at any step is `tool_call_denied` with the stage, and goes back to the model as a
  * tool error: the gate fails only when the log itself cannot be written. The events up to
  * `tool_call_started` (or the refusal) are queued as they are decided and waited for once, so
- * they usually share one commit; nothing runs, and no person is asked, before they are committed.
+ * they usually share one commit; nothing consequential runs, and no person is asked, before they
+ * are committed. Given the caller's pipeline (an agent's), a call that only reads runs while its
+ * events commit, and the call's last event — and work the tool hands over, like a write's git
+ * commit — commit after it answers: the caller settles them before it ends.
  */
 import { EventStore, type EventStoreError } from "@annal/store"
 import { Clock, Context, Effect, Either, Layer, Option } from "effect"
@@ -23,7 +26,7 @@ import { Configuration } from "../config/Configuration.js"
 import type { TokenUsage } from "../llm/LanguageModel.js"
 import { decideAccess } from "../permissions/decide.js"
 import { Permissions } from "../permissions/Permissions.js"
-import { type CommandContext, pipelineOf } from "../shared/Command.js"
+import { type CommandContext, type Pipeline, pipelineOf } from "../shared/Command.js"
 import { ConcurrentChange } from "../shared/errors.js"
 import { uuidv7 } from "../shared/Id.js"
 import { capText } from "../tools/builtins.js"
@@ -82,7 +85,9 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
     readonly call: (
       agentId: string,
       toolCall: ToolCallRequest,
-      context: CommandContext
+      context: CommandContext,
+      /** The caller's pipeline: what may commit after the call answers is added to it. Absent: the call waits for all of it. */
+      later?: Pipeline
     ) => Effect.Effect<ToolCallResult, ConcurrentChange | EventStoreError>
     /** Charges a model call's real token usage to the agent's budget (nothing without a budget). */
     readonly chargeUsage: (agentId: string, usage: ChargedUsage, context: CommandContext) => Effect.Effect<void, ConcurrentChange | EventStoreError>
@@ -98,7 +103,7 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
       const approvals = yield* Approvals
       const config = yield* Configuration
 
-      const call = (agentId: string, toolCall: ToolCallRequest, context: CommandContext) =>
+      const call = (agentId: string, toolCall: ToolCallRequest, context: CommandContext, later?: Pipeline) =>
         Effect.gen(function*() {
           const id = uuidv7()
           // The events before the call runs are queued and committed together, once, before it
@@ -110,6 +115,9 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
             pipe.queue(toolCallStream(id), version++, [{ type, data: data as unknown as Record<string, unknown> }], context)
           const settle = pipe.settle
           const append = <A extends object>(type: string, data: A) => Effect.zipRight(queue(type, data), settle)
+          /** Queues the call's last event: the caller's pipeline settles it, or it is waited for now. */
+          const finish = <A extends object>(type: string, data: A) =>
+            Effect.zipRight(queue(type, data), later === undefined ? settle : later.include(settle))
           const base = { id, call_id: toolCall.id, tool: toolCall.name }
           const deny = (stage: GateStage, reason: string, approvalId: string | null = null) =>
             append<ToolCallDenied>(TOOL_CALL_DENIED, { id, agent_id: agentId, tool: toolCall.name, status: "denied", stage, reason, approval_id: approvalId }).pipe(
@@ -182,7 +190,9 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
           )
           const canAccess = (path: string) =>
             Option.match(agentPermissions, { onNone: () => false, onSome: (p) => decideAccess(p, { tool: tool.name, path }).allowed })
-          yield* append<ToolCallStarted>(TOOL_CALL_STARTED, {
+          // a call that changes nothing runs while its events commit, when the caller settles them later
+          const waitFirst = plan.consequential || need.ask || later === undefined
+          yield* (waitFirst ? append : finish)<ToolCallStarted>(TOOL_CALL_STARTED, {
             id,
             agent_id: agentId,
             tool: tool.name,
@@ -195,8 +205,8 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
           const elapsed = Effect.map(Clock.currentTimeMillis, (now) => Math.max(0, Math.round(now - started)))
           const failed = (reason: string, timedOut: boolean) =>
             Effect.flatMap(elapsed, (duration_ms) =>
-              append<ToolCallFailed>(TOOL_CALL_FAILED, { id, agent_id: agentId, tool: tool.name, status: "failed", duration_ms, reason, timed_out: timedOut }))
-          const outcome = yield* plan.run({ agentId, context, timeoutSecs, canAccess }).pipe(
+              finish<ToolCallFailed>(TOOL_CALL_FAILED, { id, agent_id: agentId, tool: tool.name, status: "failed", duration_ms, reason, timed_out: timedOut }))
+          const outcome = yield* plan.run({ agentId, context, timeoutSecs, canAccess, later: later?.include }).pipe(
             Effect.timeoutFail({
               duration: timeoutSecs * 1000 + GRACE_MS,
               onTimeout: () => new ToolFailed({ message: `${tool.name} did not finish within its ${timeoutSecs} s time limit`, timedOut: true })
@@ -211,7 +221,7 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
           }
           const output: ToolOutput = outcome.right
           const content = capText(output.text, current.tools.output_cap_bytes)
-          yield* append<ToolCallCompleted>(TOOL_CALL_COMPLETED, {
+          yield* finish<ToolCallCompleted>(TOOL_CALL_COMPLETED, {
             id,
             agent_id: agentId,
             tool: tool.name,

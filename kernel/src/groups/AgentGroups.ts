@@ -6,7 +6,7 @@ import { SqlClient } from "@effect/sql"
 import type { AgentGroup, AgentGroupSummary } from "@annal/spec"
 import { EventStore, type EventStoreError } from "@annal/store"
 import { Context, Effect, Layer } from "effect"
-import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
+import { appendDecided, type CommandContext, query, retryingConflicts, streamVersion } from "../shared/Command.js"
 import { type AlreadyExists, type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { uuidv7 } from "../shared/Id.js"
 import { priorEvents } from "../shared/Idempotency.js"
@@ -106,8 +106,11 @@ export class AgentGroups extends Context.Tag("@annal/kernel/AgentGroups")<
           // an idempotent retry of a completion that was recorded answers as the first did
           const prior = yield* priorEvents(ctx.meta)
           if (prior?.some((e) => e.type === AGENT_GROUP_MEMBER_COMPLETED) === true) return yield* get(groupId)
-          const { state, version } = yield* load(groupId)
-          yield* appendDecided(agentGroupStream(groupId), version, yield* decideMemberCompleted(groupId, state, agentId, outcome), ctx)
+          // members end in parallel: one whose completion raced another's decides again on what that one left
+          yield* Effect.gen(function*() {
+            const { state, version } = yield* load(groupId)
+            yield* appendDecided(agentGroupStream(groupId), version, yield* decideMemberCompleted(groupId, state, agentId, outcome), ctx)
+          }).pipe(retryingConflicts)
           return yield* get(groupId)
         })
 

@@ -6,7 +6,7 @@ import { SqlClient } from "@effect/sql"
 import type { AgentResponse, PageRequest, Session, SessionSummary } from "@annal/spec"
 import { EventStore, type EventStoreError, type StoredEvent } from "@annal/store"
 import { Context, Effect, Layer } from "effect"
-import { type CommandContext, commandsOf } from "../shared/Command.js"
+import { type CommandContext, commandsOf, retryingConflicts } from "../shared/Command.js"
 import { type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { uuidv7 } from "../shared/Id.js"
 import { type Paged, paged } from "../shared/Page.js"
@@ -94,8 +94,9 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
       })
       const find = (events: ReadonlyArray<StoredEvent>, type: string) => events.find((e) => e.type === type)
 
+      // a session may get two messages at once (two tabs, a socket's messages in a burst)
       const recordUserMessage = (sessionId: string | undefined, message: UserMessage, ctx: CommandContext) =>
-        Effect.gen(function*() {
+        retryingConflicts(Effect.gen(function*() {
           const id = sessionId === undefined || sessionId === "" ? uuidv7() : sessionId
           const { state, version } = yield* load(id)
           const events = yield* decideUserMessage(id, uuidv7(), state, message)
@@ -108,16 +109,16 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
             seq: received.seq,
             started: find(stored, SESSION_STARTED) !== undefined
           }
-        })
+        }))
 
       const recordResponse = (sessionId: string, response: Response, ctx: CommandContext) =>
-        Effect.gen(function*() {
+        retryingConflicts(Effect.gen(function*() {
           const { state, version } = yield* load(sessionId)
           const events = yield* decideResponse(sessionId, uuidv7(), state, response)
           const stored = yield* appendDecided(sessionStream(sessionId), version, events, withSession(ctx, sessionId))
           const responded = find(stored, AGENT_RESPONDED)!
           return { message_id: String(responded.data.message_id), seq: responded.seq }
-        })
+        }))
 
       const remove = (id: string, ctx: CommandContext) =>
         Effect.gen(function*() {

@@ -52,6 +52,14 @@ export const commandsOf = (store: EventStore["Type"]): Commands => {
   }
 }
 
+/**
+ * Runs a command's load → decide → append again when another command on the same stream got
+ * there first (ConcurrentChange): for commands that two callers may rightly make at once (two
+ * messages to one session, two group members ending together), each decided on fresh state.
+ */
+export const retryingConflicts = <A, E extends { readonly _tag: string }, R>(command: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.retry(command, { while: (e) => e._tag === "ConcurrentChange", times: 8 })
+
 /** Appends events decided at `expectedVersion`; a concurrent change fails with ConcurrentChange. */
 export const appendDecided = (
   stream: string,

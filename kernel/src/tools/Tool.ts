@@ -31,6 +31,11 @@ export interface ToolEnv {
   readonly timeoutSecs: number
   /** Whether the agent's permissions allow this workspace path (walks skip what they do not). */
   readonly canAccess: (path: string) => boolean
+  /**
+   * Takes work the call started that may finish after it answers (a write's commit); whoever
+   * made the call waits for it before the agent ends. Absent: the tool waits for it itself.
+   */
+  readonly later?: ((work: Effect.Effect<void>) => Effect.Effect<void>) | undefined
 }
 
 /** A call's result: text for the model and, for a process, its exit code. */

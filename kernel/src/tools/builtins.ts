@@ -74,6 +74,23 @@ export const builtins = Effect.gen(function*() {
   const memory = yield* Memory
   const config = yield* Configuration
   const cap = Effect.map(config.current, (c) => c.tools.output_cap_bytes)
+  /**
+   * Writes a file for a call: in place before the call answers, its commit handed to `env.later`
+   * when the caller takes such work (the agent's end waits for it), waited for here otherwise.
+   */
+  const writeFile = (path: string, content: string, env: Tool.ToolEnv) =>
+    Effect.gen(function*() {
+      const staged = yield* workspace.stage(path, encoder.encode(content), env.context).pipe(Effect.mapError(failed))
+      if (env.later === undefined) yield* Effect.mapError(staged.committed, failed)
+      else {
+        yield* env.later(staged.committed.pipe(
+          Effect.asVoid,
+          // the file is in place; the next start commits and records what a failed commit left
+          Effect.catchAll((e) => Effect.logError(`could not commit ${staged.path}; the next start records it`, e))
+        ))
+      }
+      return staged
+    })
   /** A walk of the tree; an I/O error on the way is the call's failure, not a defect. */
   const walking = (what: string, run: () => void) =>
     Effect.try({ try: run, catch: (e) => new Tool.ToolFailed({ message: `${what} failed: ${e instanceof Error ? e.message : String(e)}` }) })
@@ -109,11 +126,7 @@ export const builtins = Effect.gen(function*() {
     args: Schema.Struct({ path: Path, content: Schema.String }),
     access: (a) => ({ paths: [a.path] }),
     consequential: () => true,
-    run: (a, env) =>
-      workspace.write(a.path, encoder.encode(a.content), env.context).pipe(
-        Effect.mapError(failed),
-        Effect.map((w) => ({ text: `wrote ${w.size} bytes to ${w.path}` }))
-      )
+    run: (a, env) => Effect.map(writeFile(a.path, a.content, env), (w) => ({ text: `wrote ${w.size} bytes to ${w.path}` }))
   })
 
   const edit = Tool.make({
@@ -131,7 +144,7 @@ export const builtins = Effect.gen(function*() {
           return yield* new Tool.ToolFailed({ message: `old_string occurs more than once in ${a.path}; include more context to make it unique` })
         }
         const next = text.slice(0, first) + a.new_string + text.slice(first + a.old_string.length)
-        yield* workspace.write(a.path, encoder.encode(next), env.context).pipe(Effect.mapError(failed))
+        yield* writeFile(a.path, next, env)
         return { text: `edited ${a.path}` }
       })
   })
@@ -241,6 +254,8 @@ export const builtins = Effect.gen(function*() {
             message: `${JSON.stringify(binary)} is not on the exec allowlist (${current.tools.exec_allowlist.join(", ")})`
           })
         }
+        // a process may read the repository (git log): the writes before it are committed first
+        yield* workspace.settled
         const result = yield* runProcess({
           argv: a.argv,
           cwd: workspace.root,

@@ -9,7 +9,10 @@
  *   2. the file is committed (isomorphic-git add + commit);
  *   3. `workspace_file_written` (path, size, sha256, blob, commit) is appended; the request is
  *      answered only after this commit of the log.
- * The append is what makes a write acknowledged. A process that dies after step 1 leaves an
+ * The append is what makes a write acknowledged. `stage` answers after step 1 instead and does
+ * steps 2 and 3 in the background, still holding the repository's lock, so the next write,
+ * restore or `settled` waits for them: an agent's write tool goes on with its next model call
+ * while its file is committed, and the agent's end waits for that commit. A process that dies after step 1 leaves an
  * uncommitted change, after step 2 a commit the log does not name. On the next start, before
  * serving, the workspace is reconciled with the log: uncommitted changes are committed, and
  * every file whose content in HEAD differs from the log's view is recorded in one
@@ -20,7 +23,7 @@
 import { SqlClient } from "@effect/sql"
 import type { GitRestored, TreeEntry } from "@annal/spec"
 import { EventStore, type EventStoreError } from "@annal/store"
-import { Context, Data, Effect, Either, Layer } from "effect"
+import { Context, Data, Deferred, Effect, Either, Exit, FiberSet, Layer } from "effect"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import { dirname, join } from "node:path"
@@ -65,6 +68,15 @@ const io = (what: string) => (cause: unknown) =>
 export const sortEntries = (entries: ReadonlyArray<TreeEntry>): ReadonlyArray<TreeEntry> =>
   [...entries].sort((a, b) => (a.is_dir !== b.is_dir ? (a.is_dir ? -1 : 1) : a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 
+/** A file in place whose commit and event are on their way. */
+export interface StagedWrite {
+  /** The path relative to the workspace root, as resolved. */
+  readonly path: string
+  readonly size: number
+  /** Waits for the commit and the `workspace_file_written` it records. */
+  readonly committed: Effect.Effect<WorkspaceFileWritten, WorkspaceFailure>
+}
+
 export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
   Workspace,
   {
@@ -76,12 +88,19 @@ export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
     readonly read: (path: string, context: CommandContext) => Effect.Effect<Uint8Array, WorkspaceFailure>
     /** Writes a file (creating its directories), commits it, and records `workspace_file_written`. */
     readonly write: (path: string, content: Uint8Array, context: CommandContext) => Effect.Effect<WorkspaceFileWritten, WorkspaceFailure>
+    /**
+     * Writes a file like `write` but answers once its content is in place (durably), its commit
+     * and `workspace_file_written` following in the background: `committed` waits for them.
+     */
+    readonly stage: (path: string, content: Uint8Array, context: CommandContext) => Effect.Effect<StagedWrite, WorkspaceFailure>
+    /** Waits until every write begun so far is committed (for what reads the repository, like a process running git). */
+    readonly settled: Effect.Effect<void>
     /** Writes a file's content at commit `hash` back, commits it, and records `workspace_file_restored`. */
     readonly restore: (hash: string, path: string, context: CommandContext) => Effect.Effect<GitRestored, WorkspaceFailure>
   }
 >() {
   /** The workspace over its repository, reconciled with the log before it serves. */
-  static readonly layer = Layer.effect(
+  static readonly layer = Layer.scoped(
     Workspace,
     Effect.gen(function*() {
       const repo = yield* GitRepository
@@ -220,21 +239,46 @@ export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
           return content
         }).pipe(refusalRecorded("read_path", path, context))
 
-      const write = (path: string, content: Uint8Array, context: CommandContext) =>
-        repo.locked(
-          Effect.gen(function*() {
-            // a retried request with the same Idempotency-Key writes nothing again
-            const prior = yield* replayed(context, WORKSPACE_FILE_WRITTEN)
-            if (prior !== undefined) return prior.data as unknown as WorkspaceFileWritten
-            const target = yield* locateFile(path)
-            yield* replaceFile(target, content)
-            const version = fileVersion(target.relative, content)
-            const commit = yield* repo.commitPaths([target.relative], writeMessage(target.relative))
-            const event = written(version, commit)
-            yield* withStore(appendDecided(fileStream(target.relative), "any", [event], context))
-            return event.data as WorkspaceFileWritten
-          })
-        ).pipe(refusalRecorded("write_path", path, context))
+      // writes whose commit goes on after their caller was answered (see `stage`)
+      const committing = yield* FiberSet.make<void>()
+
+      const stage = (path: string, content: Uint8Array, context: CommandContext) =>
+        Effect.gen(function*() {
+          const placed = yield* Deferred.make<{ readonly path: string; readonly size: number }, WorkspaceFailure>()
+          const committed = yield* Deferred.make<WorkspaceFileWritten, WorkspaceFailure>()
+          const steps = repo.locked(
+            Effect.gen(function*() {
+              // a retried request with the same Idempotency-Key writes nothing again
+              const prior = yield* replayed(context, WORKSPACE_FILE_WRITTEN)
+              if (prior !== undefined) {
+                const data = prior.data as unknown as WorkspaceFileWritten
+                yield* Deferred.succeed(placed, { path: data.path, size: data.size })
+                return data
+              }
+              const target = yield* locateFile(path)
+              yield* replaceFile(target, content)
+              yield* Deferred.succeed(placed, { path: target.relative, size: content.length })
+              const version = fileVersion(target.relative, content)
+              const commit = yield* repo.commitPaths([target.relative], writeMessage(target.relative))
+              const event = written(version, commit)
+              yield* withStore(appendDecided(fileStream(target.relative), "any", [event], context))
+              return event.data as WorkspaceFileWritten
+            })
+          ).pipe(refusalRecorded("write_path", path, context))
+          // the steps run on the workspace's own fiber: answering the caller early does not cut them short
+          yield* FiberSet.run(
+            committing,
+            Effect.flatMap(Effect.exit(steps), (exit) =>
+              Effect.zipRight(
+                Exit.isFailure(exit) ? Deferred.failCause(placed, exit.cause) : Effect.void,
+                Deferred.done(committed, exit)
+              ))
+          )
+          const where = yield* Deferred.await(placed)
+          return { ...where, committed: Deferred.await(committed) } satisfies StagedWrite
+        })
+
+      const write = (path: string, content: Uint8Array, context: CommandContext) => Effect.flatMap(stage(path, content, context), (s) => s.committed)
 
       const restore = (hash: string, path: string, context: CommandContext) =>
         repo.locked(
@@ -280,7 +324,7 @@ export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
         Effect.catchAll((e) => Effect.logError(`WORKSPACE NOT RECONCILED with the log: ${e.message}`, e))
       )
 
-      return Workspace.of({ root, tree, read, write, restore })
+      return Workspace.of({ root, tree, read, write, stage, settled: repo.locked(Effect.void), restore })
     })
   )
 }
