@@ -77,6 +77,32 @@ describe("POST /api/chat", () => {
     ])
   }, 30_000)
 
+  it("answers a retry with the same Idempotency-Key with the first reply, running the message once", async () => {
+    fake.script.push(
+      json({ goal_clarity: 1, constraints_clarity: 1, success_clarity: 1, questions: [] }),
+      json({ goal: "Write the list", constraints: [], acceptance_criteria: ["`list.md` exists"], ontology: null }),
+      { toolCalls: [{ name: "write", arguments: { path: "list.md", content: "- milk" } }] },
+      { text: "Wrote list.md." },
+      json({ score: 0.9, passed: true })
+    )
+    const keyed = (body: unknown) =>
+      server.json("/api/chat", { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json", "idempotency-key": "chat-once-1" } })
+    const first = await keyed({ content: "write my list", session_id: "keyed-chat" })
+    expect(first.status).toBe(200)
+    expect(first.body).toMatchObject({ reply: "Wrote list.md.", session_id: "keyed-chat", phase: "evaluate" })
+    expect(fake.script).toHaveLength(0)
+    // the retry asks the model nothing (the script is empty: another run would fail) and answers alike
+    const again = await keyed({ content: "write my list", session_id: "keyed-chat" })
+    expect(again.status).toBe(200)
+    expect(again.body).toEqual(first.body)
+    const session = await server.json("/api/sessions/keyed-chat")
+    expect(session.body.user_messages).toEqual(["write my list"])
+    expect(session.body.agent_responses.map((r: any) => r.content)).toEqual(["Wrote list.md."])
+    // the run itself is on the record, although the request's key was used by its message
+    const runs = await sseFrames(server, ["phase_completed"], (f) => f.filter((x) => x.session_id === "keyed-chat").length >= 4)
+    expect(runs.filter((f) => f.session_id === "keyed-chat").map((f) => f.phase)).toEqual(["interview", "seed", "execute", "evaluate"])
+  })
+
   it("answers 400 for a missing, empty or oversized content", async () => {
     expect((await chat(server, {})).status).toBe(400)
     expect((await chat(server, { content: "   " })).status).toBe(400)

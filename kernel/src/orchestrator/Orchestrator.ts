@@ -44,7 +44,7 @@ import { Scheduler, type TaskAbandoned } from "../scheduler/Scheduler.js"
 import { Seeds } from "../seeds/Seeds.js"
 import { Sessions } from "../sessions/Sessions.js"
 import { type CommandContext, commandsOf, type Pipeline, pipelineOf } from "../shared/Command.js"
-import type { AlreadyExists, ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
+import { type AlreadyExists, type ConcurrentChange, type EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { uuidv7 } from "../shared/Id.js"
 import { Workspace } from "../workspace/Workspace.js"
 import {
@@ -252,6 +252,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
       const fibers = new Map<string, Fiber.RuntimeFiber<ChatReply, ChatError>>()
 
       const unavailable = () => new ModelUnavailable({ message: model.problem ?? NOT_CONFIGURED })
+      const commands = commandsOf(store)
 
       /** Queues events of a run's stream; only the run's own fiber (or start-up, before it) writes there. */
       const record = (run: RunContext, drafts: ReadonlyArray<EventDraft>) => run.pipe.queue(chatRunStream(run.runId), "any", drafts, run.ctx)
@@ -541,19 +542,51 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
           return response === undefined ? [{ role: "user", content }] : [{ role: "user", content }, { role: "assistant", content: response.content }]
         })
 
+      /**
+       * The run an earlier request with the same Idempotency-Key started for this message: joined
+       * while it runs here, answered from the session once it has ended.
+       */
+      const earlierRun = (messageId: string) =>
+        Effect.gen(function*() {
+          const row = yield* commands.view("the run of a message", (db) => db.get<ChatRunRow>("SELECT * FROM chat_runs WHERE message_id = ?", [messageId]))
+          if (row === undefined) return undefined
+          const fiber = fibers.get(row.id)
+          const answered = Effect.gen(function*() {
+            const session = yield* sessions.get(row.session_id)
+            const reply = session.agent_responses[row.message_index]
+            if (reply === undefined || row.reply_id === null && row.status !== "failed") {
+              return yield* new InvalidCommand({ message: `the run of this Idempotency-Key (${row.id}) has not answered yet; its reply will be in session ${row.session_id}` })
+            }
+            return {
+              id: row.reply_id ?? messageId,
+              echo: session.user_messages[row.message_index] ?? "",
+              reply: reply.content,
+              session_id: row.session_id,
+              phase: (row.phase as Phase | null) ?? "interview"
+            } satisfies ChatReply
+          })
+          return { run_id: row.id, session_id: row.session_id, reply: fiber === undefined ? answered : Fiber.join(fiber) } satisfies ChatRun
+        })
+
       const start = (input: ChatInput, context: CommandContext) =>
         Effect.gen(function*() {
           if (model.info === undefined) return yield* unavailable()
           const given = input.session_id === undefined || input.session_id === "" ? undefined : input.session_id
           const prior = given === undefined ? undefined : yield* sessions.get(given).pipe(Effect.catchTag("EntityNotFound", () => Effect.succeed(undefined)))
+          // the request's Idempotency-Key is its message's: a retry gets that message back, and its run
+          const { idempotency_key: key, ...meta } = context.meta ?? {}
           const recorded = yield* sessions.recordUserMessage(given, { content: input.content, user_id: input.user_id ?? "default" }, context)
+          if (key !== undefined) {
+            const earlier = yield* earlierRun(recorded.message_id)
+            if (earlier !== undefined) return earlier
+          }
           const runId = uuidv7()
           const run = newRun({
             runId,
             sessionId: recorded.session_id,
             content: input.content,
             history: prior === undefined ? [] : historyOf(prior, prior.user_messages.length),
-            ctx: { actor: context.actor, meta: { ...context.meta, session_id: recorded.session_id } }
+            ctx: { actor: context.actor, meta: { ...meta, session_id: recorded.session_id } }
           })
           yield* record(run, [
             draft<ChatRunStarted>(CHAT_RUN_STARTED, {
@@ -588,7 +621,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
         })
 
       // Runs the last stop cut off: resumed from their seed (or the interview), or failed with the reason.
-      const cutOff = yield* commandsOf(store).view("unfinished chat runs", (db) =>
+      const cutOff = yield* commands.view("unfinished chat runs", (db) =>
         db.all<ChatRunRow>("SELECT * FROM chat_runs WHERE status = 'running' ORDER BY seq", []))
       for (const row of cutOff) {
         const session = yield* sessions.get(row.session_id).pipe(Effect.option)
