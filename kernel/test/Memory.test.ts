@@ -5,6 +5,7 @@ import { Effect } from "effect"
 import { copyFileSync, existsSync, readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { memoryKernel, tempDataDir, user } from "./fixtures/memoryKernel.js"
+import { eventually } from "./support.js"
 
 const store = (content: string, extra: Record<string, unknown> = {}) =>
   Effect.flatMap(Memory, (m) => Effect.map(m.store({ content, ...extra }, user), (r) => r.id))
@@ -49,9 +50,11 @@ describe("keyword search (FTS5, BM25)", () => {
       expect((yield* keyword("event log", "conversation")).count).toBe(0)
       expect((yield* keyword("event log", undefined, 1)).entries.map((e) => e.id)).toEqual([best])
 
-      const recalls = yield* eventsOfType(MemoryEvents.MEMORY_RECALLED)
-      // four searches found something; the conversation search found nothing and records nothing
-      expect(recalls).toHaveLength(4)
+      // a recall commits after its search answers; four searches found something, the
+      // conversation search found nothing and records nothing
+      const recalls = yield* eventually(eventsOfType(MemoryEvents.MEMORY_RECALLED), (r) => r.length >= 4)
+      yield* Effect.sleep("50 millis")
+      expect(yield* eventsOfType(MemoryEvents.MEMORY_RECALLED)).toHaveLength(4)
       expect(recalls[0]!.data).toMatchObject({ mode: "keyword", memory_type: null, query_length: 9, count: 3 })
       expect(JSON.stringify(recalls.map((r) => r.data))).not.toContain("event log")
       expect(recalls[3]!.data.memory_ids).toEqual([best])

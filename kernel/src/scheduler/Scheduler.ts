@@ -3,7 +3,8 @@
  * events and wait in the `scheduler_tasks` view; one admission fiber starts them — highest
  * priority first, first come first served within a priority, at most `scheduler.max_concurrent`
  * at once and `scheduler.rate_limit_per_minute` starts per rolling minute — by handing each to
- * the TaskRunner, and records how it ended. Queued tasks survive a restart because the queue is
+ * the TaskRunner, and records how it ended; a task submitted when a slot is free and nothing is
+ * queued starts at once, in the commit of its submission. Queued tasks survive a restart because the queue is
  * the view; a task found running at start was cut off by the stop and is failed explicitly.
  */
 import type { SchedulerStats, SchedulerTask, SchedulerTaskDetail, SchedulerTasks, TaskPriority, TaskSource } from "@annal/spec"
@@ -13,8 +14,8 @@ import { Cause, Clock, Context, Data, Deferred, Duration, Effect, Either, Exit, 
 import { Configuration } from "../config/Configuration.js"
 import { type CommandContext, commandsOf, query } from "../shared/Command.js"
 import { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
-import { decideCancel, decideEnd, decideStart, decideSubmit, PRIORITY_RANK, type TaskDecision, type TaskOutcome, type TaskState } from "./decide.js"
-import { taskStream } from "./events.js"
+import { decideCancel, decideEnd, decideStart, decideSubmit, evolve, PRIORITY_RANK, startsAtOnce, type TaskDecision, type TaskOutcome, type TaskState } from "./decide.js"
+import { TASK_STARTED, taskStream } from "./events.js"
 import { newId } from "../shared/Id.js"
 import { fromRow, type TaskRow } from "./projection.js"
 import { TaskRunFailed, TaskRunner } from "./TaskRunner.js"
@@ -276,6 +277,23 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
                   source: task.source
                 })
                 if (Either.isLeft(decision)) return yield* decision.left
+                // a task that finds a free slot starts in the same commit as its submission (an
+                // idempotent request goes the long way: its replay must not start anything)
+                const now = yield* Clock.currentTimeMillis
+                prune(now)
+                const atOnce = context.meta?.idempotency_key === undefined &&
+                  (yield* runner.unavailable) === undefined &&
+                  startsAtOnce((yield* config.current).scheduler, active.size, starts.length, (yield* nextQueued) !== undefined)
+                if (atOnce) {
+                  const submitted = yield* store.enqueue({ stream: taskStream(id), expectedVersion: 0, events: [decision.right], actor: context.actor, meta: context.meta })
+                  const started = yield* commands.appendDecided(taskStream(id), 1, [{ type: TASK_STARTED, data: { id, runner: runner.name } }], system)
+                  const first = yield* Effect.catchTag(submitted, "StreamVersionConflict", (e) => Effect.fail(new ConcurrentChange({ message: e.message })))
+                  const state = [...first, ...started].reduce<TaskState | undefined>(evolve, undefined)!
+                  starts.push(now)
+                  active.add(id)
+                  yield* FiberMap.run(fibers, id, execute(state))
+                  return id
+                }
                 const [event] = yield* commands.appendDecided(taskStream(id), 0, [decision.right], context)
                 // an idempotent replay answers with the task of the first request
                 return typeof event?.data.id === "string" ? event.data.id : id
