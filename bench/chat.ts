@@ -93,7 +93,10 @@ interface Turn {
   readonly total: number
   readonly model: number
   readonly kernel: number
-  /** Of the kernel's time: the tools' execution (gate step 4, from tool_call_started's commit to tool_call_completed). */
+  /**
+   * Of the kernel's time: the tools' execution (gate step 4, from tool_call_started's commit to
+   * tool_call_completed, or to the next model call when the completion commits after it starts).
+   */
   readonly tools: number
   /** The process's CPU time outside the model's streams (the kernel's time less its waits: fsync, I/O, other processes). */
   readonly kernelCpu: number
@@ -114,6 +117,11 @@ const measure = (marks: ReadonlyArray<Mark>): Turn => {
   let started = false
   for (const m of marks) {
     if (m.what === "model start") {
+      // a call's completion may commit after the agent's next model call has started
+      if (toolStart !== undefined) {
+        tools += m.at - toolStart
+        toolStart = undefined
+      }
       modelStart = m.at
       modelCpuStart = m.cpu
       streams++
