@@ -1,9 +1,9 @@
 /** The agents view as a service: the list the API pages through, and one agent's row. */
 import type { AgentSummary, PageRequest } from "@annal/spec"
-import type { EventStore, EventStoreError } from "@annal/store"
+import { EventStore, type EventStoreError } from "@annal/store"
 import type { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
-import { query } from "../shared/Command.js"
+import { commandsOf, query } from "../shared/Command.js"
 import { EntityNotFound } from "../shared/errors.js"
 import { type Paged, paged } from "../shared/Page.js"
 import type { AgentRow } from "./projection.js"
@@ -33,6 +33,7 @@ export class Agents extends Context.Tag("@annal/kernel/Agents")<
     Agents,
     Effect.gen(function*() {
       const services = yield* Effect.context<SqlClient.SqlClient | EventStore>()
+      const commands = commandsOf(Context.get(services, EventStore))
       return Agents.of({
         list: (page) =>
           paged(
@@ -42,10 +43,10 @@ export class Agents extends Context.Tag("@annal/kernel/Agents")<
             (sql, limit, offset) => sql<AgentRow>`SELECT * FROM agents ORDER BY seq DESC LIMIT ${limit} OFFSET ${offset}`,
             toSummary
           ).pipe(Effect.provide(services)),
+        // every agent's start reads it: on the store's writer connection, nothing to provide
         get: (id) =>
-          query("an agent", (sql) => sql<AgentRow>`SELECT * FROM agents WHERE id = ${id}`).pipe(
-            Effect.flatMap((rows) => (rows[0] === undefined ? Effect.fail(new EntityNotFound({ what: "agent", id })) : Effect.succeed(rows[0]))),
-            Effect.provide(services)
+          commands.view("an agent", (db) => db.get<AgentRow>("SELECT * FROM agents WHERE id = ?", [id])).pipe(
+            Effect.flatMap((row) => (row === undefined ? Effect.fail(new EntityNotFound({ what: "agent", id })) : Effect.succeed(row)))
           ),
         counts: query("agent counters", (sql) => sql<AgentCounts>`
           SELECT coalesce(sum(status IN ('Starting', 'Running', 'Idle')), 0) AS active_count,
