@@ -186,6 +186,51 @@ describe("chat runs", () => {
       })
     ))
 
+  it.live("requests with one Idempotency-Key run their message once, at once or later; a failed run's retry fails alike", () =>
+    withFake([clear, json({ goal: "Answer", constraints: [], acceptance_criteria: ["an answer"], ontology: null }), { text: "the answer" }, passed, clear, { text: "no spec" }], () =>
+      Effect.gen(function*() {
+        const orchestrator = yield* Orchestrator
+        const keyed = (key: string) => ({ actor: "user:api", meta: { idempotency_key: key } })
+        // two at once: the second joins the first's run
+        const [a, b] = yield* Effect.all([
+          orchestrator.run({ content: "answer me", session_id: "s-key" }, keyed("k-1")),
+          orchestrator.run({ content: "answer me", session_id: "s-key" }, keyed("k-1"))
+        ], { concurrency: "unbounded" })
+        expect(a).toMatchObject({ reply: "the answer", phase: "evaluate" })
+        expect(b).toEqual(a)
+        // later: answered from the record
+        expect(yield* orchestrator.run({ content: "answer me", session_id: "s-key" }, keyed("k-1"))).toEqual(a)
+        const runs = (yield* allEvents).filter((e) => e.type === "chat_run_started")
+        expect(runs).toHaveLength(1)
+        // the run's own events do not carry the message's key
+        expect(runs[0]!.meta.idempotency_key).toBeUndefined()
+        const failedOnce = yield* Effect.exit(orchestrator.run({ content: "fail me", session_id: "s-key" }, keyed("k-2")))
+        expect(Exit.isFailure(failedOnce)).toBe(true)
+        yield* eventually(allEvents, (es) => es.some((e) => e.type === "chat_run_failed"))
+        const retried = yield* Effect.exit(orchestrator.run({ content: "fail me", session_id: "s-key" }, keyed("k-2")))
+        expect(Exit.isFailure(retried) && JSON.stringify(retried.cause)).toContain("ChatRunFailedEarlier")
+        const session = yield* (yield* Sessions).get("s-key")
+        expect(session.user_messages).toEqual(["answer me", "fail me"])
+      })
+    ))
+
+  it.live("messages sent to one session at once each get their own place in it, and their runs know it", () =>
+    withFake(Array.from({ length: 3 }, () => json({ goal_clarity: 0, constraints_clarity: 0, success_clarity: 0, questions: ["Which?"] })), () =>
+      Effect.gen(function*() {
+        const orchestrator = yield* Orchestrator
+        yield* Effect.forEach(["one", "two", "three"], (content) => orchestrator.run({ content, session_id: "s-many" }, user), { concurrency: "unbounded" })
+        const started = (yield* allEvents).filter((e) => e.type === "chat_run_started")
+        expect(started.map((e) => e.data.message_index).sort()).toEqual([0, 1, 2])
+        const session = yield* (yield* Sessions).get("s-many")
+        // each run's index names its own message
+        const messages = (yield* allEvents).filter((e) => e.type === "message_received")
+        for (const run of started) {
+          const own = messages.find((m) => m.data.message_id === run.data.message_id)!
+          expect(session.user_messages[run.data.message_index as number]).toBe(own.data.content)
+        }
+      })
+    ))
+
   it.live("on_timeout stop: past chat_timeout_secs the run is stopped, its agent killed and its task cancelled", () =>
     withFake([
       clear,

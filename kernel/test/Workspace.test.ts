@@ -11,7 +11,7 @@ import {
   WorkspacePath
 } from "@annal/kernel"
 import { EventStore, type StoredEvent } from "@annal/store"
-import { Effect, Either, Exit } from "effect"
+import { Effect, Either, Exit, Fiber } from "effect"
 import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs"
@@ -226,6 +226,17 @@ describe("the Workspace service", () => {
       expect(gitCli(ws, "show", `${first.commit}:notes/staged.md`)).toBe("staged\n")
       expect(gitCli(ws, "status", "--porcelain")).toBe("")
       expect(ofType(yield* allEvents, WorkspaceEvents.WORKSPACE_FILE_WRITTEN).map((e) => e.data.commit)).toEqual([first.commit, next.commit])
+      // a write cut short while it waits for the repository places nothing and records nothing
+      const repo = yield* GitRepository
+      const holder = yield* Effect.fork(repo.locked(Effect.sleep("300 millis")))
+      yield* Effect.sleep("30 millis")
+      const cut = yield* Effect.fork(workspace.stage("notes/cut.md", bytes("never"), ctx))
+      yield* Effect.sleep("30 millis")
+      yield* Fiber.interrupt(cut)
+      yield* Fiber.join(holder)
+      yield* workspace.settled
+      expect(existsSync(join(ws, "notes", "cut.md"))).toBe(false)
+      expect(ofType(yield* allEvents, WorkspaceEvents.WORKSPACE_FILE_WRITTEN)).toHaveLength(2)
       // a refused path fails the stage itself, and nothing is placed
       const refused = yield* Effect.exit(workspace.stage("../out.txt", bytes("x"), ctx))
       expect(Exit.isFailure(refused)).toBe(true)

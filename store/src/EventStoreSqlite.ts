@@ -321,7 +321,9 @@ export const make = (config: EventStoreSqliteConfig) =>
         // written) before it commits: what they queue meanwhile joins the same batch, and the
         // commit's own work (and its fsync) overlaps with that wait instead of coming before it.
         const first = yield* Queue.take(jobs)
-        yield* yieldToIo
+        // a store closing meanwhile fails the job it holds, as it fails those still queued
+        yield* Effect.onInterrupt(yieldToIo, () =>
+          Effect.sync(() => Deferred.unsafeDone(first.done as Deferred.Deferred<unknown, EventStoreError>, Exit.fail(storeError("the event log is closing")))))
         const batch = [first, ...Chunk.toReadonlyArray(yield* Queue.takeUpTo(jobs, maxBatch - 1))]
         const { outcomes, published } = runBatch(batch)
         publish(published)

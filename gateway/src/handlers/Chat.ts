@@ -19,6 +19,7 @@ const chatError = (e: ChatError | ChatTimedOut): ApiError => {
     case "AgentKilled":
     case "TaskAbandoned":
     case "GroupFailed":
+    case "ChatRunFailedEarlier":
       return new InternalError({ error: `the chat failed: ${e.message}` })
     default:
       return apiError("the chat failed")(e)

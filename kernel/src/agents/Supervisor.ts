@@ -167,10 +167,8 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
           const emit = (event: AgentLoopEvent) => (input.onEvent === undefined ? Effect.void : input.onEvent(event))
 
           yield* append([draft<AgentStarted>(AGENT_STARTED, { agent_id: agentId })])
-          // the supervisor, not the agent, grants an agent its permissions; the agent is on the
-          // record (created, started) before it asks the model anything
+          // the supervisor, not the agent, grants an agent its permissions
           yield* permissions.ensureDefaults(agentId, { ...context, actor: SUPERVISOR_ACTOR })
-          yield* pipe.settle
 
           const messages: Array<ChatMessage> = [
             ...(input.system_prompt === undefined || input.system_prompt === "" ? [] : [{ role: "system" as const, content: input.system_prompt }]),
@@ -268,17 +266,16 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
           const exists = yield* agents.get(agentId).pipe(Effect.as(true), Effect.catchTag("EntityNotFound", () => Effect.succeed(false)))
           const created = decideCreate(exists, { ...input, agent_id: agentId })
           if (created._tag === "Left") return yield* created.left
-          // queued: it commits with the agent's first events, before its first model call
-          const pipe = pipelineOf(store)
-          yield* pipe.queue(agentStream(agentId), 0, [created.right], correlated(context, context.actor))
+          // on the record before its fiber exists: a second start of the same id fails here
+          yield* commands.appendDecided(agentStream(agentId), 0, [created.right], correlated(context, context.actor))
           const done = yield* Deferred.make<AgentRunResult, AgentRunFailed | AgentKilled>()
-          yield* FiberMap.run(fibers, agentId, body(agentId, input, correlated(context, `agent:${agentId}`), done, pipe))
+          yield* FiberMap.run(fibers, agentId, body(agentId, input, correlated(context, `agent:${agentId}`), done, pipelineOf(store)))
           return { agent_id: agentId, result: Deferred.await(done) } satisfies AgentHandle
         })
 
       const kill = (agentId: string, context: CommandContext) =>
         killLock.withPermits(1)(Effect.gen(function*() {
-          // an agent running here is stopped first (its creation may still be on its way to the record)
+          // an agent running here is stopped first
           const running = yield* FiberMap.has(fibers, agentId)
           if (!running) yield* agents.get(agentId)
           // interrupting waits for the fiber to end, so its own last events are written first

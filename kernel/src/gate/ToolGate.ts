@@ -13,8 +13,8 @@
  * tool error: the gate fails only when the log itself cannot be written. The events up to
  * `tool_call_started` (or the refusal) are queued as they are decided and waited for once, so
  * they usually share one commit; nothing consequential runs, and no person is asked, before they
- * are committed. Given the caller's pipeline (an agent's), a call that only reads runs while its
- * events commit, and the call's last event — and work the tool hands over, like a write's git
+ * are committed. Given the caller's pipeline (an agent's), a built-in call that only reads what
+ * the kernel holds (`runsAhead`) runs while its events commit, and the call's last event — and work the tool hands over, like a write's git
  * commit — commit after it answers: the caller settles them before it ends.
  */
 import { EventStore, type EventStoreError } from "@annal/store"
@@ -190,8 +190,10 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
           )
           const canAccess = (path: string) =>
             Option.match(agentPermissions, { onNone: () => false, onSome: (p) => decideAccess(p, { tool: tool.name, path }).allowed })
-          // a call that changes nothing runs while its events commit, when the caller settles them later
-          const waitFirst = plan.consequential || need.ask || later === undefined
+          // a built-in read of what the kernel holds runs while its events commit, when the caller
+          // settles them later; anything else (a program's tool, the network, a process) waits for them
+          const waitFirst = plan.runsAhead !== true || plan.consequential || need.ask || later === undefined ||
+            plan.access.network === true || plan.access.fork === true
           yield* (waitFirst ? append : finish)<ToolCallStarted>(TOOL_CALL_STARTED, {
             id,
             agent_id: agentId,

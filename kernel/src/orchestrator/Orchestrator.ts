@@ -21,8 +21,8 @@
  * Runs are fibers of the service's own scope: `chat` waits at most
  * `orchestrator.chat_timeout_secs`, then the run goes on or is stopped (`orchestrator.on_timeout`).
  */
-import { type EventDraft, EventStore, type EventStoreError } from "@annal/store"
-import { Cause, Context, Data, Duration, Effect, Either, Exit, Fiber, FiberSet, Layer, Option, PubSub, Stream } from "effect"
+import { type EventDraft, type EventMeta, EventStore, type EventStoreError } from "@annal/store"
+import { Cause, Context, Data, Deferred, Duration, Effect, Either, Exit, Fiber, FiberId, FiberSet, Layer, Option, PubSub, Stream } from "effect"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { type AgentKilled, type AgentRunFailed, type AgentRunResult, Supervisor } from "../agents/Supervisor.js"
@@ -42,9 +42,9 @@ import { Personas } from "../personas/Personas.js"
 import { Programs, withSkills } from "../programs/Programs.js"
 import { Scheduler, type TaskAbandoned } from "../scheduler/Scheduler.js"
 import { Seeds } from "../seeds/Seeds.js"
-import { Sessions } from "../sessions/Sessions.js"
+import { type RecordedMessage, Sessions } from "../sessions/Sessions.js"
 import { type CommandContext, commandsOf, type Pipeline, pipelineOf } from "../shared/Command.js"
-import { type AlreadyExists, type ConcurrentChange, type EntityNotFound, InvalidCommand } from "../shared/errors.js"
+import { type AlreadyExists, ConcurrentChange, type EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { uuidv7 } from "../shared/Id.js"
 import { Workspace } from "../workspace/Workspace.js"
 import {
@@ -120,10 +120,18 @@ export class ChatTimedOut extends Data.TaggedError("ChatTimedOut")<{ readonly se
   }
 }
 
+/** The run a retried request (same Idempotency-Key) asks for failed: its recorded reason. */
+export class ChatRunFailedEarlier extends Data.TaggedError("ChatRunFailedEarlier")<{ readonly run_id: string; readonly reason: string }> {
+  override get message() {
+    return `the run of this Idempotency-Key (${this.run_id}) failed: ${this.reason}`
+  }
+}
+
 /** Every agent of a group failed or was stopped: there is no work to evaluate. */
 export class GroupFailed extends Data.TaggedError("GroupFailed")<{ readonly group_id: string; readonly message: string }> {}
 
 export type ChatError =
+  | ChatRunFailedEarlier
   | ModelUnavailable
   | ModelError
   | AgentRunFailed
@@ -552,40 +560,32 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
           if (row === undefined) return undefined
           const fiber = fibers.get(row.id)
           const answered = Effect.gen(function*() {
-            const session = yield* sessions.get(row.session_id)
-            const reply = session.agent_responses[row.message_index]
-            if (reply === undefined || row.reply_id === null && row.status !== "failed") {
-              return yield* new InvalidCommand({ message: `the run of this Idempotency-Key (${row.id}) has not answered yet; its reply will be in session ${row.session_id}` })
+            if (row.status === "failed") return yield* new ChatRunFailedEarlier({ run_id: row.id, reason: row.error ?? "unknown" })
+            const reply = row.reply_id === null ? undefined : yield* commands.view("a reply", (db) =>
+              db.get<{ content: string }>("SELECT content FROM session_messages WHERE message_id = ? AND role = 'agent'", [row.reply_id]))
+            if (reply === undefined) {
+              return yield* new ConcurrentChange({ message: `the run of this Idempotency-Key (${row.id}) has not answered yet; its reply will be in session ${row.session_id}` })
             }
-            return {
-              id: row.reply_id ?? messageId,
-              echo: session.user_messages[row.message_index] ?? "",
-              reply: reply.content,
-              session_id: row.session_id,
-              phase: (row.phase as Phase | null) ?? "interview"
-            } satisfies ChatReply
+            const asked = yield* commands.view("a message", (db) =>
+              db.get<{ content: string }>("SELECT content FROM session_messages WHERE message_id = ? AND role = 'user'", [messageId]))
+            return { id: row.reply_id!, echo: asked?.content ?? "", reply: reply.content, session_id: row.session_id, phase: (row.phase as Phase | null) ?? "interview" } satisfies ChatReply
           })
           return { run_id: row.id, session_id: row.session_id, reply: fiber === undefined ? answered : Fiber.join(fiber) } satisfies ChatRun
         })
 
-      const start = (input: ChatInput, context: CommandContext) =>
+      // Runs of keyed requests in this process, by message, until they end: a retry that comes
+      // before the first attempt's run is on the record joins it rather than starting another.
+      const keyedStarts = new Map<string, Deferred.Deferred<ChatRun, ChatError>>()
+
+      const startRun = (input: ChatInput, context: CommandContext, recorded: RecordedMessage, meta: EventMeta) =>
         Effect.gen(function*() {
-          if (model.info === undefined) return yield* unavailable()
-          const given = input.session_id === undefined || input.session_id === "" ? undefined : input.session_id
-          const prior = given === undefined ? undefined : yield* sessions.get(given).pipe(Effect.catchTag("EntityNotFound", () => Effect.succeed(undefined)))
-          // the request's Idempotency-Key is its message's: a retry gets that message back, and its run
-          const { idempotency_key: key, ...meta } = context.meta ?? {}
-          const recorded = yield* sessions.recordUserMessage(given, { content: input.content, user_id: input.user_id ?? "default" }, context)
-          if (key !== undefined) {
-            const earlier = yield* earlierRun(recorded.message_id)
-            if (earlier !== undefined) return earlier
-          }
+          const session = yield* sessions.get(recorded.session_id)
           const runId = uuidv7()
           const run = newRun({
             runId,
             sessionId: recorded.session_id,
             content: input.content,
-            history: prior === undefined ? [] : historyOf(prior, prior.user_messages.length),
+            history: historyOf(session, recorded.index),
             ctx: { actor: context.actor, meta: { ...meta, session_id: recorded.session_id } }
           })
           yield* record(run, [
@@ -593,11 +593,35 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
               run_id: runId,
               session_id: recorded.session_id,
               message_id: recorded.message_id,
-              message_index: prior?.user_messages.length ?? 0
+              message_index: recorded.index
             })
           ])
           const fiber = yield* fork(run, { phase: "interview" })
           return { run_id: runId, session_id: recorded.session_id, reply: Fiber.join(fiber) } satisfies ChatRun
+        })
+
+      const start = (input: ChatInput, context: CommandContext) =>
+        Effect.gen(function*() {
+          if (model.info === undefined) return yield* unavailable()
+          const given = input.session_id === undefined || input.session_id === "" ? undefined : input.session_id
+          // the request's Idempotency-Key is its message's: a retry gets that message back, and its run
+          const { idempotency_key: key, ...meta } = context.meta ?? {}
+          const recorded = yield* sessions.recordUserMessage(given, { content: input.content, user_id: input.user_id ?? "default" }, context)
+          if (key === undefined) return yield* startRun(input, context, recorded, meta)
+          const mine = Deferred.unsafeMake<ChatRun, ChatError>(FiberId.none)
+          const first = keyedStarts.get(recorded.message_id)
+          if (first !== undefined) return yield* Deferred.await(first)
+          keyedStarts.set(recorded.message_id, mine)
+          const forget = Effect.sync(() => keyedStarts.delete(recorded.message_id))
+          return yield* Effect.gen(function*() {
+            const earlier = yield* earlierRun(recorded.message_id)
+            return earlier ?? (yield* startRun(input, context, recorded, meta))
+          }).pipe(
+            Effect.onExit((exit) => Deferred.done(mine, exit)),
+            // once the run has ended its events are on the record, where a later retry finds it
+            Effect.tap((run) => Effect.forkDaemon(Effect.ensuring(Effect.ignore(run.reply), forget))),
+            Effect.tapErrorCause(() => forget)
+          )
         })
 
       const chat = (input: ChatInput, context: CommandContext) =>

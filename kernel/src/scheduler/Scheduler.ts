@@ -156,7 +156,9 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
       const transition = (
         id: string,
         decide: (task: TaskState) => Either.Either<TaskDecision, InvalidCommand>,
-        context: CommandContext
+        context: CommandContext,
+        /** Runs under the lock once the transition is committed. */
+        committed: () => void = () => {}
       ) =>
         lock.withPermits(1)(
           Effect.gen(function*() {
@@ -164,6 +166,7 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
             const decision = decide(task)
             if (Either.isLeft(decision)) return yield* decision.left
             yield* commands.appendDecided(taskStream(id), task.version, [decision.right], context)
+            committed()
             return yield* get(id)
           })
         )
@@ -213,13 +216,15 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
           const next = yield* nextQueued
           if (next === undefined) return undefined
           if (starts.length >= limits.rate_limit_per_minute) return Duration.millis(Math.max(1, starts[0]! + WINDOW_MS - now))
-          const started = yield* transition(next.id, (t) => decideStart(t, runner.name), system).pipe(
+          // counted as running in the same locked step as its start, which submit's fast path reads
+          const started = yield* transition(next.id, (t) => decideStart(t, runner.name), system, () => {
+            starts.push(now)
+            active.add(next.id)
+          }).pipe(
             Effect.map(Option.some),
             Effect.catchTags({ InvalidCommand: () => Effect.succeedNone, EntityNotFound: () => Effect.succeedNone })
           )
           if (Option.isNone(started)) continue
-          starts.push(now)
-          active.add(next.id)
           yield* FiberMap.run(fibers, next.id, execute(started.value))
         }
       })
@@ -286,9 +291,11 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
                   startsAtOnce((yield* config.current).scheduler, active.size, starts.length, (yield* nextQueued) !== undefined)
                 if (atOnce) {
                   const submitted = yield* store.enqueue({ stream: taskStream(id), expectedVersion: 0, events: [decision.right], actor: context.actor, meta: context.meta })
-                  const started = yield* commands.appendDecided(taskStream(id), 1, [{ type: TASK_STARTED, data: { id, runner: runner.name } }], system)
+                  const started = yield* Effect.either(commands.appendDecided(taskStream(id), 1, [{ type: TASK_STARTED, data: { id, runner: runner.name } }], system))
                   const first = yield* Effect.catchTag(submitted, "StreamVersionConflict", (e) => Effect.fail(new ConcurrentChange({ message: e.message })))
-                  const state = [...first, ...started].reduce<TaskState | undefined>(evolve, undefined)!
+                  // submitted but not started (its start failed alone): it waits in the queue like any other
+                  if (Either.isLeft(started)) return id
+                  const state = [...first, ...started.right].reduce<TaskState | undefined>(evolve, undefined)!
                   starts.push(now)
                   active.add(id)
                   yield* FiberMap.run(fibers, id, execute(state))
@@ -344,10 +351,14 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
               ),
             abandon
           })
-          yield* submit({ ...task, id }, context).pipe(Effect.onError(() => Effect.sync(() => bodies.delete(id))))
-          return yield* Deferred.await(done).pipe(
-            // the caller gave up (its run was stopped): so does the task
-            Effect.onInterrupt(() => Effect.ignore(cancel(id, "the run waiting for it stopped (stopped on purpose, or the server is stopping)", context)))
+          // from the submission on, a caller that gives up (its run was stopped) takes the task with it
+          return yield* Effect.uninterruptibleMask((restore) =>
+            Effect.zipRight(
+              submit({ ...task, id }, context).pipe(Effect.onError(() => Effect.sync(() => bodies.delete(id)))),
+              restore(Deferred.await(done)).pipe(
+                Effect.onInterrupt(() => Effect.ignore(cancel(id, "the run waiting for it stopped (stopped on purpose, or the server is stopping)", context)))
+              )
+            )
           )
         })
 

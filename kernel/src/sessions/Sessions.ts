@@ -20,6 +20,8 @@ export interface RecordedMessage {
   readonly seq: number
   /** True when this message started the session. */
   readonly started: boolean
+  /** Its place among the session's user messages, from 0 (messages recorded at once each get their own). */
+  readonly index: number
 }
 
 interface SessionRow {
@@ -103,11 +105,17 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
           const stored = yield* appendDecided(sessionStream(id), version, events, withSession(ctx, id))
           // an idempotent retry gets back the first attempt's events
           const received = find(stored, MESSAGE_RECEIVED)!
+          const before = yield* view("a session's messages", (db) =>
+            db.get<{ n: number }>("SELECT count(*) AS n FROM session_messages WHERE session_id = ? AND role = 'user' AND seq < ?", [
+              String(received.data.session_id),
+              received.seq
+            ]))
           return {
             session_id: String(received.data.session_id),
             message_id: String(received.data.message_id),
             seq: received.seq,
-            started: find(stored, SESSION_STARTED) !== undefined
+            started: find(stored, SESSION_STARTED) !== undefined,
+            index: before?.n ?? 0
           }
         }))
 

@@ -2,7 +2,7 @@
 import { EventStore, type EventDraft, type EventMeta, EventStoreError, type ExpectedVersion, type StoredEvent, type ViewReader } from "@annal/store"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect } from "effect"
+import { Effect, Exit } from "effect"
 import { ConcurrentChange } from "./errors.js"
 
 /** Who acts and the request's meta, passed from the edge to every command. */
@@ -118,6 +118,11 @@ export const pipelineOf = (store: EventStore["Type"]): Pipeline => {
         waits.push(Effect.catchTag(wait, "StreamVersionConflict", conflict))
       }),
     include: (wait) => Effect.sync(() => void waits.push(wait)),
-    settle: Effect.suspend(() => Effect.forEach(waits.splice(0), (wait) => wait, { discard: true }))
+    // every wait is waited for, even after one failed, before the first failure is reported
+    settle: Effect.suspend(() =>
+      Effect.flatMap(Effect.forEach(waits.splice(0), (wait) => Effect.exit(wait)), (exits) => {
+        const failed = exits.find(Exit.isFailure)
+        return failed === undefined ? Effect.void : Effect.failCause(failed.cause)
+      }))
   }
 }

@@ -23,7 +23,7 @@
 import { SqlClient } from "@effect/sql"
 import type { GitRestored, TreeEntry } from "@annal/spec"
 import { EventStore, type EventStoreError } from "@annal/store"
-import { Context, Data, Deferred, Effect, Either, Exit, FiberSet, Layer } from "effect"
+import { Context, Data, Deferred, Effect, Either, FiberSet, Layer } from "effect"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import { dirname, join } from "node:path"
@@ -242,39 +242,38 @@ export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
       // writes whose commit goes on after their caller was answered (see `stage`)
       const committing = yield* FiberSet.make<void>()
 
+      /** A file in place: its commit and `workspace_file_written`; a replayed request's first event. */
+      const commitAndRecord = (target: Resolved, content: Uint8Array, context: CommandContext) =>
+        Effect.gen(function*() {
+          const version = fileVersion(target.relative, content)
+          const commit = yield* repo.commitPaths([target.relative], writeMessage(target.relative))
+          const event = written(version, commit)
+          yield* withStore(appendDecided(fileStream(target.relative), "any", [event], context))
+          return event.data as WorkspaceFileWritten
+        })
+
       const stage = (path: string, content: Uint8Array, context: CommandContext) =>
         Effect.gen(function*() {
-          const placed = yield* Deferred.make<{ readonly path: string; readonly size: number }, WorkspaceFailure>()
           const committed = yield* Deferred.make<WorkspaceFileWritten, WorkspaceFailure>()
-          const steps = repo.locked(
+          // the file is placed in the caller's fiber (so a caller cut short writes nothing), then
+          // the repository's hold passes to the commit, on the workspace's own fiber
+          const placed = yield* repo.handOff(
             Effect.gen(function*() {
               // a retried request with the same Idempotency-Key writes nothing again
               const prior = yield* replayed(context, WORKSPACE_FILE_WRITTEN)
-              if (prior !== undefined) {
-                const data = prior.data as unknown as WorkspaceFileWritten
-                yield* Deferred.succeed(placed, { path: data.path, size: data.size })
-                return data
-              }
+              if (prior !== undefined) return { replayed: prior.data as unknown as WorkspaceFileWritten } as const
               const target = yield* locateFile(path)
               yield* replaceFile(target, content)
-              yield* Deferred.succeed(placed, { path: target.relative, size: content.length })
-              const version = fileVersion(target.relative, content)
-              const commit = yield* repo.commitPaths([target.relative], writeMessage(target.relative))
-              const event = written(version, commit)
-              yield* withStore(appendDecided(fileStream(target.relative), "any", [event], context))
-              return event.data as WorkspaceFileWritten
-            })
+              return { target } as const
+            }),
+            (p) =>
+              Effect.ignore(Effect.onExit(
+                "replayed" in p ? Effect.succeed(p.replayed) : commitAndRecord(p.target, content, context),
+                (exit) => Deferred.done(committed, exit)
+              )),
+            (commit) => FiberSet.run(committing, commit)
           ).pipe(refusalRecorded("write_path", path, context))
-          // the steps run on the workspace's own fiber: answering the caller early does not cut them short
-          yield* FiberSet.run(
-            committing,
-            Effect.flatMap(Effect.exit(steps), (exit) =>
-              Effect.zipRight(
-                Exit.isFailure(exit) ? Deferred.failCause(placed, exit.cause) : Effect.void,
-                Deferred.done(committed, exit)
-              ))
-          )
-          const where = yield* Deferred.await(placed)
+          const where = "replayed" in placed ? { path: placed.replayed.path, size: placed.replayed.size } : { path: placed.target.relative, size: content.length }
           return { ...where, committed: Deferred.await(committed) } satisfies StagedWrite
         })
 
