@@ -9,11 +9,12 @@
  *   2. the file is committed (isomorphic-git add + commit);
  *   3. `workspace_file_written` (path, size, sha256, blob, commit) is appended; the request is
  *      answered only after this commit of the log.
- * The append is what makes a write acknowledged. `stage` answers after step 1 instead and does
- * steps 2 and 3 in the background, still holding the repository's lock, so the next write,
- * restore or `settled` waits for them: an agent's write tool goes on with its next model call
- * while its file is committed, and the agent's end waits for that commit. A process that dies after step 1 leaves an
- * uncommitted change, after step 2 a commit the log does not name. On the next start, before
+ * The append is what makes a write acknowledged. `stage` answers after step 1 instead (done in
+ * the caller's fiber) and does steps 2 and 3 in the background, still holding the repository's
+ * lock, so the next write, restore or `settled` waits for them: an agent's write tool goes on
+ * with its next model call while its file is committed, and the agent's end waits for that
+ * commit. A process that dies after step 1 leaves an uncommitted change, after step 2 a commit
+ * the log does not name. On the next start, before
  * serving, the workspace is reconciled with the log: uncommitted changes are committed, and
  * every file whose content in HEAD differs from the log's view is recorded in one
  * `workspace_reconciled` event (actor `system`). The same recovers changes made behind the
