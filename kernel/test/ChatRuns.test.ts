@@ -14,7 +14,8 @@ import {
   OrchestratorDecide,
   Scheduler,
   SEED_PROMPT,
-  Sessions
+  Sessions,
+  Workspace
 } from "@annal/kernel"
 import { EventStore, type StoredEvent } from "@annal/store"
 import { SqlClient } from "@effect/sql"
@@ -213,6 +214,28 @@ describe("chat runs", () => {
         expect(session.user_messages).toEqual(["answer me", "fail me"])
       })
     ))
+
+  it.live("what a call read is on the record before the model hears of it", () => {
+    // the fake answers in this process: at the agent's second request it looks at the log itself
+    const seen: Array<ReadonlyArray<string>> = []
+    let look: () => ReadonlyArray<string> = () => []
+    const answer = dispatcher({ goal: "Read the note", constraints: [], acceptance_criteria: ["an answer"], ontology: null }, (body: any) => {
+      const calls = body.messages.filter((m: any) => m.role === "tool").length
+      if (calls === 0) return { toolCalls: [{ name: "read", arguments: { path: "note.txt" } }] }
+      seen.push(look())
+      return { text: "read it" }
+    })
+    return withFake(Array.from({ length: 5 }, () => answer), () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        look = () => Effect.runSync(store.readViews((db) => db.all<{ type: string }>("SELECT type FROM events WHERE stream LIKE 'tool-call-%' OR type = 'access_decided' ORDER BY seq", []))).map((r) => r.type)
+        yield* (yield* Workspace).write("note.txt", new TextEncoder().encode("hello"), user)
+        const reply = yield* (yield* Orchestrator).run({ content: "read the note", session_id: "s-read" }, user)
+        expect(reply.reply).toBe("read it")
+        expect(seen).toEqual([["tool_call_requested", "access_decided", "tool_call_started", "tool_call_completed"]])
+      })
+    )
+  })
 
   it.live("messages sent to one session at once each get their own place in it, and their runs know it", () =>
     withFake(Array.from({ length: 3 }, () => json({ goal_clarity: 0, constraints_clarity: 0, success_clarity: 0, questions: ["Which?"] })), () =>

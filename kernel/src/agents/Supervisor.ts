@@ -157,7 +157,7 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
        * progress events are queued on `pipe` (the gate commits them with a call's first events;
        * the agent's end settles them).
        */
-      const loop = (agentId: string, input: AgentRunInput, context: CommandContext, pipe: Pipeline) =>
+      const loop = (agentId: string, input: AgentRunInput, context: CommandContext, pipe: Pipeline, work: Pipeline) =>
         Effect.gen(function*() {
           let version = 1
           const append = (drafts: ReadonlyArray<EventDraft>) =>
@@ -179,6 +179,8 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
           const usage = { prompt_tokens: 0, completion_tokens: 0 }
           let text = ""
           for (let step = 1; step <= maxSteps; step++) {
+            // what the last step's calls did and read is on the record before the model hears of it
+            yield* pipe.settle
             const tools = yield* registry.specs
             const completion = yield* collect(
               model.stream({ messages, tools }).pipe(
@@ -205,7 +207,7 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
             }
             messages.push({ role: "assistant", content: completion.text, tool_calls: completion.toolCalls })
             for (const call of completion.toolCalls) {
-              const result = yield* gate.call(agentId, call, context, pipe)
+              const result = yield* gate.call(agentId, call, context, { records: pipe, work })
               yield* emit({ _tag: "ToolResult", result })
               messages.push({ role: "tool", content: result.is_error ? `error: ${result.content}` : result.content, tool_call_id: call.id })
             }
@@ -221,10 +223,13 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
         done: Deferred.Deferred<AgentRunResult, AgentRunFailed | AgentKilled>,
         pipe: Pipeline
       ) => {
-        return Effect.exit(loop(agentId, input, context, pipe)).pipe(
+        // what tools hand over (a write's git commit), settled at the end with the agent's own events
+        const work = pipelineOf(store)
+        const settleAll = Effect.flatMap(Effect.exit(work.settle), (worked) => Effect.zipRight(pipe.settle, worked))
+        return Effect.exit(loop(agentId, input, context, pipe, work)).pipe(
           Effect.flatMap((exit) =>
             // what the loop queued is on the record (or its failure known) before its end is decided
-            Effect.flatMap(Effect.exit(pipe.settle), (settled) =>
+            Effect.flatMap(Effect.exit(settleAll), (settled) =>
               end(agentId, context, done, Exit.isFailure(settled) && Exit.isSuccess(exit) ? Exit.failCause(settled.cause) : exit)).pipe(
               Effect.catchAll((e) =>
                 Effect.zipRight(
@@ -237,7 +242,7 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
             )
           ),
           // a kill records the stop after this fiber ends: what it queued must be committed by then
-          Effect.onInterrupt(() => Effect.zipRight(Effect.ignore(pipe.settle), Deferred.fail(done, new AgentKilled({ agent_id: agentId }))))
+          Effect.onInterrupt(() => Effect.zipRight(Effect.ignore(settleAll), Deferred.fail(done, new AgentKilled({ agent_id: agentId }))))
         )
       }
 

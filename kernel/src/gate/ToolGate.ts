@@ -13,9 +13,11 @@
  * tool error: the gate fails only when the log itself cannot be written. The events up to
  * `tool_call_started` (or the refusal) are queued as they are decided and waited for once, so
  * they usually share one commit; nothing consequential runs, and no person is asked, before they
- * are committed. Given the caller's pipeline (an agent's), a built-in call that only reads what
- * the kernel holds (`runsAhead`) runs while its events commit, and the call's last event — and work the tool hands over, like a write's git
- * commit — commit after it answers: the caller settles them before it ends.
+ * are committed. Given the caller's pipelines (an agent's), a built-in call that only reads what
+ * the kernel holds (`runsAhead`) runs while its events commit, and the call's last event commits
+ * after it answers — the agent settles them before its next model call, so what a call read is
+ * on the record before it leaves the process — and work the tool hands over (a write's git commit)
+ * is settled at the agent's end.
  */
 import { EventStore, type EventStoreError } from "@annal/store"
 import { Clock, Context, Effect, Either, Layer, Option } from "effect"
@@ -73,6 +75,12 @@ export interface ChargedUsage extends TokenUsage {
   readonly reserved_tokens?: number | undefined
 }
 
+/** Where a call puts what it lets commit after it answers (see `ToolGate.call`). */
+export interface CallerPipelines {
+  readonly records: Pipeline
+  readonly work: Pipeline
+}
+
 /** Extra time the gate allows past a tool's own deadline before it interrupts the tool. */
 const GRACE_MS = 1000
 
@@ -86,8 +94,12 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
       agentId: string,
       toolCall: ToolCallRequest,
       context: CommandContext,
-      /** The caller's pipeline: what may commit after the call answers is added to it. Absent: the call waits for all of it. */
-      later?: Pipeline
+      /**
+       * The caller's pipelines: `records` takes the call's events that may commit after it answers
+       * (the caller settles them before what it sends out next), `work` what the tool hands over
+       * (a write's commit; settled at the caller's end). Absent: the call waits for all of it.
+       */
+      later?: CallerPipelines
     ) => Effect.Effect<ToolCallResult, ConcurrentChange | EventStoreError>
     /** Charges a model call's real token usage to the agent's budget (nothing without a budget). */
     readonly chargeUsage: (agentId: string, usage: ChargedUsage, context: CommandContext) => Effect.Effect<void, ConcurrentChange | EventStoreError>
@@ -103,7 +115,7 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
       const approvals = yield* Approvals
       const config = yield* Configuration
 
-      const call = (agentId: string, toolCall: ToolCallRequest, context: CommandContext, later?: Pipeline) =>
+      const call = (agentId: string, toolCall: ToolCallRequest, context: CommandContext, later?: CallerPipelines) =>
         Effect.gen(function*() {
           const id = uuidv7()
           // The events before the call runs are queued and committed together, once, before it
@@ -117,7 +129,7 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
           const append = <A extends object>(type: string, data: A) => Effect.zipRight(queue(type, data), settle)
           /** Queues the call's last event: the caller's pipeline settles it, or it is waited for now. */
           const finish = <A extends object>(type: string, data: A) =>
-            Effect.zipRight(queue(type, data), later === undefined ? settle : later.include(settle))
+            Effect.zipRight(queue(type, data), later === undefined ? settle : later.records.include(settle))
           const base = { id, call_id: toolCall.id, tool: toolCall.name }
           const deny = (stage: GateStage, reason: string, approvalId: string | null = null) =>
             append<ToolCallDenied>(TOOL_CALL_DENIED, { id, agent_id: agentId, tool: toolCall.name, status: "denied", stage, reason, approval_id: approvalId }).pipe(
@@ -208,7 +220,7 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
           const failed = (reason: string, timedOut: boolean) =>
             Effect.flatMap(elapsed, (duration_ms) =>
               finish<ToolCallFailed>(TOOL_CALL_FAILED, { id, agent_id: agentId, tool: tool.name, status: "failed", duration_ms, reason, timed_out: timedOut }))
-          const outcome = yield* plan.run({ agentId, context, timeoutSecs, canAccess, later: later?.include }).pipe(
+          const outcome = yield* plan.run({ agentId, context, timeoutSecs, canAccess, later: later?.work.include }).pipe(
             Effect.timeoutFail({
               duration: timeoutSecs * 1000 + GRACE_MS,
               onTimeout: () => new ToolFailed({ message: `${tool.name} did not finish within its ${timeoutSecs} s time limit`, timedOut: true })

@@ -15,7 +15,7 @@ import type {
 } from "@annal/spec"
 import { EventStore, type EventStoreError, type StoredEvent } from "@annal/store"
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Either, FiberSet, Layer, Queue, Schedule, Stream } from "effect"
+import { Context, Effect, Either, Layer, Queue, Schedule, Stream } from "effect"
 import { Configuration } from "../config/Configuration.js"
 import { appendDecided, type CommandContext, commandsOf, query, streamVersion } from "../shared/Command.js"
 import { DataDir } from "../shared/DataDir.js"
@@ -119,23 +119,15 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
         Effect.forkScoped
       )
 
-      // A recall is recorded without making the search wait for the commit: it changes nothing,
-      // and what searched goes on (an agent to its model call) while `memory_recalled` commits.
-      const recording = yield* FiberSet.make<void>()
+      // awaited: what was recalled goes into prompts that leave the process, and the record comes first
       const recall = (mode: MemoryRecalled["mode"], request: MemoryQuery, ids: ReadonlyArray<string>, context: CommandContext) => {
         const data = decideRecall(mode, request, ids)
         if (data === undefined) return Effect.void
-        return Effect.flatMap(
-          store.enqueue({ stream: RECALL_STREAM, expectedVersion: "any", events: [{ type: MEMORY_RECALLED, data }], actor: context.actor, meta: context.meta }),
-          (committed) =>
-            FiberSet.run(
-              recording,
-              committed.pipe(
-                Effect.flatMap((events) => exclusive(Effect.sync(() => events.forEach((e) => semantic.passed(e.seq))))),
-                Effect.catchAll((e) => Effect.logWarning(`could not record a memory recall: ${e.message}`))
-              )
-            )
-        ).pipe(Effect.asVoid)
+        return commands.appendDecided(RECALL_STREAM, "any", [{ type: MEMORY_RECALLED, data }], context).pipe(
+          // "any" cannot conflict
+          Effect.catchTag("ConcurrentChange", (e) => Effect.die(e)),
+          Effect.flatMap((events) => exclusive(Effect.sync(() => events.forEach((e) => semantic.passed(e.seq)))))
+        )
       }
 
       const storeMemory = (request: unknown, context: CommandContext) =>
