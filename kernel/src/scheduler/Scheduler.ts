@@ -290,9 +290,9 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
                   (yield* runner.unavailable) === undefined &&
                   startsAtOnce((yield* config.current).scheduler, active.size, starts.length, (yield* nextQueued) !== undefined)
                 if (atOnce) {
-                  const submitted = yield* store.enqueue({ stream: taskStream(id), expectedVersion: 0, events: [decision.right], actor: context.actor, meta: context.meta })
+                  const submitted = yield* commands.enqueueDecided(taskStream(id), 0, [decision.right], context)
                   const started = yield* Effect.either(commands.appendDecided(taskStream(id), 1, [{ type: TASK_STARTED, data: { id, runner: runner.name } }], system))
-                  const first = yield* Effect.catchTag(submitted, "StreamVersionConflict", (e) => Effect.fail(new ConcurrentChange({ message: e.message })))
+                  const first = yield* submitted
                   // submitted but not started (its start failed alone): it waits in the queue like any other
                   if (Either.isLeft(started)) return id
                   const state = [...first, ...started.right].reduce<TaskState | undefined>(evolve, undefined)!

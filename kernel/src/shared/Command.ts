@@ -24,6 +24,13 @@ export interface Commands {
     events: ReadonlyArray<EventDraft>,
     context: CommandContext
   ) => Effect.Effect<ReadonlyArray<StoredEvent>, ConcurrentChange | EventStoreError>
+  /** Queues `appendDecided`'s append at once and returns the wait for its commit (see `EventStore.enqueue`). */
+  readonly enqueueDecided: (
+    stream: string,
+    expectedVersion: ExpectedVersion,
+    events: ReadonlyArray<EventDraft>,
+    context: CommandContext
+  ) => Effect.Effect<Effect.Effect<ReadonlyArray<StoredEvent>, ConcurrentChange | EventStoreError>>
   /** Reads the views synchronously on the store's writer connection (see `view`). */
   readonly view: <A>(what: string, run: (db: ViewReader) => A) => Effect.Effect<A, EventStoreError>
   /** The current version of a stream (0 when it has no events). */
@@ -41,6 +48,9 @@ export const commandsOf = (store: EventStore["Type"]): Commands => {
   return {
     appendDecided: (stream, expectedVersion, events, context) =>
       Effect.catchTag(store.append({ stream, expectedVersion, events, actor: context.actor, meta: context.meta }), "StreamVersionConflict", conflict),
+    enqueueDecided: (stream, expectedVersion, events, context) =>
+      Effect.map(store.enqueue({ stream, expectedVersion, events, actor: context.actor, meta: context.meta }), (wait) =>
+        Effect.catchTag(wait, "StreamVersionConflict", conflict)),
     view,
     streamVersion: (stream) =>
       view("a stream version", (db) =>
@@ -112,10 +122,11 @@ export interface Pipeline {
 
 export const pipelineOf = (store: EventStore["Type"]): Pipeline => {
   const waits: Array<Effect.Effect<unknown, ConcurrentChange | EventStoreError>> = []
+  const { enqueueDecided } = commandsOf(store)
   return {
     queue: (stream, expectedVersion, events, context) =>
-      Effect.map(store.enqueue({ stream, expectedVersion, events, actor: context.actor, meta: context.meta }), (wait) => {
-        waits.push(Effect.catchTag(wait, "StreamVersionConflict", conflict))
+      Effect.map(enqueueDecided(stream, expectedVersion, events, context), (wait) => {
+        waits.push(wait)
       }),
     include: (wait) => Effect.sync(() => void waits.push(wait)),
     // every wait is waited for, even after one failed, before the first failure is reported
