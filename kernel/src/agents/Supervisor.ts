@@ -24,7 +24,7 @@ import {
 import { Permissions } from "../permissions/Permissions.js"
 import { SCHEDULER_ACTOR } from "../scheduler/Scheduler.js"
 import { TaskRunFailed, TaskRunner } from "../scheduler/TaskRunner.js"
-import { type CommandContext, commandsOf, type Pipeline, pipelineOf, query } from "../shared/Command.js"
+import { awaitEvery, type CommandContext, commandsOf, type Pipeline, pipelineOf, query } from "../shared/Command.js"
 import type { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { uuidv7 } from "../shared/Id.js"
 import { ToolRegistry } from "../tools/ToolRegistry.js"
@@ -87,6 +87,13 @@ export interface AgentHandle {
   readonly agent_id: string
   /** Waits for the agent's end. */
   readonly result: Effect.Effect<AgentRunResult, AgentRunFailed | AgentKilled>
+}
+
+/** An agent's appends nothing waits on at once: see `loop`. */
+interface AgentPipelines {
+  readonly progress: Pipeline
+  readonly reads: Pipeline
+  readonly work: Pipeline
 }
 
 type LoopError = ModelUnavailable | ModelError | ConcurrentChange | EventStoreError
@@ -155,13 +162,14 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
       /**
        * The loop of one agent; the stream is at version 1 (agent_created) when it begins. Its
        * progress events are queued on `pipe` (the gate commits them with a call's first events;
-       * the agent's end settles them).
+       * the agent's end settles them). `reads` holds the events of calls that ran ahead of their
+       * record, settled before each model call; `work` what tools hand over.
        */
-      const loop = (agentId: string, input: AgentRunInput, context: CommandContext, pipe: Pipeline, work: Pipeline) =>
+      const loop = (agentId: string, input: AgentRunInput, context: CommandContext, pipes: AgentPipelines) =>
         Effect.gen(function*() {
           let version = 1
           const append = (drafts: ReadonlyArray<EventDraft>) =>
-            Effect.tap(pipe.queue(agentStream(agentId), version, drafts, context), () => {
+            Effect.tap(pipes.progress.queue(agentStream(agentId), version, drafts, context), () => {
               version += drafts.length
             })
           const emit = (event: AgentLoopEvent) => (input.onEvent === undefined ? Effect.void : input.onEvent(event))
@@ -179,8 +187,8 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
           const usage = { prompt_tokens: 0, completion_tokens: 0 }
           let text = ""
           for (let step = 1; step <= maxSteps; step++) {
-            // what the last step's calls did and read is on the record before the model hears of it
-            yield* pipe.settle
+            // what the last step's calls read is on the record before the model hears of it
+            yield* pipes.reads.settle
             const tools = yield* registry.specs
             const completion = yield* collect(
               model.stream({ messages, tools }).pipe(
@@ -207,7 +215,7 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
             }
             messages.push({ role: "assistant", content: completion.text, tool_calls: completion.toolCalls })
             for (const call of completion.toolCalls) {
-              const result = yield* gate.call(agentId, call, context, { records: pipe, work })
+              const result = yield* gate.call(agentId, call, context, { records: pipes.reads, work: pipes.work })
               yield* emit({ _tag: "ToolResult", result })
               messages.push({ role: "tool", content: result.is_error ? `error: ${result.content}` : result.content, tool_call_id: call.id })
             }
@@ -220,13 +228,11 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
         agentId: string,
         input: AgentRunInput,
         context: CommandContext,
-        done: Deferred.Deferred<AgentRunResult, AgentRunFailed | AgentKilled>,
-        pipe: Pipeline
+        done: Deferred.Deferred<AgentRunResult, AgentRunFailed | AgentKilled>
       ) => {
-        // what tools hand over (a write's git commit), settled at the end with the agent's own events
-        const work = pipelineOf(store)
-        const settleAll = Effect.flatMap(Effect.exit(work.settle), (worked) => Effect.zipRight(pipe.settle, worked))
-        return Effect.exit(loop(agentId, input, context, pipe, work)).pipe(
+        const pipes: AgentPipelines = { progress: pipelineOf(store), reads: pipelineOf(store), work: pipelineOf(store) }
+        const settleAll = awaitEvery([pipes.work.settle, pipes.reads.settle, pipes.progress.settle])
+        return Effect.exit(loop(agentId, input, context, pipes)).pipe(
           Effect.flatMap((exit) =>
             // what the loop queued is on the record (or its failure known) before its end is decided
             Effect.flatMap(Effect.exit(settleAll), (settled) =>
@@ -274,7 +280,7 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
           // on the record before its fiber exists: a second start of the same id fails here
           yield* commands.appendDecided(agentStream(agentId), 0, [created.right], correlated(context, context.actor))
           const done = yield* Deferred.make<AgentRunResult, AgentRunFailed | AgentKilled>()
-          yield* FiberMap.run(fibers, agentId, body(agentId, input, correlated(context, `agent:${agentId}`), done, pipelineOf(store)))
+          yield* FiberMap.run(fibers, agentId, body(agentId, input, correlated(context, `agent:${agentId}`), done))
           return { agent_id: agentId, result: Deferred.await(done) } satisfies AgentHandle
         })
 

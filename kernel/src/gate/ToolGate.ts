@@ -16,8 +16,9 @@
  * are committed. Given the caller's pipelines (an agent's), a built-in call that only reads what
  * the kernel holds (`runsAhead`) runs while its events commit, and the call's last event commits
  * after it answers — the agent settles them before its next model call, so what a call read is
- * on the record before it leaves the process — and work the tool hands over (a write's git commit)
- * is settled at the agent's end.
+ * on the record before it leaves the process. The last event of a call whose start was committed
+ * before it ran, and work the tool hands over (a write's git commit), are settled at the agent's
+ * end.
  */
 import { EventStore, type EventStoreError } from "@annal/store"
 import { Clock, Context, Effect, Either, Layer, Option } from "effect"
@@ -127,9 +128,18 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
             pipe.queue(toolCallStream(id), version++, [{ type, data: data as unknown as Record<string, unknown> }], context)
           const settle = pipe.settle
           const append = <A extends object>(type: string, data: A) => Effect.zipRight(queue(type, data), settle)
-          /** Queues the call's last event: the caller's pipeline settles it, or it is waited for now. */
+          /**
+           * Queues the call's last event: the caller's pipeline settles it, or it is waited for now.
+           * After a call that ran ahead of its events it goes with the records the caller settles
+           * before it sends anything out; after a call whose start was committed before it ran
+           * (already on the record), with the work settled at the caller's end.
+           */
+          let ranAhead = false
           const finish = <A extends object>(type: string, data: A) =>
-            Effect.zipRight(queue(type, data), later === undefined ? settle : later.records.include(settle))
+            Effect.zipRight(
+              queue(type, data),
+              later === undefined ? settle : (ranAhead ? later.records : later.work).include(settle)
+            )
           const base = { id, call_id: toolCall.id, tool: toolCall.name }
           const deny = (stage: GateStage, reason: string, approvalId: string | null = null) =>
             append<ToolCallDenied>(TOOL_CALL_DENIED, { id, agent_id: agentId, tool: toolCall.name, status: "denied", stage, reason, approval_id: approvalId }).pipe(
@@ -206,6 +216,7 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
           // settles them later; anything else (a program's tool, the network, a process) waits for them
           const waitFirst = plan.runsAhead !== true || plan.consequential || need.ask || later === undefined ||
             plan.access.network === true || plan.access.fork === true
+          ranAhead = !waitFirst
           yield* (waitFirst ? append : finish)<ToolCallStarted>(TOOL_CALL_STARTED, {
             id,
             agent_id: agentId,

@@ -129,11 +129,13 @@ export const pipelineOf = (store: EventStore["Type"]): Pipeline => {
         waits.push(wait)
       }),
     include: (wait) => Effect.sync(() => void waits.push(wait)),
-    // every wait is waited for, even after one failed, before the first failure is reported
-    settle: Effect.suspend(() =>
-      Effect.flatMap(Effect.forEach(waits.splice(0), (wait) => Effect.exit(wait)), (exits) => {
-        const failed = exits.find(Exit.isFailure)
-        return failed === undefined ? Effect.void : Effect.failCause(failed.cause)
-      }))
+    settle: Effect.suspend(() => awaitEvery(waits.splice(0)))
   }
 }
+
+/** Waits for every one of `waits`, even after one failed, then reports the first failure. */
+export const awaitEvery = <E>(waits: ReadonlyArray<Effect.Effect<unknown, E>>): Effect.Effect<void, E> =>
+  Effect.flatMap(Effect.forEach(waits, (wait) => Effect.exit(wait)), (exits) => {
+    const failed = exits.find(Exit.isFailure)
+    return failed === undefined ? Effect.void : Effect.failCause(failed.cause)
+  })
