@@ -20,6 +20,7 @@ import Database from "better-sqlite3"
 import { Effect, Layer, Logger, LogLevel, Stream } from "effect"
 import { fork } from "node:child_process"
 import { mkdirSync, rmSync, writeFileSync } from "node:fs"
+import { rawFloor, MIN_COMMITS, type TurnShape } from "./chatFloor.js"
 import { machine, tempDir } from "./lib.js"
 
 const TURNS = Number(process.env.BENCH_TURNS ?? 200)
@@ -168,6 +169,7 @@ const runAt = async (synchronous: EventStoreSqlite.Synchronous, root: string) =>
   const fake = await startModel(MODEL_CALLS * (WARMUP + TURNS))
   const marks: Array<Mark> = []
   const restore = watchWriter(marks)
+  const shapes: Array<TurnShape> = []
   const kernel = Kernel.layer({
     store: { filename: `${dataDir}/annal.db`, synchronous },
     dataDir,
@@ -197,12 +199,18 @@ const runAt = async (synchronous: EventStoreSqlite.Synchronous, root: string) =>
       if (appended !== turn.events) throw new Error(`turn ${n}: the head moved by ${appended} but ${turn.events} rows were inserted`)
       if (n < WARMUP) continue
       turns.push(turn)
+      shapes.push({
+        firstSeq: before + 1,
+        steps: marks.filter((m) => !["model start", "model end", "turn start", "turn end"].includes(m.what)).map((m) => (m.what === "commit" ? "c" : "i"))
+      })
       if (DETAIL) traces.push([...marks])
     }
     return { turns, traces }
   })
   try {
-    return await Effect.runPromise(program.pipe(Effect.provide(kernel), Logger.withMinimumLogLevel(LogLevel.Warning)))
+    const run = await Effect.runPromise(program.pipe(Effect.provide(kernel), Logger.withMinimumLogLevel(LogLevel.Warning)))
+    restore()
+    return { ...run, floor: rawFloor(`${dataDir}/annal.db`, shapes, dataDir, synchronous) }
   } finally {
     restore()
     fake.stop()
@@ -236,7 +244,9 @@ const printTrace = (traces: ReadonlyArray<ReadonlyArray<Mark>>) => {
   console.log(`  sum of the kernel steps' medians: ${ms(kernel)}`)
 }
 
-const summarize = (synchronous: EventStoreSqlite.Synchronous, turns: ReadonlyArray<Turn>) => {
+type Floor = ReturnType<typeof rawFloor>
+
+const summarize = (synchronous: EventStoreSqlite.Synchronous, turns: ReadonlyArray<Turn>, floor: Floor) => {
   const median = (f: (t: Turn) => number) => percentile(turns.map(f), 0.5)
   const s = {
     synchronous,
@@ -248,12 +258,19 @@ const summarize = (synchronous: EventStoreSqlite.Synchronous, turns: ReadonlyArr
     model: median((t) => t.model),
     total: median((t) => t.total),
     events: median((t) => t.events),
-    commits: median((t) => t.commits)
+    commits: median((t) => t.commits),
+    floor: floor.rowsInOursCommits + floor.file,
+    floorFewest: floor.rowsInFewestCommits + floor.file
   }
   console.log(
     `synchronous=${synchronous}: kernel ${ms(s.kernel)} median, ${ms(s.kernelP90)} p90 per turn ` +
       `(tool execution ${ms(s.tools)}, the rest ${ms(s.withoutTools)}${DETAIL ? `; CPU ${ms(s.cpu)}` : ""}); model ${ms(s.model)} median; total ${ms(s.total)} median; ` +
       `${s.events} events in ${s.commits} commits per turn; ratio kernel/model ${(s.kernel / s.model).toFixed(3)}`
+  )
+  console.log(
+    `  raw floor (bench/chatFloor.ts: the same rows and file with raw better-sqlite3 and the workspace's git writer): ` +
+      `${ms(s.floor)} per turn (rows in ours' ${s.commits} commits ${ms(floor.rowsInOursCommits)}, file placed and committed ${ms(floor.file)}); ` +
+      `rows in ${MIN_COMMITS} commits ${ms(floor.rowsInFewestCommits)}, so ${ms(s.floorFewest)}`
   )
   return s
 }
@@ -271,8 +288,8 @@ const main = async () => {
     const results = []
     const allTraces: Array<ReadonlyArray<Mark>> = []
     for (const synchronous of DURABILITIES) {
-      const { turns, traces } = await runAt(synchronous, tmp.dir)
-      results.push(summarize(synchronous, turns))
+      const { turns, traces, floor } = await runAt(synchronous, tmp.dir)
+      results.push(summarize(synchronous, turns, floor))
       if (TRACE) printTrace(traces)
       allTraces.push(...traces)
     }
@@ -281,7 +298,13 @@ const main = async () => {
     const others = Object.fromEntries(
       results.slice(1).flatMap((r) => {
         const k = r.synchronous.toLowerCase()
-        return [[`ours_${k}`, round2(r.kernel)], [`p90_${k}`, round2(r.kernelP90)], [`baseline_${k}`, round2(r.model)], [`without_tools_${k}`, round2(r.withoutTools)]]
+        return [
+          [`ours_${k}`, round2(r.kernel)],
+          [`p90_${k}`, round2(r.kernelP90)],
+          [`baseline_${k}`, round2(r.model)],
+          [`without_tools_${k}`, round2(r.withoutTools)],
+          [`raw_floor_${k}`, round2(r.floor)]
+        ]
       })
     )
     console.log(
@@ -297,6 +320,8 @@ const main = async () => {
         tools: round2(head.tools),
         events_per_turn: head.events,
         commits_per_turn: head.commits,
+        raw_floor: round2(head.floor),
+        raw_floor_fewest_commits: round2(head.floorFewest),
         ...others,
         turns: TURNS
       })
