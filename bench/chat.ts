@@ -210,7 +210,7 @@ const runAt = async (synchronous: EventStoreSqlite.Synchronous, root: string) =>
   try {
     const run = await Effect.runPromise(program.pipe(Effect.provide(kernel), Logger.withMinimumLogLevel(LogLevel.Warning)))
     restore()
-    return { ...run, floor: rawFloor(`${dataDir}/annal.db`, shapes, dataDir, synchronous) }
+    return { ...run, floor: await rawFloor(`${dataDir}/annal.db`, shapes, dataDir, synchronous) }
   } finally {
     restore()
     fake.stop()
@@ -244,7 +244,7 @@ const printTrace = (traces: ReadonlyArray<ReadonlyArray<Mark>>) => {
   console.log(`  sum of the kernel steps' medians: ${ms(kernel)}`)
 }
 
-type Floor = ReturnType<typeof rawFloor>
+type Floor = Awaited<ReturnType<typeof rawFloor>>
 
 const summarize = (synchronous: EventStoreSqlite.Synchronous, turns: ReadonlyArray<Turn>, floor: Floor) => {
   const median = (f: (t: Turn) => number) => percentile(turns.map(f), 0.5)
@@ -259,8 +259,8 @@ const summarize = (synchronous: EventStoreSqlite.Synchronous, turns: ReadonlyArr
     total: median((t) => t.total),
     events: median((t) => t.events),
     commits: median((t) => t.commits),
-    floor: floor.rowsInOursCommits + floor.file,
-    floorFewest: floor.rowsInFewestCommits + floor.file
+    floor: floor.rowsInOursCommits + floor.placed + floor.gitCommit,
+    floorFewest: floor.rowsInFewestCommits + floor.placed
   }
   console.log(
     `synchronous=${synchronous}: kernel ${ms(s.kernel)} median, ${ms(s.kernelP90)} p90 per turn ` +
@@ -269,8 +269,8 @@ const summarize = (synchronous: EventStoreSqlite.Synchronous, turns: ReadonlyArr
   )
   console.log(
     `  raw floor (bench/chatFloor.ts: the same rows and file with raw better-sqlite3 and the workspace's git writer): ` +
-      `${ms(s.floor)} per turn (rows in ours' ${s.commits} commits ${ms(floor.rowsInOursCommits)}, file placed and committed ${ms(floor.file)}); ` +
-      `rows in ${MIN_COMMITS} commits ${ms(floor.rowsInFewestCommits)}, so ${ms(s.floorFewest)}`
+      `${ms(s.floor)} per turn (rows in ours' ${s.commits} commits ${ms(floor.rowsInOursCommits)}, file placed ${ms(floor.placed)}, ` +
+      `its git commit ${ms(floor.gitCommit)}); with the rows in ${MIN_COMMITS} commits and the git commit off the path: ${ms(s.floorFewest)}`
   )
   return s
 }

@@ -6,8 +6,9 @@
  * reference, in only `MIN_COMMITS` commits: the least a turn that records its message, its write
  * before it runs, what it read before the model hears it, and its reply before answering can
  * do); the written file is placed as the workspace places it (a temporary file, written, fsync'd,
- * renamed) and committed to a git repository with the workspace's own synchronous git writer
- * (`LooseObjects.commitPaths`). No projection, no chain computed, no JSON made, no Effect, no
+ * renamed) and committed to a git repository with the workspace's own git writer
+ * (`LooseObjects.commitPaths`), each timed on its own: a write tool answers once the file is
+ * placed, and its commit may overlap the next model request. No projection, no chain computed, no JSON made, no Effect, no
  * HTTP: what is left is SQLite's inserts and commits and the file system's work.
  */
 import Database from "better-sqlite3"
@@ -41,8 +42,8 @@ interface Row {
 
 const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
-/** Median ms per turn: the rows in ours' commits, in MIN_COMMITS commits, and the file with its git commit. */
-export const rawFloor = (oursFile: string, shapes: ReadonlyArray<TurnShape>, dir: string, synchronous: EventStoreSqlite.Synchronous) => {
+/** Median ms per turn: the rows in ours' commits, in MIN_COMMITS commits, the file placed, and its git commit. */
+export const rawFloor = async (oursFile: string, shapes: ReadonlyArray<TurnShape>, dir: string, synchronous: EventStoreSqlite.Synchronous) => {
   const ours = new Database(oursFile, { readonly: true })
   const ddl = ours.prepare("SELECT sql FROM sqlite_master WHERE tbl_name = 'events' AND sql IS NOT NULL").pluck().all() as Array<string>
   const rowsOf = ours.prepare("SELECT seq, id, stream, version, type, actor, at, data, meta, prev_hash, hash FROM events WHERE seq >= ? ORDER BY seq LIMIT ?")
@@ -101,7 +102,9 @@ export const rawFloor = (oursFile: string, shapes: ReadonlyArray<TurnShape>, dir
   const tmpDir = join(worktree, ".git", "annal-tmp")
   fs.mkdirSync(tmpDir, { recursive: true })
   const author = { name: "annal", email: "annal@localhost", timestamp: 0, timezoneOffset: 0 }
-  const fileTimes = shapes.map((_, t) => {
+  const placed: Array<number> = []
+  const committed: Array<number> = []
+  for (let t = 0; t < shapes.length; t++) {
     const started = performance.now()
     const relative = `notes/turn-${t}.md`
     const target = join(worktree, relative)
@@ -112,13 +115,16 @@ export const rawFloor = (oursFile: string, shapes: ReadonlyArray<TurnShape>, dir
     fs.fsyncSync(fd)
     fs.closeSync(fd)
     fs.renameSync(tmp, target)
-    const commit = LooseObjects.commitPaths(worktree, [relative], `write ${relative}`, { ...author, timestamp: Math.floor(Date.now() / 1000) })
+    const middle = performance.now()
+    const commit = await LooseObjects.commitPaths(worktree, [relative], `write ${relative}`, { ...author, timestamp: Math.floor(Date.now() / 1000) })
     if (commit === undefined) throw new Error("the floor's repository is not in the simple state LooseObjects handles")
-    return performance.now() - started
-  })
+    placed.push(middle - started)
+    committed.push(performance.now() - middle)
+  }
   return {
     rowsInOursCommits: timeRows(join(dir, "floor-a.db"), (shape) => shape.steps),
     rowsInFewestCommits: timeRows(join(dir, "floor-b.db"), fewest),
-    file: median(fileTimes)
+    placed: median(placed),
+    gitCommit: median(committed)
   }
 }
