@@ -210,7 +210,7 @@ const runAt = async (synchronous: EventStoreSqlite.Synchronous, root: string) =>
   try {
     const run = await Effect.runPromise(program.pipe(Effect.provide(kernel), Logger.withMinimumLogLevel(LogLevel.Warning)))
     restore()
-    return { ...run, floor: await rawFloor(`${dataDir}/annal.db`, shapes, dataDir, synchronous) }
+    return { ...run, floor: rawFloor(`${dataDir}/annal.db`, shapes, dataDir, synchronous) }
   } finally {
     restore()
     fake.stop()
@@ -244,7 +244,7 @@ const printTrace = (traces: ReadonlyArray<ReadonlyArray<Mark>>) => {
   console.log(`  sum of the kernel steps' medians: ${ms(kernel)}`)
 }
 
-type Floor = Awaited<ReturnType<typeof rawFloor>>
+type Floor = ReturnType<typeof rawFloor>
 
 const summarize = (synchronous: EventStoreSqlite.Synchronous, turns: ReadonlyArray<Turn>, floor: Floor) => {
   const median = (f: (t: Turn) => number) => percentile(turns.map(f), 0.5)

@@ -6,9 +6,9 @@
  * reference, in only `MIN_COMMITS` commits: the least a turn that records its message, its write
  * before it runs, what it read before the model hears it, and its reply before answering can
  * do); the written file is placed as the workspace places it (a temporary file, written, fsync'd,
- * renamed) and committed to a git repository with the workspace's own git writer
+ * renamed) and committed to a git repository with the workspace's own synchronous git writer
  * (`LooseObjects.commitPaths`), each timed on its own: a write tool answers once the file is
- * placed, and its commit may overlap the next model request. No projection, no chain computed, no JSON made, no Effect, no
+ * placed; its commit follows. No projection, no chain computed, no JSON made, no Effect, no
  * HTTP: what is left is SQLite's inserts and commits and the file system's work.
  */
 import Database from "better-sqlite3"
@@ -43,7 +43,7 @@ interface Row {
 const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 /** Median ms per turn: the rows in ours' commits, in MIN_COMMITS commits, the file placed, and its git commit. */
-export const rawFloor = async (oursFile: string, shapes: ReadonlyArray<TurnShape>, dir: string, synchronous: EventStoreSqlite.Synchronous) => {
+export const rawFloor = (oursFile: string, shapes: ReadonlyArray<TurnShape>, dir: string, synchronous: EventStoreSqlite.Synchronous) => {
   const ours = new Database(oursFile, { readonly: true })
   const ddl = ours.prepare("SELECT sql FROM sqlite_master WHERE tbl_name = 'events' AND sql IS NOT NULL").pluck().all() as Array<string>
   const rowsOf = ours.prepare("SELECT seq, id, stream, version, type, actor, at, data, meta, prev_hash, hash FROM events WHERE seq >= ? ORDER BY seq LIMIT ?")
@@ -116,7 +116,7 @@ export const rawFloor = async (oursFile: string, shapes: ReadonlyArray<TurnShape
     fs.closeSync(fd)
     fs.renameSync(tmp, target)
     const middle = performance.now()
-    const commit = await LooseObjects.commitPaths(worktree, [relative], `write ${relative}`, { ...author, timestamp: Math.floor(Date.now() / 1000) })
+    const commit = LooseObjects.commitPaths(worktree, [relative], `write ${relative}`, { ...author, timestamp: Math.floor(Date.now() / 1000) })
     if (commit === undefined) throw new Error("the floor's repository is not in the simple state LooseObjects handles")
     placed.push(middle - started)
     committed.push(performance.now() - middle)

@@ -30,12 +30,12 @@ const put = (dir: string, path: string, text: string) => {
 }
 
 describe("LooseObjects.commitPaths", () => {
-  it("commits what git would: the same tree id as `git write-tree`, a clean status, a sound repository", async () => {
+  it("commits what git would: the same tree id as `git write-tree`, a clean status, a sound repository", () => {
     const dir = repo()
     // names whose order differs between plain and tree-aware sorting: "a.b" < "a/" but "a" tree sorts as "a/"
     const files = { "a/x.txt": "1", "a.b": "2", "a-c/y.md": "3", "src/deep/z.rs": "4", "b": "5" }
     for (const [path, text] of Object.entries(files)) put(dir, path, text)
-    const commit = await LooseObjects.commitPaths(dir, Object.keys(files), "write them", author)
+    const commit = LooseObjects.commitPaths(dir, Object.keys(files), "write them", author)
     expect(commit).toMatch(/^[0-9a-f]{40}$/)
     expect(git(dir, "rev-parse", "HEAD").trim()).toBe(commit)
     expect(git(dir, "log", "-1", "--format=%an <%ae> %at%n%s")).toBe(`annal <annal@localhost> ${author.timestamp}\nwrite them\n`)
@@ -46,12 +46,12 @@ describe("LooseObjects.commitPaths", () => {
     expect(git(dir, "show", "HEAD:src/deep/z.rs")).toBe("4")
   })
 
-  it("commits two files of one new folder in one commit (the folder's tree made once, then extended)", async () => {
+  it("commits two files of one new folder in one commit (the folder's tree made once, then extended)", () => {
     const dir = repo()
     put(dir, "notes/a.md", "a")
     put(dir, "notes/deeper/b.md", "b")
     put(dir, "notes/c.md", "c")
-    const commit = await LooseObjects.commitPaths(dir, ["notes/a.md", "notes/deeper/b.md", "notes/c.md"], "three", author)
+    const commit = LooseObjects.commitPaths(dir, ["notes/a.md", "notes/deeper/b.md", "notes/c.md"], "three", author)
     expect(git(dir, "rev-parse", "HEAD").trim()).toBe(commit)
     expect(git(dir, "ls-tree", "-r", "--name-only", "HEAD").trim().split("\n").sort()).toEqual(["README", "notes/a.md", "notes/c.md", "notes/deeper/b.md"])
     expect(git(dir, "status", "--porcelain")).toBe("")
@@ -59,40 +59,40 @@ describe("LooseObjects.commitPaths", () => {
     git(dir, "fsck", "--full", "--strict")
   })
 
-  it("removes a path that is gone, and a folder left empty with it", async () => {
+  it("removes a path that is gone, and a folder left empty with it", () => {
     const dir = repo()
     put(dir, "notes/only.txt", "x")
     put(dir, "keep.txt", "k")
-    await LooseObjects.commitPaths(dir, ["notes/only.txt", "keep.txt"], "add", author)
+    LooseObjects.commitPaths(dir, ["notes/only.txt", "keep.txt"], "add", author)
     rmSync(join(dir, "notes"), { recursive: true })
-    expect(await LooseObjects.commitPaths(dir, ["notes/only.txt"], "remove", author)).toBeDefined()
+    expect(LooseObjects.commitPaths(dir, ["notes/only.txt"], "remove", author)).toBeDefined()
     expect(git(dir, "ls-tree", "-r", "--name-only", "HEAD").trim().split("\n").sort()).toEqual(["README", "keep.txt"])
     expect(git(dir, "status", "--porcelain")).toBe("")
     git(dir, "fsck", "--full", "--strict")
   })
 
-  it("keeps the executable bit, and a later edit by hand shows in git status", async () => {
+  it("keeps the executable bit, and a later edit by hand shows in git status", () => {
     const dir = repo()
     put(dir, "run.sh", "#!/bin/sh\n")
     execFileSync("chmod", ["+x", join(dir, "run.sh")])
-    await LooseObjects.commitPaths(dir, ["run.sh"], "script", author)
+    LooseObjects.commitPaths(dir, ["run.sh"], "script", author)
     expect(git(dir, "ls-tree", "HEAD", "run.sh")).toMatch(/^100755 blob /)
     writeFileSync(join(dir, "README"), "changed\n")
     expect(git(dir, "status", "--porcelain").trim()).toBe("M README")
   })
 
-  it("changes nothing and says so (undefined) when objects are packed or HEAD is detached", async () => {
+  it("changes nothing and says so (undefined) when objects are packed or HEAD is detached", () => {
     const packed = repo()
     git(packed, "gc", "-q")
     put(packed, "new.txt", "n")
     const before = git(packed, "rev-parse", "HEAD").trim()
-    expect(await LooseObjects.commitPaths(packed, ["new.txt"], "new", author)).toBeUndefined()
+    expect(LooseObjects.commitPaths(packed, ["new.txt"], "new", author)).toBeUndefined()
     expect(git(packed, "rev-parse", "HEAD").trim()).toBe(before)
     expect(git(packed, "status", "--porcelain").trim()).toBe("?? new.txt")
 
     const detached = repo()
     git(detached, "checkout", "-q", "--detach")
     put(detached, "new.txt", "n")
-    expect(await LooseObjects.commitPaths(detached, ["new.txt"], "new", author)).toBeUndefined()
+    expect(LooseObjects.commitPaths(detached, ["new.txt"], "new", author)).toBeUndefined()
   })
 })

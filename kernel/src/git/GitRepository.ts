@@ -152,7 +152,7 @@ export const make = (dir: string): GitRepositoryService => {
     locked(
       attempt("could not commit", async () => {
         // the workspace's own commits in one synchronous step; anything unusual through isomorphic-git
-        const fast = await LooseObjects.commitPaths(dir, paths, message, author())
+        const fast = LooseObjects.commitPaths(dir, paths, message, author())
         if (fast !== undefined) return fast
         for (const filepath of paths) {
           // `force`: a file written on purpose is committed even if a .gitignore matches it

@@ -1,12 +1,9 @@
 /**
  * Git's on-disk formats for the one thing the workspace does on every write — commit a few
- * paths: loose objects (zlib-deflated `<type> <size>\0<content>`, named by their sha1), trees,
- * commits, the branch ref and the index (version 2). isomorphic-git does the same through layers
- * of async file access that cost about a millisecond per object. Here a commit is planned in one
- * synchronous step (the few small reads it needs, the objects made in memory), then written
- * through the thread pool — the new objects at once, then the index, then the ref — so the
- * thread is free while the disk creates the files (each creation costs up to half a millisecond
- * on a busy disk).
+ * paths — done synchronously: loose objects (zlib-deflated `<type> <size>\0<content>`, named by
+ * their sha1), trees, commits, the branch ref and the index (version 2). isomorphic-git does the
+ * same through layers of async file access that cost about a millisecond per object; here a
+ * commit of one file costs its path's depth in small file writes.
  *
  * Only what the workspace itself writes is handled: an object missing as a loose file (packed by
  * someone's `git gc`), an index of another version or with extensions this does not know, a
@@ -14,7 +11,6 @@
  */
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
-import * as fsp from "node:fs/promises"
 import { dirname, join } from "node:path"
 import { deflateSync, inflateSync } from "node:zlib"
 
@@ -32,39 +28,25 @@ const sha1 = (...parts: ReadonlyArray<Uint8Array>) => {
 }
 
 /** Writes a file so a reader sees the old bytes or the new ones, never a part. */
-const replaceAtomically = async (path: string, bytes: Uint8Array) => {
+const replaceAtomically = (path: string, bytes: Uint8Array) => {
   const tmp = `${path}.annal-${process.pid}-${Math.random().toString(36).slice(2)}`
-  await fsp.writeFile(tmp, bytes)
-  await fsp.rename(tmp, path)
+  fs.writeFileSync(tmp, bytes)
+  fs.renameSync(tmp, path)
 }
 
 const objectPath = (gitdir: string, oid: string) => join(gitdir, "objects", oid.slice(0, 2), oid.slice(2))
 
-/** An object made in memory, to be written unless the repository has it already. */
-interface NewObject {
-  readonly oid: string
-  readonly header: Buffer
-  readonly content: Uint8Array
-}
-
-/** The objects a commit makes, by id, as it is planned. */
-type Made = Map<string, NewObject>
-
-/** Makes an object in memory and returns its id. */
-const makeObject = (made: Made, type: "blob" | "tree" | "commit", content: Uint8Array): string => {
+/** Stores an object (if it is not there yet) and returns its id. */
+export const writeObject = (gitdir: string, type: "blob" | "tree" | "commit", content: Uint8Array): string => {
   const header = Buffer.from(`${type} ${content.length}\0`, "utf8")
   const oid = sha1(header, content)
-  made.set(oid, { oid, header, content })
+  const path = objectPath(gitdir, oid)
+  if (!fs.existsSync(path)) {
+    fs.mkdirSync(dirname(path), { recursive: true })
+    // the fastest level: git reads any, and a commit's objects are small
+    replaceAtomically(path, deflateSync(Buffer.concat([header, content]), { level: 1 }))
+  }
   return oid
-}
-
-/** Stores an object (if it is not there yet). */
-const storeObject = async (gitdir: string, object: NewObject) => {
-  const path = objectPath(gitdir, object.oid)
-  if (fs.existsSync(path)) return
-  await fsp.mkdir(dirname(path), { recursive: true })
-  // the fastest level: git reads any, and a commit's objects are small
-  await replaceAtomically(path, deflateSync(Buffer.concat([object.header, object.content]), { level: 1 }))
 }
 
 /** A loose object's type and content; undefined when it is not a loose object here. */
@@ -168,7 +150,7 @@ export const headBranch = (gitdir: string): { readonly ref: string; readonly com
 }
 
 /** Points a branch at a commit. */
-const writeRef = (gitdir: string, ref: string, commit: string) => replaceAtomically(join(gitdir, ref), Buffer.from(`${commit}\n`, "utf8"))
+export const writeRef = (gitdir: string, ref: string, commit: string) => replaceAtomically(join(gitdir, ref), Buffer.from(`${commit}\n`, "utf8"))
 
 interface IndexEntry {
   readonly path: string
@@ -219,7 +201,7 @@ const writeIndex = (gitdir: string, entries: ReadonlyMap<string, IndexEntry>) =>
     parts.push(e.fixed, path, Buffer.alloc(8 - (length % 8)))
   }
   const body = Buffer.concat(parts)
-  return replaceAtomically(join(gitdir, "index"), Buffer.concat([body, createHash("sha1").update(body).digest()]))
+  replaceAtomically(join(gitdir, "index"), Buffer.concat([body, createHash("sha1").update(body).digest()]))
 }
 
 const u32 = (n: number | bigint) => Number(BigInt.asUintN(32, BigInt(n)))
@@ -246,18 +228,10 @@ const entryFor = (full: string, path: string, oid: string, mode: number): Buffer
 }
 
 /** The tree `tree` with the path set to `blob` (or removed); undefined for a tree left empty. Undefined throughout when a tree on the path is not loose. */
-const withEntry = (
-  gitdir: string,
-  made: Made,
-  tree: string | undefined,
-  segments: ReadonlyArray<string>,
-  blob: TreeEntry | undefined
-): { readonly oid: string | undefined } | undefined => {
+const withEntry = (gitdir: string, tree: string | undefined, segments: ReadonlyArray<string>, blob: TreeEntry | undefined): { readonly oid: string | undefined } | undefined => {
   let entries: Array<TreeEntry> = []
   if (tree !== undefined) {
-    // a tree this commit made already (two paths in one folder) is not on disk yet
-    const pending = made.get(tree)
-    const object = pending === undefined ? readObject(gitdir, tree) : { type: "tree", content: Buffer.from(pending.content) }
+    const object = readObject(gitdir, tree)
     if (object?.type !== "tree") return undefined
     entries = parseTree(object.content)
   }
@@ -267,12 +241,12 @@ const withEntry = (
   if (rest.length === 0) entry = blob === undefined ? undefined : { ...blob, path: name }
   else {
     const child = entries.find((e) => e.path === name && e.mode === "040000")
-    const sub = withEntry(gitdir, made, child?.oid, rest, blob)
+    const sub = withEntry(gitdir, child?.oid, rest, blob)
     if (sub === undefined) return undefined
     entry = sub.oid === undefined ? undefined : { mode: "040000", path: name, oid: sub.oid }
   }
   const next = entry === undefined ? others : [...others, entry]
-  return { oid: next.length === 0 ? undefined : makeObject(made, "tree", serializeTree(next)) }
+  return { oid: next.length === 0 ? undefined : writeObject(gitdir, "tree", serializeTree(next)) }
 }
 
 /**
@@ -280,9 +254,8 @@ const withEntry = (
  * the index in step so `git status` stays clean. Undefined, having changed nothing a reader
  * would see, when the repository is not in the simple state this handles.
  */
-export const commitPaths = async (dir: string, paths: ReadonlyArray<string>, message: string, author: Signature): Promise<string | undefined> => {
+export const commitPaths = (dir: string, paths: ReadonlyArray<string>, message: string, author: Signature): string | undefined => {
   const gitdir = join(dir, ".git")
-  const made: Made = new Map()
   const head = headBranch(gitdir)
   if (head === undefined) return undefined
   let tree = treeOf(gitdir, head.commit)
@@ -296,18 +269,16 @@ export const commitPaths = async (dir: string, paths: ReadonlyArray<string>, mes
     let blob: TreeEntry | undefined
     if (st !== undefined) {
       const executable = (st.mode & 0o111) !== 0
-      const oid = makeObject(made, "blob", fs.readFileSync(full))
+      const oid = writeObject(gitdir, "blob", fs.readFileSync(full))
       blob = { mode: executable ? "100755" : "100644", path, oid }
       index.set(path, { path, fixed: entryFor(full, path, oid, executable ? 0o100755 : 0o100644) })
     } else index.delete(path)
-    const next = withEntry(gitdir, made, tree, path.split("/"), blob)
+    const next = withEntry(gitdir, tree, path.split("/"), blob)
     if (next === undefined) return undefined
-    tree = next.oid ?? makeObject(made, "tree", Buffer.alloc(0))
+    tree = next.oid ?? writeObject(gitdir, "tree", Buffer.alloc(0))
   }
-  const commit = makeObject(made, "commit", serializeCommit({ tree, parents: [head.commit], author, committer: author, message }))
-  // the objects before the index and the ref that name them
-  await Promise.all([...made.values()].map((object) => storeObject(gitdir, object)))
-  await writeIndex(gitdir, index)
-  await writeRef(gitdir, head.ref, commit)
+  const commit = writeObject(gitdir, "commit", serializeCommit({ tree, parents: [head.commit], author, committer: author, message }))
+  writeIndex(gitdir, index)
+  writeRef(gitdir, head.ref, commit)
   return commit
 }
