@@ -145,8 +145,9 @@ const exportCommand = Command.make("export", { dataDir, out }, (o) =>
 
 const audit = Command.make("audit").pipe(Command.withSubcommands([verify, exportCommand]))
 
+/** `rebuild` replaces the live views: it holds the data directory, so no server writes them meanwhile. */
 const rebuild = Command.make("rebuild", { dataDir }, (o) =>
-  onExistingLog(o.dataDir, (database) => Effect.gen(function*() {
+  onExistingLog(o.dataDir, (database) => Effect.scoped(Effect.zipRight(DataDirLock.acquire(o.dataDir, "cli"), Effect.gen(function*() {
     const report = yield* Rebuild.rebuild(Kernel.projections, { replace: true })
     for (const t of report.tables) {
       yield* say(`${t.equal ? "equal " : "DIFFER"} ${t.table}: live ${t.live.rows} rows, replayed ${t.fresh.rows} rows`)
@@ -157,7 +158,9 @@ const rebuild = Command.make("rebuild", { dataDir }, (o) =>
       yield* say(`views DIFFERED from a replay of the log (${report.events} events); the live views were rebuilt from the log`)
       process.exitCode = 1
     }
-  }).pipe(Effect.provide(Kernel.storeLayer({ filename: database })))))
+  }).pipe(Effect.provide(Kernel.storeLayer({ filename: database }))))).pipe(
+    Effect.catchTag("DataDirInUse", (e) => failWith(`${e.message}; stop it before rebuilding the views`))
+  )))
 
 const programDir = Args.directory({ name: "dir", exists: "yes" }).pipe(Args.withDescription("The program's folder (with program.toml)"))
 

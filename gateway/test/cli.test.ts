@@ -157,6 +157,21 @@ describe("the annal CLI on a realistic log", () => {
     expect(stdout).not.toContain("DIFFER")
   })
 
+  it("`annal rebuild` refuses while a server holds the data directory, and changes nothing", async () => {
+    const s = await startServer({ dataDir })
+    try {
+      const before = (await s.json("/api/audit")).body
+      const { code, stdout, stderr } = await runCli(["rebuild", "--data-dir", dataDir])
+      expect(code, stdout + stderr).toBe(1)
+      expect(stderr).toContain("is in use by a running annal server")
+      expect(stderr).toContain("stop it before rebuilding the views")
+      expect(stdout).not.toContain("replayed")
+      expect((await s.json("/api/audit")).body).toEqual(before)
+    } finally {
+      await s.stop()
+    }
+  }, 60_000)
+
   it("`annal rebuild` notices views changed behind its back, exit 1, and repairs them from the log", async () => {
     const db = new Database(join(dataDir, "annal.db"))
     try {
