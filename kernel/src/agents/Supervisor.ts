@@ -94,6 +94,8 @@ interface AgentPipelines {
   readonly progress: Pipeline
   readonly reads: Pipeline
   readonly work: Pipeline
+  /** The version the agent's stream reaches with what `progress` holds. */
+  version: number
 }
 
 type LoopError = ModelUnavailable | ModelError | ConcurrentChange | EventStoreError
@@ -167,11 +169,7 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
        */
       const loop = (agentId: string, input: AgentRunInput, context: CommandContext, pipes: AgentPipelines) =>
         Effect.gen(function*() {
-          let version = 1
-          const append = (drafts: ReadonlyArray<EventDraft>) =>
-            Effect.tap(pipes.progress.queue(agentStream(agentId), version, drafts, context), () => {
-              version += drafts.length
-            })
+          const append = (drafts: ReadonlyArray<EventDraft>) => queueProgress(agentId, pipes, drafts, context)
           const emit = (event: AgentLoopEvent) => (input.onEvent === undefined ? Effect.void : input.onEvent(event))
 
           yield* append([draft<AgentStarted>(AGENT_STARTED, { agent_id: agentId })])
@@ -223,6 +221,12 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
           return { agent_id: agentId, text, steps: maxSteps, reason: "max_steps", usage: { ...usage } } satisfies AgentRunResult
         })
 
+      /** Queues events on the agent's own stream, at the version the loop has reached. */
+      const queueProgress = (agentId: string, pipes: AgentPipelines, drafts: ReadonlyArray<EventDraft>, context: CommandContext) =>
+        Effect.tap(pipes.progress.queue(agentStream(agentId), pipes.version, drafts, context), () => {
+          pipes.version += drafts.length
+        })
+
       /** The agent's fiber: the loop, then its end on the record and for whoever waits. */
       const body = (
         agentId: string,
@@ -230,13 +234,23 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
         context: CommandContext,
         done: Deferred.Deferred<AgentRunResult, AgentRunFailed | AgentKilled>
       ) => {
-        const pipes: AgentPipelines = { progress: pipelineOf(store), reads: pipelineOf(store), work: pipelineOf(store) }
+        const pipes: AgentPipelines = { progress: pipelineOf(store), reads: pipelineOf(store), work: pipelineOf(store), version: 1 }
         const settleAll = awaitEvery([pipes.work.settle, pipes.reads.settle, pipes.progress.settle])
+        // a finished loop: what its tools handed over and what it read are on the record, then its
+        // last steps and its stop commit together (when one failed, the rest is settled first)
+        const stop = (result: AgentRunResult) =>
+          Effect.flatMap(Effect.exit(awaitEvery([pipes.work.settle, pipes.reads.settle])), (handed) =>
+            Exit.isFailure(handed)
+              ? Effect.zipRight(Effect.ignore(pipes.progress.settle), Effect.failCause(handed.cause))
+              : Effect.zipRight(queueProgress(agentId, pipes, decideStop(agentId, "Running", result.reason), context), pipes.progress.settle)).pipe(
+              Effect.as(result)
+            )
+        // what the loop queued is on the record (or its failure known) before its end is decided
+        const settled = (exit: Exit.Exit<AgentRunResult, LoopError>): Effect.Effect<Exit.Exit<AgentRunResult, LoopError>> =>
+          Exit.isSuccess(exit) ? Effect.exit(stop(exit.value)) : Effect.as(Effect.exit(settleAll), exit)
         return Effect.exit(loop(agentId, input, context, pipes)).pipe(
           Effect.flatMap((exit) =>
-            // what the loop queued is on the record (or its failure known) before its end is decided
-            Effect.flatMap(Effect.exit(settleAll), (settled) =>
-              end(agentId, context, done, Exit.isFailure(settled) && Exit.isSuccess(exit) ? Exit.failCause(settled.cause) : exit)).pipe(
+            Effect.flatMap(settled(exit), (ended) => end(agentId, context, done, ended)).pipe(
               Effect.catchAll((e) =>
                 Effect.zipRight(
                   Effect.logError(`could not record the end of agent ${agentId}`, e),
@@ -252,21 +266,21 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
         )
       }
 
-      /** Records how the loop ended and hands the outcome to whoever waits. */
+      /**
+       * Hands the outcome to whoever waits: a stopped loop's stop is on the record already; a
+       * failure is recorded against the agent's state now (nothing, if its stop committed
+       * before the failure of something else it had queued was known).
+       */
       const end = (
         agentId: string,
         context: CommandContext,
         done: Deferred.Deferred<AgentRunResult, AgentRunFailed | AgentKilled>,
         exit: Exit.Exit<AgentRunResult, LoopError>
       ) => {
-        if (Exit.isSuccess(exit)) {
-          return appendNow(agentId, decideStop(agentId, "Running", exit.value.reason), context).pipe(
-            Effect.zipRight(Deferred.succeed(done, exit.value))
-          )
-        }
+        if (Exit.isSuccess(exit)) return Deferred.succeed(done, exit.value)
         if (Cause.isInterruptedOnly(exit.cause)) return Deferred.fail(done, new AgentKilled({ agent_id: agentId }))
         const message = Option.match(Cause.failureOption(exit.cause), { onNone: () => Cause.pretty(exit.cause), onSome: (e) => e.message })
-        return appendNow(agentId, decideFail(agentId, "Running", message), context).pipe(
+        return Effect.flatMap(agents.get(agentId), (now) => appendNow(agentId, decideFail(agentId, now.status, message), context)).pipe(
           Effect.zipRight(Deferred.fail(done, new AgentRunFailed({ agent_id: agentId, message })))
         )
       }

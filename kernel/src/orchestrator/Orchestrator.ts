@@ -484,7 +484,8 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
                     ], FORMATS.evaluation),
                     (text) => parseEvaluation(text)
                   )
-                yield* seeds.recordEvaluation(seedId, judged, run.ctx)
+                // on the record with the reply, which waits for it
+                yield* seeds.queueEvaluation(seedId, judged, run.ctx, run.pipe)
                 return judged
               }),
               { generation, seedOf: () => seedId }

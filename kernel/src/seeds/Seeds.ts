@@ -9,7 +9,7 @@ import { Context, Effect, Either, Layer } from "effect"
 import { createHash } from "node:crypto"
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
-import { type CommandContext, commandsOf } from "../shared/Command.js"
+import { type CommandContext, commandsOf, type Pipeline } from "../shared/Command.js"
 import { DataDir } from "../shared/DataDir.js"
 import type { AlreadyExists, ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { EntityNotFound as NotFound } from "../shared/errors.js"
@@ -82,6 +82,13 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
       evaluation: Evaluation,
       context: CommandContext
     ) => Effect.Effect<number, InvalidCommand | EntityNotFound | ConcurrentChange | EventStoreError>
+    /** The same, queued on the caller's pipeline: it commits with what the caller settles next. */
+    readonly queueEvaluation: (
+      seedId: string,
+      evaluation: Evaluation,
+      context: CommandContext,
+      pipe: Pipeline
+    ) => Effect.Effect<void, InvalidCommand | EntityNotFound | EventStoreError>
     /** Seeds newest first. */
     readonly list: (page: PageRequest) => Effect.Effect<Paged<SeedSummary>, EventStoreError>
     readonly get: (id: string) => Effect.Effect<SeedView, EntityNotFound | EventStoreError>
@@ -127,13 +134,17 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
           return created as SeedDetail
         })
 
+      // evaluations only add to an immutable seed, so they need no version check
+      const evaluated = (seedId: string, evaluation: Evaluation) =>
+        Effect.map(Effect.flatMap(ref(seedId), (seed) => decideEvaluation(seedId, seed, evaluation)), (event) => [{ type: EVALUATION_COMPLETE, data: event }])
+
       const recordEvaluation = (seedId: string, evaluation: Evaluation, ctx: CommandContext) =>
-        Effect.gen(function*() {
-          const event = yield* decideEvaluation(seedId, yield* ref(seedId), evaluation)
-          // evaluations only add to an immutable seed, so they need no version check
-          const [stored] = yield* appendDecided(seedStream(seedId), "any", [{ type: EVALUATION_COMPLETE, data: event }], ctx)
-          return stored!.seq
-        })
+        Effect.flatMap(evaluated(seedId, evaluation), (events) => appendDecided(seedStream(seedId), "any", events, ctx)).pipe(
+          Effect.map(([stored]) => stored!.seq)
+        )
+
+      const queueEvaluation = (seedId: string, evaluation: Evaluation, ctx: CommandContext, pipe: Pipeline) =>
+        Effect.flatMap(evaluated(seedId, evaluation), (events) => pipe.queue(seedStream(seedId), "any", events, ctx))
 
       const list = (page: PageRequest) =>
         paged(
@@ -209,6 +220,7 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
       const service = Seeds.of({
         create,
         recordEvaluation,
+        queueEvaluation,
         list: (page) => run(list(page)),
         get,
         evolution,
