@@ -443,7 +443,8 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
               "seed",
               Effect.gen(function*() {
                 const spec = yield* Effect.flatMap(ask(run, "seed", conversation(SEED_PROMPT), FORMATS.seed), (text) => parseSeedSpec(text))
-                return { spec, seed: yield* seeds.create({ ...spec }, run.ctx) }
+                // on the record with the recall that follows (or whatever the run waits for next)
+                return { spec, seed: yield* seeds.queueCreate({ ...spec }, run.ctx, run.pipe) }
               }),
               { seedOf: (m) => m.seed.id }
             )

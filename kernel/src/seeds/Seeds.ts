@@ -76,6 +76,15 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
       input: CreateSeed & { readonly id?: string | undefined },
       context: CommandContext
     ) => Effect.Effect<SeedDetail, InvalidCommand | EntityNotFound | AlreadyExists | ConcurrentChange | EventStoreError>
+    /**
+     * The same as `create` with a new id, queued on the caller's pipeline: it commits with what
+     * the caller waits for next. For a seed without a parent, or whose parent is on the record.
+     */
+    readonly queueCreate: (
+      input: CreateSeed,
+      context: CommandContext,
+      pipe: Pipeline
+    ) => Effect.Effect<{ readonly id: string; readonly generation: number }, InvalidCommand | EntityNotFound | AlreadyExists | EventStoreError>
     /** Records `evaluation_complete` against a seed; returns the event's seq. */
     readonly recordEvaluation: (
       seedId: string,
@@ -121,13 +130,26 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
       const get = (id: string) =>
         Effect.flatMap(row(id), (r) => (r === undefined ? Effect.fail(new NotFound({ what: "seed", id })) : Effect.succeed(toView(r))))
 
-      const create = (input: CreateSeed & { readonly id?: string | undefined }, ctx: CommandContext) =>
+      const decided = (id: string, input: CreateSeed) =>
         Effect.gen(function*() {
-          const id = input.id ?? uuidv7()
           const existing = yield* ref(id)
           const parentId = input.parent_seed_id ?? null
           const parent = parentId === null ? undefined : yield* ref(parentId)
-          const event = yield* decideCreate(id, input, existing, parent)
+          return yield* decideCreate(id, input, existing, parent)
+        })
+
+      const queueCreate = (input: CreateSeed, ctx: CommandContext, pipe: Pipeline) =>
+        Effect.gen(function*() {
+          const id = uuidv7()
+          const event = yield* decided(id, input)
+          yield* pipe.queue(seedStream(id), 0, [{ type: SEED_CREATED, data: event }], ctx)
+          return { id, generation: event.generation }
+        })
+
+      const create = (input: CreateSeed & { readonly id?: string | undefined }, ctx: CommandContext) =>
+        Effect.gen(function*() {
+          const id = input.id ?? uuidv7()
+          const event = yield* decided(id, input)
           const [stored] = yield* appendDecided(seedStream(id), 0, [{ type: SEED_CREATED, data: event }], ctx)
           // an idempotent retry answers with the seed its first attempt created
           const created = yield* get(String(stored!.data.seed_id))
@@ -219,6 +241,7 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
 
       const service = Seeds.of({
         create,
+        queueCreate,
         recordEvaluation,
         queueEvaluation,
         list: (page) => run(list(page)),
