@@ -116,7 +116,7 @@ export const rawFloor = (oursFile: string, shapes: ReadonlyArray<TurnShape>, dir
     fs.closeSync(fd)
     fs.renameSync(tmp, target)
     const middle = performance.now()
-    const commit = LooseObjects.commitPaths(worktree, [relative], `write ${relative}`, { ...author, timestamp: Math.floor(Date.now() / 1000) })
+    const commit = LooseObjects.commitPaths(worktree, join(worktree, ".git"), [relative], `write ${relative}`, { ...author, timestamp: Math.floor(Date.now() / 1000) })
     if (commit === undefined) throw new Error("the floor's repository is not in the simple state LooseObjects handles")
     placed.push(middle - started)
     committed.push(performance.now() - middle)

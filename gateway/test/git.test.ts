@@ -17,7 +17,7 @@ afterAll(async () => {
 })
 
 /** The real git CLI on the workspace: an independent witness. */
-const git = (...args: Array<string>) => execFileSync("git", ["-C", ws, ...args], { encoding: "utf8" })
+const git = (...args: Array<string>) => execFileSync("git", ["--git-dir", `${ws}.git`, "-C", ws, ...args], { encoding: "utf8" })
 
 const put = (path: string, body: string) => server.fetch(`/api/workspace/file/${path}`, { method: "PUT", body, headers: { "content-type": "text/plain" } })
 const restore = (body: unknown, headers: Record<string, string> = {}) =>
@@ -42,7 +42,7 @@ describe("GET /api/git/log", () => {
   })
 
   it("returns at most 100 entries", async () => {
-    execFileSync("sh", ["-c", `for i in $(seq 1 105); do git -C "${ws}" -c user.name=bulk -c user.email=b@x commit -q --allow-empty -m "bulk $i"; done`])
+    execFileSync("sh", ["-c", `for i in $(seq 1 105); do git --git-dir "${ws}.git" -C "${ws}" -c user.name=bulk -c user.email=b@x commit -q --allow-empty -m "bulk $i"; done`])
     const { body } = await server.json("/api/git/log")
     expect(body.entries).toHaveLength(100)
     expect(body.entries[0]).toMatchObject({ message: "bulk 105", author: "bulk" })
@@ -144,11 +144,11 @@ describe("POST /api/git/verify", () => {
       }
       const intact = await s.json("/api/git/verify", { method: "POST" })
       expect(intact.status).toBe(200)
-      const objects = execFileSync("git", ["-C", dir, "rev-list", "--objects", "--all"], { encoding: "utf8" }).trim().split("\n").length
+      const objects = execFileSync("git", ["--git-dir", `${dir}.git`, "-C", dir, "rev-list", "--objects", "--all"], { encoding: "utf8" }).trim().split("\n").length
       expect(intact.body).toEqual({ valid: true, commits_checked: 4, objects_checked: objects })
       // replace the first a.txt's object with a valid object of other content
-      const blob = execFileSync("git", ["-C", dir, "rev-parse", "HEAD~2:a.txt"], { encoding: "utf8" }).trim()
-      const file = join(dir, ".git", "objects", blob.slice(0, 2), blob.slice(2))
+      const blob = execFileSync("git", ["--git-dir", `${dir}.git`, "-C", dir, "rev-parse", "HEAD~2:a.txt"], { encoding: "utf8" }).trim()
+      const file = join(`${dir}.git`, "objects", blob.slice(0, 2), blob.slice(2))
       chmodSync(file, 0o644)
       writeFileSync(file, deflateSync(Buffer.from("blob 5\0omega")))
       const broken = await s.json("/api/git/verify", { method: "POST" })
@@ -156,7 +156,7 @@ describe("POST /api/git/verify", () => {
       expect(broken.body.valid).toBe(false)
       expect(broken.body.problem).toContain(blob)
       // git agrees
-      expect(() => execFileSync("git", ["-C", dir, "fsck", "--full"], { stdio: "pipe" })).toThrow()
+      expect(() => execFileSync("git", ["--git-dir", `${dir}.git`, "-C", dir, "fsck", "--full"], { stdio: "pipe" })).toThrow()
     } finally {
       await s.stop()
     }

@@ -234,7 +234,7 @@ describe("annal programs install", () => {
       expect((await again.json("/api/audit/verify")).body.valid).toBe(true)
       expect((await again.json("/api/programs/code-review/host-requirements")).body).toMatchObject({ missing_required: [], all_required_present: true })
       // the workspace is a git repository: code-review's command tool reads its history
-      expect(execFileSync("git", ["-C", join(dataDir, "workspace"), "rev-parse", "--is-inside-work-tree"]).toString().trim()).toBe("true")
+      expect(execFileSync("git", ["--git-dir", `${join(dataDir, "workspace")}.git`, "-C", join(dataDir, "workspace"), "rev-parse", "--is-inside-work-tree"]).toString().trim()).toBe("true")
     } finally {
       await again.stop()
     }

@@ -19,7 +19,7 @@ afterAll(async () => {
 const MB = 1024 * 1024
 
 /** The real git CLI on the workspace: an independent witness of the commits. */
-const git = (...args: Array<string>) => execFileSync("git", ["-C", ws, ...args], { encoding: "utf8" })
+const git = (...args: Array<string>) => execFileSync("git", ["--git-dir", `${ws}.git`, "-C", ws, ...args], { encoding: "utf8" })
 
 /**
  * A request with the path exactly as given: fetch (WHATWG URL) would resolve `..` and `%2e%2e`
@@ -334,7 +334,7 @@ describe("restart and rebuild", () => {
     expect((await s.fetch("/api/workspace/file/keep/a.md", { method: "PUT", body: "# kept" })).status).toBe(200)
     expect((await s.fetch("/api/workspace/file/keep/b.json", { method: "PUT", body: "{}" })).status).toBe(200)
     const head = (await s.json("/api/status")).body.components.state_store.head_seq
-    const commits = execFileSync("git", ["-C", wsDir, "log", "--oneline"], { encoding: "utf8" })
+    const commits = execFileSync("git", ["--git-dir", `${wsDir}.git`, "-C", wsDir, "log", "--oneline"], { encoding: "utf8" })
     await s.stop()
     const again = await startServer({ dataDir: s.dataDir })
     try {
@@ -344,7 +344,7 @@ describe("restart and rebuild", () => {
         { name: "b.json", is_dir: false, size: 2 }
       ])
       expect((await again.json("/api/status")).body.components.state_store.head_seq).toBe(head)
-      expect(execFileSync("git", ["-C", wsDir, "log", "--oneline"], { encoding: "utf8" })).toBe(commits)
+      expect(execFileSync("git", ["--git-dir", `${wsDir}.git`, "-C", wsDir, "log", "--oneline"], { encoding: "utf8" })).toBe(commits)
     } finally {
       await again.stop()
     }
@@ -371,8 +371,8 @@ describe("restart and rebuild", () => {
       path: "secret/plan.txt",
       size: 17,
       sha256: sha,
-      blob: execFileSync("git", ["-C", join(s.dataDir, "workspace"), "rev-parse", "HEAD:secret/plan.txt"], { encoding: "utf8" }).trim(),
-      commit: execFileSync("git", ["-C", join(s.dataDir, "workspace"), "rev-parse", "HEAD"], { encoding: "utf8" }).trim()
+      blob: execFileSync("git", ["--git-dir", `${join(s.dataDir, "workspace")}.git`, "-C", join(s.dataDir, "workspace"), "rev-parse", "HEAD:secret/plan.txt"], { encoding: "utf8" }).trim(),
+      commit: execFileSync("git", ["--git-dir", `${join(s.dataDir, "workspace")}.git`, "-C", join(s.dataDir, "workspace"), "rev-parse", "HEAD"], { encoding: "utf8" }).trim()
     })
     expect(readFileSync(out, "utf8")).not.toContain("launch codes")
   }, 60_000)

@@ -12,16 +12,16 @@ const temp = () => realpathSync(mkdtempSync(join(tmpdir(), "annal-git-")))
 const kernel = (dataDir: string) =>
   Kernel.layer({ store: { filename: join(dataDir, "annal.db"), synchronous: "NORMAL" }, dataDir, resourceSampleIntervalSecs: 60 })
 
-const gitCli = (dir: string, ...args: Array<string>) => execFileSync("git", ["-C", dir, ...args], { encoding: "utf8" })
+const gitCli = (dir: string, ...args: Array<string>) => execFileSync("git", ["--git-dir", `${dir}.git`, "-C", dir, ...args], { encoding: "utf8" })
 const fsckPasses = (dir: string) => {
   try {
-    execFileSync("git", ["-C", dir, "fsck", "--full", "--strict"], { stdio: "pipe" })
+    execFileSync("git", ["--git-dir", `${dir}.git`, "-C", dir, "fsck", "--full", "--strict"], { stdio: "pipe" })
     return true
   } catch {
     return false
   }
 }
-const objectFile = (ws: string, oid: string) => join(ws, ".git", "objects", oid.slice(0, 2), oid.slice(2))
+const objectFile = (ws: string, oid: string) => join(`${ws}.git`, "objects", oid.slice(0, 2), oid.slice(2))
 const ctx = { actor: "user:test" }
 const bytes = (text: string) => new TextEncoder().encode(text)
 
@@ -168,7 +168,7 @@ describe("the workspace repository", () => {
         if (other !== undefined) pair = [other, content]
         else seen.set(prefix, content)
       }
-      for (const content of pair) execFileSync("git", ["-C", ws, "hash-object", "-w", "--stdin"], { input: content })
+      for (const content of pair) execFileSync("git", ["--git-dir", `${ws}.git`, "-C", ws, "hash-object", "-w", "--stdin"], { input: content })
       const ambiguous = GitRepo.objectId("blob", bytes(pair[0])).slice(0, 4)
       expect(yield* failure(ambiguous)).toContain("InvalidCommand")
     }).pipe(Effect.provide(kernel(dataDir)))

@@ -24,7 +24,7 @@ const kernel = (dataDir: string) =>
   Kernel.layer({ store: { filename: join(dataDir, "annal.db"), synchronous: "NORMAL" }, dataDir, resourceSampleIntervalSecs: 60 })
 
 /** The real git CLI, as an independent witness of what isomorphic-git wrote. */
-const gitCli = (dir: string, ...args: Array<string>) => execFileSync("git", ["-C", dir, ...args], { encoding: "utf8" })
+const gitCli = (dir: string, ...args: Array<string>) => execFileSync("git", ["--git-dir", `${dir}.git`, "-C", dir, ...args], { encoding: "utf8" })
 
 const ctx = { actor: "user:test" }
 const bytes = (text: string) => new TextEncoder().encode(text)
@@ -174,6 +174,59 @@ describe("the Workspace service", () => {
     }).pipe(Effect.provide(kernel(dataDir)))
   })
 
+  it.live("keeps the repository outside the worktree (workspace.git), which git finds by its own config", () => {
+    const dataDir = temp()
+    return Effect.gen(function*() {
+      const workspace = yield* Workspace
+      const ws = join(dataDir, "workspace")
+      expect(existsSync(join(ws, ".git"))).toBe(false)
+      expect(existsSync(join(dataDir, "workspace.git", "HEAD"))).toBe(true)
+      yield* workspace.write("a.txt", bytes("a"), ctx)
+      // no --work-tree: core.worktree names it
+      const plain = (...args: Array<string>) => execFileSync("git", ["--git-dir", join(dataDir, "workspace.git"), ...args], { encoding: "utf8" })
+      expect(plain("status", "--porcelain")).toBe("")
+      expect(plain("log", "--format=%s").trim().split("\n")).toEqual(["write a.txt", "initialize workspace"])
+    }).pipe(Effect.provide(kernel(dataDir)))
+  })
+
+  it.live("moves the repository of an earlier data directory (workspace/.git) out of the worktree, history kept", () => {
+    const dataDir = temp()
+    const ws = join(dataDir, "workspace")
+    mkdirSync(ws, { recursive: true })
+    writeFileSync(join(ws, "old.txt"), "from before\n")
+    const old = (...args: Array<string>) => execFileSync("git", ["-C", ws, "-c", "user.name=T", "-c", "user.email=t@x", ...args], { encoding: "utf8" })
+    old("init", "-q", "-b", "main")
+    old("add", "old.txt")
+    old("commit", "-q", "-m", "an earlier version's commit")
+    const head = old("rev-parse", "HEAD").trim()
+    return Effect.gen(function*() {
+      const workspace = yield* Workspace
+      expect(existsSync(join(ws, ".git"))).toBe(false)
+      expect(gitCli(ws, "rev-list", "--max-parents=0", "HEAD").trim()).toBe(head)
+      yield* workspace.write("new.txt", bytes("n"), ctx)
+      expect(gitCli(ws, "log", "--format=%s").trim().split("\n")).toEqual(["write new.txt", "an earlier version's commit"])
+      expect(gitCli(ws, "status", "--porcelain")).toBe("")
+    }).pipe(Effect.provide(kernel(dataDir)))
+  })
+
+  it.live("a .git folder someone makes inside the workspace is not its repository, and is never committed", () => {
+    const dataDir = temp()
+    const ws = join(dataDir, "workspace")
+    return Effect.gen(function*() {
+      const workspace = yield* Workspace
+      const head = gitCli(ws, "rev-parse", "HEAD").trim()
+      // what a program's module tool, allowed to write the workspace, could leave there
+      mkdirSync(join(ws, ".git", "hooks"), { recursive: true })
+      writeFileSync(join(ws, ".git", "HEAD"), "ref: refs/heads/forged\n")
+      writeFileSync(join(ws, ".git", "hooks", "post-checkout"), "#!/bin/sh\necho pwned\n")
+      const written = yield* workspace.write("b.txt", bytes("b"), ctx)
+      expect(gitCli(ws, "rev-parse", "HEAD~1").trim()).toBe(head)
+      expect(gitCli(ws, "rev-parse", "HEAD").trim()).toBe(written.commit)
+      expect(gitCli(ws, "ls-tree", "-r", "--name-only", "HEAD").trim().split("\n")).toEqual(["b.txt"])
+      expect(gitCli(ws, "rev-parse", "--abbrev-ref", "HEAD").trim()).toBe("main")
+    }).pipe(Effect.provide(kernel(dataDir)))
+  })
+
   it.live("commits and records files that were in the directory before the repository existed", () => {
     const dataDir = temp()
     mkdirSync(join(dataDir, "workspace", "docs"), { recursive: true })
@@ -205,7 +258,7 @@ describe("the Workspace service", () => {
       expect(written[0]!.actor).toBe("user:test")
       expect(JSON.stringify(written[0]!.data)).not.toContain("secret-ish")
       // no temporary file is left behind
-      expect(readdirSync(join(ws, ".git", "annal-tmp"))).toEqual([])
+      expect(readdirSync(join(`${ws}.git`, "annal-tmp"))).toEqual([])
     }).pipe(Effect.provide(kernel(dataDir)))
   })
 

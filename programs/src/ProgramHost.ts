@@ -96,6 +96,7 @@ export class ProgramHost extends Context.Tag("@annal/programs/ProgramHost")<
             program: record.name,
             dir,
             workspace: workspaceRoot,
+            workspaceGit: dataDir.workspaceGit,
             host: hostVariables(dir, workspaceRoot),
             defaultTimeoutSecs,
             outputCapBytes

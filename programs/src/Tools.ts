@@ -22,6 +22,8 @@ export interface ProgramRuntime {
   readonly dir: string
   /** The workspace root (real path). */
   readonly workspace: string
+  /** The workspace's repository, outside it (git's `GIT_DIR` for the program's processes). */
+  readonly workspaceGit: string
   readonly host: Readonly<Record<HostVariable, string>>
   /** `tools.exec_timeout_secs`, read at call time. */
   readonly defaultTimeoutSecs: Effect.Effect<number>
@@ -30,13 +32,16 @@ export interface ProgramRuntime {
 }
 
 /** The environment of a program's processes: no secrets of the server's, a safe PATH. */
-export const childEnv = (runtime: Pick<ProgramRuntime, "dir" | "workspace">, extra: Readonly<Record<string, string>> = {}): Record<string, string> => ({
+export const childEnv = (runtime: Pick<ProgramRuntime, "dir" | "workspace" | "workspaceGit">, extra: Readonly<Record<string, string>> = {}): Record<string, string> => ({
   PATH: ToolProcess.safePath(process.env.PATH),
   HOME: tmpdir(),
   LANG: "C.UTF-8",
   GIT_TERMINAL_PROMPT: "0",
   ANNAL_PROGRAM_DIR: runtime.dir,
   ANNAL_WORKSPACE: runtime.workspace,
+  // git run in the workspace finds its repository, which is not inside it
+  GIT_DIR: runtime.workspaceGit,
+  GIT_WORK_TREE: runtime.workspace,
   ...extra
 })
 

@@ -11,6 +11,7 @@ const runtime: ProgramRuntime = {
   program: "textkit",
   dir,
   workspace: dir,
+  workspaceGit: resolve(dir, "..", "textkit.git"),
   host: hostVariables(dir, dir),
   defaultTimeoutSecs: Effect.succeed(30),
   outputCapBytes: Effect.succeed(65_536)

@@ -60,6 +60,19 @@ describe("the module sandbox", () => {
     expect(existsSync("/tmp/annal-escaped.txt")).toBe(false)
   })
 
+  it("refuses touching the workspace's repository, which is outside the workspace (GIT_DIR)", async () => {
+    const s = setup(`import { writeFileSync, readFileSync } from "node:fs"
+      export default (args) => args.read ? readFileSync(process.env.GIT_DIR + "/HEAD", "utf8") : writeFileSync(process.env.GIT_DIR + "/hooks/post-checkout", "#!/bin/sh\\necho pwned\\n")`)
+    const gitdir = `${s.workspace}.git`
+    mkdirSync(join(gitdir, "hooks"), { recursive: true })
+    writeFileSync(join(gitdir, "HEAD"), "ref: refs/heads/main\n")
+    const run = (args: unknown) =>
+      Effect.runPromise(runModule({ ...s, args, childProcess: false, timeoutMs: 10_000, outputCapBytes: 65_536, env: { PATH: "/usr/bin:/bin", GIT_DIR: gitdir } }))
+    expect(await run({})).toMatchObject({ _tag: "Failed", message: expect.stringContaining("ERR_ACCESS_DENIED") })
+    expect(existsSync(join(gitdir, "hooks", "post-checkout"))).toBe(false)
+    expect(await run({ read: true })).toMatchObject({ _tag: "Failed", message: expect.stringContaining("ERR_ACCESS_DENIED") })
+  })
+
   it("reports spawning a process as a tool error unless the tool declares child_process", async () => {
     const source = `import { execFileSync } from "node:child_process"; export default () => execFileSync("echo", ["spawned"]).toString()`
     expect((await call(source)).result).toMatchObject({ _tag: "Failed", message: expect.stringContaining("ERR_ACCESS_DENIED") })

@@ -47,6 +47,8 @@ const isRegularFile = (mode: string) => mode === "100644" || mode === "100755"
 export interface GitRepositoryService {
   /** The worktree's real path. */
   readonly dir: string
+  /** The repository's own directory (git's `GIT_DIR`), outside the worktree. */
+  readonly gitdir: string
   /** Runs `effect` holding the repository (reentrant): compose several steps into one. */
   readonly locked: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /**
@@ -83,8 +85,8 @@ export interface GitRepositoryService {
   readonly verify: Effect.Effect<GitVerify>
 }
 
-/** The repository of a worktree (which must exist). */
-export const make = (dir: string): GitRepositoryService => {
+/** The repository in `gitdir` of a worktree (which must exist). */
+export const make = (dir: string, gitdir: string): GitRepositoryService => {
   const semaphore = Effect.unsafeMakeSemaphore(1)
   const holding = FiberRef.unsafeMake(false)
   const locked = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
@@ -105,14 +107,24 @@ export const make = (dir: string): GitRepositoryService => {
     )
   const attempt = <A>(what: string, run: () => Promise<A>) =>
     Effect.tryPromise({ try: run, catch: (cause) => new GitError({ message: `${what}: ${describe(cause)}`, cause }) })
-  const repo = { fs, dir }
+  const repo = { fs, dir, gitdir }
   const author = () => ({ ...AUTHOR, timestamp: Math.floor(Date.now() / 1000), timezoneOffset: 0 })
 
   const head = attempt("could not resolve HEAD", () => git.resolveRef({ ...repo, ref: "HEAD" }))
 
+  // `git --git-dir <gitdir>` finds the worktree by itself
+  const worktreeNamed = async () => {
+    if ((await git.getConfig({ ...repo, path: "core.worktree" })) !== dir) await git.setConfig({ ...repo, path: "core.worktree", value: dir })
+  }
+
   const ensure = locked(
     attempt("could not create the workspace repository", async () => {
-      if (fs.existsSync(`${dir}/.git`)) {
+      // a data directory of an earlier version kept the repository inside the worktree
+      if (!fs.existsSync(gitdir) && fs.statSync(`${dir}/.git`, { throwIfNoEntry: false })?.isDirectory() === true) {
+        fs.renameSync(`${dir}/.git`, gitdir)
+      }
+      if (fs.existsSync(gitdir)) {
+        await worktreeNamed()
         try {
           await git.resolveRef({ ...repo, ref: "HEAD" })
           return { created: false }
@@ -122,6 +134,7 @@ export const make = (dir: string): GitRepositoryService => {
         }
       } else {
         await git.init({ ...repo, defaultBranch: DEFAULT_BRANCH })
+        await worktreeNamed()
       }
       const rows = await git.statusMatrix(repo)
       for (const [filepath] of rows) await git.add({ ...repo, filepath })
@@ -152,7 +165,7 @@ export const make = (dir: string): GitRepositoryService => {
     locked(
       attempt("could not commit", async () => {
         // the workspace's own commits in one synchronous step; anything unusual through isomorphic-git
-        const fast = LooseObjects.commitPaths(dir, paths, message, author())
+        const fast = LooseObjects.commitPaths(dir, gitdir, paths, message, author())
         if (fast !== undefined) return fast
         for (const filepath of paths) {
           // `force`: a file written on purpose is committed even if a .gitignore matches it
@@ -272,16 +285,16 @@ export const make = (dir: string): GitRepositoryService => {
     })
   )
 
-  return { dir, locked, handOff, ensure, head, commitAll, commitPaths, files, readBlob, resolveCommit, readFileAt, log, tags, verify }
+  return { dir, gitdir, locked, handOff, ensure, head, commitAll, commitPaths, files, readBlob, resolveCommit, readFileAt, log, tags, verify }
 }
 
 export class GitRepository extends Context.Tag("@annal/kernel/GitRepository")<GitRepository, GitRepositoryService>() {
-  /** The repository of `DataDir.workspace` (the directory is created; the repository by `ensure`). */
+  /** The repository `DataDir.workspaceGit` of `DataDir.workspace` (the directory is created; the repository by `ensure`). */
   static readonly layer = Layer.effect(
     GitRepository,
     Effect.map(DataDir, (paths) => {
       fs.mkdirSync(paths.workspace, { recursive: true, mode: 0o700 })
-      return make(fs.realpathSync(paths.workspace))
+      return make(fs.realpathSync(paths.workspace), paths.workspaceGit)
     })
   )
 }

@@ -254,8 +254,7 @@ const withEntry = (gitdir: string, tree: string | undefined, segments: ReadonlyA
  * the index in step so `git status` stays clean. Undefined, having changed nothing a reader
  * would see, when the repository is not in the simple state this handles.
  */
-export const commitPaths = (dir: string, paths: ReadonlyArray<string>, message: string, author: Signature): string | undefined => {
-  const gitdir = join(dir, ".git")
+export const commitPaths = (dir: string, gitdir: string, paths: ReadonlyArray<string>, message: string, author: Signature): string | undefined => {
   const head = headBranch(gitdir)
   if (head === undefined) return undefined
   let tree = treeOf(gitdir, head.commit)

@@ -7,8 +7,13 @@ export interface DataPaths {
   readonly root: string
   /** `annal.db`: the log and its views. */
   readonly database: string
-  /** `workspace/`: the agents' files, a git repository. */
+  /** `workspace/`: the agents' files, the worktree of `workspaceGit`. */
   readonly workspace: string
+  /**
+   * `workspace.git/`: the workspace's repository, outside the worktree, so that nothing allowed
+   * to write the workspace (a program's module tool) can rewrite its history or plant hooks.
+   */
+  readonly workspaceGit: string
   /** `skills/`: every skill materialised as `<name>.md`. */
   readonly skills: string
   /** `seeds/`: Markdown seeds imported at start. */
@@ -26,6 +31,7 @@ export const dataPaths = (dataDir: string): DataPaths => {
     root,
     database: join(root, "annal.db"),
     workspace: join(root, "workspace"),
+    workspaceGit: join(root, "workspace.git"),
     skills: join(root, "skills"),
     seeds: join(root, "seeds"),
     programs: join(root, "programs"),

@@ -4,7 +4,7 @@
  * recorded as an access decision.
  *
  * Order of a write, and what a crash at each step leaves:
- *   1. the content goes to a temporary file in `.git/annal-tmp/` and is renamed over the
+ *   1. the content goes to a temporary file in `<workspace.git>/annal-tmp/` and is renamed over the
  *      target (atomic: the file holds the old content or the new, never a mix);
  *   2. the file is committed (isomorphic-git add + commit);
  *   3. `workspace_file_written` (path, size, sha256, blob, commit) is appended; the request is
@@ -111,7 +111,7 @@ export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
 
       const store = yield* EventStore
       /** Where new contents are written before they are renamed into place: same filesystem, never in the tree. */
-      const tmpDir = join(root, ".git", "annal-tmp")
+      const tmpDir = join(repo.gitdir, "annal-tmp")
       const withStore = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) =>
         effect.pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provideService(EventStore, store))
 
@@ -305,7 +305,7 @@ export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
         Effect.gen(function*() {
           const { created } = yield* repo.ensure
           // a write cut short before its rename leaves only a temporary file
-          yield* Effect.try({ try: () => fs.rmSync(tmpDir, { recursive: true, force: true }), catch: io("could not clear .git/annal-tmp") })
+          yield* Effect.try({ try: () => fs.rmSync(tmpDir, { recursive: true, force: true }), catch: io(`could not clear ${tmpDir}`) })
           yield* repo.commitAll(RECONCILE_MESSAGE)
           const head = yield* repo.head
           const actual = yield* repo.files(head)
