@@ -14,7 +14,7 @@ import { EventStore, type StoredEvent } from "@annal/store"
 import { Effect, Either, Exit, Fiber } from "effect"
 import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
@@ -189,24 +189,42 @@ describe("the Workspace service", () => {
     }).pipe(Effect.provide(kernel(dataDir)))
   })
 
-  it.live("moves the repository of an earlier data directory (workspace/.git) out of the worktree, history kept", () => {
+  it.live("moves the repository of an earlier data directory (workspace/.git, holding the log's last commit) out of the worktree, history kept", () => {
     const dataDir = temp()
     const ws = join(dataDir, "workspace")
-    mkdirSync(ws, { recursive: true })
-    writeFileSync(join(ws, "old.txt"), "from before\n")
-    const old = (...args: Array<string>) => execFileSync("git", ["-C", ws, "-c", "user.name=T", "-c", "user.email=t@x", ...args], { encoding: "utf8" })
-    old("init", "-q", "-b", "main")
-    old("add", "old.txt")
-    old("commit", "-q", "-m", "an earlier version's commit")
-    const head = old("rev-parse", "HEAD").trim()
     return Effect.gen(function*() {
-      const workspace = yield* Workspace
-      expect(existsSync(join(ws, ".git"))).toBe(false)
-      expect(gitCli(ws, "rev-list", "--max-parents=0", "HEAD").trim()).toBe(head)
-      yield* workspace.write("new.txt", bytes("n"), ctx)
-      expect(gitCli(ws, "log", "--format=%s").trim().split("\n")).toEqual(["write new.txt", "an earlier version's commit"])
-      expect(gitCli(ws, "status", "--porcelain")).toBe("")
-    }).pipe(Effect.provide(kernel(dataDir)))
+      const first = yield* Effect.flatMap(Workspace, (workspace) => workspace.write("old.txt", bytes("from before"), ctx)).pipe(Effect.provide(kernel(dataDir)))
+      // the layout of an earlier version: the repository inside the worktree
+      renameSync(join(dataDir, "workspace.git"), join(ws, ".git"))
+      yield* Effect.gen(function*() {
+        const workspace = yield* Workspace
+        expect(existsSync(join(ws, ".git"))).toBe(false)
+        expect(gitCli(ws, "rev-parse", "HEAD").trim()).toBe(first.commit)
+        yield* workspace.write("new.txt", bytes("n"), ctx)
+        expect(gitCli(ws, "log", "--format=%s").trim().split("\n")).toEqual(["write new.txt", "write old.txt", "initialize workspace"])
+        expect(gitCli(ws, "status", "--porcelain")).toBe("")
+        // nothing was found changed behind the log's back
+        expect(ofType(yield* allEvents, WorkspaceEvents.WORKSPACE_RECONCILED)).toEqual([])
+      }).pipe(Effect.provide(kernel(dataDir)))
+    })
+  })
+
+  it.live("leaves alone a workspace/.git that does not hold the log's last commit (someone else's repository)", () => {
+    const dataDir = temp()
+    const ws = join(dataDir, "workspace")
+    return Effect.gen(function*() {
+      yield* Effect.flatMap(Workspace, (workspace) => workspace.write("a.txt", bytes("a"), ctx)).pipe(Effect.provide(kernel(dataDir)))
+      const theirs = (...args: Array<string>) => execFileSync("git", ["-C", ws, "-c", "user.name=T", "-c", "user.email=t@x", ...args], { encoding: "utf8" })
+      theirs("init", "-q", "-b", "main")
+      theirs("commit", "-q", "--allow-empty", "-m", "their own")
+      const head = theirs("rev-parse", "HEAD").trim()
+      yield* Effect.gen(function*() {
+        const workspace = yield* Workspace
+        yield* workspace.write("b.txt", bytes("b"), ctx)
+        expect(theirs("rev-parse", "HEAD").trim()).toBe(head)
+        expect(gitCli(ws, "log", "--format=%s").trim().split("\n")).toEqual(["write b.txt", "write a.txt", "initialize workspace"])
+      }).pipe(Effect.provide(kernel(dataDir)))
+    })
   })
 
   it.live("a .git folder someone makes inside the workspace is not its repository, and is never committed", () => {

@@ -48,7 +48,7 @@ export const sandboxFlags = (call: Pick<ModuleCall, "programDir" | "workspace" |
 /** Entries a link check walks at most before it gives up (and the call is refused). */
 const MAX_WALK = 50_000
 
-/** The first symbolic link under `root` (`.git` skipped) whose target is outside it, if any; "too large" past the walk limit. */
+/** The first symbolic link under `root` whose target is outside it, if any; "too large" past the walk limit. */
 export const escapingLink = (root: string): string | undefined => {
   const base = realpathSync(root)
   const stack = [base]
@@ -63,7 +63,6 @@ export const escapingLink = (root: string): string | undefined => {
     }
     for (const name of names) {
       if (++seen > MAX_WALK) return `(more than ${MAX_WALK} entries to check)`
-      if (dir === base && name === ".git") continue
       const path = join(dir, name)
       const stat = lstatSync(path, { throwIfNoEntry: false })
       if (stat === undefined) continue

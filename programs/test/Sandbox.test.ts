@@ -92,6 +92,13 @@ describe("the module sandbox", () => {
     expect(result).toEqual({ _tag: "Failed", message: "module tools do not run while the workspace holds a link that leads out of it: passwd", timedOut: false })
   })
 
+  it("finds such a link under a .git folder too (the workspace's repository is not there)", () => {
+    const s = setup("export default () => 1")
+    mkdirSync(join(s.workspace, ".git"))
+    symlinkSync("/etc", join(s.workspace, ".git", "x"))
+    expect(escapingLink(s.workspace)).toBe(".git/x")
+  })
+
   it("kills a module past its time limit", async () => {
     const started = Date.now()
     const { result } = await call(`export default () => new Promise(() => setInterval(() => {}, 1000))`, {}, { timeoutMs: 1000 })

@@ -185,8 +185,10 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
           const usage = { prompt_tokens: 0, completion_tokens: 0 }
           let text = ""
           for (let step = 1; step <= maxSteps; step++) {
-            // what the last step's calls read is on the record before the model hears of it
-            yield* pipes.reads.settle
+            // what the last step's calls read is on the record before the model hears of it; the
+            // agent's own last events committed with them (or with the calls' first events), so a
+            // failed one stops the loop here rather than at its end
+            yield* awaitEvery([pipes.reads.settle, pipes.progress.settle])
             const tools = yield* registry.specs
             const completion = yield* collect(
               model.stream({ messages, tools }).pipe(
@@ -268,8 +270,7 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
 
       /**
        * Hands the outcome to whoever waits: a stopped loop's stop is on the record already; a
-       * failure is recorded against the agent's state now (nothing, if its stop committed
-       * before the failure of something else it had queued was known).
+       * failure is recorded against the agent's state as the view has it now.
        */
       const end = (
         agentId: string,

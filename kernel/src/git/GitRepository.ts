@@ -8,6 +8,7 @@ import { Context, Data, Effect, FiberRef, Layer } from "effect"
 import git from "isomorphic-git"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
+import { dirname, join } from "node:path"
 import { DataDir } from "../shared/DataDir.js"
 import { EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import * as LooseObjects from "./LooseObjects.js"
@@ -61,8 +62,13 @@ export interface GitRepositoryService {
     rest: (a: A) => Effect.Effect<void, never, R2>,
     fork: (effect: Effect.Effect<void, never, R2>) => Effect.Effect<unknown, never, R2>
   ) => Effect.Effect<A, E, R | R2>
-  /** Creates the repository with a first commit when there is none; says whether it did. */
-  readonly ensure: Effect.Effect<{ readonly created: boolean }, GitError>
+  /**
+   * Creates the repository with a first commit when there is none; says whether it did. Given
+   * the commit the log names last (`known`), an earlier version's repository inside the worktree
+   * (`<worktree>/.git`) that holds it is moved out to `gitdir` first, history kept; a `.git`
+   * that does not hold it is someone else's, and left alone.
+   */
+  readonly ensure: (known: string | undefined) => Effect.Effect<{ readonly created: boolean }, GitError>
   /** The commit HEAD points at. */
   readonly head: Effect.Effect<string, GitError>
   /** Commits every difference between the worktree and HEAD; the new commit, or undefined when clean. */
@@ -117,13 +123,34 @@ export const make = (dir: string, gitdir: string): GitRepositoryService => {
     if ((await git.getConfig({ ...repo, path: "core.worktree" })) !== dir) await git.setConfig({ ...repo, path: "core.worktree", value: dir })
   }
 
-  const ensure = locked(
+  /** Whether a repository in `at` has the object `oid` (loose or packed). */
+  const holds = async (at: string, oid: string) => {
+    try {
+      await git.readObject({ fs, dir, gitdir: at, oid, format: "deflated" })
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  const ensure = (known: string | undefined) => locked(
     attempt("could not create the workspace repository", async () => {
-      // a data directory of an earlier version kept the repository inside the worktree
-      if (!fs.existsSync(gitdir) && fs.statSync(`${dir}/.git`, { throwIfNoEntry: false })?.isDirectory() === true) {
-        fs.renameSync(`${dir}/.git`, gitdir)
+      // writes are renamed from gitdir/annal-tmp into the worktree: one filesystem for both
+      const parent = dirname(gitdir)
+      fs.mkdirSync(parent, { recursive: true })
+      if (fs.statSync(parent).dev !== fs.statSync(dir).dev) {
+        throw new Error(`the workspace ${dir} is on another filesystem than ${parent}, where its repository is kept: keep the workspace inside the data directory`)
       }
-      if (fs.existsSync(gitdir)) {
+      const headFile = join(gitdir, "HEAD")
+      const earlier = join(dir, ".git")
+      // a data directory of an earlier version kept the repository inside the worktree
+      if (!fs.existsSync(headFile) && known !== undefined && fs.lstatSync(earlier, { throwIfNoEntry: false })?.isDirectory() === true &&
+        await holds(earlier, known)) {
+        // what is there without a HEAD is a repository never made (a crash while creating it)
+        fs.rmSync(gitdir, { recursive: true, force: true })
+        fs.renameSync(earlier, gitdir)
+      }
+      if (fs.existsSync(headFile)) {
         await worktreeNamed()
         try {
           await git.resolveRef({ ...repo, ref: "HEAD" })
@@ -133,6 +160,7 @@ export const make = (dir: string, gitdir: string): GitRepositoryService => {
           if (errorCode(e) !== "NotFoundError") throw e
         }
       } else {
+        fs.rmSync(gitdir, { recursive: true, force: true })
         await git.init({ ...repo, defaultBranch: DEFAULT_BRANCH })
         await worktreeNamed()
       }

@@ -220,7 +220,8 @@ interface RunContext {
   /** The run's own events: queued as they happen, settled before its answer or its end. */
   readonly pipe: Pipeline
   /** The phase it is in (the last `phase_started`). */
-  readonly progress: { phase: Phase | null }
+  /** Where the run is: its phase, and its reply's message once the session holds it. */
+  readonly progress: { phase: Phase | null; replied?: string }
 }
 
 export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
@@ -312,6 +313,9 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
       const respond = (run: RunContext, reply: string, reached: Phase, seedId: string | null, passed: boolean | null) =>
         Effect.gen(function*() {
           const r = yield* sessions.recordResponse(run.sessionId, { content: reply, seed_id: seedId, phase_reached: reached, evaluation_passed: passed }, run.ctx)
+          // a failure known only when the run's queued events settle below must not give its
+          // message a second response
+          run.progress.replied = r.message_id
           yield* record(run, [
             draft<ChatRunCompleted>(CHAT_RUN_COMPLETED, {
               run_id: run.runId,
@@ -329,7 +333,8 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
       /** A run without an answer: why, in the session (so each message keeps its response) and on the run. */
       const fail = (run: RunContext, reached: Phase | null, error: string) =>
         Effect.gen(function*() {
-          const recorded = yield* sessions.recordResponse(
+          const replied = run.progress.replied
+          const recorded = replied !== undefined ? replied : yield* sessions.recordResponse(
             run.sessionId,
             { content: `The run failed: ${error}`, seed_id: null, phase_reached: reached, evaluation_passed: null },
             run.ctx

@@ -303,7 +303,9 @@ export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
       // Reconcile before serving: see the module's comment.
       yield* repo.locked(
         Effect.gen(function*() {
-          const { created } = yield* repo.ensure
+          // the commit the log names last: the repository to keep is the one that holds it
+          const named = yield* withStore(query("the workspace's head", (sql) => sql<{ commit_oid: string }>`SELECT commit_oid FROM workspace_head WHERE id = 1`))
+          const { created } = yield* repo.ensure(named[0]?.commit_oid)
           // a write cut short before its rename leaves only a temporary file
           yield* Effect.try({ try: () => fs.rmSync(tmpDir, { recursive: true, force: true }), catch: io(`could not clear ${tmpDir}`) })
           yield* repo.commitAll(RECONCILE_MESSAGE)

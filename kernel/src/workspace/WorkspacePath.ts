@@ -67,7 +67,7 @@ export const parse = (path: string): Either.Either<ReadonlyArray<string>, Access
   }
   const segments = path.split("/").filter((s) => s !== "" && s !== ".")
   if (segments.some(isGitDir)) {
-    return Either.left(new AccessRefused({ message: `path ${show(path)} is refused: .git holds the workspace's history and is not part of it` }))
+    return Either.left(new AccessRefused({ message: `path ${show(path)} is refused: .git is git's place, never the workspace's files` }))
   }
   return Either.right(segments)
 }
