@@ -16,7 +16,7 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import { join } from "node:path"
 import * as LooseObjects from "../kernel/src/git/LooseObjects.js"
-import type { EventStoreSqlite } from "@annal/store"
+import type { EventRow, EventStoreSqlite } from "@annal/store"
 
 export const MIN_COMMITS = 4
 
@@ -26,19 +26,6 @@ export interface TurnShape {
   readonly steps: ReadonlyArray<"i" | "c">
 }
 
-interface Row {
-  readonly seq: number
-  readonly id: string
-  readonly stream: string
-  readonly version: number
-  readonly type: string
-  readonly actor: string
-  readonly at: string
-  readonly data: string
-  readonly meta: string
-  readonly prev_hash: string
-  readonly hash: string
-}
 
 const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
@@ -47,7 +34,7 @@ export const rawFloor = (oursFile: string, shapes: ReadonlyArray<TurnShape>, dir
   const ours = new Database(oursFile, { readonly: true })
   const ddl = ours.prepare("SELECT sql FROM sqlite_master WHERE tbl_name = 'events' AND sql IS NOT NULL").pluck().all() as Array<string>
   const rowsOf = ours.prepare("SELECT seq, id, stream, version, type, actor, at, data, meta, prev_hash, hash FROM events WHERE seq >= ? ORDER BY seq LIMIT ?")
-  const turns = shapes.map((s) => rowsOf.all(s.firstSeq, s.steps.filter((x) => x === "i").length) as Array<Row>)
+  const turns = shapes.map((s) => rowsOf.all(s.firstSeq, s.steps.filter((x) => x === "i").length) as Array<EventRow>)
   ours.close()
 
   const timeRows = (file: string, commitsOf: (shape: TurnShape) => ReadonlyArray<"i" | "c">) => {
