@@ -196,6 +196,29 @@ describe("Supervisor", () => {
         expect(unknown._tag).toBe("EntityNotFound")
       })), 30_000)
 
+  it.live("a second start of an id running here, or on the record, fails and leaves the first alone", () =>
+    withFake([{ text: "slowly, the first one answers", delayMs: 300 }, { text: "never asked" }], (fake) =>
+      Effect.gen(function*() {
+        const supervisor = yield* Supervisor
+        // both at once: one of them starts, the other is refused
+        const [first, second] = yield* Effect.all([
+          Effect.either(supervisor.start({ agent_id: "twice-1", name: "twice", goal: "answer" }, user)),
+          Effect.either(supervisor.start({ agent_id: "twice-1", name: "twice", goal: "answer again" }, user))
+        ], { concurrency: 2 })
+        const started = [first, second].filter(Either.isRight)
+        expect(started).toHaveLength(1)
+        expect([first, second].filter(Either.isLeft).map((e) => e.left.message)).toEqual(["agent_id: agent twice-1 exists already"])
+        // and while it runs
+        yield* waitFor("the model request", () => fake.requests.length === 1)
+        expect((yield* Effect.flip(supervisor.start({ agent_id: "twice-1", name: "twice", goal: "a third" }, user))).message).toContain("exists already")
+        const result = yield* started[0]!.right.result
+        expect(result.text).toBe("slowly, the first one answers")
+        // and after it ended
+        expect((yield* Effect.flip(supervisor.start({ agent_id: "twice-1", name: "twice", goal: "a fourth" }, user))).message).toContain("exists already")
+        expect(fake.requests).toHaveLength(1)
+        expect(agentEvents(yield* allEvents, "twice-1").map((e) => e.type)).toEqual(["agent_created", "agent_started", "agent_output", "agent_stopped"])
+      })), 30_000)
+
   it.live("kill during an exec call kills the process group and records the call as interrupted", () =>
     withFake([{ toolCalls: [{ name: "exec", arguments: { argv: ["sh", "-c", "echo $$ > pid.txt; sleep 30"] } }] }], (_fake, dir) =>
       Effect.gen(function*() {

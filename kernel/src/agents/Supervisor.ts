@@ -142,6 +142,7 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
       const fibers = yield* FiberMap.make<string>()
       // two kills of one agent at once record one agent_stopped, not a conflict
       const killLock = yield* Effect.makeSemaphore(1)
+      const startLock = yield* Effect.makeSemaphore(1)
       const withServices = Effect.provide(services)
       const store = yield* EventStore
       const commands = commandsOf(store)
@@ -234,9 +235,9 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
         agentId: string,
         input: AgentRunInput,
         context: CommandContext,
-        done: Deferred.Deferred<AgentRunResult, AgentRunFailed | AgentKilled>
+        done: Deferred.Deferred<AgentRunResult, AgentRunFailed | AgentKilled>,
+        pipes: AgentPipelines
       ) => {
-        const pipes: AgentPipelines = { progress: pipelineOf(store), reads: pipelineOf(store), work: pipelineOf(store), version: 1 }
         const settleAll = awaitEvery([pipes.work.settle, pipes.reads.settle, pipes.progress.settle])
         // a finished loop: what its tools handed over and what it read are on the record, then its
         // last steps and its stop commit together (when one failed, the rest is settled first)
@@ -289,14 +290,20 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
       const start = (input: AgentRunInput, context: CommandContext) =>
         Effect.gen(function*() {
           const agentId = input.agent_id ?? uuidv7()
-          const exists = yield* agents.get(agentId).pipe(Effect.as(true), Effect.catchTag("EntityNotFound", () => Effect.succeed(false)))
-          const created = decideCreate(exists, { ...input, agent_id: agentId })
-          if (created._tag === "Left") return yield* created.left
-          // on the record before its fiber exists: a second start of the same id fails here
-          yield* commands.appendDecided(agentStream(agentId), 0, [created.right], correlated(context, context.actor))
-          const done = yield* Deferred.make<AgentRunResult, AgentRunFailed | AgentKilled>()
-          yield* FiberMap.run(fibers, agentId, body(agentId, input, correlated(context, `agent:${agentId}`), done))
-          return { agent_id: agentId, result: Deferred.await(done) } satisfies AgentHandle
+          // one start at a time: an id running here, or on the record, is not started again
+          return yield* startLock.withPermits(1)(Effect.gen(function*() {
+            const exists = (yield* FiberMap.has(fibers, agentId)) ||
+              (yield* agents.get(agentId).pipe(Effect.as(true), Effect.catchTag("EntityNotFound", () => Effect.succeed(false))))
+            const created = decideCreate(exists, { ...input, agent_id: agentId })
+            if (created._tag === "Left") return yield* created.left
+            // agent_created is the first of the agent's queued events: it commits with its
+            // permissions, before its first model call (where the loop settles it)
+            const pipes: AgentPipelines = { progress: pipelineOf(store), reads: pipelineOf(store), work: pipelineOf(store), version: 1 }
+            yield* pipes.progress.queue(agentStream(agentId), 0, [created.right], correlated(context, context.actor))
+            const done = yield* Deferred.make<AgentRunResult, AgentRunFailed | AgentKilled>()
+            yield* FiberMap.run(fibers, agentId, body(agentId, input, correlated(context, `agent:${agentId}`), done, pipes))
+            return { agent_id: agentId, result: Deferred.await(done) } satisfies AgentHandle
+          }))
         })
 
       const kill = (agentId: string, context: CommandContext) =>
