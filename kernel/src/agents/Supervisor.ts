@@ -242,12 +242,12 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
         // a finished loop: what its tools handed over and what it read are on the record, then its
         // last steps and its stop commit together (when one failed, the rest is settled first)
         const stop = (result: AgentRunResult) =>
-          Effect.flatMap(Effect.exit(awaitEvery([pipes.work.settle, pipes.reads.settle])), (handed) =>
-            Exit.isFailure(handed)
-              ? Effect.zipRight(Effect.ignore(pipes.progress.settle), Effect.failCause(handed.cause))
-              : Effect.zipRight(queueProgress(agentId, pipes, decideStop(agentId, "Running", result.reason), context), pipes.progress.settle)).pipe(
-              Effect.as(result)
-            )
+          awaitEvery([pipes.work.settle, pipes.reads.settle]).pipe(
+            Effect.tapErrorCause(() => Effect.ignore(pipes.progress.settle)),
+            Effect.zipRight(queueProgress(agentId, pipes, decideStop(agentId, "Running", result.reason), context)),
+            Effect.zipRight(pipes.progress.settle),
+            Effect.as(result)
+          )
         // what the loop queued is on the record (or its failure known) before its end is decided
         const settled = (exit: Exit.Exit<AgentRunResult, LoopError>): Effect.Effect<Exit.Exit<AgentRunResult, LoopError>> =>
           Exit.isSuccess(exit) ? Effect.exit(stop(exit.value)) : Effect.as(Effect.exit(settleAll), exit)

@@ -219,8 +219,7 @@ interface RunContext {
   readonly ctx: CommandContext
   /** The run's own events: queued as they happen, settled before its answer or its end. */
   readonly pipe: Pipeline
-  /** The phase it is in (the last `phase_started`). */
-  /** Where the run is: its phase, and its reply's message once the session holds it. */
+  /** Where the run is: its phase (the last `phase_started`), and its reply's message once the session holds it. */
   readonly progress: { phase: Phase | null; replied?: string }
 }
 

@@ -201,6 +201,11 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
       const prune = (now: number) => {
         while (starts.length > 0 && starts[0]! <= now - WINDOW_MS) starts.shift()
       }
+      /** A task started (under the lock): it takes a slot and counts in the rolling minute. */
+      const countStart = (id: string, now: number) => {
+        starts.push(now)
+        active.add(id)
+      }
 
       /**
        * Starts what the limits allow; says how long to wait before looking again (undefined:
@@ -217,10 +222,7 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
           if (next === undefined) return undefined
           if (starts.length >= limits.rate_limit_per_minute) return Duration.millis(Math.max(1, starts[0]! + WINDOW_MS - now))
           // counted as running in the same locked step as its start, which submit's fast path reads
-          const started = yield* transition(next.id, (t) => decideStart(t, runner.name), system, () => {
-            starts.push(now)
-            active.add(next.id)
-          }).pipe(
+          const started = yield* transition(next.id, (t) => decideStart(t, runner.name), system, () => countStart(next.id, now)).pipe(
             Effect.map(Option.some),
             Effect.catchTags({ InvalidCommand: () => Effect.succeedNone, EntityNotFound: () => Effect.succeedNone })
           )
@@ -296,8 +298,7 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
                   // submitted but not started (its start failed alone): it waits in the queue like any other
                   if (Either.isLeft(started)) return id
                   const state = [...first, ...started.right].reduce<TaskState | undefined>(evolve, undefined)!
-                  starts.push(now)
-                  active.add(id)
+                  countStart(id, now)
                   yield* FiberMap.run(fibers, id, execute(state))
                   return id
                 }
