@@ -4,7 +4,7 @@
  *
  *   npm run bench:verify
  */
-import { Chain, type EventRow, EventStore, EventStoreSqlite, Projector } from "@annal/store"
+import { Chain, type EventRow, EventStore, EventStoreSqlite, IdGenerator, Projector } from "@annal/store"
 import Database from "better-sqlite3"
 import { Effect, Layer } from "effect"
 import { createHash } from "node:crypto"
@@ -15,7 +15,7 @@ const EVENTS = 1_000_000
 const STREAMS = 64
 const SETUP_TRANSACTION = 50_000
 
-const storeLayer = (filename: string) => EventStoreSqlite.layer({ filename }).pipe(Layer.provide(Projector.none))
+const storeLayer = (filename: string) => EventStoreSqlite.layer({ filename }).pipe(Layer.provide(Layer.merge(Projector.none, IdGenerator.layer)))
 
 /** Ordered, v7-shaped ids (the store's are uuid v7, so index inserts land at the end as here). */
 const idOf = (seq: number) => `0193a000-0000-7000-8000-${seq.toString(16).padStart(12, "0")}`

@@ -6,7 +6,7 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { DataDir, Kernel, Programs, Rebuild } from "@annal/kernel"
 import { Installer, packDirectory } from "@annal/programs"
 import { VERSION } from "@annal/spec"
-import { EventStore, EventStoreSqlite, Projector, type StoredEvent } from "@annal/store"
+import { EventStore, EventStoreSqlite, IdGenerator, Projector, type StoredEvent } from "@annal/store"
 import { Cause, Chunk, Config, Effect, Exit, Layer, Option, Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import { closeSync, existsSync, openSync, writeSync } from "node:fs"
@@ -105,7 +105,7 @@ const onExistingLog = <A, E, R>(dir: string, command: (database: string) => Effe
 }
 
 /** The store alone, reading an existing log (views are kept up to date, nothing is appended). */
-const existingStore = (database: string) => EventStoreSqlite.layer({ filename: database }).pipe(Layer.provide(Projector.none))
+const existingStore = (database: string) => EventStoreSqlite.layer({ filename: database }).pipe(Layer.provide(Layer.merge(Projector.none, IdGenerator.layer)))
 
 const verify = Command.make("verify", { dataDir }, (o) =>
   onExistingLog(o.dataDir, (database) => Effect.gen(function*() {

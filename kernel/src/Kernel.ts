@@ -3,7 +3,7 @@
  * store. The gateway provides this once. To add a context: its projection to `projections`, its
  * service layer to the tier whose services it needs.
  */
-import { EventStoreSqlite, VectorIndexHnsw } from "@annal/store"
+import { EventStoreSqlite, IdGenerator, VectorIndexHnsw } from "@annal/store"
 import { Layer } from "effect"
 import { Access } from "./access/Access.js"
 import { Agents } from "./agents/Agents.js"
@@ -75,9 +75,12 @@ export const projections: ReadonlyArray<Projection.Projection> = [
   programsProjection
 ]
 
-/** The event store with the kernel's projections inline. */
-export const storeLayer = (config: EventStoreSqlite.EventStoreSqliteConfig) =>
-  EventStoreSqlite.layer(config).pipe(Layer.provide(Projection.projector(projections)))
+/**
+ * The event store with the kernel's projections inline, and the IdGenerator it and every service
+ * make ids with (default: UUID v7 with the process's randomness; a seeded one replays ids).
+ */
+export const storeLayer = (config: EventStoreSqlite.EventStoreSqliteConfig, ids: Layer.Layer<IdGenerator> = IdGenerator.layer) =>
+  EventStoreSqlite.layer(config).pipe(Layer.provide(Projection.projector(projections)), Layer.provideMerge(ids))
 
 export interface KernelOptions {
   readonly store: EventStoreSqlite.EventStoreSqliteConfig
@@ -92,11 +95,13 @@ export interface KernelOptions {
   readonly taskRunner?: Layer.Layer<TaskRunner> | undefined
   /** The language model agents use (built over the configuration); default `LanguageModel.none`. */
   readonly languageModel?: Layer.Layer<LanguageModel, never, Configuration> | undefined
+  /** Where ids come from; default UUID v7 with the process's randomness (`IdGenerator.layer`). */
+  readonly ids?: Layer.Layer<IdGenerator> | undefined
 }
 
 /** The kernel's services, over the store. */
 export const layer = (options: KernelOptions) => {
-  const store = Layer.merge(storeLayer(options.store), DataDir.layer(options.dataDir))
+  const store = Layer.merge(storeLayer(options.store, options.ids), DataDir.layer(options.dataDir))
   // tier 1: services that need only the store
   const tier1 = Layer.mergeAll(
     Configuration.layer,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Access, Configuration, Kernel, Projection, Rebuild } from "@annal/kernel"
-import { EventStore, EventStoreSqlite } from "@annal/store"
+import { EventStore, EventStoreSqlite, IdGenerator } from "@annal/store"
 import { Effect, Layer } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -79,7 +79,7 @@ describe("projections", () => {
         const store = yield* EventStore
         return yield* store.withViews((db) => db.all<{ subject: string; n: number }>("SELECT subject, n FROM access_denials ORDER BY subject"))
       }).pipe(
-        Effect.provide(EventStoreSqlite.layer({ filename }).pipe(Layer.provide(Projection.projector([v2])))),
+        Effect.provide(EventStoreSqlite.layer({ filename }).pipe(Layer.provide(Layer.merge(Projection.projector([v2]), IdGenerator.layer)))),
         Effect.scoped
       )
       expect(rows).toEqual([{ subject: "builder", n: 5 }])

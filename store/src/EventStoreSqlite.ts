@@ -18,9 +18,9 @@ import {
   type TailOptions,
   type VerifyResult
 } from "./EventStore.js"
+import { IdGenerator } from "./IdGenerator.js"
 import { Projector } from "./Projector.js"
 import { type EventRow, forEachStoredEvent, fromRow, type LogHead, type StoredEvent } from "./StoredEvent.js"
-import { uuidv7 } from "./Uuid.js"
 import { yieldToIo } from "./yieldToIo.js"
 import { type ViewDb, viewDbOf, type ViewReader, viewReaderOf } from "./ViewDb.js"
 
@@ -109,11 +109,17 @@ const openWriter = (config: EventStoreSqliteConfig): Database.Database => {
   return db
 }
 
-/** Builds the EventStore over an open SqlClient (reads, migrations) and a Projector. */
+/**
+ * Builds the EventStore over an open SqlClient (reads, migrations) and a Projector. An event's
+ * `at` is the `Clock`'s time when its append is written and its id comes from the IdGenerator,
+ * so a test moves time with `TestClock` and a replay can give the recorded ids.
+ */
 export const make = (config: EventStoreSqliteConfig) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const projector = yield* Projector
+    const ids = yield* IdGenerator
+    const clock = yield* Effect.clock
     yield* sql.unsafe(`PRAGMA busy_timeout = ${config.busyTimeoutMs ?? 5000}`).pipe(
       Effect.mapError((e) => storeError("could not configure the database", e))
     )
@@ -189,7 +195,8 @@ export const make = (config: EventStoreSqliteConfig) =>
         throw new StreamVersionConflict({ stream: input.stream, expected: input.expectedVersion, actual: current })
       }
       const meta = canonicalJson(input.meta ?? {})
-      const at = new Date().toISOString()
+      const nowMs = clock.unsafeCurrentTimeMillis()
+      const at = new Date(nowMs).toISOString()
       const out: Array<StoredEvent> = []
       let prev = from
       for (let i = 0; i < input.events.length; i++) {
@@ -199,7 +206,7 @@ export const make = (config: EventStoreSqliteConfig) =>
         const data = canonicalJson(draft.data)
         const fields = {
           seq: prev.seq + 1,
-          id: uuidv7(),
+          id: ids.unsafeNext(nowMs),
           stream: input.stream,
           version: current + i + 1,
           type: draft.type,
@@ -480,7 +487,9 @@ export const make = (config: EventStoreSqliteConfig) =>
   })
 
 /** The EventStore on its own SQLite file, with the SqlClient it reads through. */
-export const layer = (config: EventStoreSqliteConfig): Layer.Layer<EventStore | SqlClient.SqlClient | SqliteClient.SqliteClient, EventStoreError, Projector> =>
+export const layer = (
+  config: EventStoreSqliteConfig
+): Layer.Layer<EventStore | SqlClient.SqlClient | SqliteClient.SqliteClient, EventStoreError, Projector | IdGenerator> =>
   Layer.scoped(EventStore, make(config)).pipe(
     Layer.provideMerge(
       SqliteClient.layer({ filename: config.filename }).pipe(Layer.mapError((e) => storeError("could not open the database", e)))

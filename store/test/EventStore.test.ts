@@ -1,15 +1,15 @@
 import { describe, expect, it } from "@effect/vitest"
 import Database from "better-sqlite3"
-import { Chunk, Effect, Exit, Fiber, Layer, Stream } from "effect"
+import { Chunk, Effect, Exit, Fiber, Layer, Stream, TestClock } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Chain, EventStore, EventStoreSqlite, Projector, type StoredEvent } from "../src/index.js"
+import { Chain, EventStore, EventStoreSqlite, IdGenerator, Projector, type StoredEvent } from "../src/index.js"
 
 const tempDb = () => join(mkdtempSync(join(tmpdir(), "annal-store-")), "annal.db")
 
 const storeLayer = (filename: string, options: Partial<EventStoreSqlite.EventStoreSqliteConfig> = {}) =>
-  EventStoreSqlite.layer({ filename, synchronous: "NORMAL", ...options }).pipe(Layer.provide(Projector.none))
+  EventStoreSqlite.layer({ filename, synchronous: "NORMAL", ...options }).pipe(Layer.provide(Layer.merge(Projector.none, IdGenerator.layer)))
 
 const withStore = <A, E>(filename: string, f: (store: EventStore["Type"]) => Effect.Effect<A, E>) =>
   Effect.flatMap(EventStore, f).pipe(Effect.provide(storeLayer(filename)), Effect.scoped)
@@ -102,6 +102,31 @@ describe("EventStore (SQLite)", () => {
         expect(yield* store.verify).toMatchObject({ valid: true, entry_count: expected })
       })
     ))
+
+  it.effect("an event's time comes from the Clock and its id from the IdGenerator: a seeded log is the same log twice", () =>
+    Effect.gen(function*() {
+      const run = (filename: string) =>
+        Effect.gen(function*() {
+          const store = yield* EventStore
+          yield* TestClock.setTime(Date.parse("2026-01-02T03:04:05.678Z"))
+          const first = yield* store.append({ stream: "a", expectedVersion: 0, events: [draft(1), draft(2)], actor: "system" })
+          yield* TestClock.adjust("1 hour")
+          const second = yield* store.append({ stream: "a", expectedVersion: 2, events: [draft(3)], actor: "system" })
+          return [...first, ...second]
+        }).pipe(
+          Effect.provide(
+            EventStoreSqlite.layer({ filename, synchronous: "NORMAL" }).pipe(Layer.provide(Layer.merge(Projector.none, IdGenerator.seeded(7))))
+          ),
+          Effect.scoped
+        )
+      const events = yield* run(tempDb())
+      expect(events.map((e) => e.at)).toEqual(["2026-01-02T03:04:05.678Z", "2026-01-02T03:04:05.678Z", "2026-01-02T04:04:05.678Z"])
+      // the id's first 48 bits are the same time
+      expect(events.map((e) => parseInt(e.id.replace(/-/g, "").slice(0, 12), 16))).toEqual(events.map((e) => Date.parse(e.at)))
+      // same seed, same times: the same ids, hence the same chain
+      const again = yield* run(tempDb())
+      expect(again.map((e) => [e.id, e.hash])).toEqual(events.map((e) => [e.id, e.hash]))
+    }))
 
   it.effect("a failing append in a group-committed batch fails alone; the others commit", () =>
     withStore(tempDb(), (store) =>

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Chain, type EventDraft, EventStore, EventStoreSqlite, Projector, type StoredEvent } from "../src/index.js"
+import { Chain, type EventDraft, EventStore, EventStoreSqlite, IdGenerator, Projector, type StoredEvent } from "../src/index.js"
 
 const DOCS = resolve(dirname(fileURLToPath(import.meta.url)), "../../docs")
 const VERIFIER = join(DOCS, "verify_log.py")
@@ -19,7 +19,7 @@ const VERIFIER = join(DOCS, "verify_log.py")
 const tempDir = () => mkdtempSync(join(tmpdir(), "annal-outside-"))
 
 const storeLayer = (filename: string) =>
-  EventStoreSqlite.layer({ filename, synchronous: "NORMAL" }).pipe(Layer.provide(Projector.none))
+  EventStoreSqlite.layer({ filename, synchronous: "NORMAL" }).pipe(Layer.provide(Layer.merge(Projector.none, IdGenerator.layer)))
 
 const withStore = <A, E>(filename: string, f: (store: EventStore["Type"]) => Effect.Effect<A, E>) =>
   Effect.flatMap(EventStore, f).pipe(Effect.provide(storeLayer(filename)), Effect.scoped)

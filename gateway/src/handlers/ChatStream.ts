@@ -11,9 +11,9 @@
  * resume from and closed (1013). Runs go on when a socket closes; their frames can be resumed.
  */
 import { HttpServerRequest, HttpServerResponse, Socket } from "@effect/platform"
-import { Approvals, EventBus, Orchestrator, uuidv7 } from "@annal/kernel"
+import { Approvals, EventBus, Orchestrator } from "@annal/kernel"
 import { MAX_CLIENT_FRAME_BYTES, type ServerFrame } from "@annal/spec"
-import { EventStore, type StoredEvent } from "@annal/store"
+import { EventStore, IdGenerator, type StoredEvent } from "@annal/store"
 import { Effect, Either, FiberHandle, Option, Queue, Stream } from "effect"
 import { alreadySent, type ClientRequest, type Follow, FrameMapper, followAll, followNothing, followSession, parseClientFrame, type Sent } from "../chat/frames.js"
 import { errorResponse } from "../http/Errors.js"
@@ -36,6 +36,9 @@ const connection = (socket: Socket.Socket, client: string) =>
     const orchestrator = yield* Orchestrator
     const approvals = yield* Approvals
     const limiter = yield* RateLimiter
+    const ids = yield* IdGenerator
+    const clock = yield* Effect.clock
+    const newId = () => ids.unsafeNext(clock.unsafeCurrentTimeMillis())
     const write = yield* socket.writer
     const send = (frame: ServerFrame) => Effect.ignore(write(JSON.stringify(frame)))
     const close = (code: number, reason: string) => Effect.ignore(write(new Socket.CloseEvent(code, reason)))
@@ -86,7 +89,7 @@ const connection = (socket: Socket.Socket, client: string) =>
     const handle = (request: ClientRequest) => {
       switch (request._tag) {
         case "Message": {
-          const sessionId = request.session_id ?? current ?? uuidv7()
+          const sessionId = request.session_id ?? current ?? newId()
           current = sessionId
           // followed before the run starts, so its first event is already this socket's
           follow = followSession(follow, sessionId)
@@ -95,7 +98,7 @@ const connection = (socket: Socket.Socket, client: string) =>
             if (!decision.allowed) {
               return yield* send({ type: "error", session_id: sessionId, error: `rate limit exceeded; retry in ${decision.retryAfterSecs} s` })
             }
-            yield* orchestrator.start({ content: request.content, session_id: sessionId, user_id: request.user_id }, { actor: API_ACTOR, meta: { correlation_id: uuidv7() } }).pipe(
+            yield* orchestrator.start({ content: request.content, session_id: sessionId, user_id: request.user_id }, { actor: API_ACTOR, meta: { correlation_id: newId() } }).pipe(
               Effect.catchAll((e) => send({ type: "error", session_id: sessionId, error: e.message }))
             )
           })

@@ -7,7 +7,7 @@
  * until it answers without tool calls or runs out of steps. Every transition is an event on
  * `agent-<id>`; agents a crash left live are failed explicitly on the next start.
  */
-import { type EventDraft, EventStore, type EventStoreError } from "@annal/store"
+import { type EventDraft, EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import type { SqlClient } from "@effect/sql"
 import { Cause, Context, Data, Deferred, Effect, Exit, FiberMap, Layer, Option, Stream } from "effect"
 import { ToolGate, type ToolCallResult } from "../gate/ToolGate.js"
@@ -26,7 +26,6 @@ import { SCHEDULER_ACTOR } from "../scheduler/Scheduler.js"
 import { TaskRunFailed, TaskRunner } from "../scheduler/TaskRunner.js"
 import { awaitEvery, type CommandContext, commandsOf, type Pipeline, pipelineOf, query } from "../shared/Command.js"
 import type { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
-import { uuidv7 } from "../shared/Id.js"
 import { ToolRegistry } from "../tools/ToolRegistry.js"
 import { Agents } from "./Agents.js"
 import { decideCreate, decideFail, decideStop, LIVE } from "./decide.js"
@@ -133,6 +132,7 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
   static readonly layer = Layer.scoped(
     Supervisor,
     Effect.gen(function*() {
+      const ids = yield* IdGenerator
       const services = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const model = yield* LanguageModel
       const gate = yield* ToolGate
@@ -289,7 +289,7 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
 
       const start = (input: AgentRunInput, context: CommandContext) =>
         Effect.gen(function*() {
-          const agentId = input.agent_id ?? uuidv7()
+          const agentId = input.agent_id ?? (yield* ids.next)
           // one start at a time: an id running here, or on the record, is not started again
           return yield* startLock.withPermits(1)(Effect.gen(function*() {
             const exists = (yield* FiberMap.has(fibers, agentId)) ||

@@ -5,13 +5,12 @@
  * view (ones already past their deadline expire at once) and they can still be decided.
  */
 import type { Approval, ApprovalResolution, ApprovalsQuery, ApprovalStatus } from "@annal/spec"
-import type { EventStore, EventStoreError } from "@annal/store"
+import { type EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import type { SqlClient } from "@effect/sql"
 import { Clock, Context, Deferred, Duration, Effect, FiberMap, Layer } from "effect"
 import { Configuration } from "../config/Configuration.js"
 import { appendDecided, type CommandContext, query } from "../shared/Command.js"
 import { type ConcurrentChange, EntityNotFound } from "../shared/errors.js"
-import { uuidv7 } from "../shared/Id.js"
 import { priorEvents } from "../shared/Idempotency.js"
 import { type ApprovalInput, type ApprovalState, decideRequest, decideResolve } from "./decide.js"
 import { APPROVAL_REQUESTED, APPROVAL_RESOLVED, type ApprovalRequested, type ApprovalResolved, approvalStream } from "./events.js"
@@ -66,6 +65,7 @@ export class Approvals extends Context.Tag("@annal/kernel/Approvals")<
   static readonly layer = Layer.scoped(
     Approvals,
     Effect.gen(function*() {
+      const ids = yield* IdGenerator
       const services = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const config = yield* Configuration
       const timers = yield* FiberMap.make<string>()
@@ -145,7 +145,7 @@ export class Approvals extends Context.Tag("@annal/kernel/Approvals")<
           const now = yield* Clock.currentTimeMillis
           // a whole number of seconds, at least one, like the configured timeout
           const timeout = Math.max(1, Math.round(input.timeoutSecs ?? (yield* config.current).approvals.timeout_secs))
-          const event = decideRequest(uuidv7(), input, timeout, now)
+          const event = decideRequest((yield* ids.next), input, timeout, now)
           const [stored] = yield* appendDecided(approvalStream(event.id), 0, [{ type: APPROVAL_REQUESTED, data: event }], context).pipe(
             Effect.provide(services)
           )

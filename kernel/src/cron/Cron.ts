@@ -6,12 +6,11 @@
  * processes over one log would each fire them (a leader lock is future work).
  */
 import type { CreateCronJob, CronJob, CronJobUpdate, CronTriggerResult } from "@annal/spec"
-import { EventStore, type EventStoreError } from "@annal/store"
+import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Either, Layer, Runtime } from "effect"
 import cron, { type ScheduledTask } from "node-cron"
 import { Scheduler } from "../scheduler/Scheduler.js"
-import { newId } from "../shared/Id.js"
 import { appendDecided, type CommandContext, query } from "../shared/Command.js"
 import { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { type CronJobState, decideCreate, decideDelete, decideRunFailed, decideTrigger, decideUpdate } from "./decide.js"
@@ -70,6 +69,7 @@ export class Cron extends Context.Tag("@annal/kernel/Cron")<
   static readonly layer = Layer.scoped(
     Cron,
     Effect.gen(function*() {
+      const ids = yield* IdGenerator
       const sql = yield* SqlClient.SqlClient
       const store = yield* EventStore
       const scheduler = yield* Scheduler
@@ -132,7 +132,7 @@ export class Cron extends Context.Tag("@annal/kernel/Cron")<
             Effect.gen(function*() {
               const job = yield* load(id)
               if (job === undefined) return undefined
-              const fresh = newId()
+              const fresh = yield* ids.next
               const [event] = yield* append(job, [decideTrigger(job, fresh, reason)], context)
               return { job, event: event!, fresh }
             })
@@ -201,7 +201,7 @@ export class Cron extends Context.Tag("@annal/kernel/Cron")<
         get: (id) => Effect.map(loadOrFail(id), (job) => toCronJob(job, nextRunOf(id))),
         create: (request, context) =>
           Effect.gen(function*() {
-            const id = newId()
+            const id = yield* ids.next
             const decision = decideCreate(id, request)
             if (Either.isLeft(decision)) return yield* decision.left
             const [event] = yield* lock.withPermits(1)(append({ id, version: 0 }, [decision.right], context))

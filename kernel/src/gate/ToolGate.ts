@@ -20,7 +20,7 @@
  * before it ran, and work the tool hands over (a write's git commit), are settled at the agent's
  * end.
  */
-import { EventStore, type EventStoreError } from "@annal/store"
+import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import { Clock, Context, Effect, Either, Layer, Option } from "effect"
 import { createHash } from "node:crypto"
 import { Approvals } from "../approvals/Approvals.js"
@@ -31,7 +31,6 @@ import { decideAccess } from "../permissions/decide.js"
 import { Permissions } from "../permissions/Permissions.js"
 import { type CommandContext, type Pipeline, pipelineOf } from "../shared/Command.js"
 import { ConcurrentChange } from "../shared/errors.js"
-import { uuidv7 } from "../shared/Id.js"
 import { capText } from "../tools/builtins.js"
 import { ToolFailed, type ToolOutput } from "../tools/Tool.js"
 import { ToolRegistry } from "../tools/ToolRegistry.js"
@@ -109,6 +108,7 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
   static readonly layer = Layer.effect(
     ToolGate,
     Effect.gen(function*() {
+      const ids = yield* IdGenerator
       const store = yield* EventStore
       const registry = yield* ToolRegistry
       const permissions = yield* Permissions
@@ -118,7 +118,7 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
 
       const call = (agentId: string, toolCall: ToolCallRequest, context: CommandContext, later?: CallerPipelines) =>
         Effect.gen(function*() {
-          const id = uuidv7()
+          const id = yield* ids.next
           // The events before the call runs are queued and committed together, once, before it
           // runs (or is refused): the store decides appends in queue order, so waiting for the
           // last one settles them all. A failure of any of them fails the call as before.

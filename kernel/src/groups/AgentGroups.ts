@@ -4,11 +4,10 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { AgentGroup, AgentGroupSummary } from "@annal/spec"
-import { EventStore, type EventStoreError } from "@annal/store"
+import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import { Context, Effect, Layer } from "effect"
 import { appendDecided, type CommandContext, query, retryingConflicts, streamVersion } from "../shared/Command.js"
 import { type AlreadyExists, type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
-import { uuidv7 } from "../shared/Id.js"
 import { priorEvents } from "../shared/Idempotency.js"
 import { type CreateGroup, decideCreate, decideMemberCompleted, type GroupState } from "./decide.js"
 import { AGENT_GROUP_CREATED, AGENT_GROUP_MEMBER_COMPLETED, agentGroupStream } from "./events.js"
@@ -58,6 +57,7 @@ export class AgentGroups extends Context.Tag("@annal/kernel/AgentGroups")<
   static readonly layer = Layer.effect(
     AgentGroups,
     Effect.gen(function*() {
+      const ids = yield* IdGenerator
       const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
 
@@ -87,7 +87,7 @@ export class AgentGroups extends Context.Tag("@annal/kernel/AgentGroups")<
 
       const create = (input: CreateGroup & { readonly id?: string | undefined }, ctx: CommandContext) =>
         Effect.gen(function*() {
-          const id = input.id ?? uuidv7()
+          const id = input.id ?? (yield* ids.next)
           const { state, version } = yield* load(id)
           const stored = yield* appendDecided(agentGroupStream(id), version, yield* decideCreate(id, state, input), ctx)
           // an idempotent retry answers with the group its first attempt created

@@ -13,14 +13,13 @@ import type {
   MemorySemanticResponse,
   PageRequest
 } from "@annal/spec"
-import { EventStore, type EventStoreError, type StoredEvent } from "@annal/store"
+import { EventStore, type EventStoreError, IdGenerator, type StoredEvent } from "@annal/store"
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Either, Layer, Queue, Schedule, Stream } from "effect"
 import { Configuration } from "../config/Configuration.js"
 import { appendDecided, type CommandContext, commandsOf, query, streamVersion } from "../shared/Command.js"
 import { DataDir } from "../shared/DataDir.js"
 import { type ConcurrentChange, EntityNotFound, type InvalidCommand, type Unavailable } from "../shared/errors.js"
-import { uuidv7 } from "../shared/Id.js"
 import { priorEvents } from "../shared/Idempotency.js"
 import { type Paged, paged } from "../shared/Page.js"
 import { decideDelete, decideRecall, decideStore, matchExpression } from "./decide.js"
@@ -77,6 +76,7 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
   static readonly layer = Layer.scoped(
     Memory,
     Effect.gen(function*() {
+      const ids = yield* IdGenerator
       const sql = yield* SqlClient.SqlClient
       const store = yield* EventStore
       const config = yield* Configuration
@@ -132,7 +132,7 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
 
       const storeMemory = (request: unknown, context: CommandContext) =>
         Effect.gen(function*() {
-          const id = uuidv7()
+          const id = yield* ids.next
           const data = yield* Either.match(decideStore(request, id), { onLeft: Effect.fail, onRight: Effect.succeed })
           const events: ReadonlyArray<StoredEvent> = yield* provide(
             appendDecided(memoryStream(id), 0, [{ type: MEMORY_STORED, data }], context)

@@ -21,7 +21,7 @@
  * Runs are fibers of the service's own scope: `chat` waits at most
  * `orchestrator.chat_timeout_secs`, then the run goes on or is stopped (`orchestrator.on_timeout`).
  */
-import { type EventDraft, type EventMeta, EventStore, type EventStoreError } from "@annal/store"
+import { type EventDraft, type EventMeta, EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import { Cause, Context, Data, Deferred, Duration, Effect, Either, Exit, Fiber, FiberId, FiberSet, Layer, Option, PubSub, Stream } from "effect"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
@@ -45,7 +45,6 @@ import { Seeds } from "../seeds/Seeds.js"
 import { type RecordedMessage, Sessions } from "../sessions/Sessions.js"
 import { type CommandContext, commandsOf, type Pipeline, pipelineOf } from "../shared/Command.js"
 import { type AlreadyExists, ConcurrentChange, type EntityNotFound, type InvalidCommand } from "../shared/errors.js"
-import { uuidv7 } from "../shared/Id.js"
 import { Workspace } from "../workspace/Workspace.js"
 import {
   decideInterview,
@@ -241,6 +240,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
   static readonly layer = Layer.scoped(
     Orchestrator,
     Effect.gen(function*() {
+      const ids = yield* IdGenerator
       const store = yield* EventStore
       const model = yield* LanguageModel
       const supervisor = yield* Supervisor
@@ -402,9 +402,9 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
           const parts = splitCriteria(spec.acceptance_criteria, max_group_size)
           const name = `chat-${run.sessionId}`
           if (parts === undefined) {
-            return (yield* agent(run, { agentId: uuidv7(), name, goal: taskOf(spec, memories), seedId, systemPrompt, spec })).text
+            return (yield* agent(run, { agentId: yield* ids.next, name, goal: taskOf(spec, memories), seedId, systemPrompt, spec })).text
           }
-          const agentIds = parts.map(() => uuidv7())
+          const agentIds = yield* Effect.replicateEffect(ids.next, parts.length)
           const group = yield* groups.create({ name: `${name}-seed-${seedId}`, agent_ids: agentIds }, run.ctx)
           const results = yield* Effect.forEach(parts, (part, i) =>
             agent(run, { agentId: agentIds[i]!, name: `${name}-part-${i + 1}`, goal: memberTaskOf(spec, part, i + 1, parts.length, memories), seedId, systemPrompt, spec }).pipe(
@@ -586,7 +586,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
       const startRun = (input: ChatInput, context: CommandContext, recorded: RecordedMessage, meta: EventMeta) =>
         Effect.gen(function*() {
           const session = yield* sessions.get(recorded.session_id)
-          const runId = uuidv7()
+          const runId = yield* ids.next
           const run = newRun({
             runId,
             sessionId: recorded.session_id,

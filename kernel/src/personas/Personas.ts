@@ -5,11 +5,10 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { CreatePersona, Persona, PersonaDeleted, PersonaSummary, UpdatePersona } from "@annal/spec"
-import { EventStore, type EventStoreError, type StoredEvent } from "@annal/store"
+import { EventStore, type EventStoreError, IdGenerator, type StoredEvent } from "@annal/store"
 import { Context, Effect, Layer, Option } from "effect"
 import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
 import { type AlreadyExists, type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
-import { uuidv7 } from "../shared/Id.js"
 import { priorEvents } from "../shared/Idempotency.js"
 import { decideActivate, decideCreate, decideDelete, decideInitial, decideUpdate, type PersonaEvent, type PersonaState } from "./decide.js"
 import { PERSONA_ACTIVATED, PERSONA_CREATED, PERSONA_DELETED, PERSONA_UPDATED, PERSONAS_STREAM } from "./events.js"
@@ -72,6 +71,7 @@ export class Personas extends Context.Tag("@annal/kernel/Personas")<
   static readonly layer = Layer.effect(
     Personas,
     Effect.gen(function*() {
+      const ids = yield* IdGenerator
       const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
 
@@ -106,7 +106,7 @@ export class Personas extends Context.Tag("@annal/kernel/Personas")<
       const create = (input: CreatePersona, ctx: CommandContext) =>
         Effect.gen(function*() {
           const { state, version } = yield* load
-          const stored = yield* append(version, yield* decideCreate(state, uuidv7(), input), ctx)
+          const stored = yield* append(version, yield* decideCreate(state, (yield* ids.next), input), ctx)
           // an idempotent retry gets back the first attempt's event, and so its id
           const created = find(stored, PERSONA_CREATED)!
           return { id: String(created.data.persona_id), name: String(created.data.name) }

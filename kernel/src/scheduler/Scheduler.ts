@@ -8,7 +8,7 @@
  * the view; a task found running at start was cut off by the stop and is failed explicitly.
  */
 import type { SchedulerStats, SchedulerTask, SchedulerTaskDetail, SchedulerTasks, TaskPriority, TaskSource } from "@annal/spec"
-import { EventStore, type EventStoreError } from "@annal/store"
+import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import { SqlClient } from "@effect/sql"
 import { Cause, Clock, Context, Data, Deferred, Duration, Effect, Either, Exit, FiberMap, Layer, Option, Queue, Stream } from "effect"
 import { Configuration } from "../config/Configuration.js"
@@ -16,7 +16,6 @@ import { type CommandContext, commandsOf, query } from "../shared/Command.js"
 import { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { decideCancel, decideEnd, decideStart, decideSubmit, evolve, PRIORITY_RANK, startsAtOnce, type TaskDecision, type TaskOutcome, type TaskState } from "./decide.js"
 import { TASK_STARTED, taskStream } from "./events.js"
-import { newId } from "../shared/Id.js"
 import { fromRow, type TaskRow } from "./projection.js"
 import { TaskRunFailed, TaskRunner } from "./TaskRunner.js"
 
@@ -116,6 +115,7 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
   static readonly layer = Layer.scoped(
     Scheduler,
     Effect.gen(function*() {
+      const ids = yield* IdGenerator
       const sql = yield* SqlClient.SqlClient
       const store = yield* EventStore
       const config = yield* Configuration
@@ -270,7 +270,7 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
 
       const submit = (task: TaskSubmission, context: CommandContext) =>
           Effect.gen(function*() {
-            const id = task.id ?? newId()
+            const id = task.id ?? (yield* ids.next)
             const submitted = yield* lock.withPermits(1)(
               Effect.gen(function*() {
                 const decision = decideSubmit(yield* load(id), {
@@ -332,7 +332,7 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
         context: CommandContext
       ) =>
         Effect.gen(function*() {
-          const id = task.id ?? newId()
+          const id = task.id ?? (yield* ids.next)
           const done = yield* Deferred.make<A, E | TaskAbandoned>()
           const abandon = (reason: string) => Effect.asVoid(Deferred.fail(done, new TaskAbandoned({ id, reason })))
           bodies.set(id, {

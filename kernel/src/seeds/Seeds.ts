@@ -4,7 +4,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { MarkdownSeed, PageRequest, SeedDetail, SeedEvolutionEntry, SeedSummary, SeedView } from "@annal/spec"
-import { EventStore, type EventStoreError } from "@annal/store"
+import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import { Context, Effect, Either, Layer } from "effect"
 import { createHash } from "node:crypto"
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs"
@@ -13,7 +13,6 @@ import { type CommandContext, commandsOf, type Pipeline } from "../shared/Comman
 import { DataDir } from "../shared/DataDir.js"
 import type { AlreadyExists, ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { EntityNotFound as NotFound } from "../shared/errors.js"
-import { uuidv7 } from "../shared/Id.js"
 import { type Paged, paged } from "../shared/Page.js"
 import { type CreateSeed, decideCreate, decideEvaluation, decideImport, type Evaluation, type SeedRef } from "./decide.js"
 import { EVALUATION_COMPLETE, SEED_CREATED, SEED_IMPORTED, seedStream } from "./events.js"
@@ -110,6 +109,7 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
   static readonly layer = Layer.effect(
     Seeds,
     Effect.gen(function*() {
+      const ids = yield* IdGenerator
       const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const { seeds: directory } = yield* DataDir
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
@@ -140,7 +140,7 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
 
       const queueCreate = (input: CreateSeed, ctx: CommandContext, pipe: Pipeline) =>
         Effect.gen(function*() {
-          const id = uuidv7()
+          const id = yield* ids.next
           const event = yield* decided(id, input)
           yield* pipe.queue(seedStream(id), 0, [{ type: SEED_CREATED, data: event }], ctx)
           return { id, generation: event.generation }
@@ -148,7 +148,7 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
 
       const create = (input: CreateSeed & { readonly id?: string | undefined }, ctx: CommandContext) =>
         Effect.gen(function*() {
-          const id = input.id ?? uuidv7()
+          const id = input.id ?? (yield* ids.next)
           const event = yield* decided(id, input)
           const [stored] = yield* appendDecided(seedStream(id), 0, [{ type: SEED_CREATED, data: event }], ctx)
           // an idempotent retry answers with the seed its first attempt created

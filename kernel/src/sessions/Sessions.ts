@@ -4,11 +4,10 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { AgentResponse, PageRequest, Session, SessionSummary } from "@annal/spec"
-import { EventStore, type EventStoreError, type StoredEvent } from "@annal/store"
+import { EventStore, type EventStoreError, IdGenerator, type StoredEvent } from "@annal/store"
 import { Context, Effect, Layer } from "effect"
 import { type CommandContext, commandsOf, retryingConflicts } from "../shared/Command.js"
 import { type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
-import { uuidv7 } from "../shared/Id.js"
 import { type Paged, paged } from "../shared/Page.js"
 import { decideDelete, decideResponse, decideUserMessage, type Response, type SessionState, type UserMessage } from "./decide.js"
 import { AGENT_RESPONDED, MESSAGE_RECEIVED, SESSION_DELETED, SESSION_STARTED, sessionStream } from "./events.js"
@@ -69,6 +68,7 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
   static readonly layer = Layer.effect(
     Sessions,
     Effect.gen(function*() {
+      const ids = yield* IdGenerator
       const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
       // the chat records a message and a response every turn: bound to the store, nothing to provide
@@ -99,9 +99,9 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
       // a session may get two messages at once (two tabs, a socket's messages in a burst)
       const recordUserMessage = (sessionId: string | undefined, message: UserMessage, ctx: CommandContext) =>
         retryingConflicts(Effect.gen(function*() {
-          const id = sessionId === undefined || sessionId === "" ? uuidv7() : sessionId
+          const id = sessionId === undefined || sessionId === "" ? (yield* ids.next) : sessionId
           const { state, version } = yield* load(id)
-          const events = yield* decideUserMessage(id, uuidv7(), state, message)
+          const events = yield* decideUserMessage(id, (yield* ids.next), state, message)
           const stored = yield* appendDecided(sessionStream(id), version, events, withSession(ctx, id))
           // an idempotent retry gets back the first attempt's events
           const received = find(stored, MESSAGE_RECEIVED)!
@@ -122,7 +122,7 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
       const recordResponse = (sessionId: string, response: Response, ctx: CommandContext) =>
         retryingConflicts(Effect.gen(function*() {
           const { state, version } = yield* load(sessionId)
-          const events = yield* decideResponse(sessionId, uuidv7(), state, response)
+          const events = yield* decideResponse(sessionId, (yield* ids.next), state, response)
           const stored = yield* appendDecided(sessionStream(sessionId), version, events, withSession(ctx, sessionId))
           const responded = find(stored, AGENT_RESPONDED)!
           return { message_id: String(responded.data.message_id), seq: responded.seq }
