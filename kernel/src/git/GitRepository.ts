@@ -11,7 +11,6 @@ import * as fs from "node:fs"
 import { dirname, join } from "node:path"
 import { DataDir } from "../shared/DataDir.js"
 import { EntityNotFound, InvalidCommand } from "../shared/errors.js"
-import * as LooseObjects from "./LooseObjects.js"
 
 /** Reading or writing the repository failed (I/O, a corrupt object). */
 export class GitError extends Data.TaggedError("GitError")<{ readonly message: string; readonly cause?: unknown }> {}
@@ -192,9 +191,6 @@ export const make = (dir: string, gitdir: string): GitRepositoryService => {
   const commitPaths = (paths: ReadonlyArray<string>, message: string) =>
     locked(
       attempt("could not commit", async () => {
-        // the workspace's own commits in one synchronous step; anything unusual through isomorphic-git
-        const fast = LooseObjects.commitPaths(dir, gitdir, paths, message, author())
-        if (fast !== undefined) return fast
         for (const filepath of paths) {
           // `force`: a file written on purpose is committed even if a .gitignore matches it
           if (fs.existsSync(`${dir}/${filepath}`)) await git.add({ ...repo, filepath, force: true })
