@@ -1,11 +1,23 @@
 import { defineConfig } from "vitest/config"
 
+/** One project per package: `vitest --project gateway` runs one package's tests alone. */
+const packageProject = (name: string, globalSetup: ReadonlyArray<string> = []) => ({
+  extends: true as const,
+  test: { name, include: [`${name}/test/**/*.test.ts`], globalSetup: ["./vitest.tmpdir.ts", ...globalSetup] }
+})
+
 export default defineConfig({
   test: {
-    include: ["*/test/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } }
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    projects: [
+      packageProject("store"),
+      packageProject("kernel"),
+      packageProject("programs"),
+      // the gateway's process tests (the CLI, kill -9, the lock) run the compiled build
+      packageProject("gateway", ["./gateway/test/globalSetup.ts"])
+    ]
   }
 })
