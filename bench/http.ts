@@ -1,21 +1,27 @@
 /**
- * bench:http — `GET /health` requests/s through the gateway (the real `annal serve` in its own
- * process) beside a plain node:http server answering the same JSON (also its own process), both
- * driven by autocannon with the same settings in the same run.
+ * bench:http — an authenticated read, `GET /api/memory?limit=20`, requests/s through the whole
+ * gateway (the compiled `annal serve` in its own process: bearer auth, the per-address rate
+ * limit, the router, the handler, the SQLite read through @effect/sql, JSON) beside a plain
+ * node:http server with better-sqlite3 answering the same JSON from the same rows (its own
+ * process too, reading Annal's file). Both driven by autocannon with the same settings in the
+ * same run, after checking that both answer the same body.
  */
 import autocannon from "autocannon"
-import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { join, resolve } from "node:path"
+import { isDeepStrictEqual } from "node:util"
+import { machine, tempDir } from "./lib.js"
 
 const ROOT = resolve(import.meta.dirname, "..")
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16)
+const MEMORIES = 200
+const PATH = "/api/memory?limit=20"
+const TOKEN = "bench-http-token-0123456789abcdef"
 
 const start = (args: Array<string>): Promise<{ url: string; child: ChildProcess }> =>
   new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ANNAL_API_KEY: "" } })
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ANNAL_API_KEY: TOKEN } })
     let out = ""
     child.stdout!.on("data", (d) => {
       out += d
@@ -25,31 +31,63 @@ const start = (args: Array<string>): Promise<{ url: string; child: ChildProcess 
     child.on("exit", (code) => reject(new Error(`exited ${code}: ${out}`)))
   })
 
-const load = (url: string) =>
-  new Promise<autocannon.Result>((resolvePromise, reject) => {
-    autocannon({ url: `${url}/health`, connections: CONNECTIONS, duration: DURATION, pipelining: 1 }, (err, result) =>
-      err ? reject(err) : resolvePromise(result))
+const stop = (child: ChildProcess) =>
+  new Promise<void>((resolvePromise) => {
+    if (child.exitCode !== null) return resolvePromise()
+    child.removeAllListeners("exit")
+    child.once("exit", () => resolvePromise())
+    child.kill("SIGTERM")
   })
 
-const measure = async (name: string, args: Array<string>) => {
-  const { url, child } = await start(args)
-  try {
-    await load(url) // warm-up pass, discarded
-    const result = await load(url)
-    if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`)
-    console.log(`${name}: ${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms`)
-    return result.requests.average
-  } finally {
-    child.kill("SIGTERM")
-  }
+const call = async (url: string, path: string, init: RequestInit = {}): Promise<any> => {
+  const response = await fetch(url + path, {
+    ...init,
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", ...init.headers }
+  })
+  const body = await response.json()
+  if (!response.ok) throw new Error(`${init.method ?? "GET"} ${path}: ${response.status} ${JSON.stringify(body)}`)
+  return body
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), "annal-bench-http-"))
+const load = (url: string) =>
+  new Promise<autocannon.Result>((resolvePromise, reject) => {
+    autocannon(
+      { url: url + PATH, connections: CONNECTIONS, duration: DURATION, pipelining: 1, headers: { authorization: `Bearer ${TOKEN}` } },
+      (err, result) => (err ? reject(err) : resolvePromise(result))
+    )
+  })
+
+const measure = async (name: string, url: string) => {
+  await load(url) // warm-up pass, discarded
+  const result = await load(url)
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+  console.log(`${name}: ${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms`)
+  return result.requests.average
+}
+
+const tmp = tempDir("http")
 try {
-  console.log(`GET /health, ${CONNECTIONS} connections, ${DURATION} s each after a warm-up`)
-  const ours = await measure("annal gateway", [join(ROOT, "gateway/bin/annal.js"), "serve", "--port", "0", "--data-dir", dataDir])
-  const baseline = await measure("plain node:http", [join(ROOT, "bench/baseline-http-server.mjs")])
-  console.log(JSON.stringify({ bench: "http", ours: Math.round(ours), baseline: Math.round(baseline), unit: "req/s", ratio: Number((ours / baseline).toFixed(3)) }))
+  console.log(`machine: ${machine()}`)
+  console.log(`GET ${PATH} (${MEMORIES} memories, bearer token), ${CONNECTIONS} connections, ${DURATION} s each after a warm-up`)
+  execFileSync(process.execPath, [join(ROOT, "gateway/scripts/build.mjs")], { stdio: "inherit" })
+  const annal = await start([join(ROOT, "gateway/bin/annal.js"), "serve", "--port", "0", "--data-dir", tmp.dir])
+  let baseline: { url: string; child: ChildProcess } | undefined
+  try {
+    // the rate limiter still checks every request; its limit is set above what the run reaches
+    await call(annal.url, "/api/config", { method: "PUT", body: JSON.stringify({ security: { rate_limit_per_minute: 1_000_000_000 } }) })
+    for (let i = 0; i < MEMORIES; i++) {
+      await call(annal.url, "/api/memory", { method: "POST", body: JSON.stringify({ content: `note ${i}: the build takes ${i} seconds`, tags: ["bench"], importance: (i % 10) / 10 }) })
+    }
+    baseline = await start([join(ROOT, "bench/baseline-http-server.mjs"), join(tmp.dir, "annal.db"), TOKEN])
+    const [a, b] = await Promise.all([call(annal.url, PATH), call(baseline.url, PATH)])
+    if (!isDeepStrictEqual(a, b) || a.items.length !== 20) throw new Error(`the two servers answer differently:\n${JSON.stringify(a)}\n${JSON.stringify(b)}`)
+    const ours = await measure("annal gateway", annal.url)
+    const base = await measure("node:http + better-sqlite3", baseline.url)
+    console.log(JSON.stringify({ bench: "http", ours: Math.round(ours), baseline: Math.round(base), unit: "req/s", ratio: Number((ours / base).toFixed(3)), route: `GET ${PATH}` }))
+  } finally {
+    await stop(annal.child)
+    if (baseline !== undefined) await stop(baseline.child)
+  }
 } finally {
-  rmSync(dataDir, { recursive: true, force: true })
+  tmp.cleanup()
 }

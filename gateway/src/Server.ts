@@ -5,11 +5,12 @@
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Audit, Configuration, dataPaths, Kernel, type LanguageModel, ModelSettings } from "@annal/kernel"
-import { AnnalApi, MAX_CLIENT_FRAME_BYTES, VERSION } from "@annal/spec"
+import { AnnalApi, MAX_CLIENT_FRAME_BYTES } from "@annal/spec"
 import type { EventStoreSqlite } from "@annal/store"
 import { ProgramHost } from "@annal/programs"
 import { Effect, Layer } from "effect"
 import { mkdirSync } from "node:fs"
+import { createServer } from "node:http"
 import { AgentsLive } from "./handlers/Agents.js"
 import { ApprovalsLive } from "./handlers/Approvals.js"
 import { AuditLive } from "./handlers/Audit.js"
@@ -32,8 +33,8 @@ import { LocalInstallSecret, ProgramsLive, ProgramsLocalLive } from "./handlers/
 import { SkillsLive } from "./handlers/Skills.js"
 import { ApiTokens } from "./http/ApiTokens.js"
 import { AuthorizationLive } from "./http/Auth.js"
+import { LimitedIncomingMessage } from "./http/BodyLimit.js"
 import { errorMiddleware } from "./http/Errors.js"
-import { makeNodeServer } from "./http/HealthFastPath.js"
 import { makeGuard } from "./http/Guard.js"
 import { Metrics } from "./http/Metrics.js"
 import { RateLimiter } from "./http/RateLimiter.js"
@@ -52,6 +53,8 @@ export interface ServerOptions {
   readonly modelPath?: string | undefined
   /** The secret `annal programs install` presents (kept in the data directory's lock); none: the route refuses. */
   readonly localInstallSecret?: string | undefined
+  /** The environment the model settings are read from (`ANNAL_MODEL_PATH`, `ANNAL_LLM_*`); default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
 }
 
 /** The data directory's layout (the kernel's). */
@@ -93,7 +96,7 @@ export const layer = (options: ServerOptions) => {
     Effect.map(Configuration, (config) =>
       Layer.unwrapEffect(
         Effect.map(config.current, (c) =>
-          ModelSettings.layer(ModelSettings.resolveModel({ modelPath: options.modelPath, env: process.env, config: c.llm }))
+          ModelSettings.layer(ModelSettings.resolveModel({ modelPath: options.modelPath, env: options.env ?? process.env, config: c.llm }))
         )
       ))
   )
@@ -119,9 +122,7 @@ export const layer = (options: ServerOptions) => {
       Layer.unwrapEffect(
         Effect.gen(function*() {
           const { server } = yield* (yield* Configuration).current
-          const metrics = yield* Metrics
-          const nodeServer = () =>
-            makeNodeServer({ status: "ok", version: VERSION }, (method, seconds) => metrics.observeRequest(method, "/health", 200, seconds))
+          const nodeServer = () => createServer({ keepAliveTimeout: 65_000, IncomingMessage: LimitedIncomingMessage })
           return NodeHttpServer.layer(nodeServer, { port: options.port ?? server.port, host: options.host ?? server.host })
         })
       )
