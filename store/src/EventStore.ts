@@ -48,6 +48,52 @@ export class SubscriberOverflow extends Data.TaggedError("SubscriberOverflow")<{
   }
 }
 
+/** A tree size or leaf the log's Merkle tree cannot answer for (beyond the head, out of order). */
+export class TreeRangeError extends Data.TaggedError("TreeRangeError")<{ readonly reason: string }> {
+  override get message() {
+    return this.reason
+  }
+}
+
+/** The Merkle tree's head: its size (= the log's head seq) and RFC 9162 root, 64 hex digits. */
+export interface TreeHead {
+  readonly size: number
+  readonly root: string
+}
+
+/** RFC 9162 inclusion proof of event `seq` (leaf index seq − 1) in the tree of `tree_size`; hashes in hex. */
+export interface InclusionProof {
+  readonly seq: number
+  readonly leaf_index: number
+  readonly tree_size: number
+  /** SHA-256(0x00 ‖ the event's 32-byte chain hash). */
+  readonly leaf_hash: string
+  /** The audit path, deepest sibling first. */
+  readonly hashes: ReadonlyArray<string>
+  /** The root this proof leads to. */
+  readonly root: string
+}
+
+/** RFC 9162 consistency proof that the tree of `second` leaves extends the tree of `first`. */
+export interface ConsistencyProof {
+  readonly first: number
+  readonly second: number
+  readonly first_root: string
+  readonly second_root: string
+  readonly hashes: ReadonlyArray<string>
+}
+
+/** The RFC 9162 Merkle tree over the log in seq order, kept on append; proofs are O(log n) reads. */
+export interface LogTree {
+  readonly head: Effect.Effect<TreeHead, EventStoreError>
+  /** The root of the first `size` events. */
+  readonly root: (size: number) => Effect.Effect<string, TreeRangeError | EventStoreError>
+  readonly inclusion: (seq: number, treeSize: number) => Effect.Effect<InclusionProof, TreeRangeError | EventStoreError>
+  readonly consistency: (first: number, second: number) => Effect.Effect<ConsistencyProof, TreeRangeError | EventStoreError>
+  /** The tree size on disk when the store opened (undefined: the log had no tree and it was built). */
+  readonly recordedSize: number | undefined
+}
+
 /** What `verify` finds: the whole chain links, or the first break. */
 export type VerifyResult =
   | { readonly valid: true; readonly entry_count: number; readonly head: LogHead }
@@ -93,6 +139,8 @@ export class EventStore extends Context.Tag("@annal/store/EventStore")<
     readonly head: Effect.Effect<LogHead>
     /** Walks the whole chain and reports the first break. */
     readonly verify: Effect.Effect<VerifyResult, EventStoreError>
+    /** The Merkle tree over the log. */
+    readonly tree: LogTree
     /** Runs `f` on the writer connection, in one transaction, between appends. */
     readonly withViews: <A>(f: (db: ViewDb) => A) => Effect.Effect<A, EventStoreError>
     /**

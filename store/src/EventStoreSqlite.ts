@@ -21,6 +21,7 @@ import {
 import { IdGenerator } from "./IdGenerator.js"
 import { Projector } from "./Projector.js"
 import { type EventRow, forEachStoredEvent, fromRow, type LogHead, type StoredEvent } from "./StoredEvent.js"
+import { makeLogTree, openTree, TREE_DDL } from "./TreeSqlite.js"
 import { yieldToIo } from "./yieldToIo.js"
 import { type ViewDb, viewDbOf, type ViewReader, viewReaderOf } from "./ViewDb.js"
 
@@ -70,7 +71,9 @@ const migrations = Migrator.fromRecord({
       first_seq INTEGER NOT NULL,
       last_seq INTEGER NOT NULL
     )`
-  })
+  }),
+  // the tree of an existing log is built from its chain hashes when the store opens (openTree)
+  "0002_merkle_tree": Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.forEach(TREE_DDL, (ddl) => sql.unsafe(ddl), { discard: true }))
 })
 
 const runMigrations = Migrator.make({})({ loader: migrations, table: "store_migrations" })
@@ -167,6 +170,7 @@ export const make = (config: EventStoreSqliteConfig) =>
       catch: (e) => storeError("could not prepare the views", e)
     })
 
+    const tree = yield* Effect.try({ try: () => openTree(db), catch: (e) => storeError("could not open the log's Merkle tree", e) })
     let head = readHead()
     const subscribers = new Set<Subscriber>()
 
@@ -215,6 +219,7 @@ export const make = (config: EventStoreSqliteConfig) =>
         }
         const hash = hashOfCanonical(fields, data, meta, prev.hash)
         stmt.insert.run(fields.seq, fields.id, fields.stream, fields.version, fields.type, fields.actor, at, data, meta, prev.hash, hash)
+        tree.add(hash)
         const event: StoredEvent = {
           ...fields,
           data: JSON.parse(data),
@@ -256,6 +261,7 @@ export const make = (config: EventStoreSqliteConfig) =>
         const outcomes: Array<Outcome> = []
         const published: Array<StoredEvent> = []
         let local = head
+        tree.begin()
         stmt.begin.run()
         for (const job of jobs) {
           if (!isolated) {
@@ -266,6 +272,7 @@ export const make = (config: EventStoreSqliteConfig) =>
           }
           stmt.savepoint.run()
           const before = published.length
+          const treeBefore = tree.mark()
           try {
             const done = runJob(job, local, published)
             local = done.head
@@ -273,13 +280,16 @@ export const make = (config: EventStoreSqliteConfig) =>
             stmt.release.run()
           } catch (e) {
             published.length = before
+            tree.resetTo(treeBefore)
             versions.clear()
             stmt.rollbackTo.run()
             stmt.release.run()
             outcomes.push({ ok: false, error: toError(e) })
           }
         }
+        tree.flush()
         stmt.commit.run()
+        tree.committed()
         head = local
         return { outcomes, published }
       }
@@ -480,6 +490,7 @@ export const make = (config: EventStoreSqliteConfig) =>
       tail,
       head: Effect.sync(() => head),
       verify,
+      tree: makeLogTree(tree),
       withViews,
       readViews,
       subscriberCount: Effect.sync(() => subscribers.size)
