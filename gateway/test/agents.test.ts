@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type FakeOpenAi, startFakeOpenAi } from "../../kernel/test/fixtures/fakeOpenAi.js"
-import { type RunningServer, startServer, tempDir } from "./harness.js"
+import { type RunningServer, startServer, startServerProcess, tempDir, until } from "./harness.js"
 
 let fake: FakeOpenAi
 let server: RunningServer
@@ -14,7 +14,8 @@ const env = () => ({ ANNAL_MODEL_PATH: "", ANNAL_LLM_BASE_URL: fake.url, ANNAL_L
 
 beforeAll(async () => {
   fake = await startFakeOpenAi()
-  server = await startServer({ dataDir, env: env() })
+  // a process of its own: the last test crashes it with kill -9 (the restart runs here)
+  server = await startServerProcess({ dataDir, env: env() })
 })
 afterAll(async () => {
   await server?.stop()
@@ -23,15 +24,6 @@ afterAll(async () => {
 
 const post = (s: RunningServer, path: string, body?: unknown) =>
   s.json(path, { method: "POST", ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
-
-const until = async <A>(check: () => Promise<A>, ok: (a: A) => boolean, ms = 10_000): Promise<A> => {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await check()
-    if (ok(value) || Date.now() > deadline) return value
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 /** Triggers a cron job whose goal is `goal`: the scheduler runs it as an agent. */
 const runGoal = async (s: RunningServer, goal: string) => {
@@ -49,7 +41,7 @@ describe("GET /api/agents", () => {
   it("lists agents in the seed's shape, paginated", async () => {
     fake.script.push({ text: "All quiet." })
     const taskId = await runGoal(server, "Summarise the logs")
-    const task = await until(() => server.json(`/api/scheduler/tasks/${taskId}`), (r) => r.body.status === "Completed")
+    const task = await until("the task to complete", () => server.json(`/api/scheduler/tasks/${taskId}`), (r) => r.body.status === "Completed")
     expect(task.body).toMatchObject({ status: "Completed", summary: "All quiet." })
     const { status, body } = await server.json("/api/agents?page=1&limit=10")
     expect(status).toBe(200)
@@ -71,8 +63,8 @@ describe("POST /api/agents/{id}/kill", () => {
     fake.script.push({ text: "one two three four five six seven eight nine ten", delayMs: 400 })
     const before = fake.requests.length
     const taskId = await runGoal(server, "Talk slowly")
-    await until(async () => fake.requests.length, (n) => n > before)
-    const running = await until(() => agentNamed(server, "Talk slowly"), (a) => a?.status === "Running")
+    await until("a model request", () => fake.requests.length, (n) => n > before)
+    const running = await until("the agent to run", () => agentNamed(server, "Talk slowly"), (a) => a?.status === "Running")
     expect(running.status).toBe("Running")
     expect((await server.json("/api/status")).body.components.agents).toMatchObject({ active_count: 1, total_forked: 2 })
 
@@ -80,9 +72,9 @@ describe("POST /api/agents/{id}/kill", () => {
     expect(response.status).toBe(200)
     expect(await response.text()).toBe("")
     expect((await agentNamed(server, "Talk slowly")).status).toBe("Stopped")
-    await until(async () => fake.aborted(), (n) => n >= 1)
+    await until("the model request to be aborted", () => fake.aborted(), (n) => n >= 1)
     expect(fake.aborted()).toBeGreaterThanOrEqual(1)
-    const task = await until(() => server.json(`/api/scheduler/tasks/${taskId}`), (r) => r.body.status === "Failed")
+    const task = await until("the task to fail", () => server.json(`/api/scheduler/tasks/${taskId}`), (r) => r.body.status === "Failed")
     expect(task.body.error).toContain("killed")
 
     // killing an agent that is over is a no-op; an unknown one is 404
@@ -96,8 +88,8 @@ describe("POST /api/agents/{id}/kill", () => {
     fake.script.push({ text: "a b c d e f g h i j k l", delayMs: 400 })
     const before = fake.requests.length
     await runGoal(server, "Cut off")
-    await until(async () => fake.requests.length, (n) => n > before)
-    await until(() => agentNamed(server, "Cut off"), (a) => a?.status === "Running")
+    await until("a model request", () => fake.requests.length, (n) => n > before)
+    await until("the agent to run", () => agentNamed(server, "Cut off"), (a) => a?.status === "Running")
     await server.crash()
     server = await startServer({ dataDir, env: env() })
     const agent = await agentNamed(server, "Cut off")

@@ -8,18 +8,9 @@ import { Approvals } from "@annal/kernel"
 import { Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { kernelLayer } from "../src/Server.js"
-import { type RunningServer, startServer, tempDir } from "./harness.js"
+import { type RunningServer, startServer, tempDir, until } from "./harness.js"
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-
-/** Polls `check` until it returns true; fails naming `what` after `timeoutMs`. */
-const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 10_000) => {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(100)
-  }
-}
 
 interface Ask {
   readonly action: string
@@ -86,7 +77,7 @@ describe("approvals over HTTP", () => {
 
   it("on start, a pending approval already past its deadline expires at once; the others stay pending", async () => {
     server = await startServer({ dataDir })
-    await until("the overdue approval to expire", async () => (await statusOf(ids.q)) === "expired", 10_000)
+    await until("the overdue approval to expire", async () => (await statusOf(ids.q)) === "expired", Boolean, { everyMs: 100 })
     const items = await list()
     expect(items.map((i) => i.id)).toEqual([ids.r, ids.q, ids.p, ids.b, ids.a])
     expect(items.map((i) => i.status)).toEqual(["pending", "expired", "pending", "pending", "pending"])
@@ -144,7 +135,7 @@ describe("approvals over HTTP", () => {
 
   it("a pending approval expires at its deadline while the server runs", async () => {
     expect(await statusOf(ids.p)).toBe("pending")
-    await until("the approval to expire", async () => (await statusOf(ids.p)) === "expired", 40_000)
+    await until("the approval to expire", async () => (await statusOf(ids.p)) === "expired", Boolean, { timeoutMs: 40_000, everyMs: 100 })
     const p = (await list()).find((i) => i.id === ids.p)!
     expect(p.resolved_by).toBe("system")
     expect(Date.parse(p.resolved_at as string)).toBeGreaterThanOrEqual(Date.parse(p.expires_at as string))

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto"
 import { cpSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { runCli, type RunningServer, startServer, tempDir } from "./harness.js"
+import { runCli, type RunningServer, startServer, tempDir, until } from "./harness.js"
 
 const GENESIS = `sha256:${"0".repeat(64)}`
 const HASH = /^sha256:[0-9a-f]{64}$/
@@ -322,14 +322,8 @@ interface Break {
 }
 
 /** Polls /api/status until the start-up verification has reported. */
-const settledStatus = async (s: RunningServer) => {
-  const deadline = Date.now() + 15_000
-  while (true) {
-    const { body } = await s.json("/api/status")
-    if (body.components.state_store.chain_valid !== null || Date.now() > deadline) return body
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
+const settledStatus = (s: RunningServer) =>
+  until("the start-up verification", async () => (await s.json("/api/status")).body, (body) => body.components.state_store.chain_valid !== null, { timeoutMs: 15_000 })
 
 describe("a tampered log", () => {
   let base: string

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type FakeOpenAi, startFakeOpenAi } from "../../kernel/test/fixtures/fakeOpenAi.js"
-import { type RunningServer, startServer, tempDir } from "./harness.js"
+import { type RunningServer, startServer, tempDir, until } from "./harness.js"
 import { sseFrames } from "./offline.js"
 
 let fake: FakeOpenAi
@@ -123,14 +123,11 @@ describe("POST /api/chat", () => {
     expect(Object.keys(response.body)).toEqual(["error"])
     expect(Date.now() - started).toBeLessThan(5_000)
     // the run finishes in the background and records its reply
-    const deadline = Date.now() + 10_000
-    let responses: Array<any> = []
-    while (Date.now() < deadline) {
-      const session = await server.json("/api/sessions/slow-chat")
-      responses = session.body.agent_responses ?? []
-      if (responses.length > 0) break
-      await new Promise((r) => setTimeout(r, 50))
-    }
+    const responses: Array<any> = await until(
+      "the run's reply in its session",
+      async () => (await server.json("/api/sessions/slow-chat")).body.agent_responses ?? [],
+      (r) => r.length > 0
+    )
     expect(responses.map((r) => r.content)).toEqual(["What now?"])
   }, 30_000)
 })

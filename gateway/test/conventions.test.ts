@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RunningServer, startServer } from "./harness.js"
+import { type RunningServer, startServer, startServerProcess } from "./harness.js"
 
 let server: RunningServer
 
@@ -18,9 +18,16 @@ describe("the Oxios conventions of every /api route", () => {
   })
 
   it("prints where the token is, and stores it 0600", async () => {
-    expect(server.output()).toMatch(/API token \(shown once; also saved in .*token\): annal_/)
-    const { statSync } = await import("node:fs")
-    expect(statSync(`${server.dataDir}/token`).mode & 0o777).toBe(0o600)
+    // what `annal serve` prints: a process of its own
+    const s = await startServerProcess()
+    try {
+      expect(s.output()).toMatch(/API token \(shown once; also saved in .*token\): annal_/)
+      const { statSync } = await import("node:fs")
+      expect(statSync(`${s.dataDir}/token`).mode & 0o777).toBe(0o600)
+      expect((await s.fetch("/api/status")).status).toBe(200)
+    } finally {
+      await s.stop()
+    }
   })
 
   it.each([
@@ -138,7 +145,7 @@ describe("rate limiting", () => {
 
 describe("tokens from the environment and the configuration", () => {
   it("accepts ANNAL_API_KEY and nothing else", async () => {
-    const s = await startServer({ env: { ANNAL_API_KEY: "env-key-0123456789abcdef" } })
+    const s = await startServerProcess({ env: { ANNAL_API_KEY: "env-key-0123456789abcdef" } })
     try {
       expect(s.output()).toContain("API token: the value of ANNAL_API_KEY")
       expect((await s.fetch("/api/status")).status).toBe(200)

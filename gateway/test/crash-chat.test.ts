@@ -5,19 +5,9 @@
  */
 import { expect, it } from "vitest"
 import { type FakeOpenAi, startFakeOpenAi } from "../../kernel/test/fixtures/fakeOpenAi.js"
-import { runCli, type RunningServer, startServer } from "./harness.js"
+import { runCli, type RunningServer, startServer, startServerProcess, until } from "./harness.js"
 
 const json = (value: unknown) => ({ text: JSON.stringify(value) })
-
-const until = async <A>(check: () => Promise<A>, ok: (a: A) => boolean, ms = 20_000): Promise<A> => {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const a = await check()
-    if (ok(a)) return a
-    if (Date.now() > deadline) throw new Error(`condition not met in ${ms} ms: ${JSON.stringify(a)}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 it("a chat run cut off by kill -9 is resumed after the restart, answers in its session, and the log stays sound", async () => {
   const fake: FakeOpenAi = await startFakeOpenAi([
@@ -31,22 +21,27 @@ it("a chat run cut off by kill -9 is resumed after the restart, answers in its s
     json({ score: 1, passed: true, summary: "there" })
   ])
   const env = { ANNAL_MODEL_PATH: "", ANNAL_LLM_BASE_URL: fake.url, ANNAL_LLM_MODEL: "fake" }
-  let server: RunningServer = await startServer({ env })
+  // kill -9 needs a process of its own; the restart can run here
+  const first = await startServerProcess({ env })
+  let server: RunningServer = first
   const dataDir = server.dataDir
   try {
     await server.json("/api/config", { method: "PUT", body: JSON.stringify({ tools: { policies: { write: "auto" } }, orchestrator: { chat_timeout_secs: 60 } }) })
     // the chat waits for its reply; the crash cuts the request off
     const pending = server.json("/api/chat", { method: "POST", body: JSON.stringify({ content: "write crash.txt", session_id: "crash-session" }) }).catch((e) => e)
-    await until(async () => fake.requests.length, (n) => n === 3)
-    await new Promise((r) => setTimeout(r, 200))
+    await until("the third model request", () => fake.requests.length, (n) => n === 3, { timeoutMs: 20_000 })
+    // the agent is streaming (its answer comes a word every 30 ms) when the process dies
+    await until("the agent to be running", async () => (await server.json("/api/agents")).body.items, (items) => items.some((a: any) => a.status === "Running"))
     await server.crash()
-    expect(server.process.signalCode).toBe("SIGKILL")
+    expect(first.process.signalCode).toBe("SIGKILL")
     expect(await pending).toBeInstanceOf(Error)
 
     server = await startServer({ dataDir, env })
     const session = await until(
+      "the resumed run's answer",
       async () => (await server.json("/api/sessions/crash-session")).body,
-      (s) => Array.isArray(s.agent_responses) && s.agent_responses.length === 1
+      (s) => Array.isArray(s.agent_responses) && s.agent_responses.length === 1,
+      { timeoutMs: 20_000 }
     )
     expect(session.user_messages).toEqual(["write crash.txt"])
     expect(session.agent_responses[0]).toMatchObject({ content: "crash.txt is written.", phase_reached: "evaluate", evaluation_passed: true })

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import { expect, it } from "vitest"
-import { ROOT, runCli, type RunningServer, startServer, tempDir } from "./harness.js"
+import { ROOT, runCli, type RunningServer, startServer, startServerProcess, tempDir } from "./harness.js"
 
 const WRITES = 200
 const CONCURRENCY = 12
@@ -72,7 +72,8 @@ const readExport = (file: string): Array<ExportedEvent> => {
 }
 
 it("a crash mid-burst keeps every acknowledged write, a sound chain and rebuildable views", async () => {
-  const first = await startServer()
+  // kill -9 needs a process of its own; the restart can run here
+  const first = await startServerProcess()
   const dataDir = first.dataDir
   // the server appends events of its own at its first start (the default persona, for one)
   const status0 = await first.json("/api/status")

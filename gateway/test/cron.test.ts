@@ -1,6 +1,6 @@
 import { NOT_CONFIGURED } from "@annal/kernel"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RunningServer, startServer } from "./harness.js"
+import { type RunningServer, startServer, until } from "./harness.js"
 
 let server: RunningServer
 
@@ -34,16 +34,6 @@ const triggers = async (s: RunningServer, id: string) => {
 const queuedOf = async (s: RunningServer, id: string) => {
   const { body } = await s.json("/api/scheduler/tasks")
   return (body.queued as Array<{ source: { kind: string; id: string } }>).filter((t) => t.source.kind === "cron" && t.source.id === id)
-}
-
-const until = async <A>(check: () => Promise<A>, ok: (a: A) => boolean, ms = 5000): Promise<A> => {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const a = await check()
-    if (ok(a)) return a
-    if (Date.now() > deadline) throw new Error(`condition not met in ${ms} ms: ${JSON.stringify(a)}`)
-    await pause(100)
-  }
 }
 
 describe("POST/GET /api/cron-jobs", () => {
@@ -203,9 +193,9 @@ describe("POST /api/cron-jobs/{id}/trigger", () => {
 describe("jobs fire on their schedule", () => {
   it("an every-second job appends cron_triggered and queues a task; deleting it stops it", async () => {
     const id = await create({ name: "every-second", schedule: "* * * * * *", goal: "tick" })
-    const fired = await until(() => triggers(server, id), (t) => t.length >= 1, 3500)
+    const fired = await until("triggers of the job", () => triggers(server, id), (t) => t.length >= 1, { timeoutMs: 3500, everyMs: 100 })
     expect(fired[0]).toMatchObject({ agent_name: "system:cron", allowed: true })
-    const queued = await until(() => queuedOf(server, id), (q) => q.length >= 1, 1000)
+    const queued = await until("queuedOf of the job", () => queuedOf(server, id), (q) => q.length >= 1, { timeoutMs: 1000, everyMs: 100 })
     expect(queued[0]).toMatchObject({ status: "Queued", source: { kind: "cron", id } })
     expect((await server.json(`/api/cron-jobs/${id}`)).body.last_run).not.toBeNull()
 
@@ -222,7 +212,7 @@ describe("jobs fire on their schedule", () => {
     try {
       const created = await s.json("/api/cron-jobs", { method: "POST", body: JSON.stringify({ name: "survivor", schedule: "* * * * * *", goal: "tick" }) })
       const id = created.body.id as string
-      await until(() => triggers(s, id), (t) => t.length >= 1, 3500)
+      await until("triggers of the job", () => triggers(s, id), (t) => t.length >= 1, { timeoutMs: 3500, everyMs: 100 })
       const before = (await s.json(`/api/cron-jobs/${id}`)).body
       await s.stop()
       const stoppedAt = new Date().toISOString()
@@ -231,7 +221,7 @@ describe("jobs fire on their schedule", () => {
       const { next_run: _n1, last_run: _r1, last_task_id: _t1, ...stable } = before
       expect(after).toMatchObject(stable)
       // re-scheduled from the view: it fires again after the restart
-      await until(() => triggers(again!, id), (t) => t.some((e) => e.timestamp > stoppedAt), 3500)
+      await until("triggers of the job", () => triggers(again!, id), (t) => t.some((e) => e.timestamp > stoppedAt), { timeoutMs: 3500, everyMs: 100 })
       await again.json(`/api/cron-jobs/${id}`, { method: "DELETE" })
     } finally {
       await again?.stop()

@@ -15,7 +15,7 @@ import { execFileSync, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { type RunningServer, startServer } from "./harness.js"
+import { type RunningServer, startServer, until } from "./harness.js"
 
 let server: RunningServer
 /** Subscribers the server has with no SSE client connected (internal consumers, if any). */
@@ -38,17 +38,6 @@ const track = <A>(loop: Promise<A>): Promise<A> => {
 // helpers
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-
-/** Polls `check` until it returns true; fails naming `what` after `timeoutMs`, or when the test has ended. */
-const until = async (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000, everyMs = 20) => {
-  const signal = testEnd.signal
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (signal.aborted) throw new Error(`the test ended while waiting for ${what}`)
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(everyMs)
-  }
-}
 
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i)
 
@@ -438,7 +427,7 @@ afterEach(async () => {
   for (const raw of openRaw.splice(0)) raw.close()
   await Promise.all(openRelays.splice(0).map((relay) => relay.close()))
   // every stream of the test is gone before the next one starts
-  await until("the subscribers to go", async () => (await subscribers()) === baseSubscribers)
+  await until("the subscribers to go", async () => (await subscribers()) === baseSubscribers, Boolean, { signal: testEnd.signal })
 })
 
 afterAll(async () => {
@@ -454,12 +443,12 @@ describe("GET /api/events", () => {
     expect(raw.headers["x-accel-buffering"]).toBe("no")
     const es = eventSource()
     await es.opened
-    await until("both streams subscribed", async () => (await subscribers()) === baseSubscribers + 2)
+    await until("both streams subscribed", async () => (await subscribers()) === baseSubscribers + 2, Boolean, { signal: testEnd.signal })
 
     await changeConfig()
     await refused("/api/status")
-    await until("two frames on the raw stream", () => raw.events().length >= 2)
-    await until("two messages on the EventSource", () => es.messages.length >= 2)
+    await until("two frames on the raw stream", () => raw.events().length >= 2, Boolean, { signal: testEnd.signal })
+    await until("two messages on the EventSource", () => es.messages.length >= 2, Boolean, { signal: testEnd.signal })
 
     // the wire: a retry hint, then event blocks of exactly two lines each
     const text = raw.text()
@@ -496,8 +485,8 @@ describe("GET /api/events", () => {
     await putConfig({ security: { api_key: key } })
     // the key now replaces the generated token; clear it again with itself
     await putConfig({ security: { api_key: null } }, key)
-    await until("the two key changes on the raw stream", () => raw.events().length >= 4)
-    await until("the two key changes on the EventSource", () => es.messages.length >= 4)
+    await until("the two key changes on the raw stream", () => raw.events().length >= 4, Boolean, { signal: testEnd.signal })
+    await until("the two key changes on the EventSource", () => es.messages.length >= 4, Boolean, { signal: testEnd.signal })
     const keyFrames = raw.events().slice(2)
     expect(keyFrames.map((f) => f.data.changed)).toEqual([
       ["security.api_key_set", "security.api_key"],
@@ -518,9 +507,9 @@ describe("GET /api/events", () => {
     const raw = await openSse()
     const es = eventSource()
     await es.opened
-    await until("both streams subscribed", async () => (await subscribers()) === baseSubscribers + 2)
+    await until("both streams subscribed", async () => (await subscribers()) === baseSubscribers + 2, Boolean, { signal: testEnd.signal })
     await changeConfig()
-    await until("the new event", () => raw.events().length >= 1 && es.messages.length >= 1)
+    await until("the new event", () => raw.events().length >= 1 && es.messages.length >= 1, Boolean, { signal: testEnd.signal })
     await sleep(200) // room for anything older to (wrongly) show up
     expect(ids(raw.events())).toEqual([before + 1])
     expect(ids(es.messages)).toEqual([before + 1])
@@ -529,26 +518,26 @@ describe("GET /api/events", () => {
 
   it("resumes after Last-Event-ID with no loss and no duplicate while events keep coming", async () => {
     const first = await openSse()
-    await until("subscribed", async () => (await subscribers()) === baseSubscribers + 1)
+    await until("subscribed", async () => (await subscribers()) === baseSubscribers + 1, Boolean, { signal: testEnd.signal })
     const start = await headSeq()
     const background = producer()
-    await until("a few events", () => first.events().length >= 5)
+    await until("a few events", () => first.events().length >= 5, Boolean, { signal: testEnd.signal })
     first.close()
     const k = first.events().at(-1)!.id
     expect(ids(first.events())).toEqual(range(start + 1, k))
-    await until("the first stream to be dropped", async () => (await subscribers()) === baseSubscribers)
+    await until("the first stream to be dropped", async () => (await subscribers()) === baseSubscribers, Boolean, { signal: testEnd.signal })
     // events keep being appended while nobody listens…
     const seen = background.count()
-    await until("more events while disconnected", () => background.count() >= seen + 10)
+    await until("more events while disconnected", () => background.count() >= seen + 10, Boolean, { signal: testEnd.signal })
     // …and while the client catches up and goes live again
     const second = await openSse("", { "last-event-id": String(k) })
     expect(second.status).toBe(200)
-    await until("the resumed stream to go live", async () => (await subscribers()) === baseSubscribers + 1)
+    await until("the resumed stream to go live", async () => (await subscribers()) === baseSubscribers + 1, Boolean, { signal: testEnd.signal })
     const live = background.count()
-    await until("events after going live", () => background.count() >= live + 10)
+    await until("events after going live", () => background.count() >= live + 10, Boolean, { signal: testEnd.signal })
     await background.stop()
     const head = await headSeq()
-    await until(`the resumed stream to reach ${head}`, () => second.events().at(-1)?.id === head)
+    await until(`the resumed stream to reach ${head}`, () => second.events().at(-1)?.id === head, Boolean, { signal: testEnd.signal })
     expect(ids(second.events())).toEqual(range(k + 1, head))
     // those are exactly the log's entries after k
     const audit = await auditEntries(k + 1, head)
@@ -561,7 +550,7 @@ describe("GET /api/events", () => {
     const raw = await openSse("?types=config_changed")
     const es = eventSource("?types=config_changed")
     await es.opened
-    await until("both streams subscribed", async () => (await subscribers()) === baseSubscribers + 2)
+    await until("both streams subscribed", async () => (await subscribers()) === baseSubscribers + 2, Boolean, { signal: testEnd.signal })
     const start = await headSeq()
     for (let i = 0; i < 3; i++) {
       await refused()
@@ -573,7 +562,7 @@ describe("GET /api/events", () => {
     expect(audit).toHaveLength(9)
     const wanted = audit.filter((e) => e.action === "config_changed").map((e) => e.seq)
     expect(wanted).toHaveLength(3)
-    await until("three frames", () => raw.events().length >= 3 && es.messages.length >= 3)
+    await until("three frames", () => raw.events().length >= 3 && es.messages.length >= 3, Boolean, { signal: testEnd.signal })
     await sleep(200)
     expect(ids(raw.events())).toEqual(wanted)
     expect(ids(es.messages)).toEqual(wanted)
@@ -584,11 +573,11 @@ describe("GET /api/events", () => {
     await putConfig({ events: { subscriber_buffer: 16 } })
     const relay = await slowRelay()
     const slow = await openSse("", {}, server.token, relay.url)
-    await until("the slow stream's retry hint", () => slow.blocks().length >= 1)
+    await until("the slow stream's retry hint", () => slow.blocks().length >= 1, Boolean, { signal: testEnd.signal })
     await relay.pause()
     const fast = eventSource()
     await fast.opened
-    await until("both streams subscribed", async () => (await subscribers()) === baseSubscribers + 2)
+    await until("both streams subscribed", async () => (await subscribers()) === baseSubscribers + 2, Boolean, { signal: testEnd.signal })
     const start = await headSeq()
 
     // big frames fill the slow client's (small) socket buffers; then its 16-event buffer overflows
@@ -598,7 +587,7 @@ describe("GET /api/events", () => {
     // the fast client is still subscribed; more events reach it after the cut
     for (let i = 0; i < 20; i++) await refused(BIG_PATH)
     const head = await headSeq()
-    await until(`the fast client to reach ${head}`, () => fast.messages.at(-1)?.id === head, 15_000)
+    await until(`the fast client to reach ${head}`, () => fast.messages.at(-1)?.id === head, Boolean, { timeoutMs: 15_000, signal: testEnd.signal })
     expect(ids(fast.messages)).toEqual(range(start + 1, head))
     expect(fast.connects).toEqual([undefined]) // one connection, never cut
     expect(fast.errors).toEqual([])
@@ -626,17 +615,17 @@ describe("GET /api/events", () => {
     await putConfig({ events: { subscriber_buffer: 16, cut_grace_secs: 1 } })
     const relay = await slowRelay()
     await openSse("", {}, server.token, relay.url)
-    await until("the relay's connection", () => relay.upstreamPorts.length === 1)
+    await until("the relay's connection", () => relay.upstreamPorts.length === 1, Boolean, { signal: testEnd.signal })
     const serverPort = new URL(server.url).port
     const established = () =>
       execFileSync("ss", ["-tnH", "state", "established", `( sport = :${serverPort} and dport = :${relay.upstreamPorts[0]} )`]).toString().trim()
-    await until("the stream subscribed", async () => (await subscribers()) === baseSubscribers + 1)
+    await until("the stream subscribed", async () => (await subscribers()) === baseSubscribers + 1, Boolean, { signal: testEnd.signal })
     await relay.pause()
     expect(established()).not.toBe("")
     await floodUntil(async () => (await subscribers()) === baseSubscribers, { max: FLOOD_MAX })
     const cutAt = Date.now()
     // still paused: the server itself must drop the connection once the grace has passed
-    await until("the server to close the stalled connection", () => established() === "", 8_000)
+    await until("the server to close the stalled connection", () => established() === "", Boolean, { timeoutMs: 8_000, signal: testEnd.signal })
     expect(Date.now() - cutAt).toBeGreaterThanOrEqual(500)
   }, 30_000)
 
@@ -646,11 +635,11 @@ describe("GET /api/events", () => {
     const relay = await slowRelay()
     const es = eventSource("", relay.url)
     await es.opened
-    await until("subscribed", async () => (await subscribers()) === baseSubscribers + 1)
+    await until("subscribed", async () => (await subscribers()) === baseSubscribers + 1, Boolean, { signal: testEnd.signal })
     const start = await headSeq()
     await refused()
     await refused()
-    await until("two messages", () => es.messages.length >= 2)
+    await until("two messages", () => es.messages.length >= 2, Boolean, { signal: testEnd.signal })
     // stop reading; the server cuts the stream once its buffers are full
     await relay.pause()
     const t0 = Date.now()
@@ -661,13 +650,13 @@ describe("GET /api/events", () => {
     // read again: the backlog, then EOF; EventSource reconnects after `retry` with Last-Event-ID
     const background = producer()
     await relay.resume()
-    await until("the reconnect", () => es.connects.length >= 2)
-    await until("the second connection to go live", async () => (await subscribers()) === baseSubscribers + 1)
+    await until("the reconnect", () => es.connects.length >= 2, Boolean, { signal: testEnd.signal })
+    await until("the second connection to go live", async () => (await subscribers()) === baseSubscribers + 1, Boolean, { signal: testEnd.signal })
     const live = background.count()
-    await until("events after going live", () => background.count() >= live + 10)
+    await until("events after going live", () => background.count() >= live + 10, Boolean, { signal: testEnd.signal })
     await background.stop()
     const head = await headSeq()
-    await until(`the EventSource to reach ${head}`, () => es.messages.at(-1)?.id === head, 15_000)
+    await until(`the EventSource to reach ${head}`, () => es.messages.at(-1)?.id === head, Boolean, { timeoutMs: 15_000, signal: testEnd.signal })
     expect(ids(es.messages)).toEqual(range(start + 1, head))
     const firstConnection = es.messages.filter((m) => m.connection === 1)
     const lastOfFirst = firstConnection.at(-1)!.id
@@ -682,7 +671,7 @@ describe("GET /api/events", () => {
     try {
       const raw = await openSse()
       const t0 = Date.now()
-      await until("a ping", () => raw.blocks().some((b) => b.kind === "comment" && b.text === "ping"), 2500, 10)
+      await until("a ping", () => raw.blocks().some((b) => b.kind === "comment" && b.text === "ping"), Boolean, { timeoutMs: 2500, everyMs: 10, signal: testEnd.signal })
       expect(Date.now() - t0).toBeLessThan(2500)
       expect(raw.events()).toEqual([])
       expect(raw.text()).toContain("\n: ping\n\n")
@@ -695,9 +684,9 @@ describe("GET /api/events", () => {
     const ok = await openSse(`?token=${encodeURIComponent(server.token)}`, {}, null)
     expect(ok.status).toBe(200)
     expect(ok.headers["content-type"]).toMatch(/^text\/event-stream/)
-    await until("subscribed", async () => (await subscribers()) === baseSubscribers + 1)
+    await until("subscribed", async () => (await subscribers()) === baseSubscribers + 1, Boolean, { signal: testEnd.signal })
     await changeConfig()
-    await until("a frame", () => ok.events().length === 1)
+    await until("a frame", () => ok.events().length === 1, Boolean, { signal: testEnd.signal })
 
     const wrong = await openSse("?token=not-the-token", {}, null)
     expect(wrong.status).toBe(401)
@@ -723,13 +712,13 @@ describe("GET /api/events", () => {
   it("counts live SSE clients in annal_event_subscribers, and drops them when they leave", async () => {
     expect(await subscribers()).toBe(baseSubscribers)
     const a = await openSse()
-    await until("one subscriber", async () => (await subscribers()) === baseSubscribers + 1)
+    await until("one subscriber", async () => (await subscribers()) === baseSubscribers + 1, Boolean, { signal: testEnd.signal })
     const b = eventSource()
     await b.opened
-    await until("two subscribers", async () => (await subscribers()) === baseSubscribers + 2)
+    await until("two subscribers", async () => (await subscribers()) === baseSubscribers + 2, Boolean, { signal: testEnd.signal })
     a.close()
-    await until("back to one", async () => (await subscribers()) === baseSubscribers + 1)
+    await until("back to one", async () => (await subscribers()) === baseSubscribers + 1, Boolean, { signal: testEnd.signal })
     b.source.close()
-    await until("back to none", async () => (await subscribers()) === baseSubscribers)
+    await until("back to none", async () => (await subscribers()) === baseSubscribers, Boolean, { signal: testEnd.signal })
   })
 })
