@@ -173,13 +173,13 @@ describe("chat runs", () => {
     ), 30_000)
 
   it.live("a run that fails is chat_run_failed with the reason, and the session says so", () =>
-    withFake([clear, { text: "no spec from me" }], () =>
+    withFake([clear, { status: 500 }], () =>
       Effect.gen(function*() {
         const orchestrator = yield* Orchestrator
         const exit = yield* Effect.exit(orchestrator.run({ content: "do the thing", session_id: "s-fail" }, user))
         expect(Exit.isFailure(exit)).toBe(true)
         const failed = (yield* allEvents).find((e) => e.type === "chat_run_failed")!
-        expect(failed.data).toMatchObject({ session_id: "s-fail", phase: "seed", error: expect.stringContaining("not the JSON asked for") })
+        expect(failed.data).toMatchObject({ session_id: "s-fail", phase: "seed", error: expect.stringMatching(/^the language model at http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions answered 500/) })
         const session = yield* (yield* Sessions).get("s-fail")
         expect(session.agent_responses).toHaveLength(1)
         expect(session.agent_responses[0]).toMatchObject({ phase_reached: "seed", evaluation_passed: null })
@@ -188,7 +188,7 @@ describe("chat runs", () => {
     ))
 
   it.live("requests with one Idempotency-Key run their message once, at once or later; a failed run's retry fails alike", () =>
-    withFake([clear, json({ goal: "Answer", constraints: [], acceptance_criteria: ["an answer"], ontology: null }), { text: "the answer" }, passed, clear, { text: "no spec" }], () =>
+    withFake([clear, json({ goal: "Answer", constraints: [], acceptance_criteria: ["an answer"], ontology: null }), { text: "the answer" }, passed, clear, { status: 500 }], () =>
       Effect.gen(function*() {
         const orchestrator = yield* Orchestrator
         const keyed = (key: string) => ({ actor: "user:api", meta: { idempotency_key: key } })

@@ -72,7 +72,7 @@ describe("LanguageModel", () => {
         ])
       }).pipe(Effect.scoped))
 
-    it.live("an HTTP error is a ModelError naming the status; an unreachable endpoint is ModelUnavailable", () =>
+    it.live("an HTTP error is a ModelError naming the status; an unreachable endpoint is a ModelError naming it", () =>
       Effect.gen(function*() {
         const { model } = yield* withFake([{ status: 429 }])
         const error = yield* Effect.flip(collect(model.stream(ask("x"))))
@@ -80,9 +80,53 @@ describe("LanguageModel", () => {
         expect(error.message).toContain("429")
         const nowhere = yield* Effect.provide(LanguageModel, OpenAiCompatible.layer({ baseUrl: "http://127.0.0.1:9", model: "m" }))
         const down = yield* Effect.flip(collect(nowhere.stream(ask("x"))))
-        expect(down._tag).toBe("ModelUnavailable")
-        expect(down.message).toContain("cannot be reached")
+        expect(down._tag).toBe("ModelError")
+        expect(down.message).toContain("the language model at http://127.0.0.1:9/v1/chat/completions cannot be reached")
       }).pipe(Effect.scoped))
+
+    it.live("asks for json_schema; an endpoint that refuses it is asked with json_object, once for the provider's life", () =>
+      Effect.gen(function*() {
+        const fake = yield* Effect.acquireRelease(
+          Effect.promise(() => startFakeOpenAi([{ text: "{\"a\": 1}" }, { text: "{\"a\": 2}" }, { text: "plain" }], { accepts: ["json_object"] })),
+          (f) => Effect.promise(() => f.close())
+        )
+        const model = yield* Effect.provide(LanguageModel, OpenAiCompatible.layer({ baseUrl: fake.url, model: "m" }))
+        const format = { name: "shape", schema: { type: "object", properties: { a: { type: "number" } }, required: ["a"], additionalProperties: false } }
+        expect((yield* collect(model.stream({ ...ask("one"), responseFormat: format }))).text).toBe("{\"a\": 1}")
+        expect((yield* collect(model.stream({ ...ask("two"), responseFormat: format }))).text).toBe("{\"a\": 2}")
+        // a request with no format is sent with none
+        expect((yield* collect(model.stream(ask("three")))).text).toBe("plain")
+        expect(fake.requests.map((r) => r.response_format?.type ?? null)).toEqual(["json_schema", "json_object", "json_object", null])
+        expect(fake.requests[0].response_format.json_schema).toEqual({ name: "shape", schema: format.schema, strict: true })
+        expect(fake.refused).toHaveLength(1)
+      }).pipe(Effect.scoped))
+
+    it.live("an endpoint that refuses every response format is asked with the prompt alone; other errors are not retried", () =>
+      Effect.gen(function*() {
+        const fake = yield* Effect.acquireRelease(
+          Effect.promise(() => startFakeOpenAi([{ text: "ok" }, { status: 400, error: "context length exceeded" }], { accepts: [] })),
+          (f) => Effect.promise(() => f.close())
+        )
+        const model = yield* Effect.provide(LanguageModel, OpenAiCompatible.layer({ baseUrl: fake.url, model: "m" }))
+        const format = { name: "shape", schema: { type: "object" } }
+        expect((yield* collect(model.stream({ ...ask("one"), responseFormat: format }))).text).toBe("ok")
+        const error = yield* Effect.flip(collect(model.stream({ ...ask("two"), responseFormat: format })))
+        expect(error.message).toContain("answered 400: {\"error\":{\"message\":\"context length exceeded\"}}")
+        expect(fake.requests.map((r) => r.response_format?.type ?? null)).toEqual(["json_schema", "json_object", null, null])
+      }).pipe(Effect.scoped))
+
+    it("knows a refused response format from another 4xx", () => {
+      expect(OpenAiCompatible.refusesResponseFormat(400, "{\"error\":{\"message\":\"response_format json_schema is not supported\"}}")).toBe(true)
+      expect(OpenAiCompatible.refusesResponseFormat(422, "Unknown field: json_schema")).toBe(true)
+      expect(OpenAiCompatible.refusesResponseFormat(400, "context length exceeded")).toBe(false)
+      expect(OpenAiCompatible.refusesResponseFormat(500, "response_format broke the server")).toBe(false)
+      const memory = OpenAiCompatible.formatMemory()
+      expect(memory.refused("json_schema")).toBe("json_object")
+      // a late refusal of a mode already given up changes nothing
+      expect(memory.refused("json_schema")).toBe("json_object")
+      expect(memory.refused("json_object")).toBe("none")
+      expect(memory.current()).toBe("none")
+    })
 
     it.live("decodes the stream however its bytes are split; a malformed chunk or a cut-off body is a ModelError", () =>
       Effect.gen(function*() {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Configuration, Memory, NOT_CONFIGURED, Orchestrator, OrchestratorDecide, Seeds, Sessions } from "@annal/kernel"
+import { Configuration, directReplyStream, INTERVIEW_PROMPT, Memory, NOT_CONFIGURED, Orchestrator, OrchestratorDecide, Seeds, Sessions, WORK_INTERVIEW_PROMPT } from "@annal/kernel"
 import { EventStore } from "@annal/store"
-import { Effect, Either, Exit, Layer } from "effect"
+import { Effect, Either, Exit, Fiber, Layer, Stream } from "effect"
 import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type FakeOpenAi, type ScriptedReply, startFakeOpenAi } from "./fixtures/fakeOpenAi.js"
-import { kernelWithModel } from "./support.js"
+import { type FakeOpenAi, type FakeOptions, type ScriptedReply, startFakeOpenAi } from "./fixtures/fakeOpenAi.js"
+import { eventually, kernelWithModel, realPause } from "./support.js"
 
 const kernel = kernelWithModel
 type KernelServices = Layer.Layer.Success<ReturnType<typeof kernel>>
@@ -16,15 +16,21 @@ const user = { actor: "user:api" }
 const withFake = <A, E>(
   script: Array<ScriptedReply | ((body: any) => ScriptedReply)>,
   body: (fake: FakeOpenAi, dir: string) => Effect.Effect<A, E, KernelServices>,
-  dir = tempDir()
+  dir = tempDir(),
+  options: FakeOptions = {}
 ) =>
   Effect.acquireUseRelease(
-    Effect.promise(() => startFakeOpenAi(script)),
+    Effect.promise(() => startFakeOpenAi(script, options)),
     (fake) => body(fake, dir).pipe(Effect.provide(kernel(dir, fake))),
     (fake) => Effect.promise(() => fake.close())
   )
 
 const json = (value: unknown): ScriptedReply => ({ text: JSON.stringify(value) })
+
+const allEvents = Effect.gen(function*() {
+  const store = yield* EventStore
+  return yield* store.read(1, (yield* store.head).seq)
+})
 
 /** The whole loop: an ambiguous message, then a clear one through two generations. */
 export const wholeLoopScript = (): Array<ScriptedReply | ((body: any) => ScriptedReply)> => [
@@ -68,7 +74,29 @@ describe("orchestrator: decide", () => {
     expect(OrchestratorDecide.decideInterview(answer(0.79)).passed).toBe(false)
     expect(OrchestratorDecide.decideInterview({ ...answer(0.1), questions: [] }).questions).toHaveLength(1)
   })
-  it("treats an unreadable answer as a model error", () => {
+  it("reads a direct answer, and decides between answering, asking and working", () => {
+    const direct = OrchestratorDecide.parseInterview("```json\n{\"asks_for_work\": false, \"reply\": \" Hi! \"}\n```")
+    expect(direct).toEqual(Either.right({ asks_for_work: false, reply: "Hi!", goal_clarity: 1, constraints_clarity: 1, success_clarity: 1, questions: [] }))
+    // no reply: it is work after all, and then the scores are needed
+    expect(Either.isLeft(OrchestratorDecide.parseInterview("{\"asks_for_work\": false, \"reply\": \"\"}"))).toBe(true)
+    const answer = Either.getOrThrow(direct)
+    expect(OrchestratorDecide.decideAfterInterview(answer, 0.2, true)).toEqual({ _tag: "Respond", reply: "Hi!" })
+    expect(OrchestratorDecide.decideAfterInterview(answer, 0.2, false)._tag).toBe("Proceed")
+    const work = { asks_for_work: true, reply: "", goal_clarity: 0.1, constraints_clarity: 0.1, success_clarity: 0.1, questions: ["Which?"] }
+    expect(OrchestratorDecide.decideAfterInterview(work, 0.2, true)).toMatchObject({ _tag: "Ask", questions: ["Which?"] })
+  })
+  it("streams a direct answer's text out of the interview's JSON as it arrives, and nothing of work", () => {
+    const text = "Sure: {\"asks_for_work\": false, \"reply\": \"Hello \\\"you\\\" \\u00e9!\", \"questions\": []} done"
+    const stream = directReplyStream()
+    const out: Array<string> = []
+    for (let i = 0; i < text.length; i += 5) out.push(stream.push(text.slice(i, i + 5)))
+    expect(out.join("")).toBe("Hello \"you\" é!")
+    expect(out.filter((x) => x !== "").length).toBeGreaterThan(1)
+    const work = directReplyStream()
+    expect(work.push("{\"asks_for_work\": true, \"reply\": \"not for you\"}")).toBe("")
+  })
+  it("treats an unreadable answer as a model error saying what is wrong, without the model's text", () => {
+    expect(OrchestratorDecide.parseInterview("I think it is clear")).toEqual(Either.left(expect.objectContaining({ message: "the model's interview answer is not the JSON asked for: no JSON object in the answer" })))
     expect(Either.isLeft(OrchestratorDecide.parseInterview("I think it is clear"))).toBe(true)
     expect(Either.isLeft(OrchestratorDecide.parseSeedSpec("{\"goal\": \"\"}"))).toBe(true)
     expect(Either.isLeft(OrchestratorDecide.parseEvaluation("{\"score\": 0.5}"))).toBe(true)
@@ -151,11 +179,124 @@ describe("Orchestrator", () => {
       })
     ))
 
-  it.live("an unreadable interview answer is a model error", () =>
-    withFake([{ text: "I would rather not say" }], () =>
+  it.live("a model that answers everything in prose gets one repair request per phase, and the run goes on with each fallback", () =>
+    withFake([], (fake) =>
       Effect.gen(function*() {
-        const exit = yield* Effect.exit((yield* Orchestrator).chat({ content: "do it" }, user))
-        expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("ModelError")
+        const reply = yield* (yield* Orchestrator).chat({ content: "tell me a story about a lighthouse" }, user)
+        expect(reply).toMatchObject({ phase: "evaluate", reply: "Once upon a time there was a lighthouse." })
+        // interview ×2, seed ×2, the agent, evaluation ×2
+        expect(fake.requests).toHaveLength(7)
+        const repair = fake.requests[1].messages
+        expect(repair.at(-2)).toEqual({ role: "assistant", content: "Once upon a time there was a lighthouse." })
+        expect(repair.at(-1).content).toContain("the model's interview answer is not the JSON asked for: no JSON object in the answer")
+        expect(repair.at(-1).content).toContain("\"goal_clarity\"")
+        // the agent worked on the user's message as the goal
+        expect(JSON.stringify(fake.requests[4].messages)).toContain("Goal: tell me a story about a lighthouse")
+        const events = yield* allEvents
+        const completed = events.filter((e) => e.type === "phase_completed").map((e) => e.data)
+        expect(completed.map((d) => [d.phase, d.fallback ?? null, d.repaired ?? null])).toEqual([
+          ["interview", "let_through", true],
+          ["seed", "message_as_goal", true],
+          ["execute", null, null],
+          ["evaluate", "mechanical_result", true]
+        ])
+        expect(completed[0]).toMatchObject({ outcome: "proceed", detail: "the model's interview answer is not the JSON asked for: no JSON object in the answer" })
+        expect(events.find((e) => e.type === "seed_created")!.data).toMatchObject({ goal: "tell me a story about a lighthouse", acceptance_criteria: [] })
+        expect(events.find((e) => e.type === "evaluation_complete")!.data).toMatchObject({ passed: true })
+      }), undefined, { otherwise: () => ({ text: "Once upon a time there was a lighthouse." }) }))
+
+  it.live("an answer that is broken at first and valid after the repair request is read, and says it was repaired", () =>
+    withFake([
+      { text: "{\"goal_clarity\": 0.9, \"constraints_clarity\": " },
+      json({ goal_clarity: 0.2, constraints_clarity: 0.2, success_clarity: 0.2, questions: ["Which colour?"] })
+    ], (fake) =>
+      Effect.gen(function*() {
+        const reply = yield* (yield* Orchestrator).chat({ content: "paint it" }, user)
+        expect(reply).toMatchObject({ phase: "interview", reply: "Which colour?" })
+        expect(fake.requests).toHaveLength(2)
+        expect(fake.requests[1].messages.at(-1).content).toContain("no JSON object in the answer")
+        const completed = (yield* allEvents).find((e) => e.type === "phase_completed")!.data
+        expect(completed).toEqual({ session_id: reply.session_id, phase: "interview", run_id: expect.any(String), outcome: "questions", repaired: true })
+      })
+    ))
+
+  it.live("an unreadable refinement stops evolving: the last answer is the reply, phase evolve", () =>
+    withFake([
+      json({ goal_clarity: 1, constraints_clarity: 1, success_clarity: 1, questions: [] }),
+      json({ goal: "Write the report", constraints: [], acceptance_criteria: ["`report.md` exists"], ontology: null }),
+      { text: "I would rather talk about it." },
+      // (report.md is missing: the evaluation fails without the model) evolve, twice in prose
+      { text: "Try harder next time." },
+      { text: "Really, just try harder." }
+    ], (fake) =>
+      Effect.gen(function*() {
+        const reply = yield* (yield* Orchestrator).chat({ content: "write the report" }, user)
+        expect(reply).toMatchObject({ phase: "evolve", reply: "I would rather talk about it." })
+        expect(fake.script).toHaveLength(0)
+        const events = yield* allEvents
+        expect(events.filter((e) => e.type === "seed_created")).toHaveLength(1)
+        const evolve = events.find((e) => e.type === "phase_completed" && e.data.phase === "evolve")!.data
+        expect(evolve).toMatchObject({ fallback: "stop_evolving", repaired: true, detail: "the model's refined goal is not the JSON asked for: no JSON object in the answer" })
+        expect(events.find((e) => e.type === "chat_run_completed")!.data).toMatchObject({ phase: "evolve", passed: false })
+      })
+    ))
+
+  it.live("a greeting is answered in the interview's one model call (phase respond), its words streamed, with no seed or agent", () =>
+    withFake([{ text: JSON.stringify({ asks_for_work: false, reply: "Hello! How can I help you today?", goal_clarity: 1, constraints_clarity: 1, success_clarity: 1, questions: [] }) }], (fake) =>
+      Effect.gen(function*() {
+        const orchestrator = yield* Orchestrator
+        const streamed: Array<string> = []
+        const tokens = yield* orchestrator.tokens.pipe(
+          Stream.runForEach((t) => Effect.sync(() => t.phase === "respond" && streamed.push(t.text))),
+          Effect.fork
+        )
+        yield* realPause(20)
+        const reply = yield* orchestrator.chat({ content: "hello there", session_id: "greet" }, user)
+        expect(reply).toMatchObject({ phase: "respond", reply: "Hello! How can I help you today?", session_id: "greet" })
+        expect(fake.requests).toHaveLength(1)
+        expect(fake.requests[0].messages[0].content).toBe(INTERVIEW_PROMPT)
+        const events = yield* allEvents
+        expect(events.some((e) => e.type === "seed_created" || e.type === "agent_created")).toBe(false)
+        expect(events.filter((e) => e.type.startsWith("phase_")).map((e) => `${e.type}:${String(e.data.phase)}`)).toEqual([
+          "phase_started:interview", "phase_completed:interview", "phase_started:respond", "phase_completed:respond"
+        ])
+        expect(events.find((e) => e.type === "phase_completed")!.data).toMatchObject({ outcome: "respond" })
+        const session = yield* (yield* Sessions).get("greet")
+        expect(session.agent_responses.map((r) => [r.content, r.phase_reached])).toEqual([["Hello! How can I help you today?", "respond"]])
+        // the reply's words as they came, not the interview's JSON
+        yield* eventually(Effect.sync(() => streamed.join("")), (text) => text === "Hello! How can I help you today?")
+        expect(streamed.length).toBeGreaterThan(1)
+        yield* Fiber.interrupt(tokens)
+      })
+    ))
+
+  it.live("with orchestrator.direct_answers off, the interview asks only how clear the work is", () =>
+    withFake([
+      // a model that would answer directly anyway is not listened to
+      json({ asks_for_work: false, reply: "Hi!", goal_clarity: 0.1, constraints_clarity: 0.1, success_clarity: 0.1, questions: ["What work?"] })
+    ], (fake) =>
+      Effect.gen(function*() {
+        yield* (yield* Configuration).update({ orchestrator: { direct_answers: false } }, user)
+        const reply = yield* (yield* Orchestrator).chat({ content: "hello" }, user)
+        expect(reply).toMatchObject({ phase: "interview", reply: "What work?" })
+        expect(fake.requests[0].messages[0].content).toBe(WORK_INTERVIEW_PROMPT)
+        expect(fake.requests[0].response_format.json_schema.name).toBe("annal_interview")
+        expect(Object.keys(fake.requests[0].response_format.json_schema.schema.properties)).not.toContain("asks_for_work")
+      })
+    ))
+
+  it.live("the structured phases ask for their JSON schema with response_format", () =>
+    withFake([json({ goal_clarity: 0, constraints_clarity: 0, success_clarity: 0, questions: ["Why?"] })], (fake) =>
+      Effect.gen(function*() {
+        yield* (yield* Orchestrator).chat({ content: "do it" }, user)
+        const format = fake.requests[0].response_format
+        expect(format).toMatchObject({ type: "json_schema", json_schema: { name: "annal_interview_direct", strict: true } })
+        expect(format.json_schema.schema).toMatchObject({
+          type: "object",
+          required: ["asks_for_work", "reply", "goal_clarity", "constraints_clarity", "success_clarity", "questions"],
+          additionalProperties: false
+        })
+        expect(format.json_schema.schema.$schema).toBeUndefined()
       })
     ))
 

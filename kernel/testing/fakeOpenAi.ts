@@ -1,7 +1,9 @@
 /**
  * A local stand-in for an OpenAI-compatible chat endpoint: a real HTTP server speaking the
  * `/v1/chat/completions` streaming protocol (SSE `data:` chunks, `[DONE]`), answering from a
- * script, and recording every request it received. Shared by the tests (through
+ * script, and recording every request it received. Like real endpoints it can refuse response
+ * formats it does not support (400 naming `response_format`, as vLLM or older servers do) and
+ * answer in prose whatever it is asked (`otherwise`). Shared by the tests (through
  * `test/fixtures/fakeOpenAi.ts`) and by `bench/chat.ts` (as `@annal/kernel/testing/fakeOpenAi`).
  */
 import { createServer, type IncomingMessage, type Server } from "node:http"
@@ -15,12 +17,26 @@ export interface ScriptedReply {
   /** Milliseconds to wait between streamed chunks. */
   readonly delayMs?: number
   readonly status?: number
+  /** The error message of a `status` reply. */
+  readonly error?: string
+}
+
+/** A response format type a request may ask for (`response_format.type`). */
+export type FormatType = "json_schema" | "json_object"
+
+export interface FakeOptions {
+  /** The response formats the endpoint accepts (default both); another is refused with a 400 naming it, the script untouched. */
+  readonly accepts?: ReadonlyArray<FormatType>
+  /** The reply once the script is empty (default: a 500 saying so). */
+  readonly otherwise?: (body: any) => ScriptedReply
 }
 
 export interface FakeOpenAi {
   readonly url: string
-  /** Bodies of the requests received, parsed. */
+  /** Bodies of the requests received, parsed (refused ones too). */
   readonly requests: Array<any>
+  /** Bodies of the requests refused for their response format. */
+  readonly refused: Array<any>
   /** Replies still to give, in order (a request past the script gets a 500). */
   readonly script: Array<ScriptedReply | ((body: any) => ScriptedReply)>
   /** Requests aborted by the client before the reply finished. */
@@ -38,8 +54,13 @@ const readBody = (req: IncomingMessage) =>
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Starts the fake on a random port of 127.0.0.1. */
-export const startFakeOpenAi = async (script: Array<ScriptedReply | ((body: any) => ScriptedReply)> = []): Promise<FakeOpenAi> => {
+export const startFakeOpenAi = async (
+  script: Array<ScriptedReply | ((body: any) => ScriptedReply)> = [],
+  options: FakeOptions = {}
+): Promise<FakeOpenAi> => {
+  const accepts = options.accepts ?? ["json_schema", "json_object"]
   const requests: Array<any> = []
+  const refused: Array<any> = []
   let aborted = 0
   const server: Server = createServer(async (req, res) => {
     if (req.method !== "POST" || !req.url?.endsWith("/chat/completions")) {
@@ -49,7 +70,14 @@ export const startFakeOpenAi = async (script: Array<ScriptedReply | ((body: any)
     }
     const body = JSON.parse(await readBody(req))
     requests.push(body)
-    const next = script.shift()
+    const format = body.response_format?.type
+    if (format !== undefined && format !== "text" && !accepts.includes(format)) {
+      refused.push(body)
+      res.writeHead(400, { "content-type": "application/json" })
+      res.end(JSON.stringify({ error: { message: `response_format type "${format}" is not supported`, type: "invalid_request_error", param: "response_format" } }))
+      return
+    }
+    const next = script.shift() ?? options.otherwise
     if (next === undefined) {
       res.writeHead(500, { "content-type": "application/json" })
       res.end(JSON.stringify({ error: { message: "the fake model has no more scripted replies" } }))
@@ -58,7 +86,7 @@ export const startFakeOpenAi = async (script: Array<ScriptedReply | ((body: any)
     const reply = typeof next === "function" ? next(body) : next
     if (reply.status !== undefined && reply.status !== 200) {
       res.writeHead(reply.status, { "content-type": "application/json" })
-      res.end(JSON.stringify({ error: { message: `scripted error ${reply.status}` } }))
+      res.end(JSON.stringify({ error: { message: reply.error ?? `scripted error ${reply.status}` } }))
       return
     }
     let closed = false
@@ -95,6 +123,7 @@ export const startFakeOpenAi = async (script: Array<ScriptedReply | ((body: any)
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    refused,
     script,
     aborted: () => aborted,
     close: () =>

@@ -2,7 +2,7 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authorization } from "./Auth.js"
-import { GatewayTimeout, ServiceUnavailable } from "./Errors.js"
+import { BadGateway, GatewayTimeout, ServiceUnavailable } from "./Errors.js"
 
 /** A chat message's content at most, in UTF-8 bytes. */
 export const MAX_CHAT_CONTENT_BYTES = 64 * 1024
@@ -28,7 +28,10 @@ export const ChatResponse = Schema.Struct({
   echo: Schema.String,
   reply: Schema.String,
   session_id: Schema.String,
-  /** `interview` when the reply asks questions; `evaluate` after a full loop. */
+  /**
+   * `respond` when the message asked for no work and was answered directly; `interview` when the
+   * reply asks questions; `evaluate` after a full loop (`evolve` when an unreadable refinement stopped it).
+   */
   phase: Schema.String
 }).annotations({ identifier: "ChatResponse" })
 export type ChatResponse = typeof ChatResponse.Type
@@ -38,11 +41,15 @@ export class ChatGroup extends HttpApiGroup.make("chat")
     HttpApiEndpoint.post("chat", "/api/chat")
       .setPayload(ChatRequest)
       .addSuccess(ChatResponse)
+      .addError(BadGateway)
       .addError(ServiceUnavailable)
       .addError(GatewayTimeout)
       .annotate(
         OpenApi.Description,
-        "Runs the orchestrator on one message: 503 with no language model configured; 504 past `orchestrator.chat_timeout_secs` (the run goes on)."
+        "Runs the orchestrator on one message. A greeting or a question the model can answer is answered directly (`phase: \"respond\"`). " +
+          "A model that answers in prose never fails the chat (one repair request, then each phase's fallback). " +
+          "502 when the model's endpoint cannot be reached or answers an error (the message names it and its status); " +
+          "503 with no language model configured or one that cannot be loaded; 504 past `orchestrator.chat_timeout_secs` (the run goes on)."
       )
   )
   .add(

@@ -60,7 +60,9 @@ export const OrchestratorConfig = Schema.Struct({
   /** The interview passes at most this ambiguity (1 − mean clarity); 1 never asks questions. */
   ambiguity_threshold: Schema.Number.pipe(Schema.between(0, 1)),
   /** Agents a seed with 3 or more acceptance criteria is split into, at most. */
-  max_group_size: PositiveInt.pipe(Schema.lessThanOrEqualTo(32))
+  max_group_size: PositiveInt.pipe(Schema.lessThanOrEqualTo(32)),
+  /** A message that asks for no work (a greeting, a question) is answered in the interview's one model call (phase `respond`); false sends every message through the loop. */
+  direct_answers: Schema.Boolean
 })
 
 export const ApprovalsConfig = Schema.Struct({
@@ -180,7 +182,7 @@ export const defaultConfig: AnnalConfig = {
   events: { ping_interval_secs: 30, subscriber_buffer: 1024, cut_grace_secs: 10 },
   scheduler: { max_concurrent: 2, rate_limit_per_minute: 60 },
   approvals: { timeout_secs: 300 },
-  orchestrator: { max_generations: 3, chat_timeout_secs: 120, on_timeout: "continue", ambiguity_threshold: 0.2, max_group_size: 4 },
+  orchestrator: { max_generations: 3, chat_timeout_secs: 120, on_timeout: "continue", ambiguity_threshold: 0.2, max_group_size: 4, direct_answers: true },
   memory: {
     embedding: { provider: "lexical", dimension: 384, model_path: null, base_url: null, model: null, api_key_env: "ANNAL_EMBEDDING_API_KEY", batch_size: 64 },
     hnsw: { m: 16, ef_construction: 100, ef_search: 64 }

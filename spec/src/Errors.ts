@@ -16,6 +16,8 @@ export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", fields,
 export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", fields, HttpApiSchema.annotations({ status: 413 })) {}
 export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooManyRequests", fields, HttpApiSchema.annotations({ status: 429 })) {}
 export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", fields, HttpApiSchema.annotations({ status: 500 })) {}
+/** The language model (an upstream service) could not be reached or answered an error. */
+export class BadGateway extends Schema.TaggedError<BadGateway>()("BadGateway", fields, HttpApiSchema.annotations({ status: 502 })) {}
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", fields, HttpApiSchema.annotations({ status: 503 })) {}
 export class GatewayTimeout extends Schema.TaggedError<GatewayTimeout>()("GatewayTimeout", fields, HttpApiSchema.annotations({ status: 504 })) {}
 
@@ -33,8 +35,8 @@ export type ApiError =
   | ServiceUnavailable
   | GatewayTimeout
 
-/** The HTTP status of an API error. */
-export const statusOf = (error: ApiError): number => {
+/** The HTTP status of an API error (502 is only the chat's, which declares it, so it is not one of every route's `ApiError`s). */
+export const statusOf = (error: ApiError | BadGateway): number => {
   switch (error._tag) {
     case "BadRequest":
       return 400
@@ -54,6 +56,8 @@ export const statusOf = (error: ApiError): number => {
       return 429
     case "InternalError":
       return 500
+    case "BadGateway":
+      return 502
     case "ServiceUnavailable":
       return 503
     case "GatewayTimeout":

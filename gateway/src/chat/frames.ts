@@ -125,7 +125,21 @@ export class FrameMapper {
     switch (event.type) {
       case "phase_started":
       case "phase_completed":
-        return [defined({ type: event.type, seq, session_id, run_id: d.run_id, phase: d.phase, generation: d.generation, seed_id: d.seed_id }) as ServerFrame]
+        return [
+          defined({
+            type: event.type,
+            seq,
+            session_id,
+            run_id: d.run_id,
+            phase: d.phase,
+            generation: d.generation,
+            seed_id: d.seed_id,
+            outcome: d.outcome,
+            repaired: d.repaired,
+            fallback: d.fallback,
+            detail: d.detail
+          }) as ServerFrame
+        ]
       case "tool_call_requested":
         return [{ type: "tool_start", seq, session_id, agent_id: d.agent_id, id: d.id, call_id: d.call_id, tool: d.tool }]
       case "tool_call_completed":

@@ -4,7 +4,7 @@
  */
 import { HttpApiBuilder, HttpServerError, HttpServerResponse } from "@effect/platform"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
-import { type ApiError, describeIssues, statusOf } from "@annal/spec"
+import { type ApiError, type BadGateway, describeIssues, statusOf } from "@annal/spec"
 import { Cause, Effect, Option } from "effect"
 
 const API_ERRORS = new Set([
@@ -17,6 +17,7 @@ const API_ERRORS = new Set([
   "PayloadTooLarge",
   "TooManyRequests",
   "InternalError",
+  "BadGateway",
   "ServiceUnavailable",
   "GatewayTimeout"
 ])
@@ -25,7 +26,7 @@ const API_ERRORS = new Set([
 export const errorResponse = (status: number, message: string, headers?: Record<string, string>) =>
   HttpServerResponse.unsafeJson({ error: message }, { status, ...(headers === undefined ? {} : { headers }) })
 
-const isApiError = (u: unknown): u is ApiError =>
+const isApiError = (u: unknown): u is ApiError | BadGateway =>
   typeof u === "object" && u !== null && "_tag" in u && API_ERRORS.has((u as { _tag: string })._tag)
 
 const tooLarge = (u: unknown): boolean => {

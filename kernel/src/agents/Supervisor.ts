@@ -73,7 +73,8 @@ export interface AgentRunResult {
 }
 
 /** The agent failed; `message` is what `agent_failed` recorded. */
-export class AgentRunFailed extends Data.TaggedError("AgentRunFailed")<{ readonly agent_id: string; readonly message: string }> {}
+/** The agent's run failed; `model` when its language model did (unreachable, an error status, a broken stream). */
+export class AgentRunFailed extends Data.TaggedError("AgentRunFailed")<{ readonly agent_id: string; readonly message: string; readonly model?: boolean }> {}
 
 /** The agent was killed (or the server stopped) before it finished. */
 export class AgentKilled extends Data.TaggedError("AgentKilled")<{ readonly agent_id: string }> {
@@ -281,9 +282,11 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
       ) => {
         if (Exit.isSuccess(exit)) return Deferred.succeed(done, exit.value)
         if (Cause.isInterruptedOnly(exit.cause)) return Deferred.fail(done, new AgentKilled({ agent_id: agentId }))
-        const message = Option.match(Cause.failureOption(exit.cause), { onNone: () => Cause.pretty(exit.cause), onSome: (e) => e.message })
+        const failure = Cause.failureOption(exit.cause)
+        const message = Option.match(failure, { onNone: () => Cause.pretty(exit.cause), onSome: (e) => e.message })
+        const model = Option.exists(failure, (e) => e._tag === "ModelError" || e._tag === "ModelUnavailable")
         return Effect.flatMap(agents.get(agentId), (now) => appendNow(agentId, decideFail(agentId, now.status, message), context)).pipe(
-          Effect.zipRight(Deferred.fail(done, new AgentRunFailed({ agent_id: agentId, message })))
+          Effect.zipRight(Deferred.fail(done, new AgentRunFailed({ agent_id: agentId, message, model })))
         )
       }
 

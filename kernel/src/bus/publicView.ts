@@ -34,7 +34,12 @@ const SAFE_KEYS = new Set([
   "stage",
   "timed_out",
   "tokens",
-  "success"
+  "success",
+  // a chat phase's outcome and how the model's structured answer was read (no model text)
+  "outcome",
+  "repaired",
+  "fallback",
+  "detail"
 ])
 
 const isScalar = (v: unknown) => v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean"

@@ -2,6 +2,12 @@
  * An OpenAI-compatible chat endpoint (`POST {base_url}/v1/chat/completions`, streamed as SSE):
  * OpenAI, Ollama, llama.cpp server, vLLM. Text arrives as tokens; tool calls are assembled from
  * their deltas and emitted whole; usage comes from the final chunk (`stream_options`).
+ *
+ * A request with a response format asks for it the best way the endpoint accepts:
+ * `response_format: {type: "json_schema", json_schema: {name, schema, strict}}`; an endpoint that
+ * refuses that (a 4xx whose body names the response format) is asked again with
+ * `{type: "json_object"}`, then with no format (the prompt alone), and what it accepted is
+ * remembered for the life of the provider, so only the first structured request is refused.
  */
 import { Chunk, Effect, Layer, Option, Stream } from "effect"
 import {
@@ -9,7 +15,7 @@ import {
   LanguageModel,
   type ModelChunk,
   ModelError,
-  ModelUnavailable,
+  type ResponseFormat,
   type ToolCall
 } from "./LanguageModel.js"
 
@@ -26,8 +32,47 @@ export const completionsUrl = (baseUrl: string) => {
   return `${base.endsWith("/v1") ? base : `${base}/v1`}/chat/completions`
 }
 
-/** The request body, in OpenAI's wire format. */
-export const requestBody = (model: string, request: CompletionRequest) => ({
+/** How a response format is asked for, from the most to the least an endpoint must support. */
+export type FormatMode = "json_schema" | "json_object" | "none"
+
+const MODES: ReadonlyArray<FormatMode> = ["json_schema", "json_object", "none"]
+
+/** The next way to ask after `mode` was refused. */
+export const fallbackMode = (mode: FormatMode): FormatMode => MODES[Math.min(MODES.indexOf(mode) + 1, MODES.length - 1)]!
+
+/** The `response_format` field of a request asking for `format` in `mode` (none in mode `none`). */
+export const responseFormatField = (mode: FormatMode, format: ResponseFormat) =>
+  mode === "json_schema"
+    ? { response_format: { type: "json_schema", json_schema: { name: format.name, schema: format.schema, strict: true } } }
+    : mode === "json_object"
+    ? { response_format: { type: "json_object" } }
+    : {}
+
+/** Whether an error answer refuses the request's response format (a 4xx whose body names it), rather than failing for another reason. */
+export const refusesResponseFormat = (status: number, body: string): boolean =>
+  status >= 400 && status < 500 && /response_format|response format|json_schema|json_object|structured output/i.test(body)
+
+/** What an endpoint was found to accept, for the life of its provider; it only ever goes down. */
+export interface FormatMemory {
+  readonly current: () => FormatMode
+  /** `mode` was refused: the mode to ask with now (and from now on). */
+  readonly refused: (mode: FormatMode) => FormatMode
+}
+
+export const formatMemory = (initial: FormatMode = "json_schema"): FormatMemory => {
+  let supported = initial
+  return {
+    current: () => supported,
+    refused: (mode) => {
+      const next = fallbackMode(mode)
+      if (MODES.indexOf(next) > MODES.indexOf(supported)) supported = next
+      return supported
+    }
+  }
+}
+
+/** The request body, in OpenAI's wire format; a response format is asked for in `mode`. */
+export const requestBody = (model: string, request: CompletionRequest, mode: FormatMode = "json_schema") => ({
   model,
   stream: true,
   stream_options: { include_usage: true },
@@ -43,7 +88,8 @@ export const requestBody = (model: string, request: CompletionRequest) => ({
     ? { tools: request.tools.map((t) => ({ type: "function", function: { name: t.name, description: t.description, parameters: t.parameters } })) }
     : {}),
   ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
-  ...(request.temperature === undefined ? {} : { temperature: request.temperature })
+  ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+  ...(request.responseFormat === undefined ? {} : responseFormatField(mode, request.responseFormat))
 })
 
 interface PartialCall {
@@ -103,7 +149,11 @@ export const decoder = () => {
  * network read: its bytes are decoded, split into lines and the `data:` payloads folded into
  * chunks at once (a pipeline of stream stages per line cost more than the HTTP exchange itself).
  */
-export const streamCompletion = (options: OpenAiCompatibleOptions, request: CompletionRequest): Stream.Stream<ModelChunk, ModelUnavailable | ModelError> =>
+export const streamCompletion = (
+  options: OpenAiCompatibleOptions,
+  request: CompletionRequest,
+  formats: FormatMemory = formatMemory()
+): Stream.Stream<ModelChunk, ModelError> =>
   Stream.unwrapScoped(
     Effect.gen(function*() {
       const controller = new AbortController()
@@ -111,20 +161,34 @@ export const streamCompletion = (options: OpenAiCompatibleOptions, request: Comp
       // a response read to its end needs no abort (which would only raise an AbortError nobody sees)
       yield* Effect.addFinalizer(() => Effect.sync(() => finished || controller.abort()))
       const url = completionsUrl(options.baseUrl)
-      const response = yield* Effect.tryPromise({
-        try: () =>
-          fetch(url, {
-            method: "POST",
-            signal: controller.signal,
-            headers: {
-              "content-type": "application/json",
-              accept: "text/event-stream",
-              ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {})
-            },
-            body: JSON.stringify(requestBody(options.model, request))
-          }),
-        catch: (cause) => new ModelUnavailable({ message: `the language model at ${url} cannot be reached: ${String((cause as Error)?.cause ?? cause)}` })
-      })
+      const post = (mode: FormatMode) =>
+        Effect.tryPromise({
+          try: () =>
+            fetch(url, {
+              method: "POST",
+              signal: controller.signal,
+              headers: {
+                "content-type": "application/json",
+                accept: "text/event-stream",
+                ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {})
+              },
+              body: JSON.stringify(requestBody(options.model, request, mode))
+            }),
+          catch: (cause) => new ModelError({ message: `the language model at ${url} cannot be reached: ${String((cause as Error)?.cause ?? cause)}`, cause })
+        })
+      let mode = formats.current()
+      let response = yield* post(mode)
+      // refused for its response format: asked again the next way down, remembered for later requests
+      while (!response.ok && request.responseFormat !== undefined && mode !== "none") {
+        const text = yield* Effect.promise(() => response.text().catch(() => ""))
+        if (!refusesResponseFormat(response.status, text)) {
+          return yield* new ModelError({ message: `the language model at ${url} answered ${response.status}: ${text.slice(0, 500)}` })
+        }
+        const refused = mode
+        mode = formats.refused(refused)
+        yield* Effect.logWarning(`the language model at ${url} refused response_format ${refused} (${response.status}); asking with ${mode === "none" ? "the prompt alone" : mode} from now on`)
+        response = yield* post(mode)
+      }
       if (!response.ok || response.body === null) {
         const text = yield* Effect.promise(() => response.text().catch(() => ""))
         return yield* new ModelError({ message: `the language model at ${url} answered ${response.status}: ${text.slice(0, 500)}` })
@@ -151,9 +215,12 @@ export const streamCompletion = (options: OpenAiCompatibleOptions, request: Comp
     })
   )
 
-/** The LanguageModel over an OpenAI-compatible endpoint. */
+/** The LanguageModel over an OpenAI-compatible endpoint; what response format it accepts is learnt once per layer. */
 export const layer = (options: OpenAiCompatibleOptions) =>
-  Layer.succeed(LanguageModel, {
-    info: { provider: "openai", model: options.model },
-    stream: (request) => streamCompletion(options, request)
+  Layer.sync(LanguageModel, () => {
+    const formats = formatMemory()
+    return LanguageModel.of({
+      info: { provider: "openai", model: options.model },
+      stream: (request) => streamCompletion(options, request, formats)
+    })
   })

@@ -2,9 +2,11 @@
  * The orchestrator (Ouroboros): a chat message is one run through interview → seed → execute →
  * evaluate → evolve, on the stream `chat-run-<run id>`.
  *
- * - interview: the model scores how clear the goal, constraints and success criteria are; too
- *   ambiguous (1 − mean clarity > `orchestrator.ambiguity_threshold`) and the questions are the
- *   reply, the next message of the session continuing the interview;
+ * - interview: the model decides whether the message asks for work at all — a greeting or a
+ *   question it can answer from the conversation is answered in the same call (phase `respond`,
+ *   unless `orchestrator.direct_answers` is off) — and scores how clear the goal, constraints and
+ *   success criteria are; too ambiguous (1 − mean clarity > `orchestrator.ambiguity_threshold`)
+ *   and the questions are the reply, the next message of the session continuing the interview;
  * - seed: the request becomes an immutable seed;
  * - execute: agents do the work, each one a scheduler task (admitted by priority, concurrency and
  *   rate like every task) run by the supervisor; a seed with 3 or more acceptance criteria is
@@ -12,7 +14,10 @@
  * - evaluate: files the criteria name must exist, then the model judges the work;
  * - evolve: while it fails and generations remain, a child seed with a refined goal is executed.
  *
- * Every phase is `phase_started` / `phase_completed`; the run starts with `chat_run_started` and
+ * The structured phases (interview, seed, evaluate, evolve) ask for JSON of their shape
+ * (`answers.ts`); an unreadable answer gets one repair request (`llm/StructuredOutput.ts`) and
+ * then the phase's fallback, recorded in its `phase_completed` — a model that answers in prose
+ * never fails a chat. Every phase is `phase_started` / `phase_completed`; the run starts with `chat_run_started` and
  * ends with `chat_run_completed` or `chat_run_failed`; the user's message and the reply (or why
  * there is none) are recorded in the session. Tokens the model streams are published live
  * (`tokens`), never logged. A run the last stop cut off is resumed on start — from its seed, or
@@ -37,6 +42,7 @@ import {
   NOT_CONFIGURED,
   type ResponseFormat
 } from "../llm/LanguageModel.js"
+import { askStructured, type Structured } from "../llm/StructuredOutput.js"
 import { Memory } from "../memory/Memory.js"
 import { Personas } from "../personas/Personas.js"
 import { Programs, withSkills } from "../programs/Programs.js"
@@ -46,11 +52,11 @@ import { type RecordedMessage, Sessions } from "../sessions/Sessions.js"
 import { type CommandContext, commandsOf, type Pipeline, pipelineOf } from "../shared/Command.js"
 import { type AlreadyExists, ConcurrentChange, type EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { Workspace } from "../workspace/Workspace.js"
+import { FORMATS } from "./answers.js"
 import {
-  decideInterview,
+  decideAfterInterview,
   decideResume,
-  EVALUATION_SCHEMA,
-  INTERVIEW_SCHEMA,
+  mechanicalEvaluation,
   missingPaths,
   type ModelEvaluation,
   parseEvaluation,
@@ -58,12 +64,12 @@ import {
   parseRefinement,
   parseSeedSpec,
   questionsReply,
-  REFINEMENT_SCHEMA,
-  SEED_SCHEMA,
+  seedFallback,
   type SeedSpec,
   shouldEvolve,
   splitCriteria
 } from "./decide.js"
+import { directReplyStream } from "./directReply.js"
 import {
   CHAT_RUN_COMPLETED,
   CHAT_RUN_FAILED,
@@ -74,6 +80,7 @@ import {
   type ChatRunResumed,
   type ChatRunStarted,
   chatRunStream,
+  type Fallback,
   type Phase,
   PHASE_COMPLETED,
   PHASE_STARTED,
@@ -96,7 +103,11 @@ export interface ChatReply {
   readonly echo: string
   readonly reply: string
   readonly session_id: string
-  /** The phase the run ended in: `interview` when the reply asks questions, `evaluate` after a full loop. */
+  /**
+   * The phase the run ended in: `respond` when the message asked for no work and was answered
+   * directly, `interview` when the reply asks questions, `evaluate` after a full loop (`evolve`
+   * when an unreadable refinement stopped it).
+   */
   readonly phase: Phase
 }
 
@@ -151,7 +162,16 @@ export interface ChatRun {
   readonly reply: Effect.Effect<ChatReply, ChatError>
 }
 
+/** The interview's prompt: work or not (answered then), and how clear the work is. */
 export const INTERVIEW_PROMPT =
+  "You are the interviewer of an agent OS. First decide whether the user's latest message asks for work (files to write or change, commands to run, something to find out or build) " +
+  "or not (a greeting, thanks, small talk, a question you can answer from the conversation and what you know). " +
+  "If it asks for no work, answer the user yourself: {\"asks_for_work\": false, \"reply\": \"your answer to the user\", \"goal_clarity\": 1, \"constraints_clarity\": 1, \"success_clarity\": 1, \"questions\": []}. " +
+  "If it asks for work, judge whether the request (with the conversation so far) is clear enough to act on: " +
+  "{\"asks_for_work\": true, \"reply\": \"\", \"goal_clarity\": 0..1, \"constraints_clarity\": 0..1, \"success_clarity\": 0..1, \"questions\": [\"...\"]} — " +
+  "the questions that would make it clearer (none when it is clear). Answer with JSON only."
+/** The interview's prompt when direct answers are off (`orchestrator.direct_answers: false`): only how clear the request is. */
+export const WORK_INTERVIEW_PROMPT =
   "You are the interviewer of an agent OS. Judge whether the user's request (with the conversation so far) is clear enough to act on. " +
   "Answer with JSON only: {\"goal_clarity\": 0..1, \"constraints_clarity\": 0..1, \"success_clarity\": 0..1, \"questions\": [\"...\"]} — " +
   "the questions that would make it clearer (none when it is clear)."
@@ -164,12 +184,16 @@ export const EVALUATE_PROMPT =
 export const EVOLVE_PROMPT =
   "The work fell short of its acceptance criteria. Refine the goal so that the next attempt meets them. Answer with JSON only: {\"goal\": \"...\"}."
 
-const FORMATS = {
-  interview: { name: "annal.interview", schema: INTERVIEW_SCHEMA },
-  seed: { name: "annal.seed", schema: SEED_SCHEMA },
-  evaluation: { name: "annal.evaluation", schema: EVALUATION_SCHEMA },
-  refinement: { name: "annal.refinement", schema: REFINEMENT_SCHEMA }
-} satisfies Record<string, ResponseFormat>
+/** What a structured phase's `phase_completed` says about the model's answer: repaired, or unreadable and the fallback taken. */
+const answerDetail = (answer: Structured<unknown>, fallback: Fallback): Partial<PhaseCompleted> =>
+  answer._tag === "Unreadable" ? { repaired: true, fallback, detail: answer.error } : answer.repaired ? { repaired: true } : {}
+
+const FALLBACKS: Record<Fallback, string> = {
+  let_through: "the request goes through as clear enough to try",
+  message_as_goal: "the user's message is the goal, with no criteria",
+  mechanical_result: "the mechanical checks decide",
+  stop_evolving: "no further generation; the last answer is the reply"
+}
 
 /** Chat runs are interactive: the scheduler admits them before background work of normal priority. */
 const CHAT_PRIORITY = "High" as const
@@ -271,24 +295,56 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
         progress: { phase }
       })
 
-      /** One completion's text, its tokens published as the run's. */
-      const ask = (run: RunContext, phase: Phase, messages: ReadonlyArray<ChatMessage>, format: ResponseFormat) =>
-        Effect.map(
-          collect(
-            model.stream({ messages, temperature: 0, responseFormat: format }).pipe(
-              Stream.tap((chunk) =>
-                chunk._tag === "Token" ? PubSub.publish(live, { run_id: run.runId, session_id: run.sessionId, phase, text: chunk.text }) : Effect.void
+      /**
+       * One completion's text, its tokens published as the run's; with `directReply`, the text of
+       * a direct answer in the interview's JSON is also published as the `respond` phase's.
+       */
+      const complete = (run: RunContext, phase: Phase, format: ResponseFormat, directReply = false) => (messages: ReadonlyArray<ChatMessage>) =>
+        Effect.suspend(() => {
+          const reply = directReply ? directReplyStream() : undefined
+          const publish = (phase: Phase, text: string) => PubSub.publish(live, { run_id: run.runId, session_id: run.sessionId, phase, text })
+          return Effect.map(
+            collect(
+              model.stream({ messages, temperature: 0, responseFormat: format }).pipe(
+                Stream.tap((chunk) => {
+                  if (chunk._tag !== "Token") return Effect.void
+                  const replied = reply?.push(chunk.text) ?? ""
+                  return replied === "" ? publish(phase, chunk.text) : Effect.zipRight(publish(phase, chunk.text), publish("respond", replied))
+                })
               )
-            )
-          ),
-          (c) => c.text
-        )
+            ),
+            (c) => c.text
+          )
+        })
+
+      /** A structured answer of a phase: read, repaired once, or unreadable (logged; the caller takes `fallback`). */
+      const ask = <A>(
+        run: RunContext,
+        phase: Phase,
+        messages: ReadonlyArray<ChatMessage>,
+        format: ResponseFormat,
+        read: (text: string) => Either.Either<A, ModelError>,
+        fallback: Fallback,
+        directReply = false
+      ) =>
+        Effect.gen(function*() {
+          const answer: Structured<A> = yield* askStructured({ complete: complete(run, phase, format, directReply), messages, format, read })
+          if (answer._tag === "Unreadable") {
+            yield* Effect.logWarning(`chat run ${run.runId}: the model's ${phase} answer stayed unreadable after a repair request (${answer.error}); ${FALLBACKS[fallback]}`)
+          }
+          return answer
+        })
 
       const phase = <A, E, R>(
         run: RunContext,
         name: Phase,
         effect: Effect.Effect<A, E, R>,
-        details: { readonly generation?: number; readonly seedOf?: (a: A) => string | null } = {}
+        details: {
+          readonly generation?: number
+          readonly seedOf?: (a: A) => string | null
+          /** What else its `phase_completed` says (the interview's outcome, a repaired or unreadable answer). */
+          readonly detailOf?: (a: A) => Partial<PhaseCompleted>
+        } = {}
       ) =>
         Effect.gen(function*() {
           const generation = details.generation === undefined ? {} : { generation: details.generation }
@@ -302,7 +358,8 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
               phase: name,
               run_id: run.runId,
               ...generation,
-              ...(seedId === undefined ? {} : { seed_id: seedId })
+              ...(seedId === undefined ? {} : { seed_id: seedId }),
+              ...details.detailOf?.(a)
             })
           ])
           return a
@@ -435,22 +492,50 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
           let spec: SeedSpec
           let seed: { readonly id: string; readonly generation: number }
           if (entry.phase === "interview") {
+            const direct = settings.direct_answers
             const interview = yield* phase(
               run,
               "interview",
-              Effect.flatMap(ask(run, "interview", conversation(INTERVIEW_PROMPT), FORMATS.interview), (text) =>
-                Effect.map(parseInterview(text), (answer) => decideInterview(answer, settings.ambiguity_threshold)))
+              Effect.map(
+                ask(
+                  run,
+                  "interview",
+                  conversation(direct ? INTERVIEW_PROMPT : WORK_INTERVIEW_PROMPT),
+                  direct ? FORMATS.directInterview : FORMATS.interview,
+                  parseInterview,
+                  "let_through",
+                  direct
+                ),
+                (answer) => ({
+                  answer,
+                  // an unreadable interview lets the request through: it is clear enough to try
+                  next: answer._tag === "Read" ? decideAfterInterview(answer.value, settings.ambiguity_threshold, direct) : { _tag: "Proceed" as const }
+                })
+              ),
+              {
+                detailOf: ({ answer, next }) => ({
+                  outcome: next._tag === "Respond" ? "respond" : next._tag === "Ask" ? "questions" : "proceed",
+                  ...answerDetail(answer, "let_through")
+                })
+              }
             )
-            if (!interview.passed) return yield* respond(run, questionsReply(interview.questions), "interview", null, null)
+            const next = interview.next
+            if (next._tag === "Respond") {
+              // answered in the interview's own call: the phase only puts the reply on the record
+              yield* phase(run, "respond", Effect.void)
+              return yield* respond(run, next.reply, "respond", null, null)
+            }
+            if (next._tag === "Ask") return yield* respond(run, questionsReply(next.questions), "interview", null, null)
             const made = yield* phase(
               run,
               "seed",
               Effect.gen(function*() {
-                const spec = yield* Effect.flatMap(ask(run, "seed", conversation(SEED_PROMPT), FORMATS.seed), (text) => parseSeedSpec(text))
+                const answer = yield* ask(run, "seed", conversation(SEED_PROMPT), FORMATS.seed, parseSeedSpec, "message_as_goal")
+                const spec = answer._tag === "Read" ? answer.value : seedFallback(run.content)
                 // on the record with the recall that follows (or whatever the run waits for next)
-                return { spec, seed: yield* seeds.queueCreate({ ...spec }, run.ctx, run.pipe) }
+                return { spec, answer, seed: yield* seeds.queueCreate({ ...spec }, run.ctx, run.pipe) }
               }),
-              { seedOf: (m) => m.seed.id }
+              { seedOf: (m) => m.seed.id, detailOf: (m) => answerDetail(m.answer, "message_as_goal") }
             )
             spec = made.spec
             seed = made.seed
@@ -480,47 +565,63 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
               Effect.gen(function*() {
                 const missing = missingPaths(current.acceptance_criteria, (p) => existsSync(join(workspace.root, p)))
                 // a file the criteria name is missing: failed without asking the model
-                const judged: ModelEvaluation = missing.length > 0
+                const verdict: Structured<ModelEvaluation> | undefined = missing.length > 0 ? undefined : yield* ask(
+                  run,
+                  "evaluate",
+                  [
+                    { role: "system", content: EVALUATE_PROMPT },
+                    { role: "user", content: `${taskOf(current, [])}\n\nThe agent's final answer:\n${answer}` }
+                  ],
+                  FORMATS.evaluation,
+                  parseEvaluation,
+                  "mechanical_result"
+                )
+                const judged: ModelEvaluation = verdict === undefined
                   ? { score: 0, passed: false, summary: `missing: ${missing.join(", ")}` }
-                  : yield* Effect.flatMap(
-                    ask(run, "evaluate", [
-                      { role: "system", content: EVALUATE_PROMPT },
-                      { role: "user", content: `${taskOf(current, [])}\n\nThe agent's final answer:\n${answer}` }
-                    ], FORMATS.evaluation),
-                    (text) => parseEvaluation(text)
-                  )
+                  : verdict._tag === "Read"
+                  ? verdict.value
+                  : mechanicalEvaluation(current.acceptance_criteria)
                 // on the record with the reply, which waits for it
                 yield* seeds.queueEvaluation(seedId, judged, run.ctx, run.pipe)
-                return judged
+                return { judged, verdict }
               }),
-              { generation, seedOf: () => seedId }
+              { generation, seedOf: () => seedId, detailOf: (e) => (e.verdict === undefined ? {} : answerDetail(e.verdict, "mechanical_result")) }
             )
-            if (!shouldEvolve(evaluation.passed, generation, settings.max_generations)) {
-              return yield* respond(run, answer, "evaluate", seedId, evaluation.passed)
+            const passed = evaluation.judged.passed
+            if (!shouldEvolve(passed, generation, settings.max_generations)) {
+              return yield* respond(run, answer, "evaluate", seedId, passed)
             }
             const refined = yield* phase(
               run,
               "evolve",
               Effect.gen(function*() {
-                const goal = yield* Effect.flatMap(
-                  ask(run, "evolve", [
+                const judged = evaluation.judged
+                const refinement = yield* ask(
+                  run,
+                  "evolve",
+                  [
                     { role: "system", content: EVOLVE_PROMPT },
                     {
                       role: "user",
-                      content: `${taskOf(current, [])}\n\nThe agent's final answer:\n${answer}\n\nEvaluation: score ${evaluation.score}${
-                        evaluation.summary === null ? "" : `, ${evaluation.summary}`
+                      content: `${taskOf(current, [])}\n\nThe agent's final answer:\n${answer}\n\nEvaluation: score ${judged.score}${
+                        judged.summary === null ? "" : `, ${judged.summary}`
                       }`
                     }
-                  ], FORMATS.refinement),
-                  (text) => parseRefinement(text)
+                  ],
+                  FORMATS.refinement,
+                  parseRefinement,
+                  "stop_evolving"
                 )
-                const next: SeedSpec = { ...current, goal }
-                return { next, child: yield* seeds.create({ ...next, parent_seed_id: seedId }, run.ctx) }
+                if (refinement._tag === "Unreadable") return { refinement, next: undefined }
+                const next: SeedSpec = { ...current, goal: refinement.value }
+                return { refinement, next: { spec: next, child: yield* seeds.create({ ...next, parent_seed_id: seedId }, run.ctx) } }
               }),
-              { generation, seedOf: (r) => r.child.id }
+              { generation, seedOf: (r) => r.next?.child.id ?? seedId, detailOf: (r) => answerDetail(r.refinement, "stop_evolving") }
             )
-            spec = refined.next
-            seed = refined.child
+            // an unreadable refinement stops evolving: the last answer is the reply
+            if (refined.next === undefined) return yield* respond(run, answer, "evolve", seedId, passed)
+            spec = refined.next.spec
+            seed = refined.next.child
           }
         })
 

@@ -4,12 +4,14 @@
  *
  * The model answers in JSON; the first balanced `{...}` of its text is read (prose or code
  * fences around it are ignored). An answer with no readable JSON object, or one missing the
- * fields a phase needs, is a model error (`ModelError`): the chat fails with it rather than
- * guessing — an interview would otherwise loop on a generic question the user cannot fix.
+ * fields a phase needs, is unreadable (`ModelError` saying what is wrong): the orchestrator asks
+ * once more with the error and the shape (`llm/StructuredOutput.ts`), and then goes on with the
+ * phase's fallback below rather than failing the chat because a model answered in prose.
  */
 import type { Ontology } from "@annal/spec"
 import { Either } from "effect"
 import { ModelError } from "../llm/LanguageModel.js"
+import { FORMATS } from "./answers.js"
 
 /** At most this ambiguity (1 - mean clarity) lets the interview pass. */
 export const AMBIGUITY_THRESHOLD = 0.2
@@ -47,14 +49,22 @@ export const extractJson = (text: string): Record<string, unknown> | undefined =
   return undefined
 }
 
-const invalid = (what: string, text: string) =>
-  new ModelError({ message: `the model's ${what} is not the JSON asked for: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}` })
+/**
+ * An unreadable answer: what is wrong, never the model's text (the message goes on the record
+ * and onto live streams, which carry no model text; the repair request shows the model its answer).
+ */
+const invalid = (what: string, reason: string) => new ModelError({ message: `the model's ${what} is not the JSON asked for: ${reason}` })
+
+const noObject = "no JSON object in the answer"
 
 const clamp01 = (n: unknown): number | undefined => (typeof n === "number" && Number.isFinite(n) ? Math.min(1, Math.max(0, n)) : undefined)
 const strings = (v: unknown): Array<string> =>
   Array.isArray(v) ? v.filter((x): x is string => typeof x === "string" && x.trim() !== "").map((x) => x.trim()) : []
 
 export interface InterviewAnswer {
+  /** False when the message asks for no work and `reply` answers it (a greeting, a question answered from the conversation). */
+  readonly asks_for_work: boolean
+  readonly reply: string
   readonly goal_clarity: number
   readonly constraints_clarity: number
   readonly success_clarity: number
@@ -67,20 +77,45 @@ export interface InterviewDecision {
   readonly questions: ReadonlyArray<string>
 }
 
-/** Reads `{goal_clarity, constraints_clarity, success_clarity, questions[]}`. */
+/**
+ * Reads `{asks_for_work?, reply?, goal_clarity, constraints_clarity, success_clarity, questions[]}`.
+ * A direct answer counts only with `asks_for_work: false` and a reply; the scores are needed
+ * either way, except for a direct answer, which needs none.
+ */
 export const parseInterview = (text: string): Either.Either<InterviewAnswer, ModelError> => {
   const json = extractJson(text)
-  const goal = clamp01(json?.goal_clarity)
-  const constraints = clamp01(json?.constraints_clarity)
-  const success = clamp01(json?.success_clarity)
-  if (json === undefined || goal === undefined || constraints === undefined || success === undefined) {
-    return Either.left(invalid("interview answer", text))
+  if (json === undefined) return Either.left(invalid("interview answer", noObject))
+  const reply = typeof json.reply === "string" ? json.reply.trim() : ""
+  const asksForWork = !(json.asks_for_work === false && reply !== "")
+  const goal = clamp01(json.goal_clarity)
+  const constraints = clamp01(json.constraints_clarity)
+  const success = clamp01(json.success_clarity)
+  if (!asksForWork) {
+    return Either.right({ asks_for_work: false, reply, goal_clarity: goal ?? 1, constraints_clarity: constraints ?? 1, success_clarity: success ?? 1, questions: strings(json.questions) })
   }
-  return Either.right({ goal_clarity: goal, constraints_clarity: constraints, success_clarity: success, questions: strings(json.questions) })
+  const missing = [["goal_clarity", goal], ["constraints_clarity", constraints], ["success_clarity", success]].filter(([, v]) => v === undefined).map(([k]) => k)
+  if (missing.length > 0) return Either.left(invalid("interview answer", `${missing.join(", ")} missing or not a number`))
+  return Either.right({ asks_for_work: true, reply, goal_clarity: goal!, constraints_clarity: constraints!, success_clarity: success!, questions: strings(json.questions) })
+}
+
+/** What a run does after its interview. */
+export type AfterInterview =
+  | { readonly _tag: "Respond"; readonly reply: string }
+  | { readonly _tag: "Ask"; readonly questions: ReadonlyArray<string>; readonly ambiguity: number }
+  | { readonly _tag: "Proceed"; readonly ambiguity: number }
+
+/**
+ * A message that asks for no work is answered directly (when `directAnswers` allows it);
+ * otherwise the ambiguity gate decides between questions and the work.
+ */
+export const decideAfterInterview = (answer: InterviewAnswer, threshold: number, directAnswers: boolean): AfterInterview => {
+  if (directAnswers && !answer.asks_for_work) return { _tag: "Respond", reply: answer.reply }
+  const decision = decideInterview(answer, threshold)
+  return decision.passed ? { _tag: "Proceed", ambiguity: decision.ambiguity } : { _tag: "Ask", questions: decision.questions, ambiguity: decision.ambiguity }
 }
 
 /** Ambiguity = 1 - mean clarity; at most `threshold` (by default {@link AMBIGUITY_THRESHOLD}) passes. */
-export const decideInterview = (answer: InterviewAnswer, threshold: number = AMBIGUITY_THRESHOLD): InterviewDecision => {
+export const decideInterview = (answer: Omit<InterviewAnswer, "asks_for_work" | "reply">, threshold: number = AMBIGUITY_THRESHOLD): InterviewDecision => {
   const ambiguity = 1 - (answer.goal_clarity + answer.constraints_clarity + answer.success_clarity) / 3
   // rounding keeps 0.8/0.8/0.8 (ambiguity 0.2 in exact terms) on the passing side
   const passed = Math.round(ambiguity * 1e9) / 1e9 <= threshold
@@ -118,7 +153,8 @@ const ontologyOf = (v: unknown): Ontology | null => {
 /** Reads `{goal, constraints[], acceptance_criteria[], ontology?}`. */
 export const parseSeedSpec = (text: string): Either.Either<SeedSpec, ModelError> => {
   const json = extractJson(text)
-  if (json === undefined || typeof json.goal !== "string" || json.goal.trim() === "") return Either.left(invalid("seed", text))
+  if (json === undefined) return Either.left(invalid("seed", noObject))
+  if (typeof json.goal !== "string" || json.goal.trim() === "") return Either.left(invalid("seed", "goal missing or empty"))
   return Either.right({
     goal: json.goal.trim(),
     constraints: strings(json.constraints),
@@ -136,18 +172,33 @@ export interface ModelEvaluation {
 /** Reads `{score 0..1, passed, summary?}`. */
 export const parseEvaluation = (text: string): Either.Either<ModelEvaluation, ModelError> => {
   const json = extractJson(text)
-  const score = clamp01(json?.score)
-  if (json === undefined || score === undefined || typeof json.passed !== "boolean") return Either.left(invalid("evaluation", text))
+  if (json === undefined) return Either.left(invalid("evaluation", noObject))
+  const score = clamp01(json.score)
+  if (score === undefined) return Either.left(invalid("evaluation", "score missing or not a number"))
+  if (typeof json.passed !== "boolean") return Either.left(invalid("evaluation", "passed missing or not true/false"))
   return Either.right({ score, passed: json.passed, summary: typeof json.summary === "string" ? json.summary : null })
 }
 
 /** Reads `{goal}`: the refined goal of the next generation. */
 export const parseRefinement = (text: string): Either.Either<string, ModelError> => {
   const json = extractJson(text)
-  return json === undefined || typeof json.goal !== "string" || json.goal.trim() === ""
-    ? Either.left(invalid("refined goal", text))
+  if (json === undefined) return Either.left(invalid("refined goal", noObject))
+  return typeof json.goal !== "string" || json.goal.trim() === ""
+    ? Either.left(invalid("refined goal", "goal missing or empty"))
     : Either.right(json.goal.trim())
 }
+
+/** An unreadable seed: the user's message is the goal, with no constraints or criteria. */
+export const seedFallback = (message: string): SeedSpec => ({ goal: message.trim(), constraints: [], acceptance_criteria: [], ontology: null })
+
+/** An unreadable evaluation keeps the mechanical result: every file the criteria name exists (a missing one fails before the model is asked). */
+export const mechanicalEvaluation = (criteria: ReadonlyArray<string>): ModelEvaluation => ({
+  score: 1,
+  passed: true,
+  summary: criteria.length === 0
+    ? "the model's evaluation was unreadable and there are no criteria to check: passed on the agent's answer"
+    : "the model's evaluation was unreadable: passed on the mechanical checks (every file the criteria name exists)"
+})
 
 /** Backquoted spans of a criterion that look like relative file paths (a `.` or `/`, no spaces). */
 export const pathsNamed = (criterion: string): ReadonlyArray<string> =>
@@ -162,56 +213,12 @@ export const missingPaths = (criteria: ReadonlyArray<string>, exists: (path: str
 /** Another generation runs while the evaluation failed and the limit is not reached. */
 export const shouldEvolve = (passed: boolean, generation: number, maxGenerations: number): boolean => !passed && generation < maxGenerations
 
-/** The shapes of the model's answers, as JSON schemas a local model's grammar enforces (bounded, so a generation always ends). */
-export const INTERVIEW_SCHEMA = {
-  type: "object",
-  properties: {
-    goal_clarity: { type: "number" },
-    constraints_clarity: { type: "number" },
-    success_clarity: { type: "number" },
-    questions: { type: "array", items: { type: "string", maxLength: 300 }, maxItems: 5 }
-  },
-  required: ["goal_clarity", "constraints_clarity", "success_clarity", "questions"]
-} as const
-
-export const SEED_SCHEMA = {
-  type: "object",
-  properties: {
-    goal: { type: "string", minLength: 1, maxLength: 500 },
-    constraints: { type: "array", items: { type: "string", maxLength: 300 }, maxItems: 8 },
-    acceptance_criteria: { type: "array", items: { type: "string", maxLength: 300 }, maxItems: 8 },
-    ontology: {
-      type: "object",
-      properties: {
-        name: { type: "string", maxLength: 100 },
-        description: { type: "string", maxLength: 300 },
-        fields: {
-          type: "array",
-          items: {
-            type: "object",
-            properties: { name: { type: "string", maxLength: 100 }, field_type: { type: "string", maxLength: 50 }, description: { type: "string", maxLength: 200 } },
-            required: ["name", "field_type", "description"]
-          },
-          maxItems: 8
-        }
-      },
-      required: ["name", "description", "fields"]
-    }
-  },
-  required: ["goal", "constraints", "acceptance_criteria", "ontology"]
-} as const
-
-export const EVALUATION_SCHEMA = {
-  type: "object",
-  properties: { score: { type: "number" }, passed: { type: "boolean" }, summary: { type: "string", maxLength: 500 } },
-  required: ["score", "passed", "summary"]
-} as const
-
-export const REFINEMENT_SCHEMA = {
-  type: "object",
-  properties: { goal: { type: "string", minLength: 1, maxLength: 500 } },
-  required: ["goal"]
-} as const
+/** The JSON Schemas of the model's answers (derived from `answers.ts`). */
+export const INTERVIEW_SCHEMA = FORMATS.interview.schema
+export const DIRECT_INTERVIEW_SCHEMA = FORMATS.directInterview.schema
+export const SEED_SCHEMA = FORMATS.seed.schema
+export const EVALUATION_SCHEMA = FORMATS.evaluation.schema
+export const REFINEMENT_SCHEMA = FORMATS.refinement.schema
 
 /** A seed with at least this many acceptance criteria is split into an agent group. */
 export const GROUP_THRESHOLD = 3

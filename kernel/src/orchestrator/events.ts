@@ -18,8 +18,8 @@ export const CHAT_RUN_FAILED = "chat_run_failed"
 
 export const ORCHESTRATOR_EVENTS = [CHAT_RUN_STARTED, PHASE_STARTED, PHASE_COMPLETED, CHAT_RUN_RESUMED, CHAT_RUN_COMPLETED, CHAT_RUN_FAILED] as const
 
-/** The phases of the Ouroboros loop, in order. */
-export const Phase = Schema.Literal("interview", "seed", "execute", "evaluate", "evolve")
+/** The phases of the Ouroboros loop, in order; `respond` answers a message that asks for no work, right after the interview. */
+export const Phase = Schema.Literal("interview", "respond", "seed", "execute", "evaluate", "evolve")
 export type Phase = typeof Phase.Type
 
 /** A user message entered the loop: the session's `message_index`-th message (0-based). */
@@ -42,15 +42,35 @@ export const PhaseStarted = Schema.Struct({
 export type PhaseStarted = typeof PhaseStarted.Type
 
 /**
+ * What a run did when the model's structured answer stayed unreadable after one repair request:
+ * `let_through` (interview: the request is clear enough to try), `message_as_goal` (seed: the
+ * user's message is the goal, no criteria), `mechanical_result` (evaluate: the mechanical checks
+ * decide), `stop_evolving` (evolve: the last answer is the reply).
+ */
+export const Fallback = Schema.Literal("let_through", "message_as_goal", "mechanical_result", "stop_evolving")
+export type Fallback = typeof Fallback.Type
+
+/** What the interview decided: ask questions, go on with the work, or answer directly (`respond`). */
+export const InterviewOutcome = Schema.Literal("questions", "proceed", "respond")
+export type InterviewOutcome = typeof InterviewOutcome.Type
+
+/**
  * A phase of a run finished (a failed phase has no `phase_completed`; the run's
  * `chat_run_failed` says why). `seed_id` is the seed the phase made (seed, evolve) or worked on.
+ * A phase that asked the model for JSON says whether the answer needed the repair request
+ * (`repaired`) or stayed unreadable (`fallback`, with the reader's error in `detail`); the
+ * interview says what it decided (`outcome`). Events written before these fields lack them.
  */
 export const PhaseCompleted = Schema.Struct({
   session_id: Schema.String,
   phase: Phase,
   run_id: Schema.optional(Schema.String),
   seed_id: Schema.optional(Schema.NullOr(Schema.String)),
-  generation: Schema.optional(Schema.Number)
+  generation: Schema.optional(Schema.Number),
+  outcome: Schema.optional(InterviewOutcome),
+  repaired: Schema.optional(Schema.Boolean),
+  fallback: Schema.optional(Fallback),
+  detail: Schema.optional(Schema.String)
 })
 export type PhaseCompleted = typeof PhaseCompleted.Type
 
