@@ -133,10 +133,10 @@ describe("POST /api/chat", () => {
 })
 
 describe("/openapi.json", () => {
-  it("documents POST /api/chat with its 503 and 504", async () => {
+  it("documents POST /api/chat with its 502, 503 and 504", async () => {
     const spec = (await server.json("/openapi.json", { token: null })).body
     expect(Object.keys(spec.paths)).toContain("/api/chat")
-    expect(Object.keys(spec.paths["/api/chat"].post.responses)).toEqual(expect.arrayContaining(["200", "400", "503", "504"]))
+    expect(Object.keys(spec.paths["/api/chat"].post.responses)).toEqual(expect.arrayContaining(["200", "400", "502", "503", "504"]))
   })
 })
 
