@@ -1,6 +1,7 @@
 /**
  * The composition root: the kernel over its SQLite log, the HTTP API with its conventions
- * (auth, rate limit, body limit, `{"error"}` bodies, metrics), `/openapi.json` and `/docs`.
+ * (auth, rate limit, body limit, `{"error"}` bodies, metrics), `/openapi.json` and `/docs`, and the web
+ * UI at `/`.
  */
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
@@ -31,7 +32,9 @@ import { SeedsLive } from "./handlers/Seeds.js"
 import { SessionsLive } from "./handlers/Sessions.js"
 import { LocalInstallSecret, ProgramsLive, ProgramsLocalLive } from "./handlers/Programs.js"
 import { SkillsLive } from "./handlers/Skills.js"
+import { AuthLive } from "./handlers/Auth.js"
 import { ApiTokens } from "./http/ApiTokens.js"
+import { BrowserSessions } from "./http/BrowserSessions.js"
 import { AuthorizationLive } from "./http/Auth.js"
 import { LimitedIncomingMessage } from "./http/BodyLimit.js"
 import { errorMiddleware } from "./http/Errors.js"
@@ -39,6 +42,7 @@ import { makeGuard } from "./http/Guard.js"
 import { Metrics } from "./http/Metrics.js"
 import { RateLimiter } from "./http/RateLimiter.js"
 import { limitWebSocketMessages } from "./http/WebSocketLimits.js"
+import * as WebUi from "./http/WebUi.js"
 
 export interface ServerOptions {
   readonly dataDir: string
@@ -55,6 +59,8 @@ export interface ServerOptions {
   readonly localInstallSecret?: string | undefined
   /** The environment the model settings are read from (`ANNAL_MODEL_PATH`, `ANNAL_LLM_*`); default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
+  /** The built web UI served at `/` (default: `ANNAL_WEB_DIR`, else `gateway/web/dist`). */
+  readonly webRoot?: string | undefined
 }
 
 /** The data directory's layout (the kernel's). */
@@ -104,16 +110,19 @@ export const layer = (options: ServerOptions) => {
   const services = Layer.mergeAll(
     RateLimiter.layer,
     Metrics.layer,
-    ApiTokens.layer({ dataDir: dataPaths(options.dataDir).root, envKey: options.apiKey }),
+    BrowserSessions.layer(dataPaths(options.dataDir).root).pipe(
+      Layer.provideMerge(ApiTokens.layer({ dataDir: dataPaths(options.dataDir).root, envKey: options.apiKey }))
+    ),
     ProgramHost.layer,
     Layer.succeed(LocalInstallSecret, options.localInstallSecret)
   ).pipe(Layer.provideMerge(kernel))
   const api = HttpApiBuilder.api(AnnalApi).pipe(
-    Layer.provide([AgentsLive, HealthLive, SystemLive, AuditLive, EventsLive, PermissionsLive, BudgetsLive, ApprovalsLive, WorkspaceLive, GitLive, SeedsLive, SkillsLive, PersonasLive, SessionsLive, AgentGroupsLive, SchedulerLive, CronLive, MemoryLive, ChatLive, ProgramsLive, ProgramsLocalLive]),
+    Layer.provide([AuthLive, AgentsLive, HealthLive, SystemLive, AuditLive, EventsLive, PermissionsLive, BudgetsLive, ApprovalsLive, WorkspaceLive, GitLive, SeedsLive, SkillsLive, PersonasLive, SessionsLive, AgentGroupsLive, SchedulerLive, CronLive, MemoryLive, ChatLive, ProgramsLive, ProgramsLocalLive]),
     Layer.provide(AuthorizationLive)
   )
   const http = Layer.unwrapEffect(Effect.map(makeGuard, (guard) => HttpApiBuilder.serve(guard))).pipe(
     Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+    Layer.provide(WebUi.layer(options.webRoot ?? WebUi.defaultWebRoot())),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
     Layer.provide(errorMiddleware),
     Layer.provide(api),

@@ -16,7 +16,7 @@ import {
 } from "./Audit.js"
 import { AgentsGroup } from "./Agents.js"
 import { ApprovalsGroup } from "./Approvals.js"
-import { Authorization } from "./Auth.js"
+import { AuthGroup, Authorization } from "./Auth.js"
 import { BudgetGroup } from "./Budgets.js"
 import { AnnalConfig, ConfigPatch } from "./Config.js"
 import { ChatGroup } from "./Chat.js"
@@ -96,6 +96,7 @@ export class EventsGroup extends HttpApiGroup.make("events")
 
 export class AnnalApi extends HttpApi.make("annal")
   .add(HealthGroup)
+  .add(AuthGroup)
   .add(SystemGroup)
   .add(AuditGroup)
   .add(EventsGroup)

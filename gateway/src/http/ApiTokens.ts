@@ -46,6 +46,11 @@ export class ApiTokens extends Context.Tag("@annal/gateway/ApiTokens")<
   {
     /** Whether this request's token opens `/api/*` (always true with auth disabled). */
     readonly verify: (token: string) => Effect.Effect<boolean>
+    /**
+     * A digest of the tokens accepted now: it changes when the API key does, so what was
+     * derived from the old key (a browser session) stops opening the API.
+     */
+    readonly epoch: Effect.Effect<string>
     /** The generated token file, when that is where the token lives. */
     readonly tokenFile: TokenFile | undefined
   }
@@ -61,18 +66,26 @@ export class ApiTokens extends Context.Tag("@annal/gateway/ApiTokens")<
         const tokenFile = envKey === undefined && initial.apiKeySha256 === null ? ensureTokenFile(options.dataDir) : undefined
         const fileDigest = tokenFile === undefined ? undefined : digest(tokenFile.token)
         const envDigest = envKey === undefined ? undefined : digest(envKey)
+        const acceptedBy = (state: { readonly apiKeySha256: string | null }) => {
+          const accepted: Array<Buffer> = []
+          if (envDigest !== undefined) accepted.push(envDigest)
+          if (state.apiKeySha256 !== null) accepted.push(Buffer.from(state.apiKeySha256, "hex"))
+          if (accepted.length === 0 && fileDigest !== undefined) accepted.push(fileDigest)
+          return accepted
+        }
         return ApiTokens.of({
           tokenFile,
           verify: (token) =>
             Effect.map(config.state, (state) => {
               if (!state.config.security.auth_enabled) return true
               if (token === "") return false
-              const accepted: Array<Buffer> = []
-              if (envDigest !== undefined) accepted.push(envDigest)
-              if (state.apiKeySha256 !== null) accepted.push(Buffer.from(state.apiKeySha256, "hex"))
-              if (accepted.length === 0 && fileDigest !== undefined) accepted.push(fileDigest)
-              return matches(token, accepted)
-            })
+              return matches(token, acceptedBy(state))
+            }),
+          epoch: Effect.map(config.state, (state) => {
+            const hash = createHash("sha256")
+            for (const a of acceptedBy(state)) hash.update(a)
+            return hash.digest("hex")
+          })
         })
       })
     )
