@@ -83,7 +83,7 @@ describe("the web UI", () => {
     // a reload stays signed in
     await page.reload()
     await page.getByRole("heading", { name: "Sessions" }).waitFor()
-  })
+  }, 60_000)
 
   it("chats: tokens stream in, an approval is approved inline, the reply is rendered Markdown", async () => {
     const words = "**Done:** wrote `hello.txt` with a greeting in it for you, as asked, and here is how to read it back:"
@@ -119,7 +119,7 @@ describe("the web UI", () => {
     expect(await (await server.fetch("/api/workspace/file/hello.txt")).text()).toBe("hello")
     await checkAccessibility()
     await shoot("chat")
-  })
+  }, 120_000)
 
   it("works at 375 px wide in the dark theme", async () => {
     await page.setViewportSize({ width: 375, height: 760 })
@@ -131,7 +131,7 @@ describe("the web UI", () => {
     await shoot("chat-375-dark")
     await page.getByLabel("Switch theme").selectOption("system")
     await page.setViewportSize({ width: 1200, height: 760 })
-  })
+  }, 60_000)
 
   it("logs no console error or warning on any page", () => {
     expect(problems).toEqual([])
