@@ -33,7 +33,7 @@ describe("POST /api/auth/session", () => {
   it("exchanges the API token for an HttpOnly, SameSite=Strict cookie with an expiry", async () => {
     const response = await signIn(s.token)
     expect(response.status).toBe(200)
-    const body = await response.json()
+    const body = (await response.json()) as any
     expect(body.signed_in).toBe(true)
     expect(body.auth_enabled).toBe(true)
     const expires = Date.parse(body.expires_at)
@@ -58,12 +58,12 @@ describe("POST /api/auth/session", () => {
     for (const token of ["wrong-token", ""]) {
       const response = await signIn(token)
       expect(response.status).toBe(401)
-      expect((await response.json()).error).toMatch(/unauthorized/)
+      expect(((await response.json()) as any).error).toMatch(/unauthorized/)
       expect(response.headers.get("set-cookie")).toBeNull()
     }
     const bad = await s.fetch("/api/auth/session", { method: "POST", token: null, body: JSON.stringify({ nope: 1 }), headers: { origin } })
     expect(bad.status).toBe(400)
-    expect((await bad.json()).error).toMatch(/token/)
+    expect(((await bad.json()) as any).error).toMatch(/token/)
   })
 
   it("refuses a sign-in from another origin with 403", async () => {
@@ -129,7 +129,7 @@ describe("the session cookie", () => {
       s.fetch("/api/workspace/file/notes/b.txt", withCookie(cookie, { method: "PUT", body: "x", headers: { "content-type": "text/plain", ...headers } }))
     const foreign = await put({ origin: "http://127.0.0.1:1" })
     expect(foreign.status).toBe(403)
-    expect((await foreign.json()).error).toMatch(/cross-origin/)
+    expect(((await foreign.json()) as any).error).toMatch(/cross-origin/)
     // without Origin (not a browser's fetch, or a stripped one), the cookie alone does not act
     const bare = await new Promise<number>((resolve, reject) => {
       const req = httpRequest(`${s.url}/api/workspace/file/notes/b.txt`, { method: "PUT", headers: { cookie, "content-type": "text/plain" } }, (res) => {
@@ -153,7 +153,7 @@ describe("the session cookie", () => {
     expect((await s.fetch("/api/status", withCookie(own))).status).toBe(200)
     const out = await s.fetch("/api/auth/session", withCookie(own, { method: "DELETE", headers: { origin } }))
     expect(out.status).toBe(200)
-    expect(await out.json()).toMatchObject({ signed_in: false })
+    expect((await out.json()) as any).toMatchObject({ signed_in: false })
     expect(out.headers.get("set-cookie")).toMatch(/^annal_session=;.*(Max-Age=0|Expires=Thu, 01 Jan 1970)/i)
     const after = await s.json("/api/status", withCookie(own))
     expect(after.status).toBe(401)
