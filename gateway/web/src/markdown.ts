@@ -1,6 +1,7 @@
 /**
- * Markdown replies rendered safely: marked turns the model's text into HTML, DOMPurify removes
- * anything that could run (scripts, handlers, javascript: links), and highlight.js colours code
+ * Markdown replies rendered safely: marked turns the model's text into HTML (raw HTML in it is
+ * escaped, shown as text), DOMPurify removes anything else that could run (javascript: links,
+ * handlers), and highlight.js colours code
  * blocks (a few common languages, to keep the bundle small).
  */
 import DOMPurify from "dompurify"
@@ -30,6 +31,10 @@ const marked = new Marked({
   gfm: true,
   breaks: false,
   renderer: {
+    // raw HTML in a model's text is shown as text, never parsed: nothing in it can load or run
+    html({ text }) {
+      return escapeHtml(text)
+    },
     code({ text, lang }) {
       const language = (lang ?? "").trim().split(/\s+/)[0] ?? ""
       const body = language !== "" && hljs.getLanguage(language) !== undefined

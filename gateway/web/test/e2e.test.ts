@@ -91,7 +91,8 @@ describe("the web UI", () => {
       clear,
       seed(["`hello.txt` exists"]),
       { toolCalls: [{ name: "write", arguments: { path: "hello.txt", content: "hello" } }] },
-      { text: `${words}\n\n\`\`\`js\nconsole.log("hello")\n\`\`\``, delayMs: 120 },
+      // a model's text may carry HTML meant to run: it must arrive inert
+      { text: `${words}\n\n\`\`\`js\nconsole.log("hello")\n\`\`\`\n\n<img src="x" onerror="alert(1)"> [link](javascript:alert(2)) <script>alert(3)</script>`, delayMs: 120 },
       passed
     )
     await page.getByLabel("Message").fill("please write hello.txt")
@@ -111,6 +112,9 @@ describe("the web UI", () => {
     expect(await reply.locator("strong").first().textContent()).toBe("Done:")
     expect(await reply.locator("code.hljs.language-js").count()).toBe(1)
     expect(await reply.locator("code.hljs .hljs-string").first().textContent()).toBe(`"hello"`)
+    // the HTML in the text is shown as text; the javascript: link lost its href
+    expect(await reply.locator("script, img, [onerror], a[href^='javascript']").count()).toBe(0)
+    expect(await reply.textContent()).toContain(`<img src="x" onerror="alert(1)">`)
     await expect.poll(() => page.locator(".approval").textContent()).toContain("approved")
     await expect.poll(() => page.locator(".timeline").first().textContent()).toContain("write")
     // the session is listed and has its own address
