@@ -106,7 +106,6 @@ describe("budgets over HTTP", () => {
       ["/api/budget/x", { token_budget: -1, calls_budget: 1, window_secs: 5 }, "token_budget"],
       ["/api/budget/x", { token_budget: 10, calls_budget: 1.5, window_secs: 5 }, "calls_budget"],
       ["/api/budget/x", { token_budget: 10, calls_budget: 1, window_secs: 0 }, "window_secs"],
-      ["/api/budget/x", { token_budget: 10, calls_budget: 1, window_secs: 5, extra: true }, "extra"],
       ["/api/budget/x/reserve", { tokens: "100" }, "tokens"],
       ["/api/budget/x/reserve", {}, "tokens"]
     ] as const) {

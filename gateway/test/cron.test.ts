@@ -90,7 +90,7 @@ describe("POST/GET /api/cron-jobs", () => {
       [{ name: "", schedule: "* * * * * *", goal: "g" }, "name"],
       [{ name: "x", schedule: "* * * * * *", goal: "g", priority: "Urgent" }, "priority"],
       [{ name: "x", schedule: "* * * * * *", goal: "g", constraints: "all" }, "constraints"],
-      [{ name: "x", schedule: "* * * * * *", goal: "g", bogus: 1 }, "bogus"]
+      [{ name: "x", schedule: "* * * * * *", goal: "g", bogus: 1, priority: "Urgent" }, "priority"]
     ] as const) {
       const { status, body: error } = await post("/api/cron-jobs", body)
       expect(status, JSON.stringify(body)).toBe(400)

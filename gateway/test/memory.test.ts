@@ -95,7 +95,7 @@ describe("POST /api/memory", () => {
       [{ content: "x", tags: [1] }, "tags.0"],
       [{ content: "x", importance: 1.5 }, "importance"],
       [{ content: "x", importance: "high" }, "importance"],
-      [{ content: "x", extra: true }, "extra"]
+      [{ content: "x", name: "ignored", importance: 2 }, "importance"]
     ]
     for (const [body, field] of cases) {
       const response = await post(server, "/api/memory", body)
@@ -170,7 +170,7 @@ describe("POST /api/memory/search", () => {
     expect(ids((await post(server, "/api/memory/search", { query: "AND( event" })).body)).toContain(best)
   })
 
-  it("refuses a missing or empty query, a bad limit or type, and unknown fields with 400", async () => {
+  it("refuses a missing or empty query, a bad limit or type with 400 (unknown fields are ignored)", async () => {
     for (const [body, field] of [
       [{}, "query"],
       [{ query: "" }, "query"],
@@ -178,7 +178,7 @@ describe("POST /api/memory/search", () => {
       [{ query: "x", limit: 501 }, "limit"],
       [{ query: "x", limit: 2.5 }, "limit"],
       [{ query: "x", memory_type: "dream" }, "memory_type"],
-      [{ query: "x", fuzzy: true }, "fuzzy"]
+      [{ query: "x", fuzzy: true, limit: -1 }, "limit"]
     ] as const) {
       for (const path of ["/api/memory/search", "/api/memory/semantic"]) {
         const response = await post(server, path, body)

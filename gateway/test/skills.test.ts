@@ -50,7 +50,7 @@ describe("POST /api/skills", () => {
     [{ name: "has space", description: "x" }, "name"],
     [{ name: "ok" }, "description"],
     [{ name: "ok", description: "x", content: 5 }, "content"],
-    [{ name: "ok", description: "x", extra: true }, "extra"],
+    [{ name: "ok", description: 7, extra: true }, "description"],
     [{ name: "ok", description: "x", content: "x".repeat(64 * 1024 + 1) }, "content"]
   ])("answers 400 naming the field for %#", async (request, field) => {
     const before = await head()

@@ -18,7 +18,7 @@ import { AgentsGroup } from "./Agents.js"
 import { ApprovalsGroup } from "./Approvals.js"
 import { AuthGroup, Authorization } from "./Auth.js"
 import { BudgetGroup } from "./Budgets.js"
-import { AnnalConfig, ConfigPatch } from "./Config.js"
+import { ConfigDocument, ConfigPatch } from "./Config.js"
 import { ChatGroup } from "./Chat.js"
 import { BadRequest, Conflict, Forbidden, GatewayTimeout, InternalError, NotFound, PayloadTooLarge, PaymentRequired, ServiceUnavailable, TooManyRequests } from "./Errors.js"
 import { GitGroup } from "./Git.js"
@@ -47,11 +47,11 @@ export class HealthGroup extends HttpApiGroup.make("health")
 
 export class SystemGroup extends HttpApiGroup.make("system")
   .add(HttpApiEndpoint.get("status", "/api/status").addSuccess(Status))
-  .add(HttpApiEndpoint.get("getConfig", "/api/config").addSuccess(AnnalConfig))
+  .add(HttpApiEndpoint.get("getConfig", "/api/config").addSuccess(ConfigDocument))
   .add(
     HttpApiEndpoint.put("putConfig", "/api/config")
       .setPayload(ConfigPatch)
-      .addSuccess(AnnalConfig)
+      .addSuccess(ConfigDocument)
       .addError(BadRequest)
       .addError(Conflict)
   )

@@ -37,7 +37,7 @@ export const AuditVerify = Schema.Struct({
 export const AuditExportRequest = Schema.Struct({
   from_seq: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
   limit: Schema.optional(Schema.Int.pipe(Schema.between(1, 100_000)))
-}).annotations({ parseOptions: { onExcessProperty: "error" } })
+})
 
 export const AuditExport = Schema.Struct({ json: Schema.String, entry_count: Schema.Number, next_seq: Schema.NullOr(Schema.Number) })
 

@@ -25,14 +25,14 @@ export const SetBudgetRequest = Schema.Struct({
   token_budget: Count,
   calls_budget: Count,
   window_secs: Schema.Int.pipe(Schema.between(1, 315_360_000))
-}).annotations({ parseOptions: { onExcessProperty: "error" } })
+})
 export type SetBudgetRequest = typeof SetBudgetRequest.Type
 
 /** The body of `POST /api/budget/{agent_id}/reserve`; a reservation counts as `calls` calls (1). */
 export const ReserveRequest = Schema.Struct({
   tokens: Count,
   calls: Schema.optional(Count)
-}).annotations({ parseOptions: { onExcessProperty: "error" } })
+})
 export type ReserveRequest = typeof ReserveRequest.Type
 
 export const BudgetSet = Schema.Struct({ set: Schema.Literal(true), agent_id: Schema.String })

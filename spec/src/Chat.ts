@@ -18,7 +18,7 @@ export const ChatRequest = Schema.Struct({
   user_id: Schema.optionalWith(Schema.String.pipe(Schema.maxLength(200)), { default: () => "default" }),
   /** "" (the default) starts a new session. */
   session_id: Schema.optionalWith(Schema.String.pipe(Schema.maxLength(200)), { default: () => "" })
-}).annotations({ identifier: "ChatRequest", parseOptions: { onExcessProperty: "error" } })
+}).annotations({ identifier: "ChatRequest" })
 export type ChatRequest = typeof ChatRequest.Type
 
 export const ChatResponse = Schema.Struct({

@@ -8,8 +8,34 @@ import { Schema } from "effect"
 const PositiveInt = Schema.Int.pipe(Schema.positive())
 const Percent = Schema.Number.pipe(Schema.between(0, 100))
 
+const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/
+
+/** True for a DNS host name (RFC 1123 labels), a dotted IPv4 address or an IPv6 address. */
+export const isHostName = (host: string): boolean => {
+  if (host.includes(":")) {
+    // IPv6: the WHATWG URL parser is the standard's own validator (also in browsers)
+    if (!/^[0-9A-Fa-f:.]+$/.test(host)) return false
+    try {
+      return new URL(`http://[${host}]/`).hostname !== ""
+    } catch {
+      return false
+    }
+  }
+  const labels = (host.endsWith(".") ? host.slice(0, -1) : host).split(".")
+  if (host.length === 0 || host.length > 253 || !labels.every((l) => LABEL.test(l))) return false
+  // all-numeric: must be a real IPv4 address, not a name no resolver knows
+  return !labels.every((l) => /^\d+$/.test(l)) || (labels.length === 4 && labels.every((l) => Number(l) <= 255))
+}
+
+/** A host name or IP address the server can listen on. */
+export const HostName = Schema.String.pipe(
+  Schema.filter((h) => isHostName(h) || "must be a host name or an IP address, e.g. 127.0.0.1, ::1 or localhost", {
+    identifier: "HostName"
+  })
+)
+
 export const ServerConfig = Schema.Struct({
-  host: Schema.String.pipe(Schema.minLength(1)),
+  host: HostName,
   port: Schema.Int.pipe(Schema.between(0, 65535))
 })
 
@@ -207,39 +233,50 @@ export const defaultConfig: AnnalConfig = {
 }
 
 /**
+ * Keys Annal does not know (an Oxios config's `kernel` section, `security.cors_origins`, ...):
+ * accepted, kept as given and returned, never interpreted.
+ */
+const Rest = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+const open = <F extends Schema.Struct.Fields>(fields: F) => Schema.Struct(fields, Rest)
+const openPatch = <F extends Schema.Struct.Fields>(fields: F) => Schema.partial(Schema.Struct(fields, Rest))
+
+/**
+ * What `GET /api/config` returns: the configuration, with every section open to the keys Annal
+ * does not know that a client stored through `PUT /api/config`.
+ */
+export const ConfigDocument = open({
+  server: open(ServerConfig.fields),
+  security: open(SecurityConfig.fields),
+  resources: open({ ...ResourcesConfig.fields, overload: open(ResourcesConfig.fields.overload.fields) }),
+  events: open(EventsConfig.fields),
+  scheduler: open(SchedulerConfig.fields),
+  approvals: open(ApprovalsConfig.fields),
+  orchestrator: open(OrchestratorConfig.fields),
+  memory: open({ embedding: open(MemoryEmbeddingFields), hnsw: open(MemoryHnswConfig.fields) }),
+  tools: open(ToolsConfig.fields),
+  llm: open(LlmFields)
+}).annotations({ identifier: "ConfigDocument" })
+export type ConfigDocument = typeof ConfigDocument.Type
+
+/**
  * The body of `PUT /api/config`: any part of the configuration; what is given replaces the
  * current value, the rest stays. `security.api_key` sets (string) or clears (null) the API key;
- * `security.api_key_set` is accepted so a GET can be sent back unchanged, and ignored.
+ * `security.api_key_set` is accepted so a GET can be sent back unchanged, and ignored. Keys Annal
+ * does not know, at any level, are kept as given (like an Oxios server, which ignores them).
  */
-export const ConfigPatch = Schema.Struct({
-  server: Schema.optional(Schema.partial(ServerConfig)),
-  security: Schema.optional(
-    Schema.Struct({
-      auth_enabled: Schema.optional(SecurityConfig.fields.auth_enabled),
-      rate_limit_per_minute: Schema.optional(SecurityConfig.fields.rate_limit_per_minute),
-      max_body_bytes: Schema.optional(SecurityConfig.fields.max_body_bytes),
-      api_key_set: Schema.optional(SecurityConfig.fields.api_key_set),
-      api_key: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.minLength(16, { message: () => "an API key needs at least 16 characters" }))))
-    })
-  ),
-  resources: Schema.optional(
-    Schema.Struct({
-      sample_interval_secs: Schema.optional(ResourcesConfig.fields.sample_interval_secs),
-      history_size: Schema.optional(ResourcesConfig.fields.history_size),
-      overload: Schema.optional(Schema.partial(ResourcesConfig.fields.overload))
-    })
-  ),
-  events: Schema.optional(Schema.partial(EventsConfig)),
-  scheduler: Schema.optional(Schema.partial(SchedulerConfig)),
-  approvals: Schema.optional(Schema.partial(ApprovalsConfig)),
-  orchestrator: Schema.optional(Schema.partial(OrchestratorConfig)),
-  memory: Schema.optional(
-    Schema.Struct({
-      embedding: Schema.optional(Schema.partial(Schema.Struct(MemoryEmbeddingFields))),
-      hnsw: Schema.optional(Schema.partial(MemoryHnswConfig))
-    })
-  ),
-  tools: Schema.optional(Schema.partial(ToolsConfig)),
-  llm: Schema.optional(Schema.partial(Schema.Struct(LlmFields)))
-}).annotations({ parseOptions: { onExcessProperty: "error" } })
+export const ConfigPatch = openPatch({
+  server: openPatch(ServerConfig.fields),
+  security: openPatch({
+    ...SecurityConfig.fields,
+    api_key: Schema.NullOr(Schema.String.pipe(Schema.minLength(16, { message: () => "an API key needs at least 16 characters" })))
+  }),
+  resources: openPatch({ ...ResourcesConfig.fields, overload: openPatch(ResourcesConfig.fields.overload.fields) }),
+  events: openPatch(EventsConfig.fields),
+  scheduler: openPatch(SchedulerConfig.fields),
+  approvals: openPatch(ApprovalsConfig.fields),
+  orchestrator: openPatch(OrchestratorConfig.fields),
+  memory: openPatch({ embedding: openPatch(MemoryEmbeddingFields), hnsw: openPatch(MemoryHnswConfig.fields) }),
+  tools: openPatch(ToolsConfig.fields),
+  llm: openPatch(LlmFields)
+}).annotations({ identifier: "ConfigPatch" })
 export type ConfigPatch = typeof ConfigPatch.Type

@@ -54,7 +54,7 @@ export const CreateCronJob = Schema.Struct({
   acceptance_criteria: Schema.optional(Lines),
   toolchain: Schema.optional(CronToolchain),
   priority: Schema.optional(TaskPriority)
-}).annotations({ parseOptions: { onExcessProperty: "error" } })
+})
 export type CreateCronJob = typeof CreateCronJob.Type
 
 /** `CronJobUpdate`: any of the fields of a new job; what is given replaces the current value. */
@@ -66,7 +66,7 @@ export const CronJobUpdate = Schema.Struct({
   acceptance_criteria: Schema.optional(Lines),
   toolchain: Schema.optional(CronToolchain),
   priority: Schema.optional(TaskPriority)
-}).annotations({ parseOptions: { onExcessProperty: "error" } })
+})
 export type CronJobUpdate = typeof CronJobUpdate.Type
 
 export const CronJobCreatedResponse = Schema.Struct({ id: Schema.String })

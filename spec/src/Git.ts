@@ -40,7 +40,7 @@ export const CommitHash = Schema.String.pipe(
 export const GitRestoreRequest = Schema.Struct({
   hash: CommitHash,
   path: Schema.String.pipe(Schema.minLength(1, { message: () => "a path relative to the workspace root is required" }))
-}).annotations({ identifier: "GitRestoreRequest", parseOptions: { onExcessProperty: "error" } })
+}).annotations({ identifier: "GitRestoreRequest" })
 export type GitRestoreRequest = typeof GitRestoreRequest.Type
 
 export const GitRestored = Schema.Struct({

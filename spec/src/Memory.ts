@@ -40,7 +40,7 @@ export const StoreMemoryRequest = Schema.Struct({
   memory_type: Schema.optionalWith(MemoryType, { default: () => "fact" as const, nullable: true }),
   tags: Schema.optionalWith(Schema.Array(Tag).pipe(Schema.maxItems(64)), { default: () => [], nullable: true }),
   importance: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.5, nullable: true })
-}).annotations({ identifier: "StoreMemoryRequest", parseOptions: { onExcessProperty: "error" } })
+}).annotations({ identifier: "StoreMemoryRequest" })
 export type StoreMemoryRequest = typeof StoreMemoryRequest.Type
 
 export const StoreMemoryResponse = Schema.Struct({ id: Schema.String, status: Schema.Literal("created") })
@@ -77,7 +77,7 @@ export const MemorySearchRequest = Schema.Struct({
   ),
   memory_type: Schema.optionalWith(MemoryTypeFilter, { nullable: true }),
   limit: Schema.optionalWith(SearchLimit, { default: () => 10, nullable: true })
-}).annotations({ identifier: "MemorySearchRequest", parseOptions: { onExcessProperty: "error" } })
+}).annotations({ identifier: "MemorySearchRequest" })
 export type MemorySearchRequest = typeof MemorySearchRequest.Type
 
 /** One keyword search result. */

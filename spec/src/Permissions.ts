@@ -50,7 +50,7 @@ export const PermissionsPatch = Schema.Struct({
   max_execution_time_secs: Schema.optional(Seconds),
   max_memory_mb: Schema.optional(Megabytes),
   can_fork: Schema.optional(Schema.Boolean)
-}).annotations({ parseOptions: { onExcessProperty: "error" } })
+})
 export type PermissionsPatch = typeof PermissionsPatch.Type
 
 export const PermissionsUpdated = Schema.Struct({ status: Schema.Literal("updated"), agent: Schema.String })

@@ -52,7 +52,7 @@ export const CreatePersona = Schema.Struct({
   enabled: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   model: Schema.optionalWith(Schema.NullOr(Text(200)), { default: () => null }),
   personality_traits: Schema.optionalWith(Traits, { default: () => [] })
-}).annotations({ identifier: "CreatePersona", parseOptions: { onExcessProperty: "error" } })
+}).annotations({ identifier: "CreatePersona" })
 export type CreatePersona = typeof CreatePersona.Type
 
 /** The body of `PUT /api/personas/{id}`: only the fields given change. */
@@ -64,14 +64,11 @@ export const UpdatePersona = Schema.Struct({
   enabled: Schema.optional(Schema.Boolean),
   model: Schema.optional(Schema.NullOr(Text(200))),
   personality_traits: Schema.optional(Traits)
-}).annotations({ identifier: "UpdatePersona", parseOptions: { onExcessProperty: "error" } })
+}).annotations({ identifier: "UpdatePersona" })
 export type UpdatePersona = typeof UpdatePersona.Type
 
 /** The body of `PUT /api/personas/active`. */
-export const SetActivePersona = Schema.Struct({ id: Schema.String }).annotations({
-  identifier: "SetActivePersona",
-  parseOptions: { onExcessProperty: "error" }
-})
+export const SetActivePersona = Schema.Struct({ id: Schema.String }).annotations({ identifier: "SetActivePersona" })
 
 /** `GET /api/personas/active` when one is active: the persona and `active: true`. */
 export const ActivePersona = Schema.Struct({ ...Persona.fields, active: Schema.Literal(true) }).annotations({ identifier: "ActivePersona" })

@@ -106,7 +106,7 @@ export type ProgramManifest = typeof ProgramManifest.Type
 /** The body of `POST /api/programs`: a git URL or an http(s) tarball URL. */
 export const InstallProgram = Schema.Struct({
   path: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(MAX_PROGRAM_SOURCE_LENGTH))
-}).annotations({ identifier: "InstallProgram", parseOptions: { onExcessProperty: "error" } })
+}).annotations({ identifier: "InstallProgram" })
 export type InstallProgram = typeof InstallProgram.Type
 
 /** The body `annal programs install <dir>` sends to a running server: the folder as a gzipped tarball. */
@@ -114,7 +114,7 @@ export const LocalInstall = Schema.Struct({
   /** The folder the CLI packed (recorded as the source). */
   source: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(MAX_PROGRAM_SOURCE_LENGTH)),
   archive_base64: Schema.String.pipe(Schema.minLength(1))
-}).annotations({ identifier: "LocalInstall", parseOptions: { onExcessProperty: "error" } })
+}).annotations({ identifier: "LocalInstall" })
 export type LocalInstall = typeof LocalInstall.Type
 
 export const ProgramInstalledResponse = Schema.Struct({ status: Schema.Literal("installed"), name: Schema.String, version: Schema.String })

@@ -29,7 +29,7 @@ export const CreateSkill = Schema.Struct({
   name: SkillName,
   description: Schema.String.pipe(Schema.maxLength(1024)),
   content: Schema.optionalWith(SkillContent, { default: () => "" })
-}).annotations({ identifier: "CreateSkill", parseOptions: { onExcessProperty: "error" } })
+}).annotations({ identifier: "CreateSkill" })
 export type CreateSkill = typeof CreateSkill.Type
 
 /** An item of `GET /api/skills`. */

@@ -23,6 +23,8 @@ export const Status = Schema.Struct({
       chain_valid: Schema.NullOr(Schema.Boolean)
     }),
     event_bus: Schema.Struct({ ...ComponentHealth.fields, subscribers: Schema.Number }),
+    /** Unhealthy when a stored setting could not be used at start (the detail names it and the default used). */
+    config: ComponentHealth,
     memory: Schema.Struct({ enabled: Schema.Boolean, index_size: Schema.Number, total_entries: Schema.Number }),
     llm: Schema.Struct({
       configured: Schema.Boolean,

@@ -57,6 +57,10 @@ export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
                 chain_valid: verification === undefined ? null : verification.valid
               },
               event_bus: { healthy: true, detail: null, subscribers },
+              config: {
+                healthy: config.repairedAtStart.length === 0,
+                detail: config.repairedAtStart.length === 0 ? null : config.repairedAtStart.join("; ")
+              },
               memory: memoryStatus,
               llm: {
                 configured: model.info !== undefined,
@@ -68,7 +72,7 @@ export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
             }
           }
         }))
-      .handle("getConfig", () => config.current)
+      .handle("getConfig", () => config.document)
       .handle("putConfig", ({ payload }) =>
         Effect.gen(function*() {
           const meta = yield* requestMeta

@@ -3,10 +3,10 @@
  * appending `config_changed`, and pushed to whoever watches it so changes apply without restart.
  */
 import { SqlClient } from "@effect/sql"
-import { AnnalConfig, type ConfigPatch, defaultConfig } from "@annal/spec"
+import { type AnnalConfig, type ConfigDocument, type ConfigPatch, defaultConfig } from "@annal/spec"
 import { EventStore, type EventMeta, EventStoreError, StreamVersionConflict } from "@annal/store"
-import { Context, Data, Effect, Either, Layer, Schema, Stream, SubscriptionRef } from "effect"
-import { type ConfigState, decideUpdate, deepMerge } from "./decide.js"
+import { Context, Data, Effect, Either, Layer, Stream, SubscriptionRef } from "effect"
+import { type ConfigState, decideUpdate, documentOf, usableConfig } from "./decide.js"
 import { CONFIG_CHANGED, CONFIG_STREAM } from "./events.js"
 
 /** The patch leaves the configuration invalid; the message names the field. */
@@ -15,17 +15,29 @@ export class ConfigInvalid extends Data.TaggedError("ConfigInvalid")<{ readonly 
 /** Someone else changed the configuration at the same moment. */
 export class ConfigConflict extends Data.TaggedError("ConfigConflict")<{ readonly message: string }> {}
 
+const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return {}
+  }
+}
+
 export class Configuration extends Context.Tag("@annal/kernel/Configuration")<
   Configuration,
   {
     readonly current: Effect.Effect<AnnalConfig>
+    /** The configuration with the keys Annal does not know that clients stored (what GET shows). */
+    readonly document: Effect.Effect<ConfigDocument>
     readonly state: Effect.Effect<ConfigState>
+    /** Stored settings that could not be used at start and were replaced by their defaults. */
+    readonly repairedAtStart: ReadonlyArray<string>
     /** The current config, then every change. */
     readonly changes: Stream.Stream<AnnalConfig>
     readonly update: (
       patch: ConfigPatch,
       context: { readonly actor: string; readonly meta?: EventMeta | undefined }
-    ) => Effect.Effect<AnnalConfig, ConfigInvalid | ConfigConflict | EventStoreError>
+    ) => Effect.Effect<ConfigDocument, ConfigInvalid | ConfigConflict | EventStoreError>
   }
 >() {
   static readonly layer = Layer.scoped(
@@ -33,21 +45,22 @@ export class Configuration extends Context.Tag("@annal/kernel/Configuration")<
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const store = yield* EventStore
-      const rows = yield* sql<{ config: string; api_key_sha256: string | null; version: number }>`
-        SELECT config, api_key_sha256, version FROM config_current WHERE id = 1`.pipe(
+      const rows = yield* sql<{ config: string; api_key_sha256: string | null; extra: string; version: number }>`
+        SELECT config, api_key_sha256, extra, version FROM config_current WHERE id = 1`.pipe(
         Effect.mapError((cause) => new EventStoreError({ reason: "could not read the configuration", cause }))
       )
       const row = rows[0]
-      // A config written by an older version gains the defaults of keys added since.
-      const stored = row === undefined
-        ? Either.right(defaultConfig)
-        : Schema.decodeUnknownEither(AnnalConfig)(deepMerge(defaultConfig, JSON.parse(row.config)))
+      // A config written by an older version gains the defaults of keys added since; a setting
+      // that cannot be used is replaced by its default and reported, never a failed start.
+      const usable = row === undefined ? { config: defaultConfig, repaired: [] } : usableConfig(parseJson(row.config), defaultConfig)
+      const extra = row === undefined ? {} : parseJson(row.extra)
       const initial: ConfigState = {
-        config: Either.getOrElse(stored, () => defaultConfig),
+        config: usable.config,
         apiKeySha256: row?.api_key_sha256 ?? null,
-        version: row?.version ?? 0
+        version: row?.version ?? 0,
+        extra: typeof extra === "object" && extra !== null && !Array.isArray(extra) ? extra as Record<string, unknown> : {}
       }
-      if (Either.isLeft(stored)) yield* Effect.logWarning("stored configuration is invalid; using defaults")
+      for (const repair of usable.repaired) yield* Effect.logWarning(`stored configuration: ${repair}`)
       const ref = yield* SubscriptionRef.make(initial)
       const lock = yield* Effect.makeSemaphore(1)
 
@@ -58,7 +71,7 @@ export class Configuration extends Context.Tag("@annal/kernel/Configuration")<
             const decided = decideUpdate(state, patch)
             if (Either.isLeft(decided)) return yield* new ConfigInvalid({ message: decided.left })
             const change = decided.right
-            if (change === undefined) return state.config
+            if (change === undefined) return documentOf(state)
             const [event] = yield* store.append({
               stream: CONFIG_STREAM,
               expectedVersion: state.version,
@@ -73,16 +86,19 @@ export class Configuration extends Context.Tag("@annal/kernel/Configuration")<
             )
             // An idempotent replay returns the first event; the state already reflects it then.
             if (event !== undefined && event.version > state.version) {
-              yield* SubscriptionRef.set(ref, { config: change.config, apiKeySha256: change.api_key_sha256, version: event.version })
-              return change.config
+              const next = { config: change.config, apiKeySha256: change.api_key_sha256, version: event.version, extra: change.extra ?? {} }
+              yield* SubscriptionRef.set(ref, next)
+              return documentOf(next)
             }
-            return (yield* SubscriptionRef.get(ref)).config
+            return documentOf(yield* SubscriptionRef.get(ref))
           })
         )
 
       return Configuration.of({
         current: Effect.map(SubscriptionRef.get(ref), (s) => s.config),
+        document: Effect.map(SubscriptionRef.get(ref), documentOf),
         state: SubscriptionRef.get(ref),
+        repairedAtStart: usable.repaired,
         changes: Stream.map(ref.changes, (s) => s.config),
         update
       })

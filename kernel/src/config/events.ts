@@ -6,7 +6,9 @@ export const ConfigChanged = Schema.Struct({
   config: AnnalConfig,
   /** sha256 of the API key set in the configuration, or null when none is set. */
   api_key_sha256: Schema.NullOr(Schema.String),
-  changed: Schema.Array(Schema.String)
+  changed: Schema.Array(Schema.String),
+  /** Every key Annal does not know, as clients gave them (absent when there are none). */
+  extra: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
 })
 export type ConfigChanged = typeof ConfigChanged.Type
 

@@ -5,7 +5,7 @@ import { CONFIG_CHANGED, type ConfigChanged } from "./events.js"
 /** The current configuration: one row. */
 export const configProjection = Projection.make({
   name: "config",
-  version: 1,
+  version: 2,
   tables: [
     {
       name: "config_current",
@@ -13,6 +13,7 @@ export const configProjection = Projection.make({
         id INTEGER PRIMARY KEY CHECK (id = 1),
         config TEXT NOT NULL,
         api_key_sha256 TEXT,
+        extra TEXT NOT NULL DEFAULT '{}',
         version INTEGER NOT NULL,
         updated_at TEXT NOT NULL
       )`
@@ -22,10 +23,10 @@ export const configProjection = Projection.make({
   apply: (event: StoredEvent, db) => {
     const data = event.data as unknown as ConfigChanged
     db.run(
-      `INSERT INTO config_current (id, config, api_key_sha256, version, updated_at) VALUES (1, ?, ?, ?, ?)
+      `INSERT INTO config_current (id, config, api_key_sha256, extra, version, updated_at) VALUES (1, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET config = excluded.config, api_key_sha256 = excluded.api_key_sha256,
-         version = excluded.version, updated_at = excluded.updated_at`,
-      [JSON.stringify(data.config), data.api_key_sha256, event.version, event.at]
+         extra = excluded.extra, version = excluded.version, updated_at = excluded.updated_at`,
+      [JSON.stringify(data.config), data.api_key_sha256, JSON.stringify(data.extra ?? {}), event.version, event.at]
     )
   }
 })

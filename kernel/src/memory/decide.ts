@@ -6,7 +6,7 @@ import { EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import type { MemoryDeleted, MemoryRecalled, MemoryStored } from "./events.js"
 import { STOPWORDS } from "./LexicalEmbedder.js"
 
-const decodeStore = Schema.decodeUnknownEither(StoreMemoryRequest, { onExcessProperty: "error" })
+const decodeStore = Schema.decodeUnknownEither(StoreMemoryRequest)
 
 /**
  * A memory to store under the id the service drew: the request is validated by the same schema
