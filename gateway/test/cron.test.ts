@@ -128,11 +128,13 @@ describe("POST /api/cron-jobs/{id}/edit and DELETE", () => {
       "cron_job_created",
       "cron_job_updated"
     ])
-    for (const [patch, field] of [[{ schedule: "* * *" }, "schedule"], [{ goal: 3 }, "goal"], [{ colour: "red" }, "colour"]] as const) {
+    for (const [patch, field] of [[{ schedule: "* * *" }, "schedule"], [{ goal: 3 }, "goal"], [{ colour: "red", priority: "Urgent" }, "priority"]] as const) {
       const refused = await post(`/api/cron-jobs/${id}/edit`, patch)
       expect(refused.status).toBe(400)
       expect(refused.body.error).toContain(`"${field}"`)
     }
+    // a field it does not know is ignored: nothing to change
+    expect((await post(`/api/cron-jobs/${id}/edit`, { colour: "red" })).status).toBe(200)
     expect((await server.json(`/api/cron-jobs/${id}`)).body).toEqual(job)
   })
 

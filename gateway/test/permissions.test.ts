@@ -85,7 +85,7 @@ describe("PUT /api/permissions/{agent}", () => {
     const before = (await server.json("/api/permissions/strict")).body
     const at = await head()
     for (const [body, field] of [
-      [{ allowed_tool: ["read"] }, "allowed_tool"],
+      [{ allowed_tool: ["read"], can_fork: "no" }, "can_fork"],
       [{ allowed_tools: ["rm -rf"] }, "allowed_tools.0"],
       [{ allowed_tools: "read" }, "allowed_tools"],
       [{ allowed_paths: [""] }, "allowed_paths.0"],
