@@ -5,7 +5,7 @@
  */
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Audit, Configuration, dataPaths, Kernel, type LanguageModel, ModelSettings } from "@annal/kernel"
+import { Audit, Configuration, TransparencyLog, type TransparencyOptions, dataPaths, Kernel, type LanguageModel, ModelSettings } from "@annal/kernel"
 import { AnnalApi, MAX_CLIENT_FRAME_BYTES } from "@annal/spec"
 import type { EventStoreSqlite } from "@annal/store"
 import { ProgramHost } from "@annal/programs"
@@ -21,6 +21,7 @@ import { CronLive } from "./handlers/Cron.js"
 import { EventsLive } from "./handlers/Events.js"
 import { GitLive } from "./handlers/Git.js"
 import { HealthLive } from "./handlers/Health.js"
+import { LogLive } from "./handlers/Log.js"
 import { MemoryLive } from "./handlers/Memory.js"
 import { PermissionsLive } from "./handlers/Permissions.js"
 import { SchedulerLive } from "./handlers/Scheduler.js"
@@ -61,6 +62,8 @@ export interface ServerOptions {
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
   /** The built web UI served at `/` (default: `ANNAL_WEB_DIR`, else `gateway/web/dist`). */
   readonly webRoot?: string | undefined
+  /** The log's checkpoints: `--checkpoint-dir`, `--signing-key`, `--accept-log-rollback`. */
+  readonly log?: TransparencyOptions | undefined
 }
 
 /** The data directory's layout (the kernel's). */
@@ -70,17 +73,34 @@ export { dataPaths }
 export const kernelLayer = (
   dataDir: string,
   synchronous?: EventStoreSqlite.Synchronous,
-  languageModel?: Layer.Layer<LanguageModel, never, Configuration>
+  languageModel?: Layer.Layer<LanguageModel, never, Configuration>,
+  log?: TransparencyOptions
 ) => {
   const paths = dataPaths(dataDir)
   mkdirSync(paths.root, { recursive: true, mode: 0o700 })
-  return Kernel.layer({ store: { filename: paths.database, synchronous }, dataDir: paths.root, languageModel })
+  return Kernel.layer({ store: { filename: paths.database, synchronous }, dataDir: paths.root, languageModel, log })
 }
 
-/** Verifies the whole chain in the background at start, so a tampered log is reported, not fatal. */
+/**
+ * Reports the start-up check, which blocked the start: the log was checked against its last
+ * signed checkpoint and its chain verified from there (a refused log never gets this far). The
+ * walk of the whole chain, which catches an edit behind the checkpoint whose hash was left as
+ * it was, no longer holds up the start: it runs in the background and its result shows in
+ * `/api/status`, as `annal audit verify` and `GET /api/audit/verify` show it.
+ */
 const verifyOnStart = Layer.scopedDiscard(
   Effect.gen(function*() {
     const audit = yield* Audit
+    const { startCheck } = yield* TransparencyLog
+    const from = startCheck.checkpoints.length === 0 ? "no checkpoint yet" : `checkpoint at tree size ${Math.max(...startCheck.checkpoints.map((c) => c.size))}`
+    if (!startCheck.ok) {
+      const broken = startCheck.chainBreak
+      yield* audit.recordVerification(
+        broken === undefined ? { valid: false, entry_count: startCheck.head.seq, reason: startCheck.problems.join("; ") } : { valid: false, entry_count: startCheck.head.seq, ...broken }
+      )
+      return yield* Effect.logError(`EVENT LOG ACCEPTED DESPITE: ${startCheck.problems.join("; ")}`)
+    }
+    yield* Effect.logInfo(`event log checked: ${startCheck.head.seq} events, consistent with ${from}; chain verified from seq ${startCheck.verifiedFrom} (${startCheck.verifiedEvents} events)`)
     yield* audit.verify.pipe(
       Effect.tap((v) =>
         v.valid
@@ -106,7 +126,7 @@ export const layer = (options: ServerOptions) => {
         )
       ))
   )
-  const kernel = kernelLayer(options.dataDir, options.synchronous, model)
+  const kernel = kernelLayer(options.dataDir, options.synchronous, model, options.log)
   const services = Layer.mergeAll(
     RateLimiter.layer,
     Metrics.layer,
@@ -117,7 +137,7 @@ export const layer = (options: ServerOptions) => {
     Layer.succeed(LocalInstallSecret, options.localInstallSecret)
   ).pipe(Layer.provideMerge(kernel))
   const api = HttpApiBuilder.api(AnnalApi).pipe(
-    Layer.provide([AuthLive, AgentsLive, HealthLive, SystemLive, AuditLive, EventsLive, PermissionsLive, BudgetsLive, ApprovalsLive, WorkspaceLive, GitLive, SeedsLive, SkillsLive, PersonasLive, SessionsLive, AgentGroupsLive, SchedulerLive, CronLive, MemoryLive, ChatLive, ProgramsLive, ProgramsLocalLive]),
+    Layer.provide([AuthLive, AgentsLive, HealthLive, LogLive, SystemLive, AuditLive, EventsLive, PermissionsLive, BudgetsLive, ApprovalsLive, WorkspaceLive, GitLive, SeedsLive, SkillsLive, PersonasLive, SessionsLive, AgentGroupsLive, SchedulerLive, CronLive, MemoryLive, ChatLive, ProgramsLive, ProgramsLocalLive]),
     Layer.provide(AuthorizationLive)
   )
   const http = Layer.unwrapEffect(Effect.map(makeGuard, (guard) => HttpApiBuilder.serve(guard))).pipe(

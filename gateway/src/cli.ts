@@ -42,9 +42,22 @@ const model = Options.file("model").pipe(
   Options.optional
 )
 
+const checkpointDir = Options.directory("checkpoint-dir").pipe(
+  Options.withDescription("A witness directory outside the data directory that receives every signed checkpoint of the log (wins over log.checkpoint_dir); also ANNAL_CHECKPOINT_DIR"),
+  Options.withFallbackConfig(Config.string("ANNAL_CHECKPOINT_DIR")),
+  Options.optional
+)
+const signingKey = Options.file("signing-key").pipe(
+  Options.withDescription("The Ed25519 key (PKCS#8 PEM) checkpoints are signed with (default <data-dir>/log-signing.key, made on first start)"),
+  Options.optional
+)
+const acceptLogRollback = Options.boolean("accept-log-rollback").pipe(
+  Options.withDescription("Start even though the log is shorter than, or inconsistent with, its last signed checkpoint; the decision is recorded as an event")
+)
+
 const say = (line: string) => Effect.sync(() => process.stdout.write(`${line}\n`))
 
-const serve = Command.make("serve", { dataDir, host, port, synchronous, model }, (o) => {
+const serve = Command.make("serve", { dataDir, host, port, synchronous, model, checkpointDir, signingKey, acceptLogRollback }, (o) => {
   const secret = randomBytes(32).toString("hex")
   return Effect.gen(function*() {
     const url = yield* Server.serverUrl
@@ -74,13 +87,19 @@ const serve = Command.make("serve", { dataDir, host, port, synchronous, model },
         port: Option.getOrUndefined(o.port),
         apiKey: process.env.ANNAL_API_KEY,
         synchronous: o.synchronous,
+        log: {
+          checkpointDir: Option.getOrUndefined(o.checkpointDir),
+          signingKeyFile: Option.getOrUndefined(o.signingKey),
+          acceptRollback: o.acceptLogRollback
+        },
         modelPath: Option.getOrUndefined(o.model),
         localInstallSecret: secret
       })
     ),
     // the lock first: the log is opened only by its holder
     (served) => Effect.scoped(Effect.zipRight(DataDirLock.acquire(o.dataDir, "server"), served)),
-    Effect.catchTag("DataDirInUse", (e) => failWith(e.message))
+    Effect.catchTag("DataDirInUse", (e) => failWith(e.message)),
+    Effect.catchTag("LogRefused", (e) => failWith(e.message))
   )
 })
 

@@ -28,6 +28,7 @@ import { DataDir } from "./shared/DataDir.js"
 import { Configuration } from "./config/Configuration.js"
 import { HostTools } from "./hosttools/HostTools.js"
 import { LanguageModel } from "./llm/LanguageModel.js"
+import * as Transparency from "./log/TransparencyLog.js"
 import { Memory } from "./memory/Memory.js"
 import { Orchestrator } from "./orchestrator/Orchestrator.js"
 import { memoryProjection } from "./memory/projection.js"
@@ -97,14 +98,17 @@ export interface KernelOptions {
   readonly languageModel?: Layer.Layer<LanguageModel, never, Configuration> | undefined
   /** Where ids come from; default UUID v7 with the process's randomness (`IdGenerator.layer`). */
   readonly ids?: Layer.Layer<IdGenerator> | undefined
+  /** The log's checkpoints: witness directory, signing key, accepting a refused log. */
+  readonly log?: Transparency.TransparencyOptions | undefined
 }
 
 /** The kernel's services, over the store. */
 export const layer = (options: KernelOptions) => {
   const store = Layer.merge(storeLayer(options.store, options.ids), DataDir.layer(options.dataDir))
+  // the log is checked against its last signed checkpoint before anything else reads or appends
+  const checked = Transparency.layer(options.log).pipe(Layer.provideMerge(Configuration.layer), Layer.provideMerge(store))
   // tier 1: services that need only the store
   const tier1 = Layer.mergeAll(
-    Configuration.layer,
     Access.layer,
     Audit.layer,
     Budgets.layer,
@@ -115,7 +119,7 @@ export const layer = (options: KernelOptions) => {
     Sessions.layer,
     AgentGroups.layer,
     Agents.layer
-  ).pipe(Layer.provideMerge(store))
+  ).pipe(Layer.provideMerge(checked))
   // tier 2: services that need tier 1 (configuration, access decisions)
   const tier2 = Layer.mergeAll(
     EventBus.layer,

@@ -22,6 +22,7 @@ import { ConfigDocument, ConfigPatch } from "./Config.js"
 import { ChatGroup } from "./Chat.js"
 import { BadRequest, Conflict, Forbidden, GatewayTimeout, InternalError, NotFound, PayloadTooLarge, PaymentRequired, ServiceUnavailable, TooManyRequests } from "./Errors.js"
 import { GitGroup } from "./Git.js"
+import { LogGroup } from "./Log.js"
 import { MemoryGroup } from "./Memory.js"
 import { Page, PageQuery } from "./Pagination.js"
 import { PermissionsGroup } from "./Permissions.js"
@@ -100,6 +101,7 @@ export class AnnalApi extends HttpApi.make("annal")
   .add(SystemGroup)
   .add(AuditGroup)
   .add(EventsGroup)
+  .add(LogGroup)
   .add(PermissionsGroup)
   .add(BudgetGroup)
   .add(ApprovalsGroup)

@@ -185,6 +185,15 @@ export const LlmConfig = Schema.Struct(LlmFields).pipe(
 )
 export type LlmConfig = typeof LlmConfig.Type
 
+export const LogConfig = Schema.Struct({
+  /** A checkpoint of the log is signed once this many events were appended since the last one… */
+  checkpoint_every_events: PositiveInt.pipe(Schema.lessThanOrEqualTo(10_000_000)),
+  /** …or once this many seconds passed with any event appended since. */
+  checkpoint_every_secs: PositiveInt.pipe(Schema.lessThanOrEqualTo(86_400)),
+  /** A witness directory outside the data directory that receives every checkpoint (`--checkpoint-dir` wins). */
+  checkpoint_dir: Schema.NullOr(Schema.String.pipe(Schema.minLength(1)))
+})
+
 export const AnnalConfig = Schema.Struct({
   server: ServerConfig,
   security: SecurityConfig,
@@ -195,7 +204,8 @@ export const AnnalConfig = Schema.Struct({
   orchestrator: OrchestratorConfig,
   memory: MemoryConfig,
   tools: ToolsConfig,
-  llm: LlmConfig
+  llm: LlmConfig,
+  log: LogConfig
 })
 export type AnnalConfig = typeof AnnalConfig.Type
 
@@ -229,7 +239,8 @@ export const defaultConfig: AnnalConfig = {
       exec: "always"
     }
   },
-  llm: { provider: "none", model_path: null, context_size: null, threads: 1, base_url: null, model: null, api_key_env: "ANNAL_LLM_API_KEY" }
+  llm: { provider: "none", model_path: null, context_size: null, threads: 1, base_url: null, model: null, api_key_env: "ANNAL_LLM_API_KEY" },
+  log: { checkpoint_every_events: 1000, checkpoint_every_secs: 60, checkpoint_dir: null }
 }
 
 /**
@@ -277,6 +288,7 @@ export const ConfigPatch = openPatch({
   orchestrator: openPatch(OrchestratorConfig.fields),
   memory: openPatch({ embedding: openPatch(MemoryEmbeddingFields), hnsw: openPatch(MemoryHnswConfig.fields) }),
   tools: openPatch(ToolsConfig.fields),
-  llm: openPatch(LlmFields)
+  llm: openPatch(LlmFields),
+  log: openPatch(LogConfig.fields)
 }).annotations({ identifier: "ConfigPatch" })
 export type ConfigPatch = typeof ConfigPatch.Type

@@ -152,7 +152,8 @@ export const openTree = (db: Database.Database): StoredTree => {
     committed: () => {
       committedTree = pending
     },
-    size: () => Math.max(committedTree.size, (stmt.size.get() as number | undefined) ?? 0),
+    // another process may have appended since (a reader's view); never more than the log holds
+    size: () => Math.min(Math.max(committedTree.size, (stmt.size.get() as number | undefined) ?? 0), stmt.head.get() as number),
     frontier: () => committedTree,
     root: (size) => (size === committedTree.size ? frontierRoot(committedTree) : mth(0, size)),
     inclusion: (index, size) => ({ leaf: complete(0, index), path: inclusionProof(index, size, mth) }),

@@ -41,6 +41,8 @@ export class Audit extends Context.Tag("@annal/kernel/Audit")<
     readonly verify: Effect.Effect<AuditVerification, EventStoreError>
     /** The last verification's result, if one has run. */
     readonly lastVerification: Effect.Effect<AuditVerification | undefined>
+    /** Records a verification made elsewhere (the start-up check from the last checkpoint). */
+    readonly recordVerification: (v: AuditVerification) => Effect.Effect<void>
   }
 >() {
   static readonly layer = Layer.effect(
@@ -62,7 +64,8 @@ export class Audit extends Context.Tag("@annal/kernel/Audit")<
             Effect.mapError(readError)
           ),
         verify,
-        lastVerification: Ref.get(last)
+        lastVerification: Ref.get(last),
+        recordVerification: (v) => Ref.set(last, v)
       })
     })
   )

@@ -22,6 +22,10 @@ export interface DataPaths {
   readonly programs: string
   /** `memory.hnsw` (+ its sidecar): the semantic index, rebuilt from the log when missing. */
   readonly memoryIndex: string
+  /** `checkpoint`: the last signed checkpoint of the log, outside annal.db so that cutting the log's rows leaves it. */
+  readonly checkpoint: string
+  /** `log-signing.key`: the Ed25519 key checkpoints are signed with (PKCS#8 PEM, 0600). */
+  readonly signingKey: string
 }
 
 /** The layout under a data directory. */
@@ -35,7 +39,9 @@ export const dataPaths = (dataDir: string): DataPaths => {
     skills: join(root, "skills"),
     seeds: join(root, "seeds"),
     programs: join(root, "programs"),
-    memoryIndex: join(root, "memory.hnsw")
+    memoryIndex: join(root, "memory.hnsw"),
+    checkpoint: join(root, "checkpoint"),
+    signingKey: join(root, "log-signing.key")
   }
 }
 
