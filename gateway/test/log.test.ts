@@ -7,7 +7,7 @@ import { createHash, createPublicKey, verify } from "node:crypto"
 import { rmSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { startServer } from "./harness.js"
+import { startServer, startServerProcess } from "./harness.js"
 
 const sha = (...parts: Array<Uint8Array>) => {
   const h = createHash("sha256")
@@ -88,8 +88,8 @@ describe("the log's checkpoints and proofs over HTTP", () => {
       const head = db.prepare("SELECT MAX(seq) FROM events").pluck().get() as number
       db.prepare("DELETE FROM events WHERE seq > ?").run(head - 2)
       db.close()
-      await expect(startServer({ dataDir: dir })).rejects.toThrow(new RegExp(`tree size ${head}\\b[\\s\\S]*the log's head is seq ${head - 2} `))
-      const accepted = await startServer({ dataDir: dir, args: ["--accept-log-rollback"] })
+      await expect(startServerProcess({ dataDir: dir })).rejects.toThrow(new RegExp(`tree size ${head}\\b[\\s\\S]*the log's head is seq ${head - 2} `))
+      const accepted = await startServerProcess({ dataDir: dir, args: ["--accept-log-rollback"] })
       try {
         const events = (await accepted.json(`/api/audit/entries?from_seq=${head - 1}&to_seq=${head - 1}`)).body.entries
         expect(events[0].action).toBe("log_rollback_accepted")
