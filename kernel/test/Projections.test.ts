@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Access, Configuration, Kernel, Projection, Rebuild } from "@annal/kernel"
-import { EventStore, EventStoreSqlite, IdGenerator } from "@annal/store"
+import { Access, Configuration, Kernel, MalformedEvent, Projection, Rebuild } from "@annal/kernel"
+import { EventStore, EventStoreSqlite, IdGenerator, openScratch, type StoredEvent } from "@annal/store"
 import { Effect, Layer } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -85,4 +85,43 @@ describe("projections", () => {
       expect(rows).toEqual([{ subject: "builder", n: 5 }])
     })
   )
+
+  it.live("an event whose data its Schema refuses fails its append with an error naming the seq, and changes no view", () =>
+    Effect.gen(function*() {
+      const store = yield* EventStore
+      const before = (yield* store.head).seq
+      const failure = yield* Effect.flip(store.append({
+        stream: "agent-x",
+        expectedVersion: 0,
+        events: [{ type: "agent_created", data: { agent_id: "x", name: 42, seed_id: null } }],
+        actor: "system"
+      }))
+      expect(failure.message).toContain(`event ${before + 1} (agent_created on agent-x) does not match its schema`)
+      expect(failure.cause).toBeInstanceOf(MalformedEvent)
+      expect(failure.cause).toMatchObject({ seq: before + 1, type: "agent_created", stream: "agent-x" })
+      expect((yield* store.head).seq).toBe(before)
+      expect(yield* store.readViews((db) => db.all("SELECT id FROM agents"))).toEqual([])
+    }).pipe(Effect.provide(kernel(tempDb())))
+  )
+
+  it("a replay that meets a malformed stored event stops there, naming its seq", () => {
+    const event = (seq: number, data: StoredEvent["data"]): StoredEvent => ({
+      seq, id: `e${seq}`, stream: "task-t", version: seq, type: seq === 1 ? "task_submitted" : "task_started", actor: "system",
+      at: "2026-01-01T00:00:00.000Z", data, meta: {}, prev_hash: "", hash: ""
+    })
+    const submitted = { id: "t", description: "d", goal: "g", constraints: [], acceptance_criteria: [], toolchain: "default", priority: "Normal", source: { kind: "api", id: null } }
+    const replay = () => {
+      const scratch = openScratch()
+      try {
+        Projection.buildInto(scratch.db, Kernel.projections, (apply) => {
+          apply(event(1, submitted))
+          apply(event(2, { runner: "agent" }))
+        })
+      } finally {
+        scratch.close()
+      }
+    }
+    expect(replay).toThrow(MalformedEvent)
+    expect(replay).toThrow(/^event 2 \(task_started on task-t\) does not match its schema/)
+  })
 })

@@ -1,5 +1,6 @@
 import * as Projection from "../projection/Projection.js"
-import { ACCESS_DECIDED, type AccessDecided } from "./events.js"
+import { decodeData } from "../shared/EventData.js"
+import { ACCESS_DECIDED, AccessDecided } from "./events.js"
 
 /** Every access decision, newest last; the view behind the legacy `GET /api/audit`. */
 export const accessProjection = Projection.make({
@@ -22,7 +23,7 @@ export const accessProjection = Projection.make({
   ],
   handles: [ACCESS_DECIDED],
   apply: (event, db) => {
-    const d = event.data as unknown as AccessDecided
+    const d = decodeData(AccessDecided, event)
     db.run("INSERT INTO access_decisions (seq, at, subject, action, resource, allowed, reason) VALUES (?, ?, ?, ?, ?, ?, ?)", [
       event.seq,
       event.at,

@@ -1,14 +1,16 @@
 import * as Projection from "../projection/Projection.js"
+import { decodeData } from "../shared/EventData.js"
 import {
   AGENT_CREATED,
   AGENT_FAILED,
   AGENT_OUTPUT,
   AGENT_STARTED,
   AGENT_STOPPED,
-  type AgentCreated,
-  type AgentFailed,
-  type AgentOutput,
-  type AgentStopped
+  AgentCreated,
+  AgentFailed,
+  AgentOutput,
+  AgentStarted,
+  AgentStopped
 } from "./events.js"
 
 /** The agents and their counters; a row per agent, its status following its events. */
@@ -41,7 +43,7 @@ export const agentsProjection = Projection.make({
   apply: (event, db) => {
     switch (event.type) {
       case AGENT_CREATED: {
-        const d = event.data as unknown as AgentCreated
+        const d = decodeData(AgentCreated, event)
         db.run(
           `INSERT INTO agents (id, name, status, created_at, seed_id, task_id, session_id, steps, tool_calls, tokens, stop_reason, error, updated_at, seq)
            VALUES (?, ?, 'Starting', ?, ?, ?, ?, 0, 0, 0, NULL, NULL, ?, ?)`,
@@ -50,12 +52,12 @@ export const agentsProjection = Projection.make({
         return
       }
       case AGENT_STARTED: {
-        const d = event.data as { agent_id: string }
+        const d = decodeData(AgentStarted, event)
         db.run(`UPDATE agents SET status = 'Running', updated_at = ? WHERE id = ?`, [event.at, d.agent_id])
         return
       }
       case AGENT_OUTPUT: {
-        const d = event.data as unknown as AgentOutput
+        const d = decodeData(AgentOutput, event)
         db.run(
           `UPDATE agents SET steps = max(steps, ?), tool_calls = tool_calls + ?, tokens = tokens + ?, updated_at = ? WHERE id = ?`,
           [d.step, d.tool_call_count, d.tokens, event.at, d.agent_id]
@@ -63,12 +65,12 @@ export const agentsProjection = Projection.make({
         return
       }
       case AGENT_STOPPED: {
-        const d = event.data as unknown as AgentStopped
+        const d = decodeData(AgentStopped, event)
         db.run(`UPDATE agents SET status = 'Stopped', stop_reason = ?, updated_at = ? WHERE id = ?`, [d.reason, event.at, d.agent_id])
         return
       }
       case AGENT_FAILED: {
-        const d = event.data as unknown as AgentFailed
+        const d = decodeData(AgentFailed, event)
         db.run(`UPDATE agents SET status = 'Failed', error = ?, updated_at = ? WHERE id = ?`, [d.error, event.at, d.agent_id])
         return
       }

@@ -11,9 +11,10 @@ import { Clock, Context, Deferred, Duration, Effect, FiberMap, Layer } from "eff
 import { Configuration } from "../config/Configuration.js"
 import { appendDecided, type CommandContext, query } from "../shared/Command.js"
 import { type ConcurrentChange, EntityNotFound } from "../shared/errors.js"
+import { readData } from "../shared/EventData.js"
 import { priorEvents } from "../shared/Idempotency.js"
 import { type ApprovalInput, type ApprovalState, decideRequest, decideResolve } from "./decide.js"
-import { APPROVAL_REQUESTED, APPROVAL_RESOLVED, type ApprovalRequested, type ApprovalResolved, approvalStream } from "./events.js"
+import { APPROVAL_REQUESTED, APPROVAL_RESOLVED, ApprovalRequested, ApprovalResolved, approvalStream } from "./events.js"
 
 /** What `request` asks; `timeoutSecs` overrides the configured `approvals.timeout_secs`. */
 export interface ApprovalRequestInput extends ApprovalInput {
@@ -100,7 +101,7 @@ export class Approvals extends Context.Tag("@annal/kernel/Approvals")<
         Effect.gen(function*() {
           const prior = yield* priorEvents(context.meta)
           const replayed = prior?.find((e) => e.type === APPROVAL_RESOLVED && e.data.id === id)
-          if (replayed !== undefined) return (replayed.data as unknown as ApprovalResolved).resolution
+          if (replayed !== undefined) return (yield* readData(ApprovalResolved, replayed)).resolution
           const state: ApprovalState | undefined = yield* read(id)
           const now = yield* Clock.currentTimeMillis
           const event = yield* decideResolve(state, id, resolution, context.actor, now)
@@ -145,12 +146,12 @@ export class Approvals extends Context.Tag("@annal/kernel/Approvals")<
           const now = yield* Clock.currentTimeMillis
           // a whole number of seconds, at least one, like the configured timeout
           const timeout = Math.max(1, Math.round(input.timeoutSecs ?? (yield* config.current).approvals.timeout_secs))
-          const event = decideRequest((yield* ids.next), input, timeout, now)
+          const event = decideRequest(yield* ids.next, input, timeout, now)
           const [stored] = yield* appendDecided(approvalStream(event.id), 0, [{ type: APPROVAL_REQUESTED, data: event }], context).pipe(
             Effect.provide(services)
           )
           // a repeated idempotency key answers with the approval it created the first time
-          const recorded = (stored?.data ?? event) as unknown as ApprovalRequested
+          const recorded = stored === undefined ? event : yield* readData(ApprovalRequested, stored)
           const deferred = yield* deferredOf(recorded.id)
           const row = yield* read(recorded.id)
           if (row !== undefined && row.status !== "pending") yield* settle(recorded.id, row.status as ApprovalResolution)

@@ -1,5 +1,6 @@
 import * as Projection from "../projection/Projection.js"
-import { APPROVAL_REQUESTED, APPROVAL_RESOLVED, type ApprovalRequested, type ApprovalResolved } from "./events.js"
+import { decodeData } from "../shared/EventData.js"
+import { APPROVAL_REQUESTED, APPROVAL_RESOLVED, ApprovalRequested, ApprovalResolved } from "./events.js"
 
 /** Every approval, pending and decided; `seq` (of the request) orders them. */
 export const approvalsProjection = Projection.make({
@@ -28,14 +29,14 @@ export const approvalsProjection = Projection.make({
   handles: [APPROVAL_REQUESTED, APPROVAL_RESOLVED],
   apply: (event, db) => {
     if (event.type === APPROVAL_REQUESTED) {
-      const d = event.data as unknown as ApprovalRequested
+      const d = decodeData(ApprovalRequested, event)
       db.run(
         `INSERT INTO approvals (id, seq, subject, action, resource, reason, created_at, expires_at, status, resolved_at, resolved_by, version)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, ?)`,
         [d.id, event.seq, d.subject, d.action, d.resource, d.reason, event.at, d.expires_at, event.version]
       )
     } else {
-      const d = event.data as unknown as ApprovalResolved
+      const d = decodeData(ApprovalResolved, event)
       db.run("UPDATE approvals SET status = ?, resolved_at = ?, resolved_by = ?, version = ? WHERE id = ?", [
         d.resolution,
         event.at,

@@ -1,7 +1,8 @@
 /** How an event of the log reads as an audit entry (pure). */
 import type { AuditEntry } from "@annal/spec"
 import type { StoredEvent } from "@annal/store"
-import { ACCESS_DECIDED, type AccessDecided } from "../access/events.js"
+import { ACCESS_DECIDED, AccessDecided } from "../access/events.js"
+import { decodeData } from "../shared/EventData.js"
 
 /** `sha256:<hex>`, the API's rendering of a chain hash. */
 export const renderHash = (hex: string) => `sha256:${hex}`
@@ -12,7 +13,7 @@ export const actorName = (actor: string) => (actor.startsWith("agent:") ? actor.
 /** An event as an audit entry; access decisions show who was decided about and the verdict. */
 export const toAuditEntry = (event: StoredEvent): AuditEntry => {
   if (event.type === ACCESS_DECIDED) {
-    const d = event.data as unknown as AccessDecided
+    const d = decodeData(AccessDecided, event)
     return {
       seq: event.seq,
       timestamp: event.at,

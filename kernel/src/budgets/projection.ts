@@ -1,14 +1,15 @@
 import * as Projection from "../projection/Projection.js"
+import { decodeData } from "../shared/EventData.js"
 import {
   BUDGET_CHARGED,
   BUDGET_REMOVED,
   BUDGET_RESERVED,
   BUDGET_RESET,
   BUDGET_SET,
-  type BudgetChargedEvent,
-  type BudgetRemovedEvent,
-  type BudgetReservedEvent,
-  type BudgetSetEvent
+  BudgetChargedEvent,
+  BudgetRemovedEvent,
+  BudgetReservedEvent,
+  BudgetSetEvent
 } from "./events.js"
 
 /**
@@ -38,7 +39,7 @@ export const budgetsProjection = Projection.make({
   apply: (event, db) => {
     switch (event.type) {
       case BUDGET_SET: {
-        const d = event.data as unknown as BudgetSetEvent
+        const d = decodeData(BudgetSetEvent, event)
         db.run(
           `INSERT INTO budgets (agent_id, token_budget, calls_budget, window_secs, window_started_at, used_tokens, used_calls, version, updated_at)
            VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)
@@ -50,7 +51,7 @@ export const budgetsProjection = Projection.make({
         return
       }
       case BUDGET_REMOVED: {
-        const d = event.data as unknown as BudgetRemovedEvent
+        const d = decodeData(BudgetRemovedEvent, event)
         db.run("DELETE FROM budgets WHERE agent_id = ?", [d.agent_id])
         return
       }
@@ -62,7 +63,7 @@ export const budgetsProjection = Projection.make({
         return
       }
       case BUDGET_RESERVED: {
-        const d = event.data as unknown as BudgetReservedEvent
+        const d = decodeData(BudgetReservedEvent, event)
         if (d.new_window) {
           db.run(
             "UPDATE budgets SET window_started_at = ?, used_tokens = ?, used_calls = ?, version = ?, updated_at = ? WHERE agent_id = ?",
@@ -77,7 +78,7 @@ export const budgetsProjection = Projection.make({
         return
       }
       case BUDGET_CHARGED: {
-        const d = event.data as unknown as BudgetChargedEvent
+        const d = decodeData(BudgetChargedEvent, event)
         if (d.new_window) {
           db.run(
             "UPDATE budgets SET window_started_at = ?, used_tokens = max(0, ? - ?), used_calls = ?, version = ?, updated_at = ? WHERE agent_id = ?",

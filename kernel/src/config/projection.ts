@@ -1,6 +1,7 @@
 import type { StoredEvent } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
-import { CONFIG_CHANGED, type ConfigChanged } from "./events.js"
+import { decodeData } from "../shared/EventData.js"
+import { CONFIG_CHANGED, ConfigChanged } from "./events.js"
 
 /** The current configuration: one row. */
 export const configProjection = Projection.make({
@@ -21,12 +22,14 @@ export const configProjection = Projection.make({
   ],
   handles: [CONFIG_CHANGED],
   apply: (event: StoredEvent, db) => {
-    const data = event.data as unknown as ConfigChanged
+    const data = decodeData(ConfigChanged, event)
     db.run(
       `INSERT INTO config_current (id, config, api_key_sha256, extra, version, updated_at) VALUES (1, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET config = excluded.config, api_key_sha256 = excluded.api_key_sha256,
          extra = excluded.extra, version = excluded.version, updated_at = excluded.updated_at`,
-      [JSON.stringify(data.config), data.api_key_sha256, JSON.stringify(data.extra ?? {}), event.version, event.at]
+      // the configuration and the unknown keys exactly as recorded: decoding orders keys as the
+      // Schema does and drops those this version does not know
+      [JSON.stringify(event.data["config"]), data.api_key_sha256, JSON.stringify(event.data["extra"] ?? {}), event.version, event.at]
     )
   }
 })

@@ -4,19 +4,20 @@ import type { StoredEvent } from "@annal/store"
 import { Either } from "effect"
 import { validateDetailed } from "node-cron"
 import { InvalidCommand } from "../shared/errors.js"
-import { TASK_CANCELLED, TASK_COMPLETED, TASK_FAILED } from "../scheduler/events.js"
+import { decodeData } from "../shared/EventData.js"
+import { TASK_CANCELLED, TASK_COMPLETED, TASK_FAILED, TaskEnded } from "../scheduler/events.js"
 import {
   CRON_JOB_CREATED,
   CRON_JOB_DELETED,
   CRON_JOB_UPDATED,
   CRON_RUN_FAILED,
   CRON_TRIGGERED,
-  type CronJobCreated,
+  CronJobCreated,
   type CronJobDefinition,
   type CronJobDeleted,
-  type CronJobUpdated,
-  type CronRunFailed,
-  type CronTriggered
+  CronJobUpdated,
+  CronRunFailed,
+  CronTriggered
 } from "./events.js"
 
 /** A job as its events made it. */
@@ -136,7 +137,7 @@ export const decideRunFailed = (job: CronJobState, taskId: string, error: string
 export const evolve = (job: CronJobState | undefined, event: StoredEvent): CronJobState | undefined => {
   switch (event.type) {
     case CRON_JOB_CREATED: {
-      const d = event.data as unknown as CronJobCreated
+      const d = decodeData(CronJobCreated, event)
       return {
         id: d.id,
         ...definitionOf(d),
@@ -149,22 +150,22 @@ export const evolve = (job: CronJobState | undefined, event: StoredEvent): CronJ
       }
     }
     case CRON_JOB_UPDATED:
-      return job === undefined ? undefined : { ...job, ...definitionOf(event.data as unknown as CronJobUpdated), version: event.version, updated_at: event.at }
+      return job === undefined ? undefined : { ...job, ...definitionOf(decodeData(CronJobUpdated, event)), version: event.version, updated_at: event.at }
     case CRON_JOB_DELETED:
       return undefined
     case CRON_TRIGGERED: {
-      const d = event.data as unknown as CronTriggered
+      const d = decodeData(CronTriggered, event)
       return job === undefined ? undefined : { ...job, version: event.version, last_run: event.at, last_success: null, last_task_id: d.task_id }
     }
     case CRON_RUN_FAILED: {
-      const d = event.data as unknown as CronRunFailed
+      const d = decodeData(CronRunFailed, event)
       if (job === undefined) return undefined
       return d.task_id === job.last_task_id ? { ...job, version: event.version, last_success: false } : { ...job, version: event.version }
     }
     case TASK_COMPLETED:
     case TASK_FAILED:
     case TASK_CANCELLED: {
-      const taskId = (event.data as { readonly id?: unknown }).id
+      const taskId = decodeData(TaskEnded, event).id
       if (job === undefined || taskId !== job.last_task_id) return job
       return { ...job, last_success: event.type === TASK_COMPLETED }
     }

@@ -1,9 +1,19 @@
 import type { TaskPriority } from "@annal/spec"
 import type { StoredEvent, ViewDb } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
-import { TASK_ENDINGS } from "../scheduler/events.js"
+import { TASK_ENDINGS, TaskEnded } from "../scheduler/events.js"
+import { decodeData } from "../shared/EventData.js"
 import { type CronJobState, evolve } from "./decide.js"
-import { CRON_JOB_CREATED, CRON_JOB_DELETED, CRON_JOB_UPDATED, CRON_RUN_FAILED, CRON_TRIGGERED } from "./events.js"
+import {
+  CRON_JOB_CREATED,
+  CRON_JOB_DELETED,
+  CRON_JOB_UPDATED,
+  CRON_RUN_FAILED,
+  CRON_TRIGGERED,
+  CronJobDeleted,
+  CronRunFailed,
+  CronTriggered
+} from "./events.js"
 
 /** A row of `cron_jobs`. */
 export interface CronJobRow {
@@ -80,6 +90,19 @@ const write = (db: ViewDb, j: CronJobState) =>
 
 const JOB_EVENTS: ReadonlyArray<string> = [CRON_JOB_CREATED, CRON_JOB_UPDATED, CRON_JOB_DELETED, CRON_TRIGGERED, CRON_RUN_FAILED]
 
+/** The job a job event is about: a run names it `job_id`, the job's own events `id`. */
+const jobIdOf = (event: StoredEvent): string => {
+  switch (event.type) {
+    case CRON_TRIGGERED:
+      return decodeData(CronTriggered, event).job_id
+    case CRON_RUN_FAILED:
+      return decodeData(CronRunFailed, event).job_id
+    default:
+      // created, updated and deleted all carry the job's id
+      return decodeData(CronJobDeleted, event).id
+  }
+}
+
 /** The cron jobs that exist, with their last run; the end of a run's task settles `last_success`. */
 export const cronProjection = Projection.make({
   name: "cron",
@@ -108,10 +131,8 @@ export const cronProjection = Projection.make({
   ],
   handles: [...JOB_EVENTS, ...TASK_ENDINGS],
   apply: (event: StoredEvent, db) => {
-    const data = event.data as { readonly id?: unknown; readonly job_id?: unknown }
     const ofJob = JOB_EVENTS.includes(event.type)
-    const key = ofJob && typeof data.job_id === "string" ? data.job_id : data.id
-    if (typeof key !== "string") return
+    const key = ofJob ? jobIdOf(event) : decodeData(TaskEnded, event).id
     // a task's end concerns the job whose last run submitted it, if any
     const row = ofJob
       ? db.get<CronJobRow>("SELECT * FROM cron_jobs WHERE id = ?", [key])

@@ -1,15 +1,16 @@
 import * as Projection from "../projection/Projection.js"
+import { decodeData } from "../shared/EventData.js"
 import {
   TOOL_CALL_COMPLETED,
   TOOL_CALL_DENIED,
   TOOL_CALL_FAILED,
   TOOL_CALL_REQUESTED,
   TOOL_CALL_STARTED,
-  type ToolCallCompleted,
-  type ToolCallDenied,
-  type ToolCallFailed,
-  type ToolCallRequested,
-  type ToolCallStarted
+  ToolCallCompleted,
+  ToolCallDenied,
+  ToolCallFailed,
+  ToolCallRequested,
+  ToolCallStarted
 } from "./events.js"
 
 /** Every tool call with where it got to; a `requested` or `running` one after a crash never finished. */
@@ -44,7 +45,7 @@ export const toolCallsProjection = Projection.make({
   apply: (event, db) => {
     switch (event.type) {
       case TOOL_CALL_REQUESTED: {
-        const d = event.data as unknown as ToolCallRequested
+        const d = decodeData(ToolCallRequested, event)
         db.run(
           "INSERT INTO tool_calls (id, seq, agent_id, call_id, tool, status, requested_at, version) VALUES (?, ?, ?, ?, ?, 'requested', ?, ?)",
           [d.id, event.seq, d.agent_id, d.call_id, d.tool, event.at, event.version]
@@ -52,19 +53,19 @@ export const toolCallsProjection = Projection.make({
         return
       }
       case TOOL_CALL_DENIED: {
-        const d = event.data as unknown as ToolCallDenied
+        const d = decodeData(ToolCallDenied, event)
         db.run("UPDATE tool_calls SET status = 'denied', stage = ?, reason = ?, approval_id = ?, finished_at = ?, version = ? WHERE id = ?", [
           d.stage, d.reason, d.approval_id, event.at, event.version, d.id
         ])
         return
       }
       case TOOL_CALL_STARTED: {
-        const d = event.data as unknown as ToolCallStarted
+        const d = decodeData(ToolCallStarted, event)
         db.run("UPDATE tool_calls SET status = 'running', approval_id = ?, version = ? WHERE id = ?", [d.approval_id, event.version, d.id])
         return
       }
       case TOOL_CALL_COMPLETED: {
-        const d = event.data as unknown as ToolCallCompleted
+        const d = decodeData(ToolCallCompleted, event)
         db.run(
           "UPDATE tool_calls SET status = 'completed', exit_code = ?, duration_ms = ?, output_bytes = ?, output_sha256 = ?, finished_at = ?, version = ? WHERE id = ?",
           [d.exit_code, d.duration_ms, d.output_bytes, d.sha256, event.at, event.version, d.id]
@@ -72,7 +73,7 @@ export const toolCallsProjection = Projection.make({
         return
       }
       case TOOL_CALL_FAILED: {
-        const d = event.data as unknown as ToolCallFailed
+        const d = decodeData(ToolCallFailed, event)
         db.run("UPDATE tool_calls SET status = 'failed', reason = ?, duration_ms = ?, finished_at = ?, version = ? WHERE id = ?", [
           d.reason, d.duration_ms, event.at, event.version, d.id
         ])

@@ -1,6 +1,7 @@
 import * as Projection from "../projection/Projection.js"
+import { decodeData } from "../shared/EventData.js"
 import { groupStatus } from "./decide.js"
-import { AGENT_GROUP_CREATED, AGENT_GROUP_MEMBER_COMPLETED, type AgentGroupCreated, type AgentGroupMemberCompleted } from "./events.js"
+import { AGENT_GROUP_CREATED, AGENT_GROUP_MEMBER_COMPLETED, AgentGroupCreated, AgentGroupMemberCompleted } from "./events.js"
 
 /** Agent groups and their members; a group's status is derived here from its members'. */
 export const agentGroupsProjection = Projection.make({
@@ -39,7 +40,7 @@ export const agentGroupsProjection = Projection.make({
   handles: [AGENT_GROUP_CREATED, AGENT_GROUP_MEMBER_COMPLETED],
   apply: (event, db) => {
     if (event.type === AGENT_GROUP_CREATED) {
-      const d = event.data as unknown as AgentGroupCreated
+      const d = decodeData(AgentGroupCreated, event)
       db.run(
         `INSERT INTO agent_groups (id, seq, name, agent_count, completed_count, failed_count, status, created_at, updated_at, completed_at)
          VALUES (?, ?, ?, ?, 0, 0, 'running', ?, ?, NULL)`,
@@ -54,7 +55,7 @@ export const agentGroupsProjection = Projection.make({
       })
       return
     }
-    const d = event.data as unknown as AgentGroupMemberCompleted
+    const d = decodeData(AgentGroupMemberCompleted, event)
     db.run("UPDATE agent_group_members SET status = ?, result = ?, completed_at = ? WHERE group_id = ? AND agent_id = ?", [
       d.success ? "completed" : "failed",
       d.result,

@@ -20,10 +20,11 @@ import { Configuration } from "../config/Configuration.js"
 import { appendDecided, type CommandContext, commandsOf, query, streamVersion } from "../shared/Command.js"
 import { DataDir } from "../shared/DataDir.js"
 import { type ConcurrentChange, EntityNotFound, type InvalidCommand, type Unavailable } from "../shared/errors.js"
+import { readData } from "../shared/EventData.js"
 import { priorEvents } from "../shared/Idempotency.js"
 import { type Paged, paged } from "../shared/Page.js"
 import { decideDelete, decideRecall, decideStore, matchExpression } from "./decide.js"
-import { MEMORY_DELETED, MEMORY_RECALLED, MEMORY_STORED, type MemoryRecalled, type MemoryStored, memoryStream, RECALL_STREAM } from "./events.js"
+import { MEMORY_DELETED, MEMORY_RECALLED, MEMORY_STORED, type MemoryRecalled, MemoryStored, memoryStream, RECALL_STREAM } from "./events.js"
 import { makeSemanticIndex } from "./SemanticIndex.js"
 
 /** What `GET /api/status` shows of memory. */
@@ -139,7 +140,7 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
           )
           yield* kick
           // a retried Idempotency-Key answers with the memory it stored the first time
-          return { id: (events[0]?.data as MemoryStored | undefined)?.id ?? id }
+          return { id: events[0] === undefined ? id : (yield* readData(MemoryStored, events[0])).id }
         })
 
       const list = (page: PageRequest) =>

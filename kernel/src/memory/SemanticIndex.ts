@@ -10,8 +10,9 @@ import { SqlClient } from "@effect/sql"
 import { Clock, Effect } from "effect"
 import { commandsOf, query } from "../shared/Command.js"
 import { Unavailable } from "../shared/errors.js"
+import { readRowData } from "../shared/EventData.js"
 import { type Embedder, makeEmbedder } from "./Embedder.js"
-import { INDEXED_TYPES, MEMORY_STORED, type MemoryDeleted, type MemoryStored } from "./events.js"
+import { INDEXED_TYPES, MEMORY_STORED, MemoryDeleted, MemoryStored } from "./events.js"
 
 /** Events read from the log per step of a catch-up. */
 const PAGE = 512
@@ -159,8 +160,8 @@ export const makeSemanticIndex = (path: string) =>
         if (nothing) a.lastSeq = Math.max(a.lastSeq, head)
         while (a.lastSeq < head) {
           const rows = yield* commands.view("the log", (db) =>
-            db.all<{ seq: number; type: string; data: string }>(
-              `SELECT seq, type, data FROM events WHERE type IN (${INDEXED_TYPES.map(() => "?").join(", ")}) AND seq > ? AND seq <= ?
+            db.all<{ seq: number; type: string; stream: string; data: string }>(
+              `SELECT seq, type, stream, data FROM events WHERE type IN (${INDEXED_TYPES.map(() => "?").join(", ")}) AND seq > ? AND seq <= ?
               ORDER BY seq LIMIT ?`,
               [...INDEXED_TYPES, a.lastSeq, head, PAGE]
             ))
@@ -177,11 +178,11 @@ export const makeSemanticIndex = (path: string) =>
           })
           for (const row of rows) {
             if (row.type === MEMORY_STORED) {
-              run.push({ ...(JSON.parse(row.data) as MemoryStored), seq: row.seq })
+              run.push({ ...(yield* readRowData(MemoryStored, row)), seq: row.seq })
               continue
             }
             yield* flush
-            const { id } = JSON.parse(row.data) as MemoryDeleted
+            const { id } = yield* readRowData(MemoryDeleted, row)
             yield* a.index.remove(id).pipe(Effect.mapError(unavailable("the semantic index could not be updated")))
             a.memories.delete(id)
           }

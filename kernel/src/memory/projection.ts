@@ -1,6 +1,7 @@
 import type { StoredEvent } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
-import { MEMORY_DELETED, MEMORY_STORED, type MemoryDeleted, type MemoryStored } from "./events.js"
+import { decodeData } from "../shared/EventData.js"
+import { MEMORY_DELETED, MEMORY_STORED, MemoryDeleted, MemoryStored } from "./events.js"
 
 /**
  * Stored memories, and their keyword index: an FTS5 table over `content` and `tags` whose
@@ -41,7 +42,7 @@ export const memoryProjection = Projection.make({
   apply: (event: StoredEvent, db) => {
     switch (event.type) {
       case MEMORY_STORED: {
-        const d = event.data as unknown as MemoryStored
+        const d = decodeData(MemoryStored, event)
         const tags = JSON.stringify(d.tags)
         db.run(
           `INSERT INTO memory_entries (seq, id, type, content, tags, importance, created_at, actor)
@@ -52,7 +53,7 @@ export const memoryProjection = Projection.make({
         return
       }
       case MEMORY_DELETED: {
-        const d = event.data as unknown as MemoryDeleted
+        const d = decodeData(MemoryDeleted, event)
         const row = db.get<{ seq: number; content: string; tags: string }>("SELECT seq, content, tags FROM memory_entries WHERE id = ?", [d.id])
         if (row === undefined) return
         // an external-content FTS table forgets a row only when told its indexed values

@@ -1,17 +1,18 @@
 import * as Projection from "../projection/Projection.js"
+import { decodeData } from "../shared/EventData.js"
 import {
   CHAT_RUN_COMPLETED,
   CHAT_RUN_FAILED,
   CHAT_RUN_RESUMED,
   CHAT_RUN_STARTED,
-  type ChatRunCompleted,
-  type ChatRunFailed,
-  type ChatRunResumed,
-  type ChatRunStarted,
+  ChatRunCompleted,
+  ChatRunFailed,
+  ChatRunResumed,
+  ChatRunStarted,
   PHASE_COMPLETED,
   PHASE_STARTED,
-  type PhaseCompleted,
-  type PhaseStarted
+  PhaseCompleted,
+  PhaseStarted
 } from "./events.js"
 
 /**
@@ -50,7 +51,7 @@ export const chatRunsProjection = Projection.make({
   apply: (event, db) => {
     switch (event.type) {
       case CHAT_RUN_STARTED: {
-        const d = event.data as unknown as ChatRunStarted
+        const d = decodeData(ChatRunStarted, event)
         db.run(
           `INSERT INTO chat_runs (id, session_id, message_id, message_index, status, phase, seed_id, generation, resumes, reply_id, error, actor, correlation_id, started_at, updated_at, seq)
            VALUES (?, ?, ?, ?, 'running', NULL, NULL, 0, 0, NULL, NULL, ?, ?, ?, ?, ?)`,
@@ -59,7 +60,7 @@ export const chatRunsProjection = Projection.make({
         return
       }
       case PHASE_STARTED: {
-        const d = event.data as unknown as PhaseStarted
+        const d = decodeData(PhaseStarted, event)
         if (d.run_id === undefined) return
         db.run(`UPDATE chat_runs SET phase = ?, generation = coalesce(?, generation), updated_at = ? WHERE id = ?`, [
           d.phase,
@@ -70,7 +71,7 @@ export const chatRunsProjection = Projection.make({
         return
       }
       case PHASE_COMPLETED: {
-        const d = event.data as unknown as PhaseCompleted
+        const d = decodeData(PhaseCompleted, event)
         if (d.run_id === undefined) return
         db.run(`UPDATE chat_runs SET seed_id = coalesce(?, seed_id), generation = coalesce(?, generation), updated_at = ? WHERE id = ?`, [
           d.seed_id ?? null,
@@ -81,17 +82,17 @@ export const chatRunsProjection = Projection.make({
         return
       }
       case CHAT_RUN_RESUMED: {
-        const d = event.data as unknown as ChatRunResumed
+        const d = decodeData(ChatRunResumed, event)
         db.run(`UPDATE chat_runs SET resumes = resumes + 1, phase = ?, updated_at = ? WHERE id = ?`, [d.phase, event.at, d.run_id])
         return
       }
       case CHAT_RUN_COMPLETED: {
-        const d = event.data as unknown as ChatRunCompleted
+        const d = decodeData(ChatRunCompleted, event)
         db.run(`UPDATE chat_runs SET status = 'completed', phase = ?, reply_id = ?, updated_at = ? WHERE id = ?`, [d.phase, d.message_id, event.at, d.run_id])
         return
       }
       case CHAT_RUN_FAILED: {
-        const d = event.data as unknown as ChatRunFailed
+        const d = decodeData(ChatRunFailed, event)
         db.run(`UPDATE chat_runs SET status = 'failed', error = ?, updated_at = ? WHERE id = ?`, [d.error, event.at, d.run_id])
         return
       }

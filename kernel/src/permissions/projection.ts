@@ -1,5 +1,6 @@
 import * as Projection from "../projection/Projection.js"
-import { PERMISSIONS_CHANGED, type PermissionsChanged } from "./events.js"
+import { decodeData } from "../shared/EventData.js"
+import { PERMISSIONS_CHANGED, PermissionsChanged } from "./events.js"
 
 /** Each agent's current permissions: one row per agent, lists as JSON arrays. */
 export const permissionsProjection = Projection.make({
@@ -24,7 +25,7 @@ export const permissionsProjection = Projection.make({
   ],
   handles: [PERMISSIONS_CHANGED],
   apply: (event, db) => {
-    const d = event.data as unknown as PermissionsChanged
+    const d = decodeData(PermissionsChanged, event)
     db.run(
       `INSERT INTO agent_permissions (agent_name, allowed_tools, allowed_paths, denied_paths, network_access,
          max_execution_time_secs, max_memory_mb, can_fork, version, updated_at)

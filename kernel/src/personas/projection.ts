@@ -1,13 +1,14 @@
 import * as Projection from "../projection/Projection.js"
+import { decodeData } from "../shared/EventData.js"
 import {
   PERSONA_ACTIVATED,
   PERSONA_CREATED,
   PERSONA_DELETED,
   PERSONA_UPDATED,
-  type PersonaActivated,
-  type PersonaCreated,
-  type PersonaDeleted,
-  type PersonaUpdated
+  PersonaActivated,
+  PersonaCreated,
+  PersonaDeleted,
+  PersonaUpdated
 } from "./events.js"
 
 const COLUMNS = ["name", "role", "description", "system_prompt", "enabled", "model", "personality_traits"] as const
@@ -50,7 +51,7 @@ export const personasProjection = Projection.make({
   apply: (event, db) => {
     switch (event.type) {
       case PERSONA_CREATED: {
-        const d = event.data as unknown as PersonaCreated
+        const d = decodeData(PersonaCreated, event)
         db.run(
           `INSERT INTO personas (id, seq, name, role, description, system_prompt, enabled, model, personality_traits, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -59,7 +60,7 @@ export const personasProjection = Projection.make({
         return
       }
       case PERSONA_UPDATED: {
-        const d = event.data as unknown as PersonaUpdated
+        const d = decodeData(PersonaUpdated, event)
         const keys = COLUMNS.filter((k) => d[k] !== undefined)
         db.run(
           `UPDATE personas SET ${keys.map((k) => `${k} = ?, `).join("")}updated_at = ? WHERE id = ?`,
@@ -68,13 +69,13 @@ export const personasProjection = Projection.make({
         return
       }
       case PERSONA_DELETED: {
-        const d = event.data as unknown as PersonaDeleted
+        const d = decodeData(PersonaDeleted, event)
         db.run("DELETE FROM personas WHERE id = ?", [d.persona_id])
         db.run("UPDATE persona_active SET persona_id = NULL, activated_at = ? WHERE persona_id = ?", [event.at, d.persona_id])
         return
       }
       case PERSONA_ACTIVATED: {
-        const d = event.data as unknown as PersonaActivated
+        const d = decodeData(PersonaActivated, event)
         db.run(
           `INSERT INTO persona_active (slot, persona_id, activated_at) VALUES (1, ?, ?)
            ON CONFLICT (slot) DO UPDATE SET persona_id = excluded.persona_id, activated_at = excluded.activated_at`,

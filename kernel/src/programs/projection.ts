@@ -1,11 +1,13 @@
+import { Chain } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
+import { decodeData } from "../shared/EventData.js"
 import {
   PROGRAM_DISABLED,
   PROGRAM_ENABLED,
   PROGRAM_INSTALLED,
   PROGRAM_UNINSTALLED,
-  type ProgramChanged,
-  type ProgramInstalled
+  ProgramChanged,
+  ProgramInstalled
 } from "./events.js"
 
 /** A row of the `programs` view. */
@@ -86,7 +88,7 @@ export const programsProjection = Projection.make({
   apply: (event, db) => {
     switch (event.type) {
       case PROGRAM_INSTALLED: {
-        const d = event.data as unknown as ProgramInstalled
+        const d = decodeData(ProgramInstalled, event)
         db.run(
           `INSERT INTO programs (name, version, description, author, enabled, source_kind, source_location, source_commit, sha256,
             requires_tools, host_required, host_optional, mcp_servers, skill_description, skill_keywords, skill_content, installed_at, updated_at, seq)
@@ -103,7 +105,8 @@ export const programsProjection = Projection.make({
             JSON.stringify(d.requires_tools),
             JSON.stringify(d.host_requirements.required),
             JSON.stringify(d.host_requirements.optional),
-            JSON.stringify(d.mcp_servers),
+            // canonical, as recorded: the decoded objects' keys come in the Schema's order
+            Chain.canonicalJson(d.mcp_servers),
             d.skill?.description ?? null,
             d.skill === null ? null : JSON.stringify(d.skill.keywords),
             d.skill?.content ?? null,
@@ -125,12 +128,12 @@ export const programsProjection = Projection.make({
       }
       case PROGRAM_ENABLED:
       case PROGRAM_DISABLED: {
-        const d = event.data as unknown as ProgramChanged
+        const d = decodeData(ProgramChanged, event)
         db.run("UPDATE programs SET enabled = ?, updated_at = ?, seq = ? WHERE name = ?", [event.type === PROGRAM_ENABLED ? 1 : 0, event.at, event.seq, d.name])
         return
       }
       case PROGRAM_UNINSTALLED: {
-        const d = event.data as unknown as ProgramChanged
+        const d = decodeData(ProgramChanged, event)
         db.run("DELETE FROM program_tools WHERE program = ?", [d.name])
         db.run("DELETE FROM programs WHERE name = ?", [d.name])
         return

@@ -3,17 +3,18 @@ import type { TaskPriority, TaskSource, TaskStatus } from "@annal/spec"
 import type { StoredEvent } from "@annal/store"
 import { Either } from "effect"
 import { InvalidCommand } from "../shared/errors.js"
+import { decodeData } from "../shared/EventData.js"
 import {
   TASK_CANCELLED,
   TASK_COMPLETED,
   TASK_FAILED,
   TASK_STARTED,
   TASK_SUBMITTED,
-  type TaskCancelled,
-  type TaskCompleted,
-  type TaskFailed,
+  TaskCancelled,
+  TaskCompleted,
+  TaskFailed,
   type TaskStarted,
-  type TaskSubmitted
+  TaskSubmitted
 } from "./events.js"
 
 /** A task as its events made it. */
@@ -101,7 +102,7 @@ export const decideCancel = (task: TaskState, reason: string): Either.Either<Tas
 /** The task after one of its events (deterministic: only the event's own fields). */
 export const evolve = (state: TaskState | undefined, event: StoredEvent): TaskState | undefined => {
   if (event.type === TASK_SUBMITTED) {
-    const d = event.data as unknown as TaskSubmitted
+    const d = decodeData(TaskSubmitted, event)
     return {
       id: d.id,
       version: event.version,
@@ -127,11 +128,11 @@ export const evolve = (state: TaskState | undefined, event: StoredEvent): TaskSt
     case TASK_STARTED:
       return { ...base, status: "Running", started_at: event.at }
     case TASK_COMPLETED:
-      return { ...base, status: "Completed", finished_at: event.at, summary: (event.data as unknown as TaskCompleted).summary }
+      return { ...base, status: "Completed", finished_at: event.at, summary: decodeData(TaskCompleted, event).summary }
     case TASK_FAILED:
-      return { ...base, status: "Failed", finished_at: event.at, error: (event.data as unknown as TaskFailed).error }
+      return { ...base, status: "Failed", finished_at: event.at, error: decodeData(TaskFailed, event).error }
     case TASK_CANCELLED:
-      return { ...base, status: "Cancelled", finished_at: event.at, error: `cancelled: ${(event.data as unknown as TaskCancelled).reason}` }
+      return { ...base, status: "Cancelled", finished_at: event.at, error: `cancelled: ${decodeData(TaskCancelled, event).reason}` }
     default:
       return state
   }

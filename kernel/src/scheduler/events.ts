@@ -44,4 +44,8 @@ export const TaskCancelled = Schema.Struct({ id: Schema.String, reason: Schema.S
 export type TaskCancelled = typeof TaskCancelled.Type
 
 /** The stream a task's events are appended to. */
+/** What every ending of a task (completed, failed, cancelled) carries: the task's id. */
+export const TaskEnded = Schema.Struct({ id: Schema.String })
+export type TaskEnded = typeof TaskEnded.Type
+
 export const taskStream = (id: string) => `task-${id}`

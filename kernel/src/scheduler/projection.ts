@@ -2,7 +2,8 @@ import type { TaskPriority, TaskStatus } from "@annal/spec"
 import type { StoredEvent, ViewDb } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
 import { evolve, PRIORITY_RANK, type TaskState } from "./decide.js"
-import { TASK_EVENTS } from "./events.js"
+import { decodeData } from "../shared/EventData.js"
+import { TASK_EVENTS, TaskEnded } from "./events.js"
 
 /** A row of `scheduler_tasks`. */
 export interface TaskRow {
@@ -124,8 +125,8 @@ export const schedulerProjection = Projection.make({
   ],
   handles: [...TASK_EVENTS],
   apply: (event: StoredEvent, db) => {
-    const id = (event.data as { readonly id?: unknown }).id
-    if (typeof id !== "string") return
+    // every task event names its task by id
+    const { id } = decodeData(TaskEnded, event)
     const row = db.get<TaskRow>("SELECT * FROM scheduler_tasks WHERE id = ?", [id])
     const next = evolve(row === undefined ? undefined : fromRow(row), event)
     if (next !== undefined) write(db, next)

@@ -1,12 +1,14 @@
+import { Chain } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
+import { decodeData } from "../shared/EventData.js"
 import { markdownTitle } from "./decide.js"
 import {
   EVALUATION_COMPLETE,
-  type EvaluationComplete,
+  EvaluationComplete,
   SEED_CREATED,
   SEED_IMPORTED,
-  type SeedCreated,
-  type SeedImported
+  SeedCreated,
+  SeedImported
 } from "./events.js"
 
 /** Every seed, structured or Markdown, with its latest evaluation. */
@@ -43,7 +45,7 @@ export const seedsProjection = Projection.make({
   apply: (event, db) => {
     switch (event.type) {
       case SEED_CREATED: {
-        const d = event.data as unknown as SeedCreated
+        const d = decodeData(SeedCreated, event)
         db.run(
           `INSERT INTO seeds (id, seq, format, goal, constraints, acceptance_criteria, ontology, content, sha256, generation, parent_id, created_at, updated_at)
            VALUES (?, ?, 'json', ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?)`,
@@ -53,7 +55,8 @@ export const seedsProjection = Projection.make({
             d.goal,
             JSON.stringify(d.constraints),
             JSON.stringify(d.acceptance_criteria),
-            d.ontology === null ? null : JSON.stringify(d.ontology),
+            // canonical, as recorded: the decoded object's keys come in the Schema's order
+            d.ontology === null ? null : Chain.canonicalJson(d.ontology),
             d.generation,
             d.parent_seed_id,
             event.at,
@@ -64,7 +67,7 @@ export const seedsProjection = Projection.make({
       }
       case SEED_IMPORTED: {
         // a changed file replaces the content; the seed keeps its place and creation time
-        const d = event.data as unknown as SeedImported
+        const d = decodeData(SeedImported, event)
         db.run(
           `INSERT INTO seeds (id, seq, format, goal, constraints, acceptance_criteria, ontology, content, sha256, generation, parent_id, created_at, updated_at)
            VALUES (?, ?, 'markdown', ?, '[]', '[]', NULL, ?, ?, 0, NULL, ?, ?)
@@ -75,7 +78,7 @@ export const seedsProjection = Projection.make({
         return
       }
       case EVALUATION_COMPLETE: {
-        const d = event.data as unknown as EvaluationComplete
+        const d = decodeData(EvaluationComplete, event)
         db.run(
           `UPDATE seeds SET score = ?, passed = ?, evaluated_at = ?, evaluations = evaluations + 1, updated_at = ? WHERE id = ?`,
           [d.score, d.passed ? 1 : 0, event.at, event.at, d.seed_id]

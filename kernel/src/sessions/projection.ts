@@ -1,13 +1,14 @@
 import * as Projection from "../projection/Projection.js"
+import { decodeData } from "../shared/EventData.js"
 import {
   AGENT_RESPONDED,
-  type AgentResponded,
+  AgentResponded,
   MESSAGE_RECEIVED,
-  type MessageReceived,
+  MessageReceived,
   SESSION_DELETED,
   SESSION_STARTED,
-  type SessionDeleted,
-  type SessionStarted
+  SessionDeleted,
+  SessionStarted
 } from "./events.js"
 
 /** Sessions and their messages, oldest first; a deleted session leaves both tables. */
@@ -50,7 +51,7 @@ export const sessionsProjection = Projection.make({
   apply: (event, db) => {
     switch (event.type) {
       case SESSION_STARTED: {
-        const d = event.data as unknown as SessionStarted
+        const d = decodeData(SessionStarted, event)
         db.run(
           `INSERT INTO sessions (id, user_id, message_count, active_seed_id, active_persona_id, metadata, created_at, updated_at, last_seq)
            VALUES (?, ?, 0, NULL, ?, ?, ?, ?, ?)`,
@@ -59,7 +60,7 @@ export const sessionsProjection = Projection.make({
         return
       }
       case MESSAGE_RECEIVED: {
-        const d = event.data as unknown as MessageReceived
+        const d = decodeData(MessageReceived, event)
         db.run(
           `INSERT INTO session_messages (seq, session_id, message_id, role, content, seed_id, phase_reached, evaluation_passed, at)
            VALUES (?, ?, ?, 'user', ?, NULL, NULL, NULL, ?)`,
@@ -73,7 +74,7 @@ export const sessionsProjection = Projection.make({
         return
       }
       case AGENT_RESPONDED: {
-        const d = event.data as unknown as AgentResponded
+        const d = decodeData(AgentResponded, event)
         db.run(
           `INSERT INTO session_messages (seq, session_id, message_id, role, content, seed_id, phase_reached, evaluation_passed, at)
            VALUES (?, ?, ?, 'agent', ?, ?, ?, ?, ?)`,
@@ -96,7 +97,7 @@ export const sessionsProjection = Projection.make({
         return
       }
       case SESSION_DELETED: {
-        const d = event.data as unknown as SessionDeleted
+        const d = decodeData(SessionDeleted, event)
         db.run("DELETE FROM session_messages WHERE session_id = ?", [d.session_id])
         db.run("DELETE FROM sessions WHERE id = ?", [d.session_id])
         return

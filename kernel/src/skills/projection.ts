@@ -1,5 +1,6 @@
 import * as Projection from "../projection/Projection.js"
-import { SKILL_CREATED, SKILL_DELETED, type SkillCreated, type SkillDeleted } from "./events.js"
+import { decodeData } from "../shared/EventData.js"
+import { SKILL_CREATED, SKILL_DELETED, SkillCreated, SkillDeleted } from "./events.js"
 
 /** The live skills; a deleted one leaves the view (and its file) but stays in the log. */
 export const skillsProjection = Projection.make({
@@ -20,7 +21,7 @@ export const skillsProjection = Projection.make({
   handles: [SKILL_CREATED, SKILL_DELETED],
   apply: (event, db) => {
     if (event.type === SKILL_CREATED) {
-      const d = event.data as unknown as SkillCreated
+      const d = decodeData(SkillCreated, event)
       db.run("INSERT INTO skills (name, description, content, seq, created_at) VALUES (?, ?, ?, ?, ?)", [
         d.name,
         d.description,
@@ -29,7 +30,7 @@ export const skillsProjection = Projection.make({
         event.at
       ])
     } else {
-      const d = event.data as unknown as SkillDeleted
+      const d = decodeData(SkillDeleted, event)
       db.run("DELETE FROM skills WHERE name = ?", [d.name])
     }
   }

@@ -33,9 +33,10 @@ import { actorName } from "../audit/AuditEntry.js"
 import { GitError, GitRepository } from "../git/GitRepository.js"
 import { appendDecided, type CommandContext, query } from "../shared/Command.js"
 import { AccessRefused, type ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
+import { readData } from "../shared/EventData.js"
 import { priorEvents } from "../shared/Idempotency.js"
 import { diffFiles, fileVersion, reconcile, restored, written } from "./decide.js"
-import { fileStream, WORKSPACE_FILE_RESTORED, WORKSPACE_FILE_WRITTEN, WORKSPACE_STREAM, type WorkspaceFileRestored, type WorkspaceFileWritten } from "./events.js"
+import { fileStream, WORKSPACE_FILE_RESTORED, WORKSPACE_FILE_WRITTEN, WORKSPACE_STREAM, WorkspaceFileRestored, WorkspaceFileWritten } from "./events.js"
 import { parse, type Resolved, resolveIn, show } from "./WorkspacePath.js"
 
 /** A file in the workspace could not be read or written (I/O). */
@@ -250,7 +251,7 @@ export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
           const commit = yield* repo.commitPaths([target.relative], writeMessage(target.relative))
           const event = written(version, commit)
           yield* withStore(appendDecided(fileStream(target.relative), "any", [event], context))
-          return event.data as WorkspaceFileWritten
+          return { ...version, commit } satisfies WorkspaceFileWritten
         })
 
       const stage = (path: string, content: Uint8Array, context: CommandContext) =>
@@ -262,7 +263,7 @@ export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
             Effect.gen(function*() {
               // a retried request with the same Idempotency-Key writes nothing again
               const prior = yield* replayed(context, WORKSPACE_FILE_WRITTEN)
-              if (prior !== undefined) return { replayed: prior.data as unknown as WorkspaceFileWritten } as const
+              if (prior !== undefined) return { replayed: yield* readData(WorkspaceFileWritten, prior) } as const
               const target = yield* locateFile(path)
               yield* replaceFile(target, content)
               return { target } as const
@@ -285,7 +286,7 @@ export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
           Effect.gen(function*() {
             const prior = yield* replayed(context, WORKSPACE_FILE_RESTORED)
             if (prior !== undefined) {
-              const d = prior.data as unknown as WorkspaceFileRestored
+              const d = yield* readData(WorkspaceFileRestored, prior)
               return { restored: d.path, from: d.from, commit: d.commit }
             }
             const target = yield* locateFile(path)

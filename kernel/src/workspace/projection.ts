@@ -1,12 +1,13 @@
 import type { StoredEvent, ViewDb } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
+import { decodeData } from "../shared/EventData.js"
 import {
   type FileVersion,
   WORKSPACE_FILE_RESTORED,
   WORKSPACE_FILE_WRITTEN,
   WORKSPACE_RECONCILED,
-  type WorkspaceFileWritten,
-  type WorkspaceReconciled
+  WorkspaceFileWritten,
+  WorkspaceReconciled
 } from "./events.js"
 
 const upsert = (db: ViewDb, event: StoredEvent, file: FileVersion, commit: string) =>
@@ -51,13 +52,13 @@ export const workspaceProjection = Projection.make({
   apply: (event, db) => {
     let commit: string
     if (event.type === WORKSPACE_RECONCILED) {
-      const d = event.data as unknown as WorkspaceReconciled
+      const d = decodeData(WorkspaceReconciled, event)
       commit = d.commit
       for (const file of d.written) upsert(db, event, file, commit)
       for (const path of d.deleted) db.run("DELETE FROM workspace_files WHERE path = ?", [path])
     } else {
       // written and restored carry the same file fields and commit
-      const d = event.data as unknown as WorkspaceFileWritten
+      const d = decodeData(WorkspaceFileWritten, event)
       commit = d.commit
       upsert(db, event, d, commit)
     }
