@@ -4,35 +4,29 @@
  */
 import type { AgentPermissions, PermissionsPatch } from "@annal/spec"
 import { EventStore, type EventStoreError } from "@annal/store"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
 import { ACCESS_DECIDED, type AccessDecided, accessStream } from "../access/events.js"
 import { type CommandContext, commandsOf } from "../shared/Command.js"
 import { type ConcurrentChange, EntityNotFound } from "../shared/errors.js"
+import { decodeRow, Flag } from "../shared/ViewRow.js"
 import { type AccessRequest, type AccessVerdict, decideAccess, decideUpdate } from "./decide.js"
 import { PERMISSIONS_CHANGED, permissionsStream } from "./events.js"
 
-interface Row {
-  readonly agent_name: string
-  readonly allowed_tools: string
-  readonly allowed_paths: string
-  readonly denied_paths: string
-  readonly network_access: number
-  readonly max_execution_time_secs: number
-  readonly max_memory_mb: number
-  readonly can_fork: number
-  readonly version: number
-}
-
-const fromRow = (r: Row): AgentPermissions => ({
-  agent_name: r.agent_name,
-  allowed_tools: JSON.parse(r.allowed_tools) as Array<string>,
-  allowed_paths: JSON.parse(r.allowed_paths) as Array<string>,
-  denied_paths: JSON.parse(r.denied_paths) as Array<string>,
-  network_access: r.network_access === 1,
-  max_execution_time_secs: r.max_execution_time_secs,
-  max_memory_mb: r.max_memory_mb,
-  can_fork: r.can_fork === 1
+/** A row of `agent_permissions`: the lists are JSON, the flags 0 or 1. */
+const Row = Schema.Struct({
+  agent_name: Schema.String,
+  allowed_tools: Schema.parseJson(Schema.Array(Schema.String)),
+  allowed_paths: Schema.parseJson(Schema.Array(Schema.String)),
+  denied_paths: Schema.parseJson(Schema.Array(Schema.String)),
+  network_access: Flag,
+  max_execution_time_secs: Schema.Number,
+  max_memory_mb: Schema.Number,
+  can_fork: Flag,
+  version: Schema.Number
 })
+const decodeRowOf = decodeRow(Row, "agent_permissions")
+
+const fromRow = ({ version: _version, ...permissions }: typeof Row.Type): AgentPermissions => permissions
 
 /** A recorded access decision: the verdict and the seq of its `access_decided` event. */
 export interface RecordedVerdict extends AccessVerdict {
@@ -80,7 +74,9 @@ export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
       // one writer at a time in this process; another process's change is a ConcurrentChange
       const lock = yield* Effect.makeSemaphore(1)
 
-      const read = (agent: string) => view("permissions", (db) => db.get<Row>("SELECT * FROM agent_permissions WHERE agent_name = ?", [agent]))
+      const read = (agent: string) =>
+        Effect.flatMap(view("permissions", (db) => db.get("SELECT * FROM agent_permissions WHERE agent_name = ?", [agent])), (row) =>
+          row === undefined ? Effect.succeed(undefined) : decodeRowOf(row))
 
       const get = (agent: string) =>
         Effect.flatMap(read(agent), (row) =>
