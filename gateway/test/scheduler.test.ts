@@ -36,7 +36,7 @@ describe("GET /api/scheduler/stats", () => {
     expect(put.status).toBe(200)
     expect(put.body.scheduler).toEqual({ max_concurrent: 4, rate_limit_per_minute: 30 })
     expect((await server.json("/api/scheduler/stats")).body).toMatchObject({ max_concurrent: 4, rate_limit_per_minute: 30, rate_remaining: 30 })
-    for (const [scheduler, field] of [[{ max_concurrent: 0 }, "scheduler.max_concurrent"], [{ rate_limit_per_minute: 1.5 }, "scheduler.rate_limit_per_minute"], [{ burst: 3 }, "scheduler.burst"]] as const) {
+    for (const [scheduler, field] of [[{ max_concurrent: 0 }, "scheduler.max_concurrent"], [{ rate_limit_per_minute: 1.5 }, "scheduler.rate_limit_per_minute"]] as const) {
       const refused = await server.json("/api/config", { method: "PUT", body: JSON.stringify({ scheduler }) })
       expect(refused.status).toBe(400)
       expect(refused.body.error).toContain(`"${field}"`)

@@ -3,7 +3,11 @@ import { Schema } from "effect"
 
 /** The whole configuration after a change, and which keys changed. */
 export const ConfigChanged = Schema.Struct({
-  config: AnnalConfig,
+  /**
+   * As recorded: a setting an older version accepted may break today's rules (the start repairs
+   * it), so the event is not refused for it — replaying the log must never fail on old settings.
+   */
+  config: Schema.declare((u: unknown): u is typeof AnnalConfig.Type => typeof u === "object" && u !== null && !Array.isArray(u)),
   /** sha256 of the API key set in the configuration, or null when none is set. */
   api_key_sha256: Schema.NullOr(Schema.String),
   changed: Schema.Array(Schema.String),
