@@ -128,6 +128,8 @@ describe("the web UI", () => {
   it("works at 375 px wide in the dark theme", async () => {
     await page.setViewportSize({ width: 375, height: 760 })
     await page.getByLabel("Switch theme").selectOption("dark")
+    // the theme is applied by an effect after the change: wait for it rather than read at once
+    await page.waitForFunction(() => document.documentElement.dataset.theme === "dark", undefined, { timeout: 5_000 })
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark")
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
     expect(overflow).toBeLessThanOrEqual(0)
