@@ -142,7 +142,7 @@ export const layer = (options: ServerOptions) => {
   )
   const http = Layer.unwrapEffect(Effect.map(makeGuard, (guard) => HttpApiBuilder.serve(guard))).pipe(
     Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
-    Layer.provide(WebUi.layer(options.webRoot ?? WebUi.defaultWebRoot())),
+    Layer.provide(WebUi.layer(options.webRoot ?? WebUi.defaultWebRoot(options.env))),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
     Layer.provide(errorMiddleware),
     Layer.provide(api),

@@ -129,8 +129,8 @@ export const respond = (bundle: Bundle | undefined, path: string, headers: Reado
 }
 
 /** The folder the UI is built into: `ANNAL_WEB_DIR`, else the nearest `gateway/web/dist` above this module. */
-export const defaultWebRoot = (): string => {
-  const fromEnv = process.env.ANNAL_WEB_DIR
+export const defaultWebRoot = (env: Readonly<Record<string, string | undefined>> = process.env): string => {
+  const fromEnv = env.ANNAL_WEB_DIR
   if (fromEnv !== undefined && fromEnv !== "") return fromEnv
   for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
     for (const candidate of [join(dir, "web", "dist"), join(dir, "gateway", "web", "dist")]) {
