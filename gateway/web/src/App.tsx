@@ -13,6 +13,7 @@ type PageModule = () => Promise<{ readonly default: ComponentType }>
 /** Pages other than chat load when first opened, so the first load stays small. */
 const PAGES: ReadonlyArray<{ readonly path: string; readonly label: string; readonly load?: PageModule }> = [
   { path: "/", label: t.nav.chat },
+  { path: "/record", label: t.nav.record, load: () => import("./pages/Record.js") },
 ]
 
 /** The page entry a path belongs to (`/chat/<id>` is the chat). */

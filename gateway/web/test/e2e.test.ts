@@ -125,6 +125,27 @@ describe("the web UI", () => {
     await shoot("chat")
   }, 120_000)
 
+  it("shows the record: the run's events, new ones live, an event's hashes, and the chain verified", async () => {
+    await page.getByRole("link", { name: "The record" }).click()
+    await page.getByRole("heading", { name: "The record" }).waitFor()
+    const list = page.getByRole("listbox", { name: "The record" })
+    await expect.poll(() => list.getByRole("option").count(), { timeout: 20_000 }).toBeGreaterThan(10)
+    await page.getByLabel("Type").fill("approval")
+    await expect.poll(() => list.textContent()).toContain("approval_requested")
+    // an event appended now appears without a reload
+    await page.getByLabel("Type").fill("memory_stored")
+    expect(await list.getByRole("option").count()).toBe(0)
+    expect((await server.json("/api/memory", { method: "POST", body: JSON.stringify({ content: "the record is live" }) })).status).toBe(200)
+    await expect.poll(() => list.getByRole("option").count(), { timeout: 20_000 }).toBe(1)
+    await list.getByRole("option").first().click()
+    await expect.poll(() => page.getByRole("complementary", { name: "Event detail" }).textContent()).toMatch(/sha256:[0-9a-f]{64}/)
+    await page.getByRole("button", { name: "Verify the chain" }).click()
+    await expect.poll(() => page.getByRole("status").filter({ hasText: "Chain" }).textContent(), { timeout: 20_000 }).toMatch(/Chain valid: \d+ events verified/)
+    await page.getByLabel("Type").fill("")
+    await checkAccessibility()
+    await shoot("record")
+  }, 90_000)
+
   it("works at 375 px wide in the dark theme", async () => {
     await page.setViewportSize({ width: 375, height: 760 })
     await page.getByLabel("Switch theme").selectOption("dark")
