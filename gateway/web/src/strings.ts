@@ -95,6 +95,7 @@ export const t = {
     data: "data",
     meta: "meta",
     history: "Entity history",
+    historyOf: (stream: string) => `Every event of ${stream}`,
     count: (shown: number, total: number) => `${shown} of ${total} events`,
     older: "Load older"
   },

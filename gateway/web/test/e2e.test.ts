@@ -13,6 +13,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type FakeOpenAi, type ScriptedReply, startFakeOpenAi } from "../../../kernel/test/fixtures/fakeOpenAi.js"
 import { ROOT, type RunningServer, startServer, tempDir } from "../../test/harness.js"
+import { widerThanViewport } from "./browser.js"
 
 const CHROMIUM = "/usr/bin/chromium"
 const SCREENSHOTS = join(ROOT, "docs", "screenshots")
@@ -139,9 +140,15 @@ describe("the web UI", () => {
     await expect.poll(() => list.getByRole("option").count(), { timeout: 20_000 }).toBe(1)
     await list.getByRole("option").first().click()
     await expect.poll(() => page.getByRole("complementary", { name: "Event detail" }).textContent()).toMatch(/sha256:[0-9a-f]{64}/)
+    // the event's stream, every event of it
+    await page.getByRole("button", { name: /^Every event of / }).click()
+    expect(await page.getByLabel("Type").inputValue()).toBe("")
+    expect(await page.getByLabel("Stream").inputValue()).not.toBe("")
+    await expect.poll(() => list.textContent()).toContain("memory_stored")
+    await expect.poll(() => list.getByRole("option").count()).toBeGreaterThanOrEqual(1)
     await page.getByRole("button", { name: "Verify the chain" }).click()
     await expect.poll(() => page.getByRole("status").filter({ hasText: "Chain" }).textContent(), { timeout: 20_000 }).toMatch(/Chain valid: \d+ events verified/)
-    await page.getByLabel("Type").fill("")
+    await page.getByLabel("Stream").fill("")
     await checkAccessibility()
     await shoot("record")
   }, 90_000)
@@ -152,10 +159,11 @@ describe("the web UI", () => {
     // the theme is applied by an effect after the change: wait for it rather than read at once
     await page.waitForFunction(() => document.documentElement.dataset.theme === "dark", undefined, { timeout: 5_000 })
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark")
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
-    expect(overflow).toBeLessThanOrEqual(0)
+    // the record page is open: its list, filters and detail must fit without a sideways scroll
+    expect(await page.getByRole("heading", { name: "The record" }).count()).toBe(1)
+    expect(await widerThanViewport(page)).toEqual([])
     await checkAccessibility()
-    await shoot("chat-375-dark")
+    await shoot("record-375-dark")
     await page.getByLabel("Switch theme").selectOption("system")
     await page.setViewportSize({ width: 1200, height: 760 })
   }, 60_000)

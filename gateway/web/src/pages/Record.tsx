@@ -124,7 +124,7 @@ const RecordPage = () => {
                 style={{ transform: `translateY(${(first + i) * ROW}px)` }} onClick={() => select(row)}>
                 <span class="seq">{row.seq}</span>
                 <span class="type">{row.type}</span>
-                <span class="muted">{row.stream}</span>
+                <span class="muted stream">{row.stream}</span>
               </button>
             ))}
           </div>
@@ -142,6 +142,11 @@ const RecordPage = () => {
               <dt>{t.record.prevHash}</dt><dd><code>{selected.prev_hash ?? "…"}</code></dd>
               {selected.data !== undefined && (<><dt>{t.record.data}</dt><dd><pre>{JSON.stringify(selected.data, null, 2)}</pre></dd></>)}
             </dl>
+          )}
+          {selected !== undefined && (
+            <button type="button" class="quiet" onClick={() => setFilters({ type: "", stream: selected.stream, actor: "", since: "" })}>
+              {t.record.historyOf(selected.stream)}
+            </button>
           )}
         </aside>
       </div>

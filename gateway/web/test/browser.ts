@@ -1,0 +1,124 @@
+/**
+ * What the browser end-to-end files share: Debian's Chromium driven by playwright-core (one
+ * browser per file, launched once), a real Annal server on a random port with the fake
+ * OpenAI-compatible model, sign-in through the form, and the checks every page passes — axe-core
+ * with no serious or critical violation, no sideways scroll at 375 px, light and dark, and no
+ * console error or warning — with its screenshot in docs/screenshots/.
+ */
+import AxeBuilder from "@axe-core/playwright"
+import { execFileSync } from "node:child_process"
+import { existsSync, mkdirSync } from "node:fs"
+import { join } from "node:path"
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
+import { expect } from "vitest"
+import { type FakeOpenAi, startFakeOpenAi } from "../../../kernel/test/fixtures/fakeOpenAi.js"
+import { ROOT, type RunningServer, startServer, tempDir } from "../../test/harness.js"
+
+export const CHROMIUM = "/usr/bin/chromium"
+export const SCREENSHOTS = join(ROOT, "docs", "screenshots")
+
+/**
+ * The elements that reach past the viewport's right edge (none means no sideways scroll), each
+ * named so a failure says what to fix. Only the outermost offender of each branch is listed.
+ */
+export const widerThanViewport = (page: Page): Promise<ReadonlyArray<string>> =>
+  page.evaluate(() => {
+    const width = document.documentElement.clientWidth
+    if (document.documentElement.scrollWidth <= width) return []
+    const name = (el: Element) => `${el.tagName.toLowerCase()}${el.id === "" ? "" : `#${el.id}`}${el.classList.length === 0 ? "" : `.${[...el.classList].join(".")}`}`
+    const out: Array<string> = []
+    const walk = (el: Element) => {
+      // a scroll container keeps what overflows it inside itself
+      const style = getComputedStyle(el)
+      if (el.getBoundingClientRect().right > width + 0.5) {
+        out.push(`${name(el)} reaches ${Math.round(el.getBoundingClientRect().right)} px of ${width}`)
+        return
+      }
+      if (style.overflowX === "auto" || style.overflowX === "scroll" || style.overflowX === "hidden") return
+      for (const child of el.children) walk(child)
+    }
+    for (const child of document.body.children) walk(child)
+    return out.length === 0 ? [`scrollWidth ${document.documentElement.scrollWidth} > ${width}`] : out
+  })
+
+export interface Ui {
+  readonly fake: FakeOpenAi
+  readonly server: RunningServer
+  readonly browser: Browser
+  readonly context: BrowserContext
+  readonly page: Page
+  /** Console errors and warnings and page errors seen so far. */
+  readonly problems: Array<string>
+  readonly close: () => Promise<void>
+}
+
+/** Starts the fake model, the server and the browser, and signs in through the form. */
+export const openUi = async (options: { readonly env?: Record<string, string> } = {}): Promise<Ui> => {
+  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (.ci/run does)`)
+  // builds the UI when it is missing or older than its sources (npm test has just built it)
+  execFileSync(process.execPath, [join(ROOT, "gateway", "web", "scripts", "ensureBuilt.mjs")], { cwd: ROOT, stdio: "inherit" })
+  mkdirSync(SCREENSHOTS, { recursive: true })
+  const fake = await startFakeOpenAi()
+  const server = await startServer({
+    dataDir: tempDir(),
+    env: { ANNAL_MODEL_PATH: "", ANNAL_LLM_BASE_URL: fake.url, ANNAL_LLM_MODEL: "fake", ...options.env }
+  })
+  await server.json("/api/config", { method: "PUT", body: JSON.stringify({ security: { rate_limit_per_minute: 100_000 } }) })
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+  })
+  const context = await browser.newContext({ viewport: { width: 1200, height: 760 } })
+  const page = await context.newPage()
+  const problems: Array<string> = []
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`)
+  })
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`))
+  await page.goto(server.url)
+  await page.getByLabel("API token").fill(server.token)
+  await page.getByRole("button", { name: "Sign in" }).click()
+  await page.getByRole("heading", { name: "Sessions" }).waitFor()
+  return {
+    fake, server, browser, context, page, problems,
+    close: async () => {
+      await browser.close()
+      await server.stop()
+      await fake.close()
+    }
+  }
+}
+
+/** Opens a page of the UI from the navigation, the way a person would, and waits for its heading. */
+export const openPage = async (page: Page, link: string, heading = link) => {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: link, exact: true }).click()
+  await page.getByRole("heading", { name: heading, level: 1 }).waitFor()
+}
+
+/** No serious or critical accessibility violation on the page as it is now. */
+export const checkAccessibility = async (page: Page) => {
+  const results = await new AxeBuilder({ page }).analyze()
+  const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+  expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`)).toEqual([])
+}
+
+/**
+ * The checks every page passes as it is now: accessible in the light theme at desktop width
+ * (photographed as `<name>.png`), then at 375 px in the dark theme with no sideways scroll and
+ * still accessible (photographed as `<name>-375-dark.png`); the page is left as it was found.
+ */
+export const checkPage = async (page: Page, name: string) => {
+  await checkAccessibility(page)
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) })
+  await page.setViewportSize({ width: 375, height: 760 })
+  await page.getByLabel("Switch theme").selectOption("dark")
+  await page.waitForFunction(() => document.documentElement.dataset.theme === "dark", undefined, { timeout: 5_000 })
+  try {
+    expect(await widerThanViewport(page)).toEqual([])
+    await checkAccessibility(page)
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}-375-dark.png`) })
+  } finally {
+    await page.getByLabel("Switch theme").selectOption("system")
+    await page.setViewportSize({ width: 1200, height: 760 })
+  }
+}
