@@ -1,12 +1,14 @@
 /**
  * The outermost HTTP middleware: rate limiting of `/api/*` per client address, the request body
- * limit (answered with 413 before a byte of an oversized body is read), and request metrics.
+ * limit (answered with 413 before a byte of an oversized body is read), JSON routes' bodies
+ * (415 for another media type, 400 for nesting too deep), and request metrics.
  */
 import { HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
 import { Configuration } from "@annal/kernel"
 import { Effect, Option } from "effect"
 import { errorResponse, renderFailures } from "./Errors.js"
+import { refuseBody } from "./JsonBody.js"
 import { Metrics } from "./Metrics.js"
 import { RateLimiter } from "./RateLimiter.js"
 import { routeOf } from "./Routes.js"
@@ -34,7 +36,8 @@ export const makeGuard = Effect.gen(function*() {
         // the client, still sending, is not reset before it can read the answer.
         response = errorResponse(413, `request body is too large: ${length} bytes, the limit is ${security.max_body_bytes}`)
       } else {
-        response = yield* app.pipe(
+        response = yield* refuseBody(request, path).pipe(
+          Effect.flatMap(Option.match({ onNone: () => app, onSome: Effect.succeed })),
           IncomingMessage.withMaxBodySize(Option.some(security.max_body_bytes)),
           renderFailures
         )

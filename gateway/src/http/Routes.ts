@@ -1,4 +1,7 @@
-/** Names a request by its route template (`/api/audit/agent/:agent_id`), for metrics labels. */
+/**
+ * Names a request by its route template (`/api/audit/agent/:agent_id`), for metrics labels, and
+ * tells which media types its body may have.
+ */
 import { HttpApi } from "@effect/platform"
 import { AnnalApi } from "@annal/spec"
 
@@ -6,7 +9,11 @@ interface Route {
   readonly method: string
   readonly template: string
   readonly pattern: RegExp
+  /** The media types of the request bodies it takes; empty when it takes none. */
+  readonly bodyTypes: ReadonlyArray<string>
 }
+
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"])
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
@@ -24,8 +31,10 @@ const collect = (): ReadonlyArray<Route> => {
   const routes: Array<Route> = []
   HttpApi.reflect(AnnalApi, {
     onGroup: () => {},
-    onEndpoint: ({ endpoint }) => {
-      routes.push({ method: endpoint.method, template: endpoint.path, pattern: toPattern(endpoint.path) })
+    onEndpoint: ({ endpoint, payloads }) => {
+      // a GET's "payload" is its query string, not a body
+      const bodyTypes = BODY_METHODS.has(endpoint.method) ? [...payloads.keys()].map((t) => t.split(";")[0]!.trim().toLowerCase()) : []
+      routes.push({ method: endpoint.method, template: endpoint.path, pattern: toPattern(endpoint.path), bodyTypes })
     }
   })
   // literal routes before parameterised ones so `/api/personas/active` beats `/api/personas/:id`
@@ -33,15 +42,19 @@ const collect = (): ReadonlyArray<Route> => {
 }
 
 const extra: ReadonlyArray<Route> = [
-  { method: "GET", template: "/openapi.json", pattern: /^\/openapi\.json$/ },
-  { method: "GET", template: "/docs", pattern: /^\/docs(\/.*)?$/ }
+  { method: "GET", template: "/openapi.json", pattern: /^\/openapi\.json$/, bodyTypes: [] },
+  { method: "GET", template: "/docs", pattern: /^\/docs(\/.*)?$/, bodyTypes: [] }
 ]
 
 let routes: ReadonlyArray<Route> | undefined
 
-/** The route template a request matched, or `unmatched`. */
-export const routeOf = (method: string, path: string): string => {
+const find = (method: string, path: string): Route | undefined => {
   routes ??= [...collect(), ...extra]
-  for (const r of routes) if ((r.method === method || (method === "HEAD" && r.method === "GET")) && r.pattern.test(path)) return r.template
-  return "unmatched"
+  return routes.find((r) => (r.method === method || (method === "HEAD" && r.method === "GET")) && r.pattern.test(path))
 }
+
+/** The route template a request matched, or `unmatched`. */
+export const routeOf = (method: string, path: string): string => find(method, path)?.template ?? "unmatched"
+
+/** The media types the body of a request to this route may have, or undefined when no route matches. */
+export const bodyTypesOf = (method: string, path: string): ReadonlyArray<string> | undefined => find(method, path)?.bodyTypes
