@@ -1,5 +1,6 @@
 /**
- * The `annal` command line: `serve`, `audit verify`, `audit export`, `rebuild`, `programs install`.
+ * The `annal` command line: `serve`, `audit verify`, `audit export`, `rebuild`, `programs install`,
+ * `log checkpoint|prove|bundle|verify-bundle`.
  */
 import { Args, Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
@@ -12,6 +13,7 @@ import { randomBytes } from "node:crypto"
 import { closeSync, existsSync, openSync, writeSync } from "node:fs"
 import { resolve } from "node:path"
 import * as DataDirLock from "./DataDirLock.js"
+import { logCommand } from "./LogCommands.js"
 import { CLI_ACTOR } from "./handlers/Programs.js"
 import { ApiTokens } from "./http/ApiTokens.js"
 import * as Server from "./Server.js"
@@ -231,7 +233,7 @@ const programsInstall = Command.make("install", { dataDir, dir: programDir }, (o
 
 const programsCommand = Command.make("programs").pipe(Command.withSubcommands([programsInstall]))
 
-const annal = Command.make("annal").pipe(Command.withSubcommands([serve, audit, rebuild, programsCommand]))
+const annal = Command.make("annal").pipe(Command.withSubcommands([serve, audit, rebuild, programsCommand, logCommand({ dataDir, checkpointDir, signingKey })]))
 
 const cli = Command.run(annal, { name: "annal", version: VERSION })
 
