@@ -85,10 +85,13 @@ const client = (url: string, token: string) => {
 
 /** `annal serve` flags as Server.layer options (the ones tests use). */
 const serveFlags = (args: ReadonlyArray<string>) => {
-  const flags: { synchronous?: "FULL" | "NORMAL" | "EXTRA"; modelPath?: string } = {}
+  const flags: { synchronous?: "FULL" | "NORMAL" | "EXTRA"; modelPath?: string; acceptRollback?: boolean } = {}
   for (let i = 0; i < args.length; i += 2) {
     const [flag, value] = [args[i], args[i + 1]]
-    if (flag === "--synchronous" && (value === "FULL" || value === "NORMAL" || value === "EXTRA")) flags.synchronous = value
+    if (flag === "--accept-log-rollback") {
+      flags.acceptRollback = true
+      i--
+    } else if (flag === "--synchronous" && (value === "FULL" || value === "NORMAL" || value === "EXTRA")) flags.synchronous = value
     else if (flag === "--model" && value !== undefined) flags.modelPath = value
     else throw new Error(`startServer: unsupported flag ${flag} ${value ?? ""} (startServerProcess runs the real CLI)`)
   }
@@ -121,6 +124,7 @@ export const startServer = async (options: StartOptions = {}): Promise<RunningSe
       apiKey: env.ANNAL_API_KEY,
       synchronous: flags.synchronous,
       modelPath: flags.modelPath,
+      log: { acceptRollback: flags.acceptRollback ?? false },
       localInstallSecret: secret,
       env
     }))

@@ -18,6 +18,8 @@ export const Status = Schema.Struct({
   components: Schema.Struct({
     state_store: Schema.Struct({
       ...ComponentHealth.fields,
+      /** What the start repaired: views rebuilt because the log was cut or restored while stopped. */
+      repaired_at_start: Schema.Array(Schema.String),
       events: Schema.Number,
       head_seq: Schema.Number,
       chain_valid: Schema.NullOr(Schema.Boolean)

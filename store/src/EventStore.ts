@@ -141,6 +141,11 @@ export class EventStore extends Context.Tag("@annal/store/EventStore")<
     readonly verify: Effect.Effect<VerifyResult, EventStoreError>
     /** The Merkle tree over the log. */
     readonly tree: LogTree
+    /**
+     * What opening the store repaired, one sentence each: views found out of step with the log
+     * (its tail cut or an older copy restored while stopped) are rebuilt from it. Empty normally.
+     */
+    readonly repairedAtOpen: ReadonlyArray<string>
     /** Runs `f` on the writer connection, in one transaction, between appends. */
     readonly withViews: <A>(f: (db: ViewDb) => A) => Effect.Effect<A, EventStoreError>
     /**

@@ -73,7 +73,15 @@ const migrations = Migrator.fromRecord({
     )`
   }),
   // the tree of an existing log is built from its chain hashes when the store opens (openTree)
-  "0002_merkle_tree": Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.forEach(TREE_DDL, (ddl) => sql.unsafe(ddl), { discard: true }))
+  "0002_merkle_tree": Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.forEach(TREE_DDL, (ddl) => sql.unsafe(ddl), { discard: true })),
+  // the position the views reflect, written in each append's transaction (a log older than this
+  // table starts with its views taken to be at its head)
+  "0003_views_position": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE views_position (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL)`
+    yield* sql`INSERT INTO views_position (id, seq, hash)
+      SELECT 1, COALESCE(MAX(seq), 0), COALESCE((SELECT hash FROM events ORDER BY seq DESC LIMIT 1), ${GENESIS_HASH}) FROM events`
+  })
 })
 
 const runMigrations = Migrator.make({})({ loader: migrations, table: "store_migrations" })
@@ -98,6 +106,14 @@ interface Subscriber {
   readonly capacity: number
   readonly onCut: (() => void) | undefined
 }
+
+/** What the open found when the views did not reflect the log's head. */
+const viewsOutOfStep = (views: LogHead, log: LogHead) =>
+  views.seq > log.seq
+    ? `the views reflected seq ${views.seq} but the log ends at seq ${log.seq} (its tail was cut or an older copy restored): every view was rebuilt from the log`
+    : views.seq < log.seq
+    ? `the views reflected seq ${views.seq} but the log ends at seq ${log.seq}: every view was rebuilt from the log`
+    : `the views reflected another event at seq ${views.seq} (hash ${views.hash}, the log has ${log.hash}): every view was rebuilt from the log`
 
 const storeError = (reason: string, cause?: unknown) =>
   new EventStoreError({ reason: cause instanceof Error ? `${reason}: ${cause.message}` : reason, cause })
@@ -146,6 +162,9 @@ export const make = (config: EventStoreSqliteConfig) =>
       idemPut: db.prepare("INSERT INTO event_idempotency (key, first_seq, last_seq) VALUES (?, ?, ?)"),
       range: db.prepare("SELECT * FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq"),
       head: db.prepare("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"),
+      viewsAt: db.prepare("SELECT seq, hash FROM views_position WHERE id = 1"),
+      setViewsAt: db.prepare("UPDATE views_position SET seq = ?, hash = ? WHERE id = 1"),
+      forgetKeysAfter: db.prepare("DELETE FROM event_idempotency WHERE last_seq > ?"),
       begin: db.prepare("BEGIN IMMEDIATE"),
       commit: db.prepare("COMMIT"),
       rollback: db.prepare("ROLLBACK"),
@@ -159,16 +178,30 @@ export const make = (config: EventStoreSqliteConfig) =>
       return row === undefined ? { seq: 0, hash: GENESIS_HASH } : { seq: row.seq, hash: row.hash }
     }
 
-    // The projections see every stored event before the first append.
-    yield* Effect.try({
+    // The projections see every stored event before the first append. Views written in the same
+    // transactions as the log can only be out of step with it when the log was changed behind the
+    // store's back (its tail cut, an older copy put in place): then they are built again from the
+    // log, and idempotency keys of events the log no longer holds are forgotten.
+    const repairedAtOpen = yield* Effect.try({
       try: () =>
-        db.transaction(() =>
+        db.transaction(() => {
+          const logHead = readHead()
+          const viewsAt = stmt.viewsAt.get() as LogHead | undefined
+          const outOfStep = viewsAt !== undefined && (viewsAt.seq !== logHead.seq || viewsAt.hash !== logHead.hash)
+          const repairs = outOfStep ? [viewsOutOfStep(viewsAt, logHead)] : []
+          if (outOfStep) {
+            const forgotten = stmt.forgetKeysAfter.run(logHead.seq).changes
+            if (forgotten > 0) repairs.push(`${forgotten} idempotency ${forgotten === 1 ? "key" : "keys"} of events after seq ${logHead.seq} forgotten`)
+          }
           projector.prepare(views, (apply) => {
             forEachStoredEvent(views, apply)
-          })
-        )(),
+          }, { rebuildAll: outOfStep })
+          stmt.setViewsAt.run(logHead.seq, logHead.hash)
+          return repairs
+        })(),
       catch: (e) => storeError("could not prepare the views", e)
     })
+    for (const repair of repairedAtOpen) yield* Effect.logWarning(`event log: ${repair}`)
 
     const tree = yield* Effect.try({ try: () => openTree(db), catch: (e) => storeError("could not open the log's Merkle tree", e) })
     let head = readHead()
@@ -288,6 +321,7 @@ export const make = (config: EventStoreSqliteConfig) =>
           }
         }
         tree.flush()
+        if (local.seq !== head.seq) stmt.setViewsAt.run(local.seq, local.hash)
         stmt.commit.run()
         tree.committed()
         head = local
@@ -493,7 +527,8 @@ export const make = (config: EventStoreSqliteConfig) =>
       tree: makeLogTree(tree),
       withViews,
       readViews,
-      subscriberCount: Effect.sync(() => subscribers.size)
+      subscriberCount: Effect.sync(() => subscribers.size),
+      repairedAtOpen
     })
   })
 

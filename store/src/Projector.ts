@@ -10,8 +10,15 @@ import type { ViewDb } from "./ViewDb.js"
 export class Projector extends Context.Tag("@annal/store/Projector")<
   Projector,
   {
-    /** Creates or migrates view tables before the store starts appending. */
-    readonly prepare: (db: ViewDb, replay: (apply: (event: StoredEvent) => void) => void) => void
+    /**
+     * Creates or migrates view tables before the store starts appending. With `rebuildAll` every
+     * view is built again from the log (the store found the views out of step with it).
+     */
+    readonly prepare: (
+      db: ViewDb,
+      replay: (apply: (event: StoredEvent) => void) => void,
+      options: { readonly rebuildAll: boolean }
+    ) => void
     /** Applies one committed event to the views. */
     readonly apply: (event: StoredEvent, db: ViewDb) => void
   }

@@ -1,6 +1,7 @@
 /** Status, configuration, resources, host tools and metrics (seed sections 3, 18, 22, 23). */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Agents, Audit, Configuration, EventBus, HostTools, LanguageModel, Memory, ResourceSampler } from "@annal/kernel"
+import { EventStore } from "@annal/store"
 import { AnnalApi, BadRequest, Conflict, VERSION } from "@annal/spec"
 import { Effect } from "effect"
 import { Metrics } from "../http/Metrics.js"
@@ -26,6 +27,7 @@ export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
     const memory = yield* Memory
     const agents = yield* Agents
     const metrics = yield* Metrics
+    const { repairedAtOpen: repaired } = yield* EventStore
     const startedAt = Date.now()
     return handlers
       .handle("status", () =>
@@ -36,10 +38,12 @@ export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
           const memoryStatus = yield* Effect.mapError(memory.status, internal("could not read the memory status"))
           const agentCounts = yield* Effect.mapError(agents.counts, internal("could not read the agent counters"))
           const uptime = (Date.now() - startedAt) / 1000
-          const chainDetail = verification === undefined
+                    const chainDetail = verification === undefined
             ? "chain verification pending"
             : verification.valid
             ? null
+            : verification.broken_at_seq === undefined
+            ? (verification.reason ?? "the log did not verify")
             : `hash chain broken at seq ${verification.broken_at_seq}: ${verification.reason ?? "mismatch"}`
           return {
             service: "annal",
@@ -51,7 +55,8 @@ export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
             components: {
               state_store: {
                 healthy: verification?.valid !== false,
-                detail: chainDetail,
+                detail: [chainDetail, ...repaired.map((r) => `at start ${r}`)].filter((d) => d !== null).join("; ") || null,
+                repaired_at_start: repaired,
                 events: head,
                 head_seq: head,
                 chain_valid: verification === undefined ? null : verification.valid

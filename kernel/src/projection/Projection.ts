@@ -82,9 +82,9 @@ export const buildInto = (
  */
 export const projector = (projections: ReadonlyArray<Projection>): Layer.Layer<Projector> =>
   Layer.succeed(Projector, {
-    prepare: (db, replay) => {
+    prepare: (db, replay, { rebuildAll }) => {
       db.exec(VERSIONS_DDL)
-      const stale = projections.filter((p) => {
+      const stale = rebuildAll ? projections : projections.filter((p) => {
         const row = db.get<{ version: number; schema_hash: string }>(
           "SELECT version, schema_hash FROM projection_versions WHERE name = ?",
           [p.name]
