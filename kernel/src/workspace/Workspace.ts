@@ -63,8 +63,14 @@ export const RECONCILE_MESSAGE = "record changes found in the workspace at start
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException | undefined)?.code
 
-const io = (what: string) => (cause: unknown) =>
-  new WorkspaceIOError({ message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
+/**
+ * An I/O failure as the workspace's error. A name or path the file system finds too long is the
+ * request's fault (InvalidCommand, a 400), whichever call met it.
+ */
+const io = (what: string) => (cause: unknown): WorkspaceIOError | InvalidCommand =>
+  code(cause) === "ENAMETOOLONG"
+    ? new InvalidCommand({ message: `${what}: the path is longer than the file system allows` })
+    : new WorkspaceIOError({ message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
 
 /** Directories first, then files; each group by name in code-point order. */
 export const sortEntries = (entries: ReadonlyArray<TreeEntry>): ReadonlyArray<TreeEntry> =>

@@ -11,6 +11,9 @@ import { AccessRefused, InvalidCommand } from "../shared/errors.js"
 /** Longest path accepted, in characters. */
 export const MAX_PATH_LENGTH = 4096
 
+/** Longest file or directory name, in UTF-8 bytes: the file system's own limit (NAME_MAX). */
+export const MAX_NAME_BYTES = 255
+
 /** How many more percent-decodings are tried to find traversal hidden by double encoding. */
 const DECODE_ROUNDS = 4
 
@@ -55,7 +58,8 @@ const isGitDir = (segment: string) => segment.toLowerCase() === ".git"
 /**
  * Splits a workspace-relative path into its segments (empty and `.` segments dropped; no
  * segments is the root). Refused (AccessRefused): `..`, absolute paths, backslashes, NUL, the
- * same hidden under one or more rounds of percent-encoding, and anything under `.git`.
+ * same hidden under one or more rounds of percent-encoding, and anything under `.git`. Refused
+ * (InvalidCommand): a path too long, or a name longer than the file system allows.
  */
 export const parse = (path: string): Either.Either<ReadonlyArray<string>, AccessRefused | InvalidCommand> => {
   if (path.length > MAX_PATH_LENGTH) {
@@ -66,6 +70,12 @@ export const parse = (path: string): Either.Either<ReadonlyArray<string>, Access
     if (why !== undefined) return Either.left(new AccessRefused({ message: `path ${show(path)} is refused: ${why}, which could leave the workspace` }))
   }
   const segments = path.split("/").filter((s) => s !== "" && s !== ".")
+  const long = segments.find((s) => Buffer.byteLength(s, "utf8") > MAX_NAME_BYTES)
+  if (long !== undefined) {
+    return Either.left(
+      new InvalidCommand({ message: `the name ${show(long)} is ${Buffer.byteLength(long, "utf8")} bytes long; the file system allows ${MAX_NAME_BYTES}` })
+    )
+  }
   if (segments.some(isGitDir)) {
     return Either.left(new AccessRefused({ message: `path ${show(path)} is refused: .git is git's place, never the workspace's files` }))
   }
