@@ -6,13 +6,13 @@
 import { SqlClient } from "@effect/sql"
 import type { PageRequest, Skill, SkillSummary } from "@annal/spec"
 import { EventStore, type EventStoreError } from "@annal/store"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Either, Layer } from "effect"
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
+import { type CommandContext, query } from "../shared/Command.js"
+import { commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { DataDir } from "../shared/DataDir.js"
 import { type AlreadyExists, type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
-import { priorEvents } from "../shared/Idempotency.js"
 import { type Paged, paged } from "../shared/Page.js"
 import { type CreateSkill, decideCreate, decideDelete } from "./decide.js"
 import { SKILL_CREATED, SKILL_DELETED, skillStream } from "./events.js"
@@ -29,7 +29,7 @@ export class Skills extends Context.Tag("@annal/kernel/Skills")<
       context: CommandContext
     ) => Effect.Effect<string, InvalidCommand | AlreadyExists | ConcurrentChange | EventStoreError>
     /** Deletes a skill and its file; returns its name. */
-    readonly delete: (name: string, context: CommandContext) => Effect.Effect<string, EntityNotFound | ConcurrentChange | EventStoreError>
+    readonly delete: (name: string, context: CommandContext) => Effect.Effect<string, EntityNotFound | InvalidCommand | ConcurrentChange | EventStoreError>
     /** The absolute path of a skill's file. */
     readonly pathOf: (name: string) => string
     /** Writes the file of every live skill whose file is missing; returns their names. */
@@ -42,6 +42,7 @@ export class Skills extends Context.Tag("@annal/kernel/Skills")<
       const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const { skills: directory } = yield* DataDir
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
+      const handle = commandHandler(Context.get(context, EventStore))
       const pathOf = (name: string) => join(directory, `${name}.md`)
 
       const row = (name: string) =>
@@ -65,36 +66,27 @@ export class Skills extends Context.Tag("@annal/kernel/Skills")<
             Effect.catchAll((e) => Effect.logError(`could not materialise skill ${name} at ${pathOf(name)}`, e))
           ))
 
-      const create = (input: CreateSkill, ctx: CommandContext) =>
-        Effect.gen(function*() {
-          const prior = yield* priorEvents(ctx.meta)
-          if (prior?.[0]?.type === SKILL_CREATED) {
-            const name = String(prior[0].data.name)
-            yield* syncFile(name)
-            return name
-          }
-          // the version first: a change after it makes the append fail rather than decide on stale state
-          const version = yield* streamVersion(skillStream(input.name))
-          const event = yield* decideCreate(input, (yield* row(input.name)) !== undefined)
-          const [stored] = yield* appendDecided(skillStream(event.name), version, [{ type: SKILL_CREATED, data: event }], ctx)
-          const name = String(stored!.data.name)
-          yield* syncFile(name)
-          return name
-        })
-
-      const remove = (name: string, ctx: CommandContext) =>
-        Effect.gen(function*() {
-          const prior = yield* priorEvents(ctx.meta)
-          if (prior?.[0]?.type === SKILL_DELETED) {
-            yield* syncFile(String(prior[0].data.name))
-            return String(prior[0].data.name)
-          }
-          const version = yield* streamVersion(skillStream(name))
-          const event = yield* decideDelete(name, (yield* row(name)) !== undefined)
-          yield* appendDecided(skillStream(name), version, [{ type: SKILL_DELETED, data: event }], ctx)
-          yield* syncFile(name)
-          return name
-        })
+      const exists = (name: string) => Effect.map(row(name), (r) => r !== undefined)
+      const create = handle({
+        stream: (input: CreateSkill) => skillStream(input.name),
+        load: (input) => exists(input.name),
+        decide: (input, exists) => Either.map(decideCreate(input, exists), (data) => [{ type: SKILL_CREATED, data }]),
+        emits: [SKILL_CREATED],
+        answer: (events) => {
+          const name = String(eventOf(events, SKILL_CREATED)!.data.name)
+          return Effect.as(syncFile(name), name)
+        }
+      })
+      const remove = handle({
+        stream: skillStream,
+        load: exists,
+        decide: (name: string, exists) => Either.map(decideDelete(name, exists), (data) => [{ type: SKILL_DELETED, data }]),
+        emits: [SKILL_DELETED],
+        answer: (events) => {
+          const name = String(eventOf(events, SKILL_DELETED)!.data.name)
+          return Effect.as(syncFile(name), name)
+        }
+      })
 
       const restoreFiles = Effect.gen(function*() {
         const rows = yield* query("skills", (sql) => sql<{ name: string; content: string }>`SELECT name, content FROM skills ORDER BY name`)
