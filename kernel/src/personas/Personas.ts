@@ -5,12 +5,12 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { CreatePersona, Persona, PersonaDeleted, PersonaSummary, UpdatePersona } from "@annal/spec"
-import { EventStore, type EventStoreError, IdGenerator, type StoredEvent } from "@annal/store"
+import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import { Context, Effect, Layer, Option } from "effect"
 import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
 import { type AlreadyExists, type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
-import { priorEvents } from "../shared/Idempotency.js"
-import { decideActivate, decideCreate, decideDelete, decideInitial, decideUpdate, type PersonaEvent, type PersonaState } from "./decide.js"
+import { answerWith, commandHandler, eventOf } from "../shared/CommandHandler.js"
+import { decideActivate, decideCreate, decideDelete, decideInitial, decideUpdate, type PersonaState } from "./decide.js"
 import { PERSONA_ACTIVATED, PERSONA_CREATED, PERSONA_DELETED, PERSONA_UPDATED, PERSONAS_STREAM } from "./events.js"
 
 interface PersonaRow {
@@ -50,13 +50,13 @@ export class Personas extends Context.Tag("@annal/kernel/Personas")<
     readonly create: (
       input: CreatePersona,
       context: CommandContext
-    ) => Effect.Effect<{ readonly id: string; readonly name: string }, AlreadyExists | ConcurrentChange | EventStoreError>
+    ) => Effect.Effect<{ readonly id: string; readonly name: string }, AlreadyExists | InvalidCommand | ConcurrentChange | EventStoreError>
     /** Changes the given fields; returns the persona's id. */
     readonly update: (
       id: string,
       patch: UpdatePersona,
       context: CommandContext
-    ) => Effect.Effect<string, EntityNotFound | ConcurrentChange | EventStoreError>
+    ) => Effect.Effect<string, EntityNotFound | InvalidCommand | ConcurrentChange | EventStoreError>
     /** Deletes a persona; when it was active, says which one is active now. */
     readonly delete: (
       id: string,
@@ -74,6 +74,7 @@ export class Personas extends Context.Tag("@annal/kernel/Personas")<
       const ids = yield* IdGenerator
       const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
+      const handle = commandHandler(Context.get(context, EventStore))
 
       const rows = query("personas", (sql) =>
         sql<PersonaRow>`SELECT id, name, role, description, system_prompt, enabled, model, personality_traits, created_at, updated_at
@@ -90,66 +91,56 @@ export class Personas extends Context.Tag("@annal/kernel/Personas")<
       const get = (id: string) =>
         Effect.flatMap(row(id), (r) => (r === undefined ? Effect.fail(new EntityNotFound({ what: "persona", id })) : Effect.succeed(toPersona(r))))
 
-      /** The stream version first, then the view: a change in between makes the append conflict. */
       const load = Effect.gen(function*() {
-        const version = yield* streamVersion(PERSONAS_STREAM)
         const personas = (yield* rows).map(toPersona)
-        const state: PersonaState = { personas, activeId: yield* activeId }
-        return { version, state }
+        return { personas, activeId: yield* activeId } satisfies PersonaState
       })
+      const onPersonas = { stream: () => PERSONAS_STREAM, load: () => load }
 
-      const append = (version: number, events: ReadonlyArray<PersonaEvent>, ctx: CommandContext) =>
-        events.length === 0 ? Effect.succeed([] as ReadonlyArray<StoredEvent>) : appendDecided(PERSONAS_STREAM, version, events, ctx)
-
-      const find = (events: ReadonlyArray<StoredEvent>, type: string) => events.find((e) => e.type === type)
-
-      const create = (input: CreatePersona, ctx: CommandContext) =>
-        Effect.gen(function*() {
-          const { state, version } = yield* load
-          const stored = yield* append(version, yield* decideCreate(state, (yield* ids.next), input), ctx)
-          // an idempotent retry gets back the first attempt's event, and so its id
-          const created = find(stored, PERSONA_CREATED)!
+      const create = handle({
+        ...onPersonas,
+        // the id is made before deciding, so the decision stays pure
+        decide: (input: CreatePersona & { readonly id: string }, state) => decideCreate(state, input.id, input),
+        emits: [PERSONA_CREATED],
+        // an idempotent retry gets back the first attempt's event, and so its id
+        answer: answerWith((events) => {
+          const created = eventOf(events, PERSONA_CREATED)!
           return { id: String(created.data.persona_id), name: String(created.data.name) }
         })
+      })
 
-      const update = (id: string, patch: UpdatePersona, ctx: CommandContext) =>
-        Effect.gen(function*() {
-          if (find((yield* priorEvents(ctx.meta)) ?? [], PERSONA_UPDATED) !== undefined) return id
-          const { state, version } = yield* load
-          yield* append(version, yield* decideUpdate(state, id, patch), ctx)
-          return id
+      const update = handle({
+        ...onPersonas,
+        decide: (command: { readonly id: string; readonly patch: UpdatePersona }, state) => decideUpdate(state, command.id, command.patch),
+        emits: [PERSONA_UPDATED],
+        answer: answerWith((_, command) => command.id)
+      })
+
+      const remove = handle({
+        ...onPersonas,
+        decide: (id: string, state) => decideDelete(state, id),
+        emits: [PERSONA_DELETED],
+        answer: answerWith((events): PersonaDeleted => {
+          const id = String(eventOf(events, PERSONA_DELETED)!.data.persona_id)
+          const activated = eventOf(events, PERSONA_ACTIVATED)
+          if (activated === undefined) return { status: "deleted", id }
+          const next = String(activated.data.persona_id)
+          return { status: "deleted", id, active_id: next, message: `${id} was the active persona; ${next} is active now` }
         })
+      })
 
-      const answerDelete = (id: string, events: ReadonlyArray<StoredEvent>): PersonaDeleted => {
-        const activated = find(events, PERSONA_ACTIVATED)
-        if (activated === undefined) return { status: "deleted", id }
-        const next = String(activated.data.persona_id)
-        return { status: "deleted", id, active_id: next, message: `${id} was the active persona; ${next} is active now` }
-      }
-
-      const remove = (id: string, ctx: CommandContext) =>
-        Effect.gen(function*() {
-          const prior = yield* priorEvents(ctx.meta)
-          const priorDelete = prior === undefined ? undefined : find(prior, PERSONA_DELETED)
-          if (prior !== undefined && priorDelete !== undefined) return answerDelete(String(priorDelete.data.persona_id), prior)
-          const { state, version } = yield* load
-          return answerDelete(id, yield* append(version, yield* decideDelete(state, id), ctx))
-        })
-
-      const activate = (id: string, ctx: CommandContext) =>
-        Effect.gen(function*() {
-          const priorActivation = find((yield* priorEvents(ctx.meta)) ?? [], PERSONA_ACTIVATED)
-          const { state, version } = yield* load
-          if (priorActivation === undefined) yield* append(version, yield* decideActivate(state, id), ctx)
-          const target = priorActivation === undefined ? id : String(priorActivation.data.persona_id)
-          const persona = yield* get(target)
-          return { id: persona.id, name: persona.name }
-        })
+      const activate = handle({
+        ...onPersonas,
+        decide: (id: string, state) => decideActivate(state, id),
+        emits: [PERSONA_ACTIVATED],
+        answer: (events, id) =>
+          Effect.map(get(String(eventOf(events, PERSONA_ACTIVATED)?.data.persona_id ?? id)), (persona) => ({ id: persona.id, name: persona.name }))
+      })
 
       // the default persona, once per log: only when no persona event was ever appended
       const initial = decideInitial(yield* run(streamVersion(PERSONAS_STREAM)))
       if (initial.length > 0) {
-        yield* run(append(0, initial, { actor: "system" })).pipe(
+        yield* run(appendDecided(PERSONAS_STREAM, 0, initial, { actor: "system" })).pipe(
           Effect.zipRight(Effect.logInfo("created the default persona")),
           // another process created it at the same moment
           Effect.catchTag("ConcurrentChange", () => Effect.void)
@@ -175,8 +166,8 @@ export class Personas extends Context.Tag("@annal/kernel/Personas")<
         get: (id) => run(get(id)),
         active: run(Effect.flatMap(activeId, (id) =>
           id === null ? Effect.succeed(Option.none()) : Effect.map(row(id), (r) => Option.map(Option.fromNullable(r), toPersona)))),
-        create: (input, ctx) => run(create(input, ctx)),
-        update: (id, patch, ctx) => run(update(id, patch, ctx)),
+        create: (input, ctx) => run(Effect.flatMap(ids.next, (id) => create({ ...input, id }, ctx))),
+        update: (id, patch, ctx) => run(update({ id, patch }, ctx)),
         delete: (id, ctx) => run(remove(id, ctx)),
         activate: (id, ctx) => run(activate(id, ctx))
       })
