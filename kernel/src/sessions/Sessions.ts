@@ -4,9 +4,10 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { AgentResponse, PageRequest, Session, SessionSummary } from "@annal/spec"
-import { EventStore, type EventStoreError, IdGenerator, type StoredEvent } from "@annal/store"
+import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import { Context, Effect, Layer } from "effect"
-import { type CommandContext, commandsOf, retryingConflicts } from "../shared/Command.js"
+import { type CommandContext, commandsOf } from "../shared/Command.js"
+import { answerWith, commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { type Paged, paged } from "../shared/Page.js"
 import { decideDelete, decideResponse, decideUserMessage, type Response, type SessionState, type UserMessage } from "./decide.js"
@@ -50,7 +51,7 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
     readonly list: (page: PageRequest) => Effect.Effect<Paged<SessionSummary>, EventStoreError>
     /** A session with its whole history. */
     readonly get: (id: string) => Effect.Effect<Session, EntityNotFound | EventStoreError>
-    readonly delete: (id: string, context: CommandContext) => Effect.Effect<string, EntityNotFound | ConcurrentChange | EventStoreError>
+    readonly delete: (id: string, context: CommandContext) => Effect.Effect<string, EntityNotFound | InvalidCommand | ConcurrentChange | EventStoreError>
     /** Records a user's message; without a session id, or with an unknown one, it starts that session. */
     readonly recordUserMessage: (
       sessionId: string | undefined,
@@ -72,7 +73,8 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
       const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
       // the chat records a message and a response every turn: bound to the store, nothing to provide
-      const { appendDecided, priorEvents, streamVersion, view } = commandsOf(Context.get(context, EventStore))
+      const { view } = commandsOf(Context.get(context, EventStore))
+      const handle = commandHandler(Context.get(context, EventStore))
 
       const row = (id: string) =>
         view("a session", (db) =>
@@ -81,61 +83,67 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
             [id]
           ))
 
-      /** The stream version first, then the view: a change in between makes the append conflict. */
-      const load = (id: string) =>
-        Effect.gen(function*() {
-          const version = yield* streamVersion(sessionStream(id))
-          const r = yield* row(id)
-          const state: SessionState | undefined = r === undefined ? undefined : { user_id: r.user_id, persona_id: r.active_persona_id }
-          return { version, state }
-        })
+      const load = (command: { readonly id: string }) =>
+        Effect.map(row(command.id), (r): SessionState | undefined => r === undefined ? undefined : { user_id: r.user_id, persona_id: r.active_persona_id })
+      const onSession = { stream: (command: { readonly id: string }) => sessionStream(command.id), load }
 
       const withSession = (ctx: CommandContext, sessionId: string): CommandContext => ({
         actor: ctx.actor,
         meta: { ...ctx.meta, session_id: sessionId }
       })
-      const find = (events: ReadonlyArray<StoredEvent>, type: string) => events.find((e) => e.type === type)
 
-      // a session may get two messages at once (two tabs, a socket's messages in a burst)
+      // a session may get two messages at once (two tabs, a socket's messages in a burst): the
+      // handler decides the second again on the state the first left
+      const userMessage = handle({
+        ...onSession,
+        decide: (command: { readonly id: string; readonly messageId: string; readonly message: UserMessage }, state) =>
+          decideUserMessage(command.id, command.messageId, state, command.message),
+        emits: [MESSAGE_RECEIVED],
+        // an idempotent retry gets back the first attempt's events
+        answer: (stored) => {
+          const received = eventOf(stored, MESSAGE_RECEIVED)!
+          return Effect.map(
+            view("a session's messages", (db) =>
+              db.get<{ n: number }>("SELECT count(*) AS n FROM session_messages WHERE session_id = ? AND role = 'user' AND seq < ?", [
+                String(received.data.session_id),
+                received.seq
+              ])),
+            (before): RecordedMessage => ({
+              session_id: String(received.data.session_id),
+              message_id: String(received.data.message_id),
+              seq: received.seq,
+              started: eventOf(stored, SESSION_STARTED) !== undefined,
+              index: before?.n ?? 0
+            })
+          )
+        }
+      })
       const recordUserMessage = (sessionId: string | undefined, message: UserMessage, ctx: CommandContext) =>
-        retryingConflicts(Effect.gen(function*() {
-          const id = sessionId === undefined || sessionId === "" ? (yield* ids.next) : sessionId
-          const { state, version } = yield* load(id)
-          const events = yield* decideUserMessage(id, (yield* ids.next), state, message)
-          const stored = yield* appendDecided(sessionStream(id), version, events, withSession(ctx, id))
-          // an idempotent retry gets back the first attempt's events
-          const received = find(stored, MESSAGE_RECEIVED)!
-          const before = yield* view("a session's messages", (db) =>
-            db.get<{ n: number }>("SELECT count(*) AS n FROM session_messages WHERE session_id = ? AND role = 'user' AND seq < ?", [
-              String(received.data.session_id),
-              received.seq
-            ]))
-          return {
-            session_id: String(received.data.session_id),
-            message_id: String(received.data.message_id),
-            seq: received.seq,
-            started: find(stored, SESSION_STARTED) !== undefined,
-            index: before?.n ?? 0
-          }
-        }))
-
-      const recordResponse = (sessionId: string, response: Response, ctx: CommandContext) =>
-        retryingConflicts(Effect.gen(function*() {
-          const { state, version } = yield* load(sessionId)
-          const events = yield* decideResponse(sessionId, (yield* ids.next), state, response)
-          const stored = yield* appendDecided(sessionStream(sessionId), version, events, withSession(ctx, sessionId))
-          const responded = find(stored, AGENT_RESPONDED)!
-          return { message_id: String(responded.data.message_id), seq: responded.seq }
-        }))
-
-      const remove = (id: string, ctx: CommandContext) =>
         Effect.gen(function*() {
-          const prior = find((yield* priorEvents(ctx.meta)) ?? [], SESSION_DELETED)
-          if (prior !== undefined) return String(prior.data.session_id)
-          const { state, version } = yield* load(id)
-          yield* appendDecided(sessionStream(id), version, yield* decideDelete(id, state), withSession(ctx, id))
-          return id
+          const id = sessionId === undefined || sessionId === "" ? yield* ids.next : sessionId
+          return yield* userMessage({ id, messageId: yield* ids.next, message }, withSession(ctx, id))
         })
+
+      const response = handle({
+        ...onSession,
+        decide: (command: { readonly id: string; readonly messageId: string; readonly response: Response }, state) =>
+          decideResponse(command.id, command.messageId, state, command.response),
+        emits: [AGENT_RESPONDED],
+        answer: answerWith((stored) => {
+          const responded = eventOf(stored, AGENT_RESPONDED)!
+          return { message_id: String(responded.data.message_id), seq: responded.seq }
+        })
+      })
+      const recordResponse = (sessionId: string, r: Response, ctx: CommandContext) =>
+        Effect.flatMap(ids.next, (messageId) => response({ id: sessionId, messageId, response: r }, withSession(ctx, sessionId)))
+
+      const deletion = handle({
+        ...onSession,
+        decide: (command: { readonly id: string }, state) => decideDelete(command.id, state),
+        emits: [SESSION_DELETED],
+        answer: answerWith((stored) => String(eventOf(stored, SESSION_DELETED)!.data.session_id))
+      })
+      const remove = (id: string, ctx: CommandContext) => deletion({ id }, withSession(ctx, id))
 
       const get = (id: string) =>
         Effect.gen(function*() {
