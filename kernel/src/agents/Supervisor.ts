@@ -98,7 +98,7 @@ interface AgentPipelines {
   version: number
 }
 
-type LoopError = ModelUnavailable | ModelError | ConcurrentChange | EventStoreError
+type LoopError = ModelUnavailable | ModelError | InvalidCommand | ConcurrentChange | EventStoreError
 
 const draft = <A extends object>(type: string, data: A): EventDraft => ({ type, data: data as unknown as Record<string, unknown> })
 

@@ -6,9 +6,10 @@
  */
 import type { BudgetStatus, SetBudgetRequest } from "@annal/spec"
 import { type EventDraft, EventStore, type EventStoreError } from "@annal/store"
-import { Clock, Context, Effect, Either, Layer, Schedule } from "effect"
+import { Clock, Context, Effect, Either, Layer } from "effect"
 import { type CommandContext, commandsOf } from "../shared/Command.js"
-import { ConcurrentChange, EntityNotFound, type Exhausted } from "../shared/errors.js"
+import { commandHandler } from "../shared/CommandHandler.js"
+import { type ConcurrentChange, EntityNotFound, type Exhausted, type InvalidCommand } from "../shared/errors.js"
 import { type Amount, type BudgetState, decideCharge, decideRemove, decideReserve, decideReset, decideSet, statusAt } from "./decide.js"
 import { BUDGET_CHARGED, BUDGET_REMOVED, BUDGET_RESERVED, BUDGET_RESET, BUDGET_SET, budgetStream } from "./events.js"
 
@@ -25,11 +26,11 @@ export class Budgets extends Context.Tag("@annal/kernel/Budgets")<
     /** What is left now; EntityNotFound when the agent has no budget. */
     readonly get: (agentId: string) => Effect.Effect<BudgetStatus, EntityNotFound | EventStoreError>
     /** Sets the limits and starts a fresh window. */
-    readonly set: (agentId: string, limits: SetBudgetRequest, context: CommandContext) => Effect.Effect<void, ConcurrentChange | EventStoreError>
+    readonly set: (agentId: string, limits: SetBudgetRequest, context: CommandContext) => Effect.Effect<void, InvalidCommand | ConcurrentChange | EventStoreError>
     /** Removes the budget; the agent is then unlimited. */
-    readonly remove: (agentId: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | ConcurrentChange | EventStoreError>
+    readonly remove: (agentId: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | InvalidCommand | ConcurrentChange | EventStoreError>
     /** Starts a fresh window with the full allocation. */
-    readonly reset: (agentId: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | ConcurrentChange | EventStoreError>
+    readonly reset: (agentId: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | InvalidCommand | ConcurrentChange | EventStoreError>
     /**
      * Reserves tokens and calls before a call: Exhausted (and nothing reserved) when over the
      * budget; EntityNotFound when the agent has no budget, which the gate reads as "no limit".
@@ -38,16 +39,18 @@ export class Budgets extends Context.Tag("@annal/kernel/Budgets")<
       agentId: string,
       amount: Amount,
       context: CommandContext
-    ) => Effect.Effect<void, EntityNotFound | Exhausted | ConcurrentChange | EventStoreError>
+    ) => Effect.Effect<void, EntityNotFound | Exhausted | InvalidCommand | ConcurrentChange | EventStoreError>
     /** Records real usage after a call (never refused); nothing when the agent has no budget. */
-    readonly charge: (agentId: string, usage: BudgetUsage, context: CommandContext) => Effect.Effect<void, ConcurrentChange | EventStoreError>
+    readonly charge: (agentId: string, usage: BudgetUsage, context: CommandContext) => Effect.Effect<void, InvalidCommand | ConcurrentChange | EventStoreError>
   }
 >() {
   static readonly layer = Layer.effect(
     Budgets,
     Effect.gen(function*() {
       // the gate charges and reserves on every step and call: bound to the store, nothing to provide
-      const { appendDecided, priorEvents, streamVersion, view } = commandsOf(yield* EventStore)
+      const store = yield* EventStore
+      const { view } = commandsOf(store)
+      const handle = commandHandler(store)
       const locks = new Map<string, Effect.Semaphore>()
       const lockOf = (agentId: string) => {
         let lock = locks.get(agentId)
@@ -62,46 +65,24 @@ export class Budgets extends Context.Tag("@annal/kernel/Budgets")<
         view("budgets", (db) => db.get<BudgetState>("SELECT * FROM budgets WHERE agent_id = ?", [agentId]))
 
       /**
-       * Reads the budget, decides with the current time, and appends at the version decided on:
-       * serialized per agent here, retried when another process appended in between. An agent
-       * without a budget, for a command that then appends nothing (a charge, a reservation), is
-       * answered at once: there is nothing to serialize. This is the gate's path for every call
-       * of an unlimited agent.
+       * A budget command: decided on the budget as it stands and the current time, serialised per
+       * agent here (the gate reserves and charges on every call, often several at once), and
+       * decided again by the handler when another process appended in between. A command that
+       * decides nothing (a charge for an agent without a budget) appends nothing.
        */
       const command = <E>(
         agentId: string,
+        type: string,
         decide: (state: BudgetState | undefined, now: number) => Either.Either<EventDraft | undefined, E>,
         context: CommandContext
       ) =>
-        Effect.gen(function*() {
-          if (context.meta?.idempotency_key !== undefined || (yield* read(agentId)) !== undefined) return false
-          const decided = decide(undefined, yield* Clock.currentTimeMillis)
-          if (Either.isLeft(decided)) return yield* Effect.fail(decided.left)
-          return decided.right === undefined
-        }).pipe(
-          Effect.flatMap((answered) => (answered ? Effect.void : serialized(agentId, decide, context)))
-        )
-
-      const serialized = <E>(
-        agentId: string,
-        decide: (state: BudgetState | undefined, now: number) => Either.Either<EventDraft | undefined, E>,
-        context: CommandContext
-      ) =>
-        lockOf(agentId).withPermits(1)(
-          Effect.gen(function*() {
-            // a retried request (same Idempotency-Key) answers as the first did, whatever the state now
-            const prior = yield* priorEvents(context.meta)
-            if (prior?.some((e) => e.stream === budgetStream(agentId)) === true) return
-            const state = yield* read(agentId)
-            const now = yield* Clock.currentTimeMillis
-            const draft = yield* decide(state, now)
-            if (draft === undefined) return
-            const expected = state?.version ?? (yield* streamVersion(budgetStream(agentId)))
-            yield* appendDecided(budgetStream(agentId), expected, [draft], context)
-          })
-        ).pipe(
-          Effect.retry({ schedule: Schedule.recurs(5), while: (e) => e instanceof ConcurrentChange })
-        )
+        lockOf(agentId).withPermits(1)(handle({
+          stream: () => budgetStream(agentId),
+          load: (): Effect.Effect<readonly [BudgetState | undefined, number], EventStoreError> => Effect.zip(read(agentId), Clock.currentTimeMillis),
+          decide: (_: void, [state, now]: readonly [BudgetState | undefined, number]) => Either.map(decide(state, now), (draft) => (draft === undefined ? [] : [draft])),
+          emits: [type],
+          answer: () => Effect.void
+        })(undefined, context))
 
       const draft = (type: string) => <A extends { readonly agent_id: string }>(data: A): EventDraft => ({ type, data })
 
@@ -112,13 +93,13 @@ export class Budgets extends Context.Tag("@annal/kernel/Budgets")<
             if (state === undefined) return yield* new EntityNotFound({ what: "budget of agent", id: agentId })
             return statusAt(state, yield* Clock.currentTimeMillis)
           }),
-        set: (agentId, limits, context) => command(agentId, () => Either.right(draft(BUDGET_SET)(decideSet(agentId, limits))), context),
-        remove: (agentId, context) => command(agentId, (state) => Either.map(decideRemove(state, agentId), draft(BUDGET_REMOVED)), context),
-        reset: (agentId, context) => command(agentId, (state) => Either.map(decideReset(state, agentId), draft(BUDGET_RESET)), context),
+        set: (agentId, limits, context) => command(agentId, BUDGET_SET, () => Either.right(draft(BUDGET_SET)(decideSet(agentId, limits))), context),
+        remove: (agentId, context) => command(agentId, BUDGET_REMOVED, (state) => Either.map(decideRemove(state, agentId), draft(BUDGET_REMOVED)), context),
+        reset: (agentId, context) => command(agentId, BUDGET_RESET, (state) => Either.map(decideReset(state, agentId), draft(BUDGET_RESET)), context),
         reserve: (agentId, amount, context) =>
-          command(agentId, (state, now) => Either.map(decideReserve(state, agentId, amount, now), draft(BUDGET_RESERVED)), context),
+          command(agentId, BUDGET_RESERVED, (state, now) => Either.map(decideReserve(state, agentId, amount, now), draft(BUDGET_RESERVED)), context),
         charge: (agentId, usage, context) =>
-          command(agentId, (state, now) => {
+          command(agentId, BUDGET_CHARGED, (state, now) => {
             const event = decideCharge(state, agentId, { tokens: usage.tokens, calls: usage.calls, releasedTokens: usage.reservedTokens ?? 0 }, now)
             return Either.right(event === undefined ? undefined : draft(BUDGET_CHARGED)(event))
           }, context)

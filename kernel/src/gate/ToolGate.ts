@@ -30,7 +30,7 @@ import type { TokenUsage } from "../llm/LanguageModel.js"
 import { decideAccess } from "../permissions/decide.js"
 import { Permissions } from "../permissions/Permissions.js"
 import { type CommandContext, type Pipeline, pipelineOf } from "../shared/Command.js"
-import { ConcurrentChange } from "../shared/errors.js"
+import { ConcurrentChange, type InvalidCommand } from "../shared/errors.js"
 import { capText } from "../tools/builtins.js"
 import { ToolFailed, type ToolOutput } from "../tools/Tool.js"
 import { ToolRegistry } from "../tools/ToolRegistry.js"
@@ -100,9 +100,9 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
        * (a write's commit; settled at the caller's end). Absent: the call waits for all of it.
        */
       later?: CallerPipelines
-    ) => Effect.Effect<ToolCallResult, ConcurrentChange | EventStoreError>
+    ) => Effect.Effect<ToolCallResult, InvalidCommand | ConcurrentChange | EventStoreError>
     /** Charges a model call's real token usage to the agent's budget (nothing without a budget). */
-    readonly chargeUsage: (agentId: string, usage: ChargedUsage, context: CommandContext) => Effect.Effect<void, ConcurrentChange | EventStoreError>
+    readonly chargeUsage: (agentId: string, usage: ChargedUsage, context: CommandContext) => Effect.Effect<void, InvalidCommand | ConcurrentChange | EventStoreError>
   }
 >() {
   static readonly layer = Layer.effect(
