@@ -6,9 +6,9 @@ import { SqlClient } from "@effect/sql"
 import type { AgentGroup, AgentGroupSummary } from "@annal/spec"
 import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import { Context, Effect, Layer } from "effect"
-import { appendDecided, type CommandContext, query, retryingConflicts, streamVersion } from "../shared/Command.js"
+import { type CommandContext, query } from "../shared/Command.js"
+import { commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { type AlreadyExists, type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
-import { priorEvents } from "../shared/Idempotency.js"
 import { type CreateGroup, decideCreate, decideMemberCompleted, type GroupState } from "./decide.js"
 import { AGENT_GROUP_CREATED, AGENT_GROUP_MEMBER_COMPLETED, agentGroupStream } from "./events.js"
 
@@ -60,6 +60,7 @@ export class AgentGroups extends Context.Tag("@annal/kernel/AgentGroups")<
       const ids = yield* IdGenerator
       const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
+      const handle = commandHandler(Context.get(context, EventStore))
 
       const groupRow = (id: string) =>
         query("an agent group", (sql) =>
@@ -69,13 +70,10 @@ export class AgentGroups extends Context.Tag("@annal/kernel/AgentGroups")<
         query("agent group members", (sql) =>
           sql<MemberRow>`SELECT agent_id, status, result, completed_at FROM agent_group_members WHERE group_id = ${id} ORDER BY position`)
 
-      /** The stream version first, then the view: a change in between makes the append conflict. */
-      const load = (id: string) =>
+      const load = (command: { readonly id: string }) =>
         Effect.gen(function*() {
-          const version = yield* streamVersion(agentGroupStream(id))
-          const group = yield* groupRow(id)
-          const state: GroupState | undefined = group === undefined ? undefined : { members: yield* members(id) }
-          return { version, state }
+          const group = yield* groupRow(command.id)
+          return group === undefined ? undefined : ({ members: yield* members(command.id) } satisfies GroupState)
         })
 
       const get = (id: string) =>
@@ -84,42 +82,37 @@ export class AgentGroups extends Context.Tag("@annal/kernel/AgentGroups")<
           if (g === undefined) return yield* new EntityNotFound({ what: "agent group", id })
           return { ...g, members: yield* members(id) } satisfies AgentGroup
         })
+      // the group was just committed, so it is in the view
+      const committed = (id: string) => get(id).pipe(Effect.catchTag("EntityNotFound", (e) => Effect.die(e)))
 
-      const create = (input: CreateGroup & { readonly id?: string | undefined }, ctx: CommandContext) =>
-        Effect.gen(function*() {
-          const id = input.id ?? (yield* ids.next)
-          const { state, version } = yield* load(id)
-          const stored = yield* appendDecided(agentGroupStream(id), version, yield* decideCreate(id, state, input), ctx)
-          // an idempotent retry answers with the group its first attempt created
-          const created = String(stored.find((e) => e.type === AGENT_GROUP_CREATED)?.data.group_id ?? id)
-          // the group was just committed, so it is in the view
-          return yield* get(created).pipe(Effect.catchTag("EntityNotFound", (e) => Effect.die(e)))
-        })
+      const create = handle({
+        stream: (command: CreateGroup & { readonly id: string }) => agentGroupStream(command.id),
+        load,
+        decide: (command, state) => decideCreate(command.id, state, command),
+        emits: [AGENT_GROUP_CREATED],
+        // an idempotent retry answers with the group its first attempt created
+        answer: (stored, command) => committed(String(eventOf(stored, AGENT_GROUP_CREATED)?.data.group_id ?? command.id))
+      })
 
-      const memberCompleted = (
-        groupId: string,
-        agentId: string,
-        outcome: { readonly success: boolean; readonly result?: string | null | undefined },
-        ctx: CommandContext
-      ) =>
-        Effect.gen(function*() {
-          // an idempotent retry of a completion that was recorded answers as the first did
-          const prior = yield* priorEvents(ctx.meta)
-          if (prior?.some((e) => e.type === AGENT_GROUP_MEMBER_COMPLETED) === true) return yield* get(groupId)
-          // members end in parallel: one whose completion raced another's decides again on what that one left
-          yield* Effect.gen(function*() {
-            const { state, version } = yield* load(groupId)
-            yield* appendDecided(agentGroupStream(groupId), version, yield* decideMemberCompleted(groupId, state, agentId, outcome), ctx)
-          }).pipe(retryingConflicts)
-          return yield* get(groupId)
-        })
+      // members end in parallel: one whose completion raced another's is decided again by the handler
+      const memberCompleted = handle({
+        stream: (command: {
+          readonly id: string
+          readonly agentId: string
+          readonly outcome: { readonly success: boolean; readonly result?: string | null | undefined }
+        }) => agentGroupStream(command.id),
+        load,
+        decide: (command, state) => decideMemberCompleted(command.id, state, command.agentId, command.outcome),
+        emits: [AGENT_GROUP_MEMBER_COMPLETED],
+        answer: (_, command) => get(command.id)
+      })
 
       return AgentGroups.of({
         list: run(query("agent groups", (sql) =>
           sql<AgentGroupSummary>`SELECT id, name, agent_count, status, created_at FROM agent_groups ORDER BY seq DESC`)),
         get: (id) => run(get(id)),
-        create: (input, ctx) => run(create(input, ctx)),
-        memberCompleted: (groupId, agentId, outcome, ctx) => run(memberCompleted(groupId, agentId, outcome, ctx))
+        create: (input, ctx) => run(Effect.flatMap(input.id === undefined ? ids.next : Effect.succeed(input.id), (id) => create({ ...input, id }, ctx))),
+        memberCompleted: (groupId, agentId, outcome, ctx) => run(memberCompleted({ id: groupId, agentId, outcome }, ctx))
       })
     })
   )
