@@ -13,15 +13,15 @@ import type {
   MemorySemanticResponse,
   PageRequest
 } from "@annal/spec"
-import { EventStore, type EventStoreError, IdGenerator, type StoredEvent } from "@annal/store"
+import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Either, Layer, Queue, Schedule, Stream } from "effect"
 import { Configuration } from "../config/Configuration.js"
-import { appendDecided, type CommandContext, commandsOf, query, streamVersion } from "../shared/Command.js"
+import { type CommandContext, commandsOf, query } from "../shared/Command.js"
+import { commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { DataDir } from "../shared/DataDir.js"
 import { type ConcurrentChange, EntityNotFound, type InvalidCommand, type Unavailable } from "../shared/errors.js"
 import { readData } from "../shared/EventData.js"
-import { priorEvents } from "../shared/Idempotency.js"
 import { type Paged, paged } from "../shared/Page.js"
 import { decideDelete, decideRecall, decideStore, matchExpression } from "./decide.js"
 import { MEMORY_DELETED, MEMORY_RECALLED, MEMORY_STORED, type MemoryRecalled, MemoryStored, memoryStream, RECALL_STREAM } from "./events.js"
@@ -64,7 +64,7 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
     readonly list: (page: PageRequest) => Effect.Effect<Paged<MemoryListItem>, EventStoreError>
     readonly get: (id: string) => Effect.Effect<MemoryEntry, EntityNotFound | EventStoreError>
     /** Deletes a memory: it leaves both searches. */
-    readonly remove: (id: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | ConcurrentChange | EventStoreError>
+    readonly remove: (id: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | InvalidCommand | ConcurrentChange | EventStoreError>
     /** Keyword search (FTS5, BM25); records `memory_recalled` when something is found. */
     readonly search: (request: MemoryQuery, context: CommandContext) => Effect.Effect<MemorySearchResponse, EventStoreError>
     /** Semantic search (HNSW, cosine); records `memory_recalled` when something is found. */
@@ -86,6 +86,7 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
         effect.pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provideService(EventStore, store))
       // the chat recalls memories every turn: bound to the store, nothing to provide
       const commands = commandsOf(store)
+      const handle = commandHandler(store)
       const semantic = yield* makeSemanticIndex(paths.memoryIndex)
       // every use of the semantic index takes this one permit: it is one mutable graph
       const lock = yield* Effect.makeSemaphore(1)
@@ -131,17 +132,17 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
         )
       }
 
-      const storeMemory = (request: unknown, context: CommandContext) =>
-        Effect.gen(function*() {
-          const id = yield* ids.next
-          const data = yield* Either.match(decideStore(request, id), { onLeft: Effect.fail, onRight: Effect.succeed })
-          const events: ReadonlyArray<StoredEvent> = yield* provide(
-            appendDecided(memoryStream(id), 0, [{ type: MEMORY_STORED, data }], context)
-          )
-          yield* kick
-          // a retried Idempotency-Key answers with the memory it stored the first time
-          return { id: events[0] === undefined ? id : (yield* readData(MemoryStored, events[0])).id }
-        })
+      const storeMemory = handle({
+        stream: (command: { readonly id: string; readonly request: unknown }) => memoryStream(command.id),
+        load: () => Effect.void,
+        decide: (command) => Either.map(decideStore(command.request, command.id), (data) => [{ type: MEMORY_STORED, data }]),
+        emits: [MEMORY_STORED],
+        // a retried Idempotency-Key answers with the memory it stored the first time
+        answer: (events, command) => {
+          const stored = eventOf(events, MEMORY_STORED)
+          return Effect.zipRight(kick, stored === undefined ? Effect.succeed({ id: command.id }) : Effect.map(readData(MemoryStored, stored), (m) => ({ id: m.id })))
+        }
+      })
 
       const list = (page: PageRequest) =>
         provide(paged(
@@ -163,17 +164,14 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
           return { name: r.id, category: r.type, ...searchEntry(r) } satisfies MemoryEntry
         })
 
-      const remove = (id: string, context: CommandContext) =>
-        Effect.gen(function*() {
-          const prior = yield* provide(priorEvents(context.meta))
-          if (prior?.some((e) => e.type === MEMORY_DELETED && e.data.id === id)) return
-          const exists = yield* provide(query("a memory", (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM memory_entries WHERE id = ${id}`))
-          const data = yield* Either.match(decideDelete(id, (exists[0]?.n ?? 0) > 0), { onLeft: Effect.fail, onRight: Effect.succeed })
-          const stream = memoryStream(id)
-          const version = yield* provide(streamVersion(stream))
-          yield* provide(appendDecided(stream, version, [{ type: MEMORY_DELETED, data }], context))
-          yield* kick
-        })
+      const remove = handle({
+        stream: memoryStream,
+        load: (id: string) =>
+          provide(Effect.map(query("a memory", (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM memory_entries WHERE id = ${id}`), (r) => (r[0]?.n ?? 0) > 0)),
+        decide: (id, exists) => Either.map(decideDelete(id, exists), (data) => [{ type: MEMORY_DELETED, data }]),
+        emits: [MEMORY_DELETED],
+        answer: () => kick
+      })
 
       const search = (request: MemoryQuery, context: CommandContext) =>
         Effect.gen(function*() {
@@ -229,7 +227,7 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
 
       // the first kick opens (or rebuilds) the index in the background at start
       yield* kick
-      return Memory.of({ store: storeMemory, list, get, remove, search, semantic: semanticSearch, status, syncIndex })
+      return Memory.of({ store: (request, context) => Effect.flatMap(ids.next, (id) => storeMemory({ id, request }, context)), list, get, remove, search, semantic: semanticSearch, status, syncIndex })
     })
   )
 }
