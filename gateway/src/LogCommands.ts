@@ -166,7 +166,12 @@ const makeBundle = (signed: Signed, first: number, last: number) =>
       const proof = yield* store.tree.inclusion(event.seq, signed.size).pipe(Effect.mapError((e) => new EventStoreError({ reason: e.message })))
       entries.push({ event, inclusion_proof: proof.hashes })
     }
-    if (entries.length !== last - first + 1) return yield* fail(`the log holds ${entries.length} of the events ${first}…${last}: rows are missing (run annal audit verify)`)
+    if (entries.length !== last - first + 1) {
+      const held = new Set(events.map((e) => e.seq))
+      let missing = first
+      while (held.has(missing)) missing++
+      return yield* fail(`event ${missing} is missing from the log (${entries.length} of the events ${first}…${last} are there); run annal audit verify`)
+    }
     const bundle: Bundle.Bundle = { format: Bundle.BUNDLE_FORMAT, public_key: signed.key, checkpoint: signed.note, entries }
     return bundle
   })

@@ -4,7 +4,7 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { DataDir, Kernel, Programs, Rebuild } from "@annal/kernel"
+import { Configuration, DataDir, Kernel, LogCheck, Programs, Rebuild, Transparency } from "@annal/kernel"
 import { Installer, packDirectory } from "@annal/programs"
 import { VERSION } from "@annal/spec"
 import { EventStore, EventStoreSqlite, IdGenerator, Projector, type StoredEvent } from "@annal/store"
@@ -128,19 +128,47 @@ const onExistingLog = <A, E, R>(dir: string, command: (database: string) => Effe
 /** The store alone, reading an existing log (views are kept up to date, nothing is appended). */
 const existingStore = (database: string) => EventStoreSqlite.layer({ filename: database }).pipe(Layer.provide(Layer.merge(Projector.none, IdGenerator.layer)))
 
-const verify = Command.make("verify", { dataDir }, (o) =>
+/** The witness directory the stored configuration names (`log.checkpoint_dir`), if it can be read. */
+const configuredWitness = Effect.flatMap(Configuration, (c) => c.current).pipe(
+  Effect.map((c) => c.log.checkpoint_dir ?? undefined),
+  Effect.provide(Configuration.layer),
+  Effect.orElseSucceed(() => undefined)
+)
+
+/**
+ * The log against its signed checkpoints (the data directory's, and the witness's when one is
+ * given or configured): each consistent one, or every problem, naming checkpoint and head.
+ */
+const checkCheckpoints = (o: { readonly dataDir: string; readonly checkpointDir: Option.Option<string>; readonly signingKey: Option.Option<string> }) =>
+  Effect.gen(function*() {
+    const witnessDir = Option.getOrUndefined(o.checkpointDir) ?? (yield* configuredWitness)
+    const { problems: keyProblems, sources } = Transparency.offlineSources(Server.dataPaths(o.dataDir), { signingKeyFile: Option.getOrUndefined(o.signingKey), witnessDir })
+    const report = yield* LogCheck.checkLog(sources, { full: false })
+    // a break after the checkpoint is the chain walk's to report
+    const problems = [...keyProblems, ...report.problems.filter((p) => report.chainBreak === undefined || !p.startsWith("the hash chain is broken"))]
+    for (const problem of problems) yield* say(`CHECKPOINT PROBLEM: ${problem}`)
+    if (problems.length > 0) {
+      process.exitCode = 1
+      return
+    }
+    if (report.checkpoints.length === 0) yield* say("checkpoint: none to check against (none signed yet)")
+    for (const c of report.checkpoints) yield* say(`checkpoint: consistent with ${c.path} (${c.source}, tree size ${c.size}, root ${c.root})`)
+  })
+
+const verify = Command.make("verify", { dataDir, checkpointDir, signingKey }, (o) =>
   onExistingLog(o.dataDir, (database) => Effect.gen(function*() {
     const store = yield* EventStore
     const result = yield* store.verify
     if (result.valid) {
       yield* say(`valid: ${result.entry_count} events, head seq ${result.head.seq} hash ${result.head.hash}`)
-      return
+    } else {
+      yield* say(`BROKEN at seq ${result.broken_at_seq}: ${result.reason}`)
+      yield* say(`  expected: ${result.expected}`)
+      yield* say(`  found:    ${result.found}`)
+      yield* say(`  (${result.entry_count} rows read)`)
+      process.exitCode = 1
     }
-    yield* say(`BROKEN at seq ${result.broken_at_seq}: ${result.reason}`)
-    yield* say(`  expected: ${result.expected}`)
-    yield* say(`  found:    ${result.found}`)
-    yield* say(`  (${result.entry_count} rows read)`)
-    process.exitCode = 1
+    yield* checkCheckpoints(o)
   }).pipe(Effect.provide(existingStore(database)))))
 
 const out = Options.file("out").pipe(Options.withDescription("JSONL file to write (one event per line)"))

@@ -139,7 +139,17 @@ describe("the audit endpoints over a log of known events", () => {
   it("GET /api/audit/verify reports a sound chain and how many entries it walked", async () => {
     const { status, body } = await server.json("/api/audit/verify")
     expect(status).toBe(200)
-    expect(body).toEqual({ valid: true, entry_count: base + 8 })
+    expect(body).toEqual({
+      valid: true,
+      entry_count: base + 8,
+      // and the log is consistent with the checkpoint the server signed at start
+      checkpoint: {
+        ok: true,
+        problems: [],
+        checkpoints: [{ source: "data directory", path: expect.stringMatching(/checkpoint$/), size: expect.any(Number), root: expect.stringMatching(/^[0-9a-f]{64}$/) }],
+        head: { seq: base + 8, hash: expect.stringMatching(/^[0-9a-f]{64}$/) }
+      }
+    })
   })
 
   it("GET /api/audit/agent/{id} lists what was decided about a subject, and nothing for an unknown one", async () => {
@@ -180,7 +190,7 @@ describe("the audit endpoints over a log of known events", () => {
     const { status, body } = await server.json("/api/audit/flush", { method: "POST" })
     expect(status).toBe(200)
     expect(body).toMatchObject({ flushed: 0, entry_count: base + 8, detail: expect.any(String) })
-    expect((await server.json("/api/audit/verify")).body).toEqual({ valid: true, entry_count: base + 8 })
+    expect((await server.json("/api/audit/verify")).body).toMatchObject({ valid: true, entry_count: base + 8, checkpoint: { ok: true, problems: [] } })
   })
 
   it("legacy GET /api/audit pages through the access decisions, newest first", async () => {
@@ -252,7 +262,7 @@ describe("the default range of GET /api/audit/entries", () => {
         await Promise.all(Array.from({ length: 10 }, () => refused(s, "/api/status")))
       }
       const total = base + 121
-      expect((await s.json("/api/audit/verify")).body).toEqual({ valid: true, entry_count: total })
+      expect((await s.json("/api/audit/verify")).body).toMatchObject({ valid: true, entry_count: total, checkpoint: { ok: true, problems: [] } })
       const first = await s.json("/api/audit/entries")
       expect(first.body.count).toBe(100)
       expect(first.body.entries.map((e: Entry) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1))

@@ -76,7 +76,7 @@ describe("the annal CLI on a realistic log", () => {
       await refused(second, "/api/audit")
       expect((await put(second, { events: { ping_interval_secs: 15 } })).status).toBe(200)
       const verify = await second.json("/api/audit/verify")
-      expect(verify.body).toEqual({ valid: true, entry_count: EVENTS })
+      expect(verify.body).toMatchObject({ valid: true, entry_count: EVENTS, checkpoint: { ok: true, problems: [], head: { seq: EVENTS } } })
       const last = await second.json(`/api/audit/entries?from_seq=${EVENTS}`)
       headHash = last.body.entries[0].hash.replace(/^sha256:/, "")
       decisions = (await second.json("/api/audit")).body
@@ -91,7 +91,10 @@ describe("the annal CLI on a realistic log", () => {
   it("`annal audit verify` accepts a sound log, exit 0, with its count and head", async () => {
     const { code, stdout } = await runCli(["audit", "verify", "--data-dir", dataDir])
     expect(code).toBe(0)
-    expect(stdout.trim()).toBe(`valid: ${EVENTS} events, head seq ${EVENTS} hash ${headHash}`)
+    const [chain, ...checkpoints] = stdout.trim().split("\n")
+    expect(chain).toBe(`valid: ${EVENTS} events, head seq ${EVENTS} hash ${headHash}`)
+    // the server signed its tree at shutdown: the log is consistent with that checkpoint
+    expect(checkpoints).toEqual([expect.stringMatching(new RegExp(`^checkpoint: consistent with ${join(dataDir, "checkpoint")} \\(data directory, tree size ${EVENTS}, root [0-9a-f]{64}\\)$`))])
   })
 
   it("`annal audit export` writes one JSON object per event with every column, which an outside verifier accepts", async () => {
@@ -197,7 +200,7 @@ describe("the annal CLI on a realistic log", () => {
     try {
       expect((await s.json("/api/audit")).body).toEqual(decisions)
       expect((await s.json("/api/config")).body).toEqual(config)
-      expect((await s.json("/api/audit/verify")).body).toEqual({ valid: true, entry_count: EVENTS })
+      expect((await s.json("/api/audit/verify")).body).toMatchObject({ valid: true, entry_count: EVENTS, checkpoint: { ok: true, problems: [], head: { seq: EVENTS } } })
     } finally {
       await s.stop()
     }

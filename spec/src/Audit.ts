@@ -31,7 +31,15 @@ export const AuditVerify = Schema.Struct({
   broken_at_seq: Schema.optional(Schema.Number),
   expected: Schema.optional(Schema.String),
   found: Schema.optional(Schema.String),
-  reason: Schema.optional(Schema.String)
+  reason: Schema.optional(Schema.String),
+  /** Annal's addition: the log checked against its signed checkpoints (docs/event-log.md). */
+  checkpoint: Schema.optional(Schema.Struct({
+    ok: Schema.Boolean,
+    /** Each names the checkpoint (file, size, root) and the log's head. */
+    problems: Schema.Array(Schema.String),
+    checkpoints: Schema.Array(Schema.Struct({ source: Schema.String, path: Schema.String, size: Schema.Number, root: Schema.String })),
+    head: Schema.Struct({ seq: Schema.Number, hash: Schema.String })
+  }))
 })
 
 export const AuditExportRequest = Schema.Struct({

@@ -3,18 +3,48 @@ import { SqlClient } from "@effect/sql"
 import type { AuditEntry } from "@annal/spec"
 import { EventStore, EventStoreError, type EventRow, fromRow, type VerifyResult } from "@annal/store"
 import { Context, Effect, Layer, Ref } from "effect"
+import type { LogCheckReport } from "../log/LogCheck.js"
+import { TransparencyLog } from "../log/TransparencyLog.js"
 import { renderHash, toAuditEntry } from "./AuditEntry.js"
 
 /** Most entries one range query returns; ask again from the next seq for more. */
 export const MAX_RANGE = 1000
 
+/** The check against the signed checkpoints: each checkpoint found, the log's head, what is wrong. */
+export interface CheckpointVerification {
+  readonly ok: boolean
+  readonly problems: ReadonlyArray<string>
+  readonly checkpoints: ReadonlyArray<{ readonly source: string; readonly path: string; readonly size: number; readonly root: string }>
+  readonly head: { readonly seq: number; readonly hash: string }
+}
+
 export interface AuditVerification {
+  /** The chain links and the log is consistent with every checkpoint. */
   readonly valid: boolean
   readonly entry_count: number
   readonly broken_at_seq?: number
   readonly expected?: string
   readonly found?: string
   readonly reason?: string
+  readonly checkpoint?: CheckpointVerification
+}
+
+/** The checkpoint check in the API's shape. */
+export const renderCheckpointCheck = (report: LogCheckReport): CheckpointVerification => ({
+  ok: report.ok,
+  problems: report.problems,
+  checkpoints: report.checkpoints.map(({ path, root, size, source }) => ({ source, path, size, root })),
+  head: { seq: report.head.seq, hash: report.head.hash }
+})
+
+/**
+ * The chain walk and the checkpoint check together: invalid when either fails; a log whose
+ * chain links but that is shorter than, or inconsistent with, a checkpoint names the problem.
+ */
+export const withCheckpointCheck = (chain: AuditVerification, report: LogCheckReport): AuditVerification => {
+  const checkpoint = renderCheckpointCheck(report)
+  if (!chain.valid || report.ok) return { ...chain, valid: chain.valid && report.ok, checkpoint }
+  return { ...chain, valid: false, reason: report.problems.join("; "), checkpoint }
 }
 
 /** A verify result in the API's shape. */
@@ -37,7 +67,7 @@ export class Audit extends Context.Tag("@annal/kernel/Audit")<
     readonly entries: (fromSeq: number, toSeq: number) => Effect.Effect<ReadonlyArray<AuditEntry>, EventStoreError>
     /** The newest entries caused by an agent or decided about it, oldest first. */
     readonly byAgent: (agentId: string, limit: number) => Effect.Effect<ReadonlyArray<AuditEntry>, EventStoreError>
-    /** Walks the whole chain now. */
+    /** Walks the whole chain now, and checks the log against its signed checkpoints. */
     readonly verify: Effect.Effect<AuditVerification, EventStoreError>
     /** The last verification's result, if one has run. */
     readonly lastVerification: Effect.Effect<AuditVerification | undefined>
@@ -49,10 +79,11 @@ export class Audit extends Context.Tag("@annal/kernel/Audit")<
     Audit,
     Effect.gen(function*() {
       const store = yield* EventStore
+      const log = yield* TransparencyLog
       const sql = yield* SqlClient.SqlClient
       const last = yield* Ref.make<AuditVerification | undefined>(undefined)
       const readError = (cause: unknown) => new EventStoreError({ reason: "could not read the audit trail", cause })
-      const verify = store.verify.pipe(Effect.map(renderVerify), Effect.tap((v) => Ref.set(last, v)))
+      const verify = Effect.zipWith(Effect.map(store.verify, renderVerify), log.check, withCheckpointCheck).pipe(Effect.tap((v) => Ref.set(last, v)))
       return Audit.of({
         entries: (fromSeq, toSeq) =>
           store.read(fromSeq, Math.min(toSeq, fromSeq + MAX_RANGE - 1)).pipe(Effect.map((events) => events.map(toAuditEntry))),

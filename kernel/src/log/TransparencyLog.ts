@@ -44,6 +44,8 @@ export class TransparencyLog extends Context.Tag("@annal/kernel/TransparencyLog"
     readonly checkpoint: (options: { readonly fresh: boolean }) => Effect.Effect<SignedCheckpoint | undefined, EventStoreError>
     /** What the start-up check found. */
     readonly startCheck: LogCheckReport
+    /** Checks the log now against the checkpoints on file (the data directory's and the witness's). */
+    readonly check: Effect.Effect<LogCheckReport, EventStoreError>
     /** The witness directory, if any. */
     readonly witnessDir: string | undefined
   }
@@ -61,6 +63,27 @@ export const checkpointSources = (paths: { readonly checkpoint: string }, verifi
     })
   }
   return sources
+}
+
+/**
+ * The checkpoint files to check a data directory against without the server: its key read
+ * from `signingKeyFile` (never made here). A checkpoint with no key to check it is a problem.
+ */
+export const offlineSources = (paths: { readonly checkpoint: string; readonly signingKey: string }, options: { readonly signingKeyFile?: string | undefined; readonly witnessDir?: string | undefined }): { readonly sources: Array<CheckpointSource>; readonly problems: Array<string> } => {
+  const keyFile = options.signingKeyFile ?? paths.signingKey
+  let key: SigningKey
+  try {
+    key = loadSigningKey(keyFile, { create: false })
+  } catch (e) {
+    const witnessKey = options.witnessDir === undefined ? undefined : join(options.witnessDir, "public-key")
+    // without the data directory's key, the witness's pinned key still checks the witness's copy
+    const sources: Array<CheckpointSource> = witnessKey !== undefined && existsSync(witnessKey)
+      ? [{ source: "witness", path: join(options.witnessDir!, "checkpoint"), verifierKey: readFileSync(witnessKey, "utf8").trim() }]
+      : []
+    const problems = existsSync(paths.checkpoint) ? [`checkpoint ${paths.checkpoint} cannot be checked: ${(e as Error).message}`] : []
+    return { sources, problems }
+  }
+  return { sources: checkpointSources(paths, key.verifierKey, options.witnessDir), problems: [] }
 }
 
 /** Writes a file whole or not at all: a temporary file, fsync, rename. */
@@ -158,6 +181,7 @@ const make = (options: TransparencyOptions) =>
       key: { name: key.name, verifierKey: key.verifierKey, publicKey: key.publicKey.toString("base64") },
       checkpoint: ({ fresh }) => (fresh ? sign : Effect.succeed(latest)),
       startCheck: report,
+      check: checkLog(checkpointSources(paths, key.verifierKey, witnessDir), { full: false }).pipe(Effect.provideService(EventStore, store)),
       witnessDir
     })
   })
