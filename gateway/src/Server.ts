@@ -42,6 +42,7 @@ import { errorMiddleware } from "./http/Errors.js"
 import { makeGuard } from "./http/Guard.js"
 import { Metrics } from "./http/Metrics.js"
 import { RateLimiter } from "./http/RateLimiter.js"
+import * as SlowClients from "./http/SlowClients.js"
 import { limitWebSocketMessages } from "./http/WebSocketLimits.js"
 import * as WebUi from "./http/WebUi.js"
 
@@ -58,7 +59,7 @@ export interface ServerOptions {
   readonly modelPath?: string | undefined
   /** The secret `annal programs install` presents (kept in the data directory's lock); none: the route refuses. */
   readonly localInstallSecret?: string | undefined
-  /** The environment the model settings are read from (`ANNAL_MODEL_PATH`, `ANNAL_LLM_*`); default `process.env`. */
+  /** The environment the model settings (`ANNAL_MODEL_PATH`, `ANNAL_LLM_*`) and HTTP timeouts (`ANNAL_HTTP_*_TIMEOUT_MS`) are read from; default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
   /** The built web UI served at `/` (default: `ANNAL_WEB_DIR`, else `gateway/web/dist`). */
   readonly webRoot?: string | undefined
@@ -151,7 +152,9 @@ export const layer = (options: ServerOptions) => {
       Layer.unwrapEffect(
         Effect.gen(function*() {
           const { server } = yield* (yield* Configuration).current
-          const nodeServer = () => createServer({ keepAliveTimeout: 65_000, IncomingMessage: LimitedIncomingMessage })
+          const timeouts = SlowClients.serverOptions(SlowClients.httpTimeouts(options.env ?? process.env))
+          const nodeServer = () =>
+            SlowClients.answerClientErrors(createServer({ keepAliveTimeout: 65_000, IncomingMessage: LimitedIncomingMessage, ...timeouts }))
           return NodeHttpServer.layer(nodeServer, { port: options.port ?? server.port, host: options.host ?? server.host })
         })
       )
