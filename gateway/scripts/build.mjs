@@ -33,6 +33,8 @@ export const buildAnnal = async () => {
     external: EXTERNAL,
     sourcemap: "linked",
     legalComments: "none",
+    minify: true,
+    keepNames: true, // Effect and its errors name things by their class and function names
     logLevel: "warning",
     // CommonJS libraries in an ES module bundle call require() for Node's built-ins
     banner: { js: 'import { createRequire as __annalCreateRequire } from "node:module"; const require = __annalCreateRequire(import.meta.url);' }

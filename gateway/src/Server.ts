@@ -160,7 +160,8 @@ export const layer = (options: ServerOptions) => {
       )
     )
   )
-  return Layer.mergeAll(http, verifyOnStart).pipe(Layer.provideMerge(services))
+  // Annal exports no traces: without a tracer every request and SQL statement skips its spans
+  return Layer.mergeAll(http, verifyOnStart).pipe(Layer.provideMerge(services), Layer.provide(Layer.setTracerEnabled(false)))
 }
 
 /** The address the server listens on, as a URL. */
