@@ -14,6 +14,7 @@ type PageModule = () => Promise<{ readonly default: ComponentType }>
 const PAGES: ReadonlyArray<{ readonly path: string; readonly label: string; readonly load?: PageModule }> = [
   { path: "/", label: t.nav.chat },
   { path: "/record", label: t.nav.record, load: () => import("./pages/Record.js") },
+  { path: "/agents", label: t.nav.agents, load: () => import("./pages/Agents.js") },
 ]
 
 /** The page entry a path belongs to (`/chat/<id>` is the chat). */

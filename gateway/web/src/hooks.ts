@@ -1,5 +1,6 @@
 /** Small hooks the pages share. */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks"
+import { urlOf } from "./api.js"
 
 export interface Loaded<A> {
   readonly data: A | undefined
@@ -55,4 +56,29 @@ export const useNow = (): number => {
     return () => clearInterval(timer)
   }, [])
   return now
+}
+
+/**
+ * Calls `onEvent` when the log gets an event of one of `types` (from `/api/events`, the public
+ * SSE stream), at most once per 250 ms so a burst of events means one reload, not hundreds.
+ */
+export const useEvents = (types: ReadonlyArray<string>, onEvent: () => void) => {
+  const latest = useRef(onEvent)
+  latest.current = onEvent
+  const key = types.join(",")
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const source = new EventSource(urlOf("events", { query: { types: key } }))
+    source.onmessage = () => {
+      if (timer !== undefined) return
+      timer = setTimeout(() => {
+        timer = undefined
+        latest.current()
+      }, 250)
+    }
+    return () => {
+      source.close()
+      if (timer !== undefined) clearTimeout(timer)
+    }
+  }, [key])
 }

@@ -35,6 +35,11 @@ export const widerThanViewport = (page: Page): Promise<ReadonlyArray<string>> =>
         return
       }
       if (style.overflowX === "auto" || style.overflowX === "scroll" || style.overflowX === "hidden") return
+      // text that does not wrap (a long id) overflows its element without any element doing so
+      if (el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0 && el.getBoundingClientRect().left + el.scrollWidth > width + 0.5) {
+        out.push(`${name(el)}'s content reaches ${Math.round(el.getBoundingClientRect().left + el.scrollWidth)} px of ${width}`)
+        return
+      }
       for (const child of el.children) walk(child)
     }
     for (const child of document.body.children) walk(child)
