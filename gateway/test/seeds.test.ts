@@ -97,8 +97,9 @@ describe("GET /api/seeds/{id}", () => {
   })
 
   it("has no endpoint to create a seed", async () => {
-    const { status } = await server.json("/api/seeds", { method: "POST", body: JSON.stringify({ goal: "x" }) })
-    expect(status).toBe(404)
+    const { status, headers } = await server.json("/api/seeds", { method: "POST", body: JSON.stringify({ goal: "x" }) })
+    expect(status).toBe(405)
+    expect(headers.get("allow")).toBe("GET, HEAD")
   })
 })
 

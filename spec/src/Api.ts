@@ -20,7 +20,21 @@ import { AuthGroup, Authorization } from "./Auth.js"
 import { BudgetGroup } from "./Budgets.js"
 import { ConfigDocument, ConfigPatch } from "./Config.js"
 import { ChatGroup } from "./Chat.js"
-import { BadRequest, Conflict, Forbidden, GatewayTimeout, InternalError, NotFound, PayloadTooLarge, PaymentRequired, ServiceUnavailable, TooManyRequests } from "./Errors.js"
+import { describeWire } from "./DocumentTransform.js"
+import {
+  BadRequest,
+  Conflict,
+  Forbidden,
+  GatewayTimeout,
+  InternalError,
+  NotFound,
+  PayloadTooLarge,
+  PaymentRequired,
+  RequestTimeout,
+  ServiceUnavailable,
+  TooManyRequests,
+  UnsupportedMediaType
+} from "./Errors.js"
 import { GitGroup } from "./Git.js"
 import { LogGroup } from "./Log.js"
 import { MemoryGroup } from "./Memory.js"
@@ -38,6 +52,16 @@ import { CronGroup } from "./Cron.js"
 import { SchedulerGroup } from "./Scheduler.js"
 
 export const VERSION = "0.1.0"
+
+/** The document's promises about every route (`info.description`). */
+const API_DESCRIPTION = [
+  "Every error is a JSON body `{\"error\": \"...\"}` with its status, for every route and status, including those declared for every route " +
+    "(400 an unreadable parameter or body, 408 headers or body too slow, 413 a body over the limit, 415 a body that is not JSON where JSON is expected, " +
+    "429 the rate limit, 500, 503).",
+  "A path no route has is 404; a path that exists with a method it does not have is 405 with an `Allow` header listing its methods.",
+  "Query parameters declared as integers carry their bounds; a value that is not an integer within them is 400.",
+  "JSON request bodies ignore fields they do not know; the fields they know are validated (400 naming the field)."
+].join("\n\n")
 
 const text = (contentType: string) => Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType }))
 
@@ -123,12 +147,16 @@ export class AnnalApi extends HttpApi.make("annal")
   .addError(PaymentRequired)
   .addError(Forbidden)
   .addError(NotFound)
+  .addError(RequestTimeout)
   .addError(Conflict)
   .addError(PayloadTooLarge)
+  .addError(UnsupportedMediaType)
   .addError(TooManyRequests)
   .addError(InternalError)
   .addError(ServiceUnavailable)
   .addError(GatewayTimeout)
   .annotate(OpenApi.Title, "Annal API (Oxios Agent OS compatible)")
   .annotate(OpenApi.Version, VERSION)
+  .annotate(OpenApi.Description, API_DESCRIPTION)
+  .annotate(OpenApi.Transform, describeWire)
 {}

@@ -5,6 +5,7 @@
  */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { IntegerParam } from "./IntegerParam.js"
 import { Authorization } from "./Auth.js"
 import { BadRequest, NotFound } from "./Errors.js"
 
@@ -35,7 +36,7 @@ export type Approval = typeof Approval.Type
 
 export const ApprovalsQuery = Schema.Struct({
   status: Schema.optional(ApprovalStatus),
-  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100_000)))
+  limit: Schema.optional(IntegerParam(1, 100_000))
 })
 export type ApprovalsQuery = typeof ApprovalsQuery.Type
 

@@ -1,7 +1,8 @@
 /** The audit trail (seed section 11): a view of the event log itself. */
 import { Schema } from "effect"
+import { IntegerParam } from "./IntegerParam.js"
 
-const SeqParam = Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative())
+const SeqParam = IntegerParam(0)
 
 export const AuditEntry = Schema.Struct({
   seq: Schema.Number,

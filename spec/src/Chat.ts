@@ -2,7 +2,7 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authorization } from "./Auth.js"
-import { BadGateway, GatewayTimeout, ServiceUnavailable } from "./Errors.js"
+import { BadGateway, GatewayTimeout, ServiceUnavailable, UpgradeRequired } from "./Errors.js"
 
 /** A chat message's content at most, in UTF-8 bytes. */
 export const MAX_CHAT_CONTENT_BYTES = 64 * 1024
@@ -56,6 +56,7 @@ export class ChatGroup extends HttpApiGroup.make("chat")
     HttpApiEndpoint.get("chatStream", "/api/chat/stream")
       .setUrlParams(Schema.Struct({ token: Schema.optional(Schema.String) }))
       .addSuccess(Schema.Void, { status: 101 })
+      .addError(UpgradeRequired)
       .annotate(
         OpenApi.Description,
         "WebSocket chat (`?token=`; 401 before the upgrade on a bad token, 426 without an upgrade). A text frame is a message (plain text, or JSON " +

@@ -1,25 +1,48 @@
 /**
  * The API's errors. On the wire every one of them is exactly `{"error": "..."}` with its
- * status; the gateway renders them (the `_tag` is for the server's own dispatch).
+ * status; the gateway renders them (the `_tag` is for the server's own dispatch). So each
+ * one's JSON Schema, which `/openapi.json` shows, is the body a client reads: `{"error"}`,
+ * not the class's encoded form (which carries the `_tag`).
  */
 import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 
 const fields = { error: Schema.String }
 
-export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", fields, HttpApiSchema.annotations({ status: 400 })) {}
-export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", fields, HttpApiSchema.annotations({ status: 401 })) {}
-export class PaymentRequired extends Schema.TaggedError<PaymentRequired>()("PaymentRequired", fields, HttpApiSchema.annotations({ status: 402 })) {}
-export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", fields, HttpApiSchema.annotations({ status: 403 })) {}
-export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", fields, HttpApiSchema.annotations({ status: 404 })) {}
-export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", fields, HttpApiSchema.annotations({ status: 409 })) {}
-export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", fields, HttpApiSchema.annotations({ status: 413 })) {}
-export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooManyRequests", fields, HttpApiSchema.annotations({ status: 429 })) {}
-export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", fields, HttpApiSchema.annotations({ status: 500 })) {}
+/** The JSON Schema of every error body: `{"error": string}` (exactly that: no other field). */
+export const ERROR_BODY_JSON_SCHEMA = {
+  type: "object",
+  required: ["error"],
+  properties: { error: { type: "string", description: "What went wrong, for a person to read." } },
+  additionalProperties: false
+} as const
+
+/** The annotations of an API error: its status, the body it is sent as, and what it means. */
+const error = <A>(status: number, description: string): Schema.Annotations.GenericSchema<A> => ({
+  ...HttpApiSchema.annotations<A>({ status }),
+  jsonSchema: ERROR_BODY_JSON_SCHEMA,
+  description
+})
+
+export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", fields, error(400, "The request is not valid: a parameter, field or body the route cannot accept (the message names it).")) {}
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", fields, error(401, "No valid token or session.")) {}
+export class PaymentRequired extends Schema.TaggedError<PaymentRequired>()("PaymentRequired", fields, error(402, "A budget is exhausted.")) {}
+export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", fields, error(403, "Refused: a permission, a path outside the workspace, or a cross-origin browser request.")) {}
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", fields, error(404, "No such entity.")) {}
+/** 405 is not any operation's answer (it is a path's, for the methods it lacks) but its body is the same. */
+export class MethodNotAllowed extends Schema.TaggedError<MethodNotAllowed>()("MethodNotAllowed", fields, error(405, "The path exists but not with this method; `Allow` lists its methods.")) {}
+export class RequestTimeout extends Schema.TaggedError<RequestTimeout>()("RequestTimeout", fields, error(408, "The request's headers or body did not arrive in time.")) {}
+export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", fields, error(409, "Conflicts with the current state (it already exists, or it changed meanwhile).")) {}
+export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", fields, error(413, "The request body is over the limit.")) {}
+export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", fields, error(415, "The body is not JSON where JSON is expected (e.g. a form or multipart body).")) {}
+/** The chat stream's answer to a request that is not a WebSocket upgrade. */
+export class UpgradeRequired extends Schema.TaggedError<UpgradeRequired>()("UpgradeRequired", fields, error(426, "This route speaks WebSocket: send an `Upgrade: websocket` request.")) {}
+export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooManyRequests", fields, error(429, "Rate limit exceeded; `Retry-After` says when to try again.")) {}
+export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", fields, error(500, "The server failed; the message says what failed.")) {}
 /** The language model (an upstream service) could not be reached or answered an error. */
-export class BadGateway extends Schema.TaggedError<BadGateway>()("BadGateway", fields, HttpApiSchema.annotations({ status: 502 })) {}
-export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", fields, HttpApiSchema.annotations({ status: 503 })) {}
-export class GatewayTimeout extends Schema.TaggedError<GatewayTimeout>()("GatewayTimeout", fields, HttpApiSchema.annotations({ status: 504 })) {}
+export class BadGateway extends Schema.TaggedError<BadGateway>()("BadGateway", fields, error(502, "The language model could not be reached or answered an error.")) {}
+export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", fields, error(503, "A service this route needs is not available now (the message says which).")) {}
+export class GatewayTimeout extends Schema.TaggedError<GatewayTimeout>()("GatewayTimeout", fields, error(504, "The work did not finish in time.")) {}
 
 /** Every API error, for dispatch on `_tag`. */
 export type ApiError =
@@ -28,15 +51,20 @@ export type ApiError =
   | PaymentRequired
   | Forbidden
   | NotFound
+  | RequestTimeout
   | Conflict
   | PayloadTooLarge
+  | UnsupportedMediaType
   | TooManyRequests
   | InternalError
   | ServiceUnavailable
   | GatewayTimeout
 
-/** The HTTP status of an API error (502 is only the chat's, which declares it, so it is not one of every route's `ApiError`s). */
-export const statusOf = (error: ApiError | BadGateway): number => {
+/** An error some routes (or paths) answer but not every route, so not one of every route's `ApiError`s. */
+export type RouteError = BadGateway | MethodNotAllowed | UpgradeRequired
+
+/** The HTTP status of an API error. */
+export const statusOf = (error: ApiError | RouteError): number => {
   switch (error._tag) {
     case "BadRequest":
       return 400
@@ -48,10 +76,18 @@ export const statusOf = (error: ApiError | BadGateway): number => {
       return 403
     case "NotFound":
       return 404
+    case "MethodNotAllowed":
+      return 405
+    case "RequestTimeout":
+      return 408
     case "Conflict":
       return 409
     case "PayloadTooLarge":
       return 413
+    case "UnsupportedMediaType":
+      return 415
+    case "UpgradeRequired":
+      return 426
     case "TooManyRequests":
       return 429
     case "InternalError":

@@ -3,8 +3,9 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/p
 import { Schema } from "effect"
 import { Authorization } from "./Auth.js"
 import { BadRequest } from "./Errors.js"
+import { IntegerParam } from "./IntegerParam.js"
 
-const Count = Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative())
+const Count = IntegerParam(0)
 const Hex = Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/))
 
 export const InclusionQuery = Schema.Struct({ seq: Count, tree_size: Schema.optional(Count) })

@@ -1,15 +1,15 @@
 /** The Oxios list convention: `?page&limit` in, `{items, total, page, limit}` out. */
 import { Schema } from "effect"
+import { IntegerParam } from "./IntegerParam.js"
 
 export const DEFAULT_LIMIT = 50
 export const MAX_LIMIT = 500
 
-const Int = Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative())
 
 /** `?page=&limit=` (both optional; page 0 reads as 1, limit is capped at 500). */
 export const PageQuery = Schema.Struct({
-  page: Schema.optional(Int),
-  limit: Schema.optional(Int)
+  page: Schema.optional(IntegerParam(0, undefined, "1-based page; 0 reads as 1")),
+  limit: Schema.optional(IntegerParam(0, undefined, `items per page; 0 or absent: ${DEFAULT_LIMIT}, above ${MAX_LIMIT}: ${MAX_LIMIT}`))
 })
 export type PageQuery = typeof PageQuery.Type
 

@@ -6,6 +6,7 @@
  */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { IntegerParam } from "./IntegerParam.js"
 import { Authorization } from "./Auth.js"
 
 export const TaskPriority = Schema.Literal("Low", "Normal", "High", "Critical")
@@ -66,7 +67,7 @@ export type SchedulerTasks = typeof SchedulerTasks.Type
 export const MAX_TASKS_LISTED = 10_000
 
 export const SchedulerTasksQuery = Schema.Struct({
-  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, MAX_TASKS_LISTED)))
+  limit: Schema.optional(IntegerParam(1, MAX_TASKS_LISTED))
 })
 
 export const TaskIdPath = Schema.Struct({ id: Schema.String })

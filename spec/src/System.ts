@@ -1,5 +1,6 @@
 /** Health, status, resources, host tools: the system group of the API (seed sections 3, 18, 22). */
 import { Schema } from "effect"
+import { IntegerParam } from "./IntegerParam.js"
 
 export const Health = Schema.Struct({ status: Schema.String, version: Schema.String })
 
@@ -73,7 +74,7 @@ export const ResourceHistory = Schema.Struct({
 export type ResourceHistory = typeof ResourceHistory.Type
 
 export const ResourceHistoryQuery = Schema.Struct({
-  last_n: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, 100_000)))
+  last_n: Schema.optional(IntegerParam(0, 100_000))
 })
 
 /** The limits above which the machine counts as overloaded; `load_avg` is compared with the 1-minute load. */

@@ -1,32 +1,19 @@
 /** The workspace (seed section 5): list directories, read and write files. */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Workspace, type WorkspaceFailure } from "@annal/kernel"
-import { AnnalApi, type ApiError, BadRequest, InternalError, MAX_WORKSPACE_FILE_BYTES } from "@annal/spec"
+import { AnnalApi, type ApiError, BadRequest, InternalError, MAX_WORKSPACE_FILE_BYTES, WORKSPACE_MIME_TYPES } from "@annal/spec"
 import { Data, Effect, Stream } from "effect"
 import { errorResponse } from "../http/Errors.js"
 import { API_ACTOR, apiError, type KernelFailure, requestMeta } from "./common.js"
 
-/** MIME types by extension, as the seed lists them; anything else is text/plain. */
-const MIME_TYPES: Readonly<Record<string, string>> = {
-  md: "text/markdown",
-  json: "application/json",
-  toml: "application/toml",
-  yaml: "application/yaml",
-  yml: "application/yaml",
-  txt: "text/plain",
-  html: "text/html",
-  css: "text/css",
-  js: "application/javascript"
-}
-
 /** The Content-Type a workspace file is served with. */
 export const contentTypeOf = (path: string): string => {
   const ext = /\.([^./]+)$/.exec(path)?.[1]?.toLowerCase()
-  return `${(ext === undefined ? undefined : MIME_TYPES[ext]) ?? "text/plain"}; charset=utf-8`
+  return `${(ext === undefined ? undefined : WORKSPACE_MIME_TYPES[ext]) ?? "text/plain"}; charset=utf-8`
 }
 
 /**
- * The `{*path}` of `/api/workspace/file/{*path}`, percent-decoded once, or undefined when its
+ * The `{path}` of `/api/workspace/file/{path}` (the route's `*`), percent-decoded once, or undefined when its
  * encoding is malformed. Taken from the raw URL so that nothing on the way (the router collapses
  * `//`, for one) turns an absolute or escaping path into a harmless-looking one.
  */

@@ -1,11 +1,13 @@
 /**
  * Renders every failure as the Oxios error body `{"error": "..."}` with its status: the API's
- * tagged errors, request decoding, unreadable or oversized bodies, unknown routes, defects.
+ * tagged errors, request decoding, unreadable or oversized bodies, unknown routes (404, or 405
+ * with `Allow` for a path that has other methods), defects.
  */
 import { HttpApiBuilder, HttpServerError, HttpServerResponse } from "@effect/platform"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
-import { type ApiError, type BadGateway, describeIssues, statusOf } from "@annal/spec"
+import { type ApiError, describeIssues, type RouteError, statusOf } from "@annal/spec"
 import { Cause, Effect, Option } from "effect"
+import { methodsOf } from "./Routes.js"
 
 const API_ERRORS = new Set([
   "BadRequest",
@@ -13,8 +15,12 @@ const API_ERRORS = new Set([
   "PaymentRequired",
   "Forbidden",
   "NotFound",
+  "MethodNotAllowed",
+  "RequestTimeout",
   "Conflict",
   "PayloadTooLarge",
+  "UnsupportedMediaType",
+  "UpgradeRequired",
   "TooManyRequests",
   "InternalError",
   "BadGateway",
@@ -26,7 +32,16 @@ const API_ERRORS = new Set([
 export const errorResponse = (status: number, message: string, headers?: Record<string, string>) =>
   HttpServerResponse.unsafeJson({ error: message }, { status, ...(headers === undefined ? {} : { headers }) })
 
-const isApiError = (u: unknown): u is ApiError | BadGateway =>
+/** The answer to a request no route takes: 405 with `Allow` when the path has other methods, else 404. */
+export const noRoute = (method: string, url: string) => {
+  const path = url.split("?")[0] ?? "/"
+  const allowed = methodsOf(path)
+  return allowed.length === 0
+    ? errorResponse(404, `no such route: ${method} ${path}`)
+    : errorResponse(405, `${method} is not allowed on ${path}; allowed: ${allowed.join(", ")}`, { allow: allowed.join(", ") })
+}
+
+const isApiError = (u: unknown): u is ApiError | RouteError =>
   typeof u === "object" && u !== null && "_tag" in u && API_ERRORS.has((u as { _tag: string })._tag)
 
 const tooLarge = (u: unknown): boolean => {
@@ -44,9 +59,7 @@ export const responseFor = (cause: Cause.Cause<unknown>): Option.Option<HttpServ
     if (isApiError(e)) return Option.some(errorResponse(statusOf(e), e.error))
     if (e instanceof HttpApiDecodeError) return Option.some(errorResponse(400, describeIssues(e.issues)))
     if (HttpServerError.isServerError(e)) {
-      if (e._tag === "RouteNotFound") {
-        return Option.some(errorResponse(404, `no such route: ${e.request.method} ${e.request.url.split("?")[0]}`))
-      }
+      if (e._tag === "RouteNotFound") return Option.some(noRoute(e.request.method, e.request.url))
       if (e._tag === "RequestError") {
         if (tooLarge(e.cause)) return Option.some(errorResponse(413, "request body is too large", { connection: "close" }))
         return Option.some(errorResponse(400, e.reason === "Decode" ? "request body is not valid JSON" : `could not read the request: ${e.reason}`))

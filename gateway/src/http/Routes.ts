@@ -1,6 +1,7 @@
 /**
- * Names a request by its route template (`/api/audit/agent/:agent_id`), for metrics labels, and
- * tells which media types its body may have.
+ * The API's routes by template (`/api/audit/agent/:agent_id`): names a request for metrics
+ * labels, tells which media types its body may have, and lists the methods a path has (for
+ * 405's `Allow`).
  */
 import { HttpApi } from "@effect/platform"
 import { AnnalApi } from "@annal/spec"
@@ -48,9 +49,10 @@ const extra: ReadonlyArray<Route> = [
 
 let routes: ReadonlyArray<Route> | undefined
 
+const all = () => (routes ??= [...collect(), ...extra])
+
 const find = (method: string, path: string): Route | undefined => {
-  routes ??= [...collect(), ...extra]
-  return routes.find((r) => (r.method === method || (method === "HEAD" && r.method === "GET")) && r.pattern.test(path))
+  return all().find((r) => (r.method === method || (method === "HEAD" && r.method === "GET")) && r.pattern.test(path))
 }
 
 /** The route template a request matched, or `unmatched`. */
@@ -58,3 +60,10 @@ export const routeOf = (method: string, path: string): string => find(method, pa
 
 /** The media types the body of a request to this route may have, or undefined when no route matches. */
 export const bodyTypesOf = (method: string, path: string): ReadonlyArray<string> | undefined => find(method, path)?.bodyTypes
+
+/** The methods some route has for `path` (HEAD wherever GET is), in a stable order; none for a path no route has. */
+export const methodsOf = (path: string): ReadonlyArray<string> => {
+  const methods = new Set(all().filter((r) => r.pattern.test(path)).map((r) => r.method))
+  if (methods.has("GET")) methods.add("HEAD")
+  return [...methods].sort()
+}

@@ -11,7 +11,7 @@ import { Effect } from "effect"
 import { createHash } from "node:crypto"
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { dirname, extname, join, relative, sep } from "node:path"
-import { errorResponse } from "./Errors.js"
+import { errorResponse, noRoute } from "./Errors.js"
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
@@ -150,7 +150,8 @@ export const layer = (root: string) =>
       Effect.gen(function*() {
         const request = yield* HttpServerRequest.HttpServerRequest
         const path = decodeURIComponent(request.url.split("?")[0] ?? "/")
-        if (isServerPath(path)) return errorResponse(404, `no such route: ${request.method} ${path}`)
+        // the catch-all takes every GET: a server path's GET that no route has may still have other methods
+        if (isServerPath(path)) return noRoute(request.method, request.url)
         bundle ??= loadBundle(root)
         return respond(bundle, path, request.headers)
       }).pipe(Effect.catchAllDefect(() => Effect.succeed(errorResponse(400, "malformed path"))))
