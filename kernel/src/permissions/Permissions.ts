@@ -4,10 +4,11 @@
  */
 import type { AgentPermissions, PermissionsPatch } from "@annal/spec"
 import { EventStore, type EventStoreError } from "@annal/store"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Either, Layer, Schema } from "effect"
 import { ACCESS_DECIDED, type AccessDecided, accessStream } from "../access/events.js"
 import { type CommandContext, commandsOf } from "../shared/Command.js"
-import { type ConcurrentChange, EntityNotFound } from "../shared/errors.js"
+import { commandHandler } from "../shared/CommandHandler.js"
+import { type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { decodeRow, Flag } from "../shared/ViewRow.js"
 import { type AccessRequest, type AccessVerdict, decideAccess, decideUpdate } from "./decide.js"
 import { PERMISSIONS_CHANGED, permissionsStream } from "./events.js"
@@ -49,7 +50,7 @@ export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
       agent: string,
       patch: PermissionsPatch,
       context: CommandContext
-    ) => Effect.Effect<AgentPermissions, ConcurrentChange | EventStoreError>
+    ) => Effect.Effect<AgentPermissions, ConcurrentChange | InvalidCommand | EventStoreError>
     /** Gives an agent the default policy unless it has permissions already; the runtime calls it when creating an agent. */
     readonly ensureDefaults: (agent: string, context: CommandContext) => Effect.Effect<AgentPermissions, ConcurrentChange | EventStoreError>
     /**
@@ -70,9 +71,8 @@ export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
     Effect.gen(function*() {
       const store = yield* EventStore
       // every tool call reads the permissions: bound to the store, nothing to provide
-      const { appendDecided, view } = commandsOf(store)
-      // one writer at a time in this process; another process's change is a ConcurrentChange
-      const lock = yield* Effect.makeSemaphore(1)
+      const { view } = commandsOf(store)
+      const handle = commandHandler(store)
 
       const read = (agent: string) =>
         Effect.flatMap(view("permissions", (db) => db.get("SELECT * FROM agent_permissions WHERE agent_name = ?", [agent])), (row) =>
@@ -82,21 +82,27 @@ export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
         Effect.flatMap(read(agent), (row) =>
           row === undefined ? Effect.fail(new EntityNotFound({ what: "permissions of agent", id: agent })) : Effect.succeed(fromRow(row)))
 
-      const update = (agent: string, patch: PermissionsPatch, context: CommandContext) =>
-        lock.withPermits(1)(
-          Effect.gen(function*() {
-            const row = yield* read(agent)
-            const current = row === undefined ? undefined : fromRow(row)
-            const change = decideUpdate(agent, current, patch)
-            if (change === undefined) return current!
-            yield* appendDecided(permissionsStream(agent), row?.version ?? 0, [{ type: PERMISSIONS_CHANGED, data: change }], context)
-            const { changed: _changed, ...permissions } = change
-            return permissions
-          })
-        )
+      // two changes at once (two starts of one agent, two editors) are each decided on what the other left
+      const change = handle({
+        stream: (command: { readonly agent: string; readonly patch: PermissionsPatch }) => permissionsStream(command.agent),
+        load: (command) => Effect.map(read(command.agent), (row) => (row === undefined ? undefined : fromRow(row))),
+        decide: (command, current) => {
+          const changed = decideUpdate(command.agent, current, command.patch)
+          return Either.right(changed === undefined ? [] : [{ type: PERMISSIONS_CHANGED, data: changed }])
+        },
+        emits: [PERMISSIONS_CHANGED],
+        // committed, or unchanged from what the view holds: the view has the agent's permissions
+        answer: (_, command) => Effect.catchTag(get(command.agent), "EntityNotFound", (e) => Effect.die(e))
+      })
+      const update = (agent: string, patch: PermissionsPatch, context: CommandContext) => change({ agent, patch }, context)
 
+      // granted on behalf of whatever started the agent: that request's idempotency key is its own
       const ensureDefaults = (agent: string, context: CommandContext) =>
-        Effect.flatMap(read(agent), (row) => (row === undefined ? update(agent, {}, context) : Effect.succeed(fromRow(row))))
+        Effect.flatMap(read(agent), (row) => {
+          if (row !== undefined) return Effect.succeed(fromRow(row))
+          const { idempotency_key: _key, ...meta } = context.meta ?? {}
+          return change({ agent, patch: {} }, { ...context, meta }).pipe(Effect.catchTag("InvalidCommand", (e) => Effect.die(e)))
+        })
 
       /** Decides and queues the decision's `access_decided`, as `Access.record` appends it. */
       const checkQueued = (agent: string, request: AccessRequest, context: CommandContext) =>
