@@ -28,6 +28,7 @@ export const endpoints = {
   reject: ["POST", "/api/approvals/{id}/reject"],
   memory: ["GET", "/api/memory"],
   addMemory: ["POST", "/api/memory"],
+  getMemory: ["GET", "/api/memory/{name}"],
   deleteMemory: ["DELETE", "/api/memory/{name}"],
   searchMemory: ["POST", "/api/memory/search"],
   semanticMemory: ["POST", "/api/memory/semantic"],

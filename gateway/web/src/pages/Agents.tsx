@@ -7,6 +7,7 @@ import { useState } from "preact/hooks"
 import { call } from "../api.js"
 import { useAction, useEvents, useLoad } from "../hooks.js"
 import { t } from "../strings.js"
+import { TableWrap } from "../ui.js"
 
 interface Agent {
   readonly id: string
@@ -70,7 +71,7 @@ const AgentList = () => {
       {agents.error !== undefined && <p role="alert" class="error">{t.common.error(agents.error)}</p>}
       {agents.data !== undefined && agents.data.items.length === 0 && <p class="muted">{t.agents.noAgents}</p>}
       {agents.data !== undefined && agents.data.items.length > 0 && (
-        <div class="table-wrap">
+        <TableWrap label={t.agents.list}>
           <table>
             <thead>
               <tr><th>{t.agents.name}</th><th>{t.agents.status}</th><th>{t.agents.created}</th><th>{t.agents.seed}</th><th><span class="visually-hidden">{t.agents.kill}</span></th></tr>
@@ -87,14 +88,14 @@ const AgentList = () => {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
     </section>
   )
 }
 
 const TaskTable = ({ caption, tasks }: { readonly caption: string; readonly tasks: ReadonlyArray<Task> }) => (
-  <div class="table-wrap">
+  <TableWrap label={caption}>
     <table>
       <caption>{caption}</caption>
       <thead><tr><th>{t.agents.task}</th><th>{t.agents.priority}</th><th>{t.agents.source}</th><th>{t.agents.started}</th></tr></thead>
@@ -110,7 +111,7 @@ const TaskTable = ({ caption, tasks }: { readonly caption: string; readonly task
         ))}
       </tbody>
     </table>
-  </div>
+  </TableWrap>
 )
 
 const Scheduler = () => {
@@ -144,7 +145,7 @@ const GroupItem = ({ group }: { readonly group: GroupSummary }) => {
         <summary>{t.agents.groupSummary(group.name, group.agent_count, group.status)}</summary>
         {error !== undefined && <p role="alert" class="error">{error}</p>}
         {detail !== undefined && (
-          <div class="table-wrap">
+          <TableWrap label={group.name}>
             <table>
               <thead><tr><th>{t.agents.member}</th><th>{t.agents.status}</th><th>{t.agents.result}</th></tr></thead>
               <tbody>
@@ -153,7 +154,7 @@ const GroupItem = ({ group }: { readonly group: GroupSummary }) => {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
       </details>
     </li>
