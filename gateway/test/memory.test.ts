@@ -128,8 +128,8 @@ describe("GET /api/memory", () => {
       expect(status).toBe(200)
       expect(body).toEqual({
         items: [
-          { name: made[4], category: "episode", importance: 0.5, created_at: expect.any(String) },
-          { name: made[3], category: "fact", importance: 0.5, created_at: expect.any(String) }
+          { name: made[4], category: "episode", importance: 0.5, created_at: expect.any(String), stream: `memory-${made[4]}` },
+          { name: made[3], category: "fact", importance: 0.5, created_at: expect.any(String), stream: `memory-${made[3]}` }
         ],
         total: 5,
         page: 1,

@@ -48,9 +48,10 @@ describe("PUT /api/permissions/{agent}", () => {
     expect(body).toEqual({ status: "updated", agent: "builder-agent" })
     const got = await server.json("/api/permissions/builder-agent")
     expect(got.status).toBe(200)
-    expect(got.body).toEqual({ agent_name: "builder-agent", ...DEFAULTS, network_access: true, max_execution_time_secs: 120 })
+    expect(got.body).toEqual({ agent_name: "builder-agent", ...DEFAULTS, network_access: true, max_execution_time_secs: 120, stream: "permissions-builder-agent" })
+    // the Oxios fields in their order, then Annal's link to the history
     expect(Object.keys(got.body)).toEqual([
-      "agent_name", "allowed_tools", "allowed_paths", "denied_paths", "network_access", "max_execution_time_secs", "max_memory_mb", "can_fork"
+      "agent_name", "allowed_tools", "allowed_paths", "denied_paths", "network_access", "max_execution_time_secs", "max_memory_mb", "can_fork", "stream"
     ])
     const [event] = await lastEvents(1)
     expect(event).toMatchObject({ action: "permissions_changed", resource: "permissions-builder-agent", agent_name: "user:api" })
@@ -61,6 +62,7 @@ describe("PUT /api/permissions/{agent}", () => {
     await put("keeper", { can_fork: true })
     expect((await server.json("/api/permissions/keeper")).body).toEqual({
       agent_name: "keeper",
+      stream: "permissions-keeper",
       ...DEFAULTS,
       allowed_tools: ["read", "exec"],
       denied_paths: ["/etc", "secrets"],
@@ -112,6 +114,7 @@ describe("PUT /api/permissions/{agent}", () => {
     try {
       expect((await again.json("/api/permissions/durable")).body).toEqual({
         agent_name: "durable",
+        stream: "permissions-durable",
         ...DEFAULTS,
         allowed_paths: ["src", "docs/*.md"],
         can_fork: true

@@ -37,7 +37,8 @@ describe("on first start", () => {
         description: expect.any(String),
         enabled: true,
         personality_traits: ["helpful", "precise", "candid"],
-        active: true
+        active: true,
+        stream: "personas"
       }
     ])
     const active = await server.json("/api/personas/active")
@@ -81,7 +82,7 @@ describe("GET /api/personas/{id}", () => {
   it("returns every detail", async () => {
     const { status, body } = await server.json(`/api/personas/${reviewerId}`)
     expect(status).toBe(200)
-    expect(body).toEqual({ id: reviewerId, ...reviewer, created_at: expect.any(String), updated_at: expect.any(String) })
+    expect(body).toEqual({ id: reviewerId, ...reviewer, created_at: expect.any(String), updated_at: expect.any(String), stream: "personas" })
   })
 
   it("answers 404 for an unknown id", async () => {

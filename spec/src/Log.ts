@@ -2,8 +2,9 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authorization } from "./Auth.js"
-import { BadRequest } from "./Errors.js"
+import { BadRequest, NotFound } from "./Errors.js"
 import { IntegerParam } from "./IntegerParam.js"
+import { Page, PageQuery } from "./Pagination.js"
 
 const Count = IntegerParam(0)
 const Hex = Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/))
@@ -38,6 +39,24 @@ export const LogPublicKey = Schema.Struct({
   public_key: Schema.String
 })
 
+/** An event exactly as the log holds it (as `annal audit export` writes it); hashes in bare hex. */
+export const LogEvent = Schema.Struct({
+  seq: Schema.Number,
+  id: Schema.String,
+  stream: Schema.String,
+  version: Schema.Number,
+  type: Schema.String,
+  actor: Schema.String,
+  at: Schema.String,
+  data: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  meta: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  prev_hash: Hex,
+  hash: Hex
+})
+
+export const StreamPath = Schema.Struct({ stream: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(512)) })
+export const StreamEvents = Page(LogEvent)
+
 export class LogGroup extends HttpApiGroup.make("log")
   .add(
     HttpApiEndpoint.get("checkpoint", "/api/log/checkpoint")
@@ -59,5 +78,13 @@ export class LogGroup extends HttpApiGroup.make("log")
       .annotate(OpenApi.Description, "RFC 9162 consistency proof that the tree of `second` events (default: the head) extends the tree of `first`.")
   )
   .add(HttpApiEndpoint.get("publicKey", "/api/log/public-key").addSuccess(LogPublicKey))
+  .add(
+    HttpApiEndpoint.get("stream", "/api/log/streams/:stream")
+      .setPath(StreamPath)
+      .setUrlParams(PageQuery)
+      .addSuccess(StreamEvents)
+      .addError(NotFound)
+      .annotate(OpenApi.Description, "The history of one entity: the events of stream `stream` (e.g. `memory-<id>`, `permissions-<agent>`, `persona-<id>`), newest first, paginated like every list (`?page&limit`): who changed it (`actor`), when (`at`) and how (`type`, `data`). 404 when the log holds no event of that stream.")
+  )
   .middleware(Authorization)
 {}

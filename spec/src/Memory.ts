@@ -5,6 +5,7 @@
  */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { StreamName } from "./StreamName.js"
 import { Authorization } from "./Auth.js"
 import { NotFound, ServiceUnavailable } from "./Errors.js"
 import { Page, PageQuery } from "./Pagination.js"
@@ -50,7 +51,8 @@ export const MemoryListItem = Schema.Struct({
   name: Schema.String,
   category: Schema.String,
   importance: Schema.Number,
-  created_at: Schema.String
+  created_at: Schema.String,
+  stream: StreamName
 }).annotations({ identifier: "MemoryListItem" })
 export type MemoryListItem = typeof MemoryListItem.Type
 
@@ -63,7 +65,8 @@ export const MemoryEntry = Schema.Struct({
   type: Schema.String,
   tags: Schema.Array(Schema.String),
   importance: Schema.Number,
-  created_at: Schema.String
+  created_at: Schema.String,
+  stream: StreamName
 }).annotations({ identifier: "MemoryEntry" })
 export type MemoryEntry = typeof MemoryEntry.Type
 

@@ -4,6 +4,7 @@
  */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { StreamName } from "./StreamName.js"
 import { Authorization } from "./Auth.js"
 import { BadRequest, Conflict, NotFound } from "./Errors.js"
 
@@ -41,6 +42,9 @@ export const AgentPermissions = Schema.Struct({
 })
 export type AgentPermissions = typeof AgentPermissions.Type
 
+/** `GET /api/permissions/{agent}`: the policy, and the stream its changes are recorded in. */
+export const AgentPermissionsEntry = Schema.extend(AgentPermissions, Schema.Struct({ stream: StreamName }))
+
 /** The body of `PUT /api/permissions/{agent}`: only the given fields change. */
 export const PermissionsPatch = Schema.Struct({
   allowed_tools: Schema.optional(Schema.Array(ToolPattern).pipe(Schema.maxItems(256))),
@@ -61,7 +65,7 @@ export class PermissionsGroup extends HttpApiGroup.make("permissions")
   .add(
     HttpApiEndpoint.get("get", "/api/permissions/:agent")
       .setPath(AgentPath)
-      .addSuccess(AgentPermissions)
+      .addSuccess(AgentPermissionsEntry)
       .addError(NotFound)
       .annotate(OpenApi.Description, "404 until the agent has permissions: set by PUT, or the defaults given when the runtime first creates it.")
   )

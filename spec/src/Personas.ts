@@ -5,6 +5,7 @@
  */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { StreamName } from "./StreamName.js"
 import { Authorization } from "./Auth.js"
 import { BadRequest, NotFound } from "./Errors.js"
 
@@ -27,7 +28,8 @@ export const Persona = Schema.Struct({
   model: Schema.NullOr(Schema.String),
   personality_traits: Schema.Array(Schema.String),
   created_at: Schema.String,
-  updated_at: Schema.String
+  updated_at: Schema.String,
+  stream: StreamName
 }).annotations({ identifier: "Persona" })
 export type Persona = typeof Persona.Type
 
@@ -39,7 +41,8 @@ export const PersonaSummary = Schema.Struct({
   description: Schema.String,
   enabled: Schema.Boolean,
   personality_traits: Schema.Array(Schema.String),
-  active: Schema.Boolean
+  active: Schema.Boolean,
+  stream: StreamName
 }).annotations({ identifier: "PersonaSummary" })
 export type PersonaSummary = typeof PersonaSummary.Type
 

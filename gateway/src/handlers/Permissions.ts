@@ -1,6 +1,6 @@
 /** Per-agent permissions (seed section 12). */
 import { HttpApiBuilder } from "@effect/platform"
-import { Permissions } from "@annal/kernel"
+import { Permissions, PermissionsEvents } from "@annal/kernel"
 import { AnnalApi } from "@annal/spec"
 import { Effect } from "effect"
 import { API_ACTOR, apiError, requestMeta } from "./common.js"
@@ -9,7 +9,11 @@ export const PermissionsLive = HttpApiBuilder.group(AnnalApi, "permissions", (ha
   Effect.gen(function*() {
     const permissions = yield* Permissions
     return handlers
-      .handle("get", ({ path }) => permissions.get(path.agent).pipe(Effect.mapError(apiError("could not read permissions"))))
+      .handle("get", ({ path }) =>
+        permissions.get(path.agent).pipe(
+          Effect.map((p) => ({ ...p, stream: PermissionsEvents.permissionsStream(path.agent) })),
+          Effect.mapError(apiError("could not read permissions"))
+        ))
       .handle("update", ({ path, payload }) =>
         Effect.gen(function*() {
           const meta = yield* requestMeta

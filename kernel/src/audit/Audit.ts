@@ -1,7 +1,7 @@
 /** The audit trail: the event log read as audit entries, and its verification. */
 import { SqlClient } from "@effect/sql"
 import type { AuditEntry } from "@annal/spec"
-import { EventStore, EventStoreError, type EventRow, fromRow, type VerifyResult } from "@annal/store"
+import { EventStore, EventStoreError, type EventRow, fromRow, type StoredEvent, type VerifyResult } from "@annal/store"
 import { Context, Effect, Layer, Ref } from "effect"
 import type { LogCheckReport } from "../log/LogCheck.js"
 import { TransparencyLog } from "../log/TransparencyLog.js"
@@ -69,6 +69,8 @@ export class Audit extends Context.Tag("@annal/kernel/Audit")<
     readonly byAgent: (agentId: string, limit: number) => Effect.Effect<ReadonlyArray<AuditEntry>, EventStoreError>
     /** Walks the whole chain now, and checks the log against its signed checkpoints. */
     readonly verify: Effect.Effect<AuditVerification, EventStoreError>
+    /** The events of one stream, newest first: a page of them and how many there are in all. */
+    readonly streamHistory: (stream: string, page: { readonly offset: number; readonly limit: number }) => Effect.Effect<{ readonly items: ReadonlyArray<StoredEvent>; readonly total: number }, EventStoreError>
     /** The last verification's result, if one has run. */
     readonly lastVerification: Effect.Effect<AuditVerification | undefined>
     /** Records a verification made elsewhere (the start-up check from the last checkpoint). */
@@ -95,6 +97,15 @@ export class Audit extends Context.Tag("@annal/kernel/Audit")<
             Effect.mapError(readError)
           ),
         verify,
+        // (stream, version) is unique and indexed: a page is an index range scan
+        streamHistory: (stream, page) =>
+          Effect.all([
+            sql<EventRow>`SELECT * FROM events WHERE stream = ${stream} ORDER BY version DESC LIMIT ${page.limit} OFFSET ${page.offset}`,
+            sql<{ n: number }>`SELECT COUNT(*) AS n FROM events WHERE stream = ${stream}`
+          ]).pipe(
+            Effect.map(([rows, count]) => ({ items: rows.map(fromRow), total: count[0]?.n ?? 0 })),
+            Effect.mapError(readError)
+          ),
         lastVerification: Ref.get(last),
         recordVerification: (v) => Ref.set(last, v)
       })

@@ -152,7 +152,7 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
           (sql, limit, offset) =>
             sql<{ id: string; type: string; importance: number; created_at: string }>`
               SELECT id, type, importance, created_at FROM memory_entries ORDER BY seq DESC LIMIT ${limit} OFFSET ${offset}`,
-          (r): MemoryListItem => ({ name: r.id, category: r.type, importance: r.importance, created_at: r.created_at })
+          (r): MemoryListItem => ({ name: r.id, category: r.type, importance: r.importance, created_at: r.created_at, stream: memoryStream(r.id) })
         ))
 
       const get = (id: string) =>
@@ -161,7 +161,7 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
             sql<EntryRow>`SELECT id, type, content, tags, importance, created_at FROM memory_entries WHERE id = ${id}`))
           const r = rows[0]
           if (r === undefined) return yield* new EntityNotFound({ what: "memory", id })
-          return { name: r.id, category: r.type, ...searchEntry(r) } satisfies MemoryEntry
+          return { name: r.id, category: r.type, ...searchEntry(r), stream: memoryStream(r.id) } satisfies MemoryEntry
         })
 
       const remove = handle({

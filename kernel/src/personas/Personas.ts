@@ -36,7 +36,9 @@ const toPersona = (r: PersonaRow): Persona => ({
   model: r.model,
   personality_traits: JSON.parse(r.personality_traits),
   created_at: r.created_at,
-  updated_at: r.updated_at
+  updated_at: r.updated_at,
+  // every persona's events share one stream
+  stream: PERSONAS_STREAM
 })
 
 export class Personas extends Context.Tag("@annal/kernel/Personas")<
@@ -159,7 +161,8 @@ export class Personas extends Context.Tag("@annal/kernel/Personas")<
               description: p.description,
               enabled: p.enabled,
               personality_traits: p.personality_traits,
-              active: p.id === active
+              active: p.id === active,
+              stream: PERSONAS_STREAM
             }
           })
         })),
