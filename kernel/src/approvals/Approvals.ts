@@ -5,15 +5,15 @@
  * view (ones already past their deadline expire at once) and they can still be decided.
  */
 import type { Approval, ApprovalResolution, ApprovalsQuery, ApprovalStatus } from "@annal/spec"
-import { type EventStore, type EventStoreError, IdGenerator } from "@annal/store"
+import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import type { SqlClient } from "@effect/sql"
-import { Clock, Context, Deferred, Duration, Effect, FiberMap, Layer } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Either, FiberMap, Layer } from "effect"
 import { Configuration } from "../config/Configuration.js"
-import { appendDecided, type CommandContext, query } from "../shared/Command.js"
-import { type ConcurrentChange, EntityNotFound } from "../shared/errors.js"
+import { type CommandContext, query } from "../shared/Command.js"
+import { commandHandler, eventOf } from "../shared/CommandHandler.js"
+import { type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { readData } from "../shared/EventData.js"
-import { priorEvents } from "../shared/Idempotency.js"
-import { type ApprovalInput, type ApprovalState, decideRequest, decideResolve } from "./decide.js"
+import { type ApprovalInput, decideRequest, decideResolve } from "./decide.js"
 import { APPROVAL_REQUESTED, APPROVAL_RESOLVED, ApprovalRequested, ApprovalResolved, approvalStream } from "./events.js"
 
 /** What `request` asks; `timeoutSecs` overrides the configured `approvals.timeout_secs`. */
@@ -44,6 +44,9 @@ interface Row {
 
 const toApproval = ({ version: _version, ...row }: Row): Approval => row
 
+/** A decision's other failures: an idempotency key used for another request, or a change that kept conflicting. */
+type Decision = InvalidCommand | ConcurrentChange
+
 /** The actor of expiries. */
 const SYSTEM: CommandContext = { actor: "system" }
 
@@ -51,13 +54,13 @@ export class Approvals extends Context.Tag("@annal/kernel/Approvals")<
   Approvals,
   {
     /** Records a pending approval and arms its expiry; `decision` completes when it is resolved. */
-    readonly request: (input: ApprovalRequestInput, context: CommandContext) => Effect.Effect<PendingApproval, ConcurrentChange | EventStoreError>
+    readonly request: (input: ApprovalRequestInput, context: CommandContext) => Effect.Effect<PendingApproval, ConcurrentChange | InvalidCommand | EventStoreError>
     /** Waits for the decision on an approval (at once when it is decided already). */
     readonly await: (id: string) => Effect.Effect<ApprovalResolution, EntityNotFound | EventStoreError>
     /** Approves a pending approval; EntityNotFound when unknown, no longer pending, or past its deadline. */
-    readonly approve: (id: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | EventStoreError>
+    readonly approve: (id: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | Decision | EventStoreError>
     /** Rejects a pending approval; EntityNotFound when unknown or no longer pending. */
-    readonly reject: (id: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | EventStoreError>
+    readonly reject: (id: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | Decision | EventStoreError>
     readonly get: (id: string) => Effect.Effect<Approval, EntityNotFound | EventStoreError>
     /** Approvals newest first, optionally of one status and at most `limit`. */
     readonly list: (query: ApprovalsQuery) => Effect.Effect<ReadonlyArray<Approval>, EventStoreError>
@@ -96,27 +99,28 @@ export class Approvals extends Context.Tag("@annal/kernel/Approvals")<
           return deferred === undefined ? Effect.void : Deferred.succeed(deferred, resolution)
         })
 
+      const handle = commandHandler(Context.get(services, EventStore))
+
+      const resolution = handle({
+        stream: (command: { readonly id: string; readonly resolution: ApprovalResolution; readonly by: string }) => approvalStream(command.id),
+        load: (command) => Effect.zip(read(command.id), Clock.currentTimeMillis),
+        decide: (command, [state, now]) =>
+          Either.map(decideResolve(state, command.id, command.resolution, command.by, now), (data) => [{ type: APPROVAL_RESOLVED, data }]),
+        emits: [APPROVAL_RESOLVED],
+        // a repeated idempotency key answers with the resolution it recorded the first time
+        answer: (events) => Effect.map(readData(ApprovalResolved, eventOf(events, APPROVAL_RESOLVED)!), (e) => e.resolution)
+      })
+
       /** Appends the resolution decided now; the one that ends up recorded is returned. */
-      const resolve = (id: string, resolution: ApprovalResolution, context: CommandContext) =>
-        Effect.gen(function*() {
-          const prior = yield* priorEvents(context.meta)
-          const replayed = prior?.find((e) => e.type === APPROVAL_RESOLVED && e.data.id === id)
-          if (replayed !== undefined) return (yield* readData(ApprovalResolved, replayed)).resolution
-          const state: ApprovalState | undefined = yield* read(id)
-          const now = yield* Clock.currentTimeMillis
-          const event = yield* decideResolve(state, id, resolution, context.actor, now)
-          yield* appendDecided(approvalStream(id), state!.version, [{ type: APPROVAL_RESOLVED, data: event }], context).pipe(
-            // resolved by someone else in between (another process): tell our waiters what it became
-            Effect.catchTag("ConcurrentChange", () =>
-              Effect.gen(function*() {
-                const latest = yield* read(id)
-                if (latest !== undefined && latest.status !== "pending") yield* settle(id, latest.status as ApprovalResolution)
-                return yield* new EntityNotFound({ what: "pending approval", id })
-              }))
-          )
-          yield* settle(id, event.resolution)
-          return event.resolution
-        }).pipe(Effect.provide(services))
+      const resolve = (id: string, wanted: ApprovalResolution, context: CommandContext) =>
+        resolution({ id, resolution: wanted, by: context.actor }, context).pipe(
+          // resolved by someone else first (another process): tell our waiters what it became
+          Effect.tapError(() =>
+            Effect.flatMap(read(id), (latest) =>
+              latest !== undefined && latest.status !== "pending" ? settle(id, latest.status as ApprovalResolution) : Effect.void)
+          ),
+          Effect.tap((recorded) => settle(id, recorded))
+        )
 
       /** Sleeps until the deadline, then expires the approval unless a person decided first. */
       const arm = (id: string, expiresAt: string) =>
@@ -141,17 +145,23 @@ export class Approvals extends Context.Tag("@annal/kernel/Approvals")<
           if (recorded !== wanted) return yield* new EntityNotFound({ what: "pending approval", id })
         })
 
+      const requested = handle({
+        stream: (command: { readonly id: string; readonly input: ApprovalRequestInput; readonly timeout: number; readonly now: number }) =>
+          approvalStream(command.id),
+        load: () => Effect.void,
+        decide: (command) =>
+          Either.right([{ type: APPROVAL_REQUESTED, data: decideRequest(command.id, command.input, command.timeout, command.now) }]),
+        emits: [APPROVAL_REQUESTED],
+        // a repeated idempotency key answers with the approval it created the first time
+        answer: (events) => readData(ApprovalRequested, eventOf(events, APPROVAL_REQUESTED)!)
+      })
+
       const request = (input: ApprovalRequestInput, context: CommandContext) =>
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
           // a whole number of seconds, at least one, like the configured timeout
           const timeout = Math.max(1, Math.round(input.timeoutSecs ?? (yield* config.current).approvals.timeout_secs))
-          const event = decideRequest(yield* ids.next, input, timeout, now)
-          const [stored] = yield* appendDecided(approvalStream(event.id), 0, [{ type: APPROVAL_REQUESTED, data: event }], context).pipe(
-            Effect.provide(services)
-          )
-          // a repeated idempotency key answers with the approval it created the first time
-          const recorded = stored === undefined ? event : yield* readData(ApprovalRequested, stored)
+          const recorded = yield* requested({ id: yield* ids.next, input, timeout, now }, context)
           const deferred = yield* deferredOf(recorded.id)
           const row = yield* read(recorded.id)
           if (row !== undefined && row.status !== "pending") yield* settle(recorded.id, row.status as ApprovalResolution)
