@@ -33,8 +33,8 @@ export const endpoints = {
   searchMemory: ["POST", "/api/memory/search"],
   semanticMemory: ["POST", "/api/memory/semantic"],
   tree: ["GET", "/api/workspace/tree"],
-  readFile: ["GET", "/api/workspace/file/*"],
-  writeFile: ["PUT", "/api/workspace/file/*"],
+  readFile: ["GET", "/api/workspace/file/{path}"],
+  writeFile: ["PUT", "/api/workspace/file/{path}"],
   gitLog: ["GET", "/api/git/log"],
   gitRestore: ["POST", "/api/git/restore"],
   programs: ["GET", "/api/programs"],
@@ -69,15 +69,19 @@ export class ApiError extends Error {
   }
 }
 
-/** Fills `{name}` and `*` of a route template; each value is URL-encoded (a `*` path per segment). */
+/**
+ * The parameter /openapi.json names a wildcard route's rest of path with (`/api/workspace/file/{path}`):
+ * a path of any depth, encoded segment by segment so its slashes stay slashes.
+ */
+const REST_OF_PATH = "path"
+
+/** Fills the `{name}`s of a route template; each value is URL-encoded (`{path}` per segment). */
 export const fillPath = (template: string, params: Readonly<Record<string, string>> = {}): string =>
-  template
-    .replace(/\{(\w+)\}/g, (_, name: string) => {
-      const value = params[name]
-      if (value === undefined) throw new Error(`missing path parameter ${name}`)
-      return encodeURIComponent(value)
-    })
-    .replace(/\*$/, () => (params["*"] ?? "").split("/").map(encodeURIComponent).join("/"))
+  template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params[name]
+    if (value === undefined) throw new Error(`missing path parameter ${name}`)
+    return name === REST_OF_PATH ? value.split("/").map(encodeURIComponent).join("/") : encodeURIComponent(value)
+  })
 
 export interface CallOptions {
   readonly params?: Readonly<Record<string, string>>

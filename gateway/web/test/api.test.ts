@@ -13,9 +13,9 @@ describe("the UI's API client", () => {
     expect(missing).toEqual([])
   })
 
-  it("fills path parameters, encoding each value, and a * path segment by segment", () => {
+  it("fills path parameters, encoding each value, and a {path} of any depth segment by segment", () => {
     expect(fillPath("/api/sessions/{id}", { id: "a b/c" })).toBe("/api/sessions/a%20b%2Fc")
-    expect(fillPath("/api/workspace/file/*", { "*": "notes/a b.md" })).toBe("/api/workspace/file/notes/a%20b.md")
+    expect(fillPath("/api/workspace/file/{path}", { path: "notes/a b.md" })).toBe("/api/workspace/file/notes/a%20b.md")
     expect(() => fillPath("/api/agents/{id}/kill")).toThrow(/id/)
     expect(urlOf("agents", { query: { limit: 10, page: undefined } })).toBe("/api/agents?limit=10")
   })
