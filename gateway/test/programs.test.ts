@@ -65,8 +65,27 @@ describe("the programs API", () => {
       author: "You",
       enabled: true,
       tools: [
-        { name: "count_words", description: "How many words a workspace file has", kind: "command", tool_name: "notes__count_words" },
-        { name: "headings", description: "The headings of a Markdown note, indented by level", kind: "module", tool_name: "notes__headings" }
+        {
+          name: "count_words",
+          description: "How many words a workspace file has",
+          kind: "command",
+          tool_name: "notes__count_words",
+          arguments: [{ name: "path", description: "the note, relative to the workspace", type: "path", required: true }],
+          runnable: true,
+          reason: null
+        },
+        {
+          name: "headings",
+          description: "The headings of a Markdown note, indented by level",
+          kind: "module",
+          tool_name: "notes__headings",
+          arguments: [
+            { name: "path", description: "the note, relative to the workspace", type: "path", required: true },
+            { name: "max_level", description: "the deepest heading level to list", type: "integer", required: false, default: 3 }
+          ],
+          runnable: true,
+          reason: null
+        }
       ],
       skill_content: docsExample()["SKILL.md"],
       path: join(server.dataDir, "programs", "notes"),

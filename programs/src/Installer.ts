@@ -10,6 +10,8 @@
  * and before a new install of that name.
  */
 import { type CommandContext, DataDir, type ProgramRecord, Programs, type ProgramsEvents } from "@annal/kernel"
+import type { ProgramToolArgument, ToolArgument } from "@annal/spec"
+import { isRequired } from "./Arguments.js"
 import { Effect, Either } from "effect"
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync } from "node:fs"
 import { join, relative, sep } from "node:path"
@@ -80,6 +82,16 @@ export const prepare = (root: string, limits: Limits): Either.Either<PreparedPro
   return Either.right({ root, checked: checked.right, skill, tree: tree.right })
 }
 
+/** A declared argument as it is recorded and listed. */
+const listedArgument = (a: ToolArgument): ProgramToolArgument => ({
+  name: a.name,
+  description: a.description,
+  type: a.type,
+  required: isRequired(a),
+  ...(a.default === undefined ? {} : { default: a.default }),
+  ...(a.enum === undefined ? {} : { enum: a.enum })
+})
+
 /** The `program_installed` payload of a prepared program. */
 export const installedEvent = (prepared: PreparedProgram, source: ProgramsEvents.ProgramSource): ProgramsEvents.ProgramInstalled => {
   const { manifest } = prepared.checked
@@ -94,7 +106,8 @@ export const installedEvent = (prepared: PreparedProgram, source: ProgramsEvents
       name: t.name,
       tool_name: toolNameOf(manifest.program.name, t.name),
       kind: t.kind,
-      description: t.declaration.description
+      description: t.declaration.description,
+      arguments: t.declaration.arguments.map(listedArgument)
     })),
     mcp_servers: manifest.mcp.map((m) => ({ name: m.name, enabled: m.enabled })),
     requires_tools: manifest.requires_tools.names,

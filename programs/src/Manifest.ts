@@ -1,7 +1,8 @@
 /**
  * Reading a program: `program.toml` parsed with smol-toml and decoded with the spec's
- * `ProgramManifest` Schema, then checked as a whole (each tool a command or a module, templates
- * that use exactly the declared arguments, defaults of the declared type, names agents can call);
+ * `ProgramManifest` Schema, then checked as a whole (each tool a command, a module or neither,
+ * templates that use exactly the declared arguments or none of them — then they are appended —,
+ * defaults of the declared type, names agents can call);
  * `SKILL.md` with its YAML front matter. Every refusal names the field.
  */
 import {
@@ -17,7 +18,7 @@ import { Data, Either, ParseResult, Schema } from "effect"
 import { posix } from "node:path"
 import { parse as parseToml } from "smol-toml"
 import { parse as parseYaml } from "yaml"
-import { parseElement, parseTemplate, type Template } from "./Template.js"
+import { appendArguments, parseElement, parseTemplate, type Template } from "./Template.js"
 
 /** The manifest or SKILL.md is not acceptable; the message says which field and why. */
 export class ManifestInvalid extends Data.TaggedError("ManifestInvalid")<{ readonly message: string }> {}
@@ -25,10 +26,17 @@ export class ManifestInvalid extends Data.TaggedError("ManifestInvalid")<{ reado
 /** The name agents call a program's tool by. */
 export const toolNameOf = (program: string, tool: string) => `${program}__${tool}`
 
-/** A tool of a valid manifest, with its template parsed. */
+/**
+ * A tool of a valid manifest, with its template parsed; `none` is a tool with neither command nor
+ * module (Oxios lists it for its description and arguments), installed but never run.
+ */
 export type CheckedTool =
   | { readonly kind: "command"; readonly name: string; readonly declaration: ToolDeclaration; readonly template: Template }
   | { readonly kind: "module"; readonly name: string; readonly declaration: ToolDeclaration; readonly module: string }
+  | { readonly kind: "none"; readonly name: string; readonly declaration: ToolDeclaration }
+
+/** Why a tool with neither command nor module is not offered to agents. */
+export const NOTHING_TO_RUN = "the manifest gives this tool neither a command nor a module, so there is nothing to run; it is listed, not offered to agents"
 
 export interface CheckedManifest {
   readonly manifest: ProgramManifest
@@ -79,17 +87,23 @@ const checkTool = (program: string, name: string, declaration: ToolDeclaration):
   if (!Tool.TOOL_NAME.test(qualified)) return invalid(field, `the tool's name "${qualified}" must match ${Tool.TOOL_NAME.source} (at most 64 characters)`)
   const args = checkArguments(field, declaration.arguments)
   if (Either.isLeft(args)) return Either.left(args.left)
-  if ((declaration.command === undefined) === (declaration.module === undefined)) return invalid(field, "a tool needs exactly one of command or module")
+  if (declaration.command !== undefined && declaration.module !== undefined) return invalid(field, "a tool has a command or a module, not both")
+  if (declaration.command === undefined && declaration.module === undefined) {
+    if (declaration.child_process) return invalid(`${field}.child_process`, "only module tools run sandboxed")
+    return Either.right({ kind: "none", name, declaration })
+  }
   if (declaration.command !== undefined) {
     if (declaration.child_process) return invalid(`${field}.child_process`, "only module tools run sandboxed; a command tool is a process already")
-    const template = parseTemplate(declaration.command)
-    if (Either.isLeft(template)) return invalid(`${field}.command`, template.left)
+    const parsed = parseTemplate(declaration.command)
+    if (Either.isLeft(parsed)) return invalid(`${field}.command`, parsed.left)
     const declared = declaration.arguments.map((a) => a.name)
-    const unknown = template.right.arguments.find((a) => !declared.includes(a))
+    // no {placeholder} at all: the arguments follow the command, in declared order (as Oxios runs it)
+    const template = parsed.right.arguments.length === 0 ? appendArguments(parsed.right, declared) : parsed.right
+    const unknown = template.arguments.find((a) => !declared.includes(a))
     if (unknown !== undefined) return invalid(`${field}.command`, `{${unknown}} names no declared argument`)
-    const unused = declared.find((a) => !template.right.arguments.includes(a))
+    const unused = declared.find((a) => !template.arguments.includes(a))
     if (unused !== undefined) return invalid(`${field}.arguments`, `argument "${unused}" is declared but the command does not use it`)
-    return Either.right({ kind: "command", name, declaration, template: template.right })
+    return Either.right({ kind: "command", name, declaration, template })
   }
   const module = insidePath(declaration.module!)
   if (module === undefined) return invalid(`${field}.module`, `${JSON.stringify(declaration.module)} is not a path inside the program`)

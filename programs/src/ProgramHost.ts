@@ -27,7 +27,7 @@ import { Context, Effect, Either, Layer } from "effect"
 import { existsSync, readFileSync, realpathSync } from "node:fs"
 import { join } from "node:path"
 import * as Installer from "./Installer.js"
-import { type CheckedManifest, type ManifestInvalid, parseManifest } from "./Manifest.js"
+import { type CheckedManifest, type ManifestInvalid, NOTHING_TO_RUN, parseManifest } from "./Manifest.js"
 import { McpServer, mcpTool } from "./Mcp.js"
 import { decideOffers, type OfferDecision } from "./Offer.js"
 import { commandTool, hostVariables, moduleTool, type ProgramRuntime } from "./Tools.js"
@@ -104,6 +104,8 @@ export class ProgramHost extends Context.Tag("@annal/programs/ProgramHost")<
           const problems: Array<string> = []
           const tools: Array<Tool.Tool> = []
           for (const t of checked.right.tools) {
+            // a tool with nothing to run is listed (from the record), never offered
+            if (t.kind === "none") continue
             const made = t.kind === "command" ? commandTool(runtime, t.name, t.declaration, t.template) : moduleTool(runtime, t.name, t.declaration, t.module)
             if (Either.isLeft(made)) problems.push(made.left.message)
             else tools.push(made.right)
@@ -125,7 +127,7 @@ export class ProgramHost extends Context.Tag("@annal/programs/ProgramHost")<
                 continue
               }
               tools.push(tool.right)
-              mcpTools.push({ name: info.name, description: tool.right.description, kind: "mcp", tool_name: tool.right.name })
+              mcpTools.push({ name: info.name, description: tool.right.description, kind: "mcp", tool_name: tool.right.name, arguments: [], runnable: true, reason: null })
             }
           }
           for (const p of problems) yield* Effect.logWarning(`program ${record.name}: ${p}`)
@@ -198,7 +200,15 @@ export class ProgramHost extends Context.Tag("@annal/programs/ProgramHost")<
         Effect.promise(() => Promise.all([...loaded.values()].flatMap((l) => l.servers.map((s) => s.close())))))
 
       const toolsOf = (record: ProgramRecord): ReadonlyArray<ProgramTool> => [
-        ...record.tools.map((t): ProgramTool => ({ name: t.name, description: t.description, kind: t.kind, tool_name: t.tool_name })),
+        ...record.tools.map((t): ProgramTool => ({
+          name: t.name,
+          description: t.description,
+          kind: t.kind,
+          tool_name: t.tool_name,
+          arguments: t.arguments,
+          runnable: t.kind !== "none",
+          reason: t.kind === "none" ? NOTHING_TO_RUN : null
+        })),
         ...(loaded.get(record.name)?.mcpTools ?? [])
       ]
 

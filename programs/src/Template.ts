@@ -11,6 +11,8 @@
  * - An element with an argument inside text (`--base={base}`) is rendered as one element, and
  *   left out when one of its arguments is absent.
  * - The first element names the program: a literal or a host variable, never an argument.
+ * - A template that names no argument at all (`wc -w`) takes the declared arguments appended,
+ *   in declared order, each as a whole element (Oxios's binary + default args + args).
  */
 import { Either } from "effect"
 
@@ -96,6 +98,15 @@ export const parseTemplate = (command: string | ReadonlyArray<string>): Either.E
     if (element === "--") afterDashDash = true
   }
   return Either.right({ elements, arguments: used })
+}
+
+/** The template with one whole element per argument appended, in the order given. */
+export const appendArguments = (template: Template, names: ReadonlyArray<string>): Template => {
+  const afterDashDash = template.elements.some((e) => e.parts.length === 1 && e.parts[0]!._tag === "Text" && e.parts[0]!.text === "--")
+  return {
+    elements: [...template.elements, ...names.map((name): Element => ({ parts: [{ _tag: "Argument", name }], whole: true, afterDashDash }))],
+    arguments: [...template.arguments, ...names.filter((n) => !template.arguments.includes(n))]
+  }
 }
 
 export type ArgumentValue = string | number | boolean

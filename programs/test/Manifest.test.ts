@@ -54,10 +54,12 @@ x = 1
     expect(refusal(`[program]\nname = "x"\nversion = "1"\ndescription = "d"`)).toBe('invalid field "program.author": is missing in program.toml')
     expect(refusal(manifest().replace('"hello"', '"bad name"'))).toContain('invalid field "program.name"')
     expect(refusal(manifest().replace('"hello"', '"a__b"'))).toContain('invalid field "program.name"')
-    expect(refusal(manifest(`[tools.t]\ndescription = "x"`))).toContain('"tools.t" in program.toml: a tool needs exactly one of command or module')
-    expect(refusal(manifest(`[tools.t]\ndescription = "x"\ncommand = "echo"\nmodule = "a.js"`))).toContain("exactly one of")
+    expect(refusal(manifest(`[tools.t]\ndescription = "x"\ncommand = "echo"\nmodule = "a.js"`))).toContain('"tools.t" in program.toml: a tool has a command or a module, not both')
     expect(refusal(manifest(`[tools.t]\ndescription = "x"\ncommand = "echo {nope}"`))).toContain('"tools.t.command" in program.toml: {nope} names no declared argument')
-    expect(refusal(manifest(`[tools.t]\ndescription = "x"\ncommand = "echo"\narguments = [{ name = "a" }]`))).toContain('argument "a" is declared but the command does not use it')
+    // a command naming some of its arguments must name them all (only one naming none takes them appended)
+    expect(refusal(manifest(`[tools.t]\ndescription = "x"\ncommand = "echo {a}"\narguments = [{ name = "a" }, { name = "b" }]`))).toContain(
+      'argument "b" is declared but the command does not use it'
+    )
     expect(refusal(manifest(`[tools.t]\ndescription = "x"\ncommand = "{a}"\narguments = [{ name = "a" }]`))).toContain("cannot be an argument")
     expect(refusal(manifest(`[tools.t]\ndescription = "x"\ncommand = "echo {a}"\narguments = [{ name = "a", type = "integer", default = "x" }]`))).toContain(
       '"tools.t.arguments.0.default"'
@@ -78,6 +80,48 @@ x = 1
       expect(Either.isRight(r), `${dir}: ${Either.isLeft(r) ? r.left.message : ""}`).toBe(true)
       expect(Either.isRight(parseSkill(readFileSync(join(root, dir, "SKILL.md"), "utf8")))).toBe(true)
     }
+  })
+})
+
+describe("tools as Oxios writes them", () => {
+  const host = { NODE: "/usr/bin/node", TSX: "file:///tsx", PROGRAM_DIR: "/p", WORKSPACE: "/w" }
+  const toolOf = (text: string) => Either.getOrThrow(parseManifest(manifest(text))).tools[0]!
+
+  it("takes a tool with arguments and neither command nor module as one with nothing to run", () => {
+    const tool = toolOf(`[tools.parse]
+description = "Parse a file"
+arguments = [{ name = "file", description = "The file", type = "path" }, { name = "strict", type = "boolean", required = false }]`)
+    expect(tool.kind).toBe("none")
+    expect(tool.declaration.description).toBe("Parse a file")
+    expect(tool.declaration.arguments.map((a) => `${a.name}:${a.type}`)).toEqual(["file:path", "strict:boolean"])
+  })
+
+  it("appends the declared arguments, in declared order, to a command that names none (binary + default args + args)", () => {
+    const tool = toolOf(`[tools.count]
+description = "Count"
+command = "wc -w"
+arguments = [{ name = "file", type = "path" }, { name = "more", type = "string", required = false }, { name = "n", type = "integer", default = 3 }]`)
+    if (tool.kind !== "command") throw new Error(tool.kind)
+    const argv = (values: Record<string, string | number | boolean | undefined>) =>
+      Template.render(tool.template, withDefaults(tool.declaration.arguments, values), host)
+    expect(argv({ file: "notes/a.md", more: "b.md", n: 7 })).toEqual(Either.right(["wc", "-w", "notes/a.md", "b.md", "7"]))
+    // an absent optional argument is left out; a default fills in
+    expect(argv({ file: "notes/a.md" })).toEqual(Either.right(["wc", "-w", "notes/a.md", "3"]))
+    // an appended value is still never taken for an option
+    expect(argv({ file: "--files0-from=/etc/passwd" })).toEqual(Either.left('invalid argument "file": a value starting with "-" would be read as an option'))
+    // typed as declared
+    const decode = Schema.decodeUnknownEither(argumentsSchema(tool.declaration.arguments))
+    expect(Either.isLeft(decode({ file: "a.md", n: "seven" }))).toBe(true)
+    expect(Either.isLeft(decode({}))).toBe(true)
+  })
+
+  it("keeps a command with placeholders as it was: nothing is appended", () => {
+    const tool = toolOf(`[tools.t]
+description = "x"
+command = "echo {b} middle {a}"
+arguments = [{ name = "a" }, { name = "b" }]`)
+    if (tool.kind !== "command") throw new Error(tool.kind)
+    expect(Template.render(tool.template, { a: "1", b: "2" }, host)).toEqual(Either.right(["echo", "2", "middle", "1"]))
   })
 })
 

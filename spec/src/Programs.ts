@@ -56,7 +56,11 @@ export const ToolArgument = Schema.Struct({
 })
 export type ToolArgument = typeof ToolArgument.Type
 
-/** `[tools.<name>]`: a command tool (`command`) or a module tool (`module`). */
+/**
+ * `[tools.<name>]`: a command tool (`command`), a module tool (`module`), or neither — a tool
+ * Oxios lists for its description and arguments, installed but never offered to agents. A
+ * `command` with no `{placeholder}` takes its declared arguments appended in declared order.
+ */
 export const ToolDeclaration = Schema.Struct({
   description: Text,
   /** An argv template: a string split on spaces, or the argv elements themselves. */
@@ -131,12 +135,30 @@ export const ProgramSummary = Schema.Struct({
 }).annotations({ identifier: "ProgramSummary" })
 export type ProgramSummary = typeof ProgramSummary.Type
 
-/** A tool a program contributes: its name in the manifest and the name agents call it by. */
+/** A declared argument of a program's tool, as listed (`required` resolved: true unless optional or defaulted). */
+export const ProgramToolArgument = Schema.Struct({
+  name: Schema.String,
+  description: Schema.String,
+  type: ArgumentType,
+  required: Schema.Boolean,
+  default: Schema.optional(Schema.Union(Schema.String, Schema.Number, Schema.Boolean)),
+  enum: Schema.optional(Schema.Array(Schema.String))
+}).annotations({ identifier: "ProgramToolArgument" })
+export type ProgramToolArgument = typeof ProgramToolArgument.Type
+
+/**
+ * A tool a program contributes: its name in the manifest and the name agents call it by, its
+ * arguments, and whether agents can run it (`runnable`; `reason` says why not: a tool with
+ * neither command nor module has nothing to run). `kind` is `none` for such a tool.
+ */
 export const ProgramTool = Schema.Struct({
   name: Schema.String,
   description: Schema.String,
-  kind: Schema.Literal("command", "module", "mcp"),
-  tool_name: Schema.String
+  kind: Schema.Literal("command", "module", "mcp", "none"),
+  tool_name: Schema.String,
+  arguments: Schema.Array(ProgramToolArgument),
+  runnable: Schema.Boolean,
+  reason: Schema.NullOr(Schema.String)
 }).annotations({ identifier: "ProgramTool" })
 export type ProgramTool = typeof ProgramTool.Type
 

@@ -117,7 +117,7 @@ export class Programs extends Context.Tag("@annal/kernel/Programs")<
         enabled: r.enabled === 1,
         source: { kind: r.source_kind, location: r.source_location, commit: r.source_commit },
         sha256: r.sha256,
-        tools: tools.map((t) => ({ name: t.name, tool_name: t.tool_name, kind: t.kind, description: t.description })),
+        tools: tools.map((t) => ({ name: t.name, tool_name: t.tool_name, kind: t.kind, description: t.description, arguments: JSON.parse(t.arguments) })),
         mcp_servers: JSON.parse(r.mcp_servers),
         requires_tools: JSON.parse(r.requires_tools),
         host_requirements: { required: JSON.parse(r.host_required), optional: JSON.parse(r.host_optional) },

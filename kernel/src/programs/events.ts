@@ -1,3 +1,4 @@
+import { ProgramToolArgument } from "@annal/spec"
 import { Schema } from "effect"
 
 export const PROGRAM_INSTALLED = "program_installed"
@@ -13,13 +14,18 @@ export const ProgramSource = Schema.Struct({
 })
 export type ProgramSource = typeof ProgramSource.Type
 
-/** A tool the manifest declares (MCP tools are listed from their server at run time). */
+/**
+ * A tool the manifest declares (MCP tools are listed from their server at run time). `none`: it
+ * has neither command nor module, so nothing runs it. Events recorded before arguments were
+ * kept read as having none.
+ */
 export const DeclaredTool = Schema.Struct({
   name: Schema.String,
   /** `<program>__<tool>`: the name agents call it by. */
   tool_name: Schema.String,
-  kind: Schema.Literal("command", "module"),
-  description: Schema.String
+  kind: Schema.Literal("command", "module", "none"),
+  description: Schema.String,
+  arguments: Schema.optionalWith(Schema.Array(ProgramToolArgument), { default: () => [] })
 })
 export type DeclaredTool = typeof DeclaredTool.Type
 

@@ -39,14 +39,16 @@ export interface ProgramToolRow {
   readonly program: string
   readonly name: string
   readonly tool_name: string
-  readonly kind: "command" | "module"
+  readonly kind: "command" | "module" | "none"
   readonly description: string
+  /** The declared arguments, JSON. */
+  readonly arguments: string
 }
 
 /** The installed programs and their declared tools; an uninstalled one leaves both (its events stay). */
 export const programsProjection = Projection.make({
   name: "programs",
-  version: 1,
+  version: 2,
   tables: [
     {
       name: "programs",
@@ -80,6 +82,7 @@ export const programsProjection = Projection.make({
         tool_name TEXT NOT NULL UNIQUE,
         kind TEXT NOT NULL,
         description TEXT NOT NULL,
+        arguments TEXT NOT NULL,
         PRIMARY KEY (program, name)
       )`
     }
@@ -116,12 +119,13 @@ export const programsProjection = Projection.make({
           ]
         )
         for (const t of d.tools) {
-          db.run("INSERT INTO program_tools (program, name, tool_name, kind, description) VALUES (?, ?, ?, ?, ?)", [
+          db.run("INSERT INTO program_tools (program, name, tool_name, kind, description, arguments) VALUES (?, ?, ?, ?, ?, ?)", [
             d.name,
             t.name,
             t.tool_name,
             t.kind,
-            t.description
+            t.description,
+            Chain.canonicalJson(t.arguments)
           ])
         }
         return
