@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { WebSocket } from "ws"
 import { type RunningServer, startServer } from "./harness.js"
+import { connect } from "./wsClient.js"
 
 let server: RunningServer
 
@@ -116,5 +118,21 @@ describe("JSON nested too deep", () => {
     const { status, body } = await post("/api/memory", `{"content":${nested(500)}}`, "application/json")
     expect(status).toBe(400)
     expect(body.error).toContain("content")
+  })
+})
+
+describe("a WebSocket frame nested too deep", () => {
+  it("gets an error frame (no stack overflow in the decoder's message) and the socket stays usable", async () => {
+    const client = await connect(server)
+    client.send(`{"type":"message","content":${nested(3_000)}}`)
+    client.send(`{"type":"message","content":"hi","user_id":${nested(60_000)}}`)
+    await client.next(() => client.frames.filter((f) => f.type === "error").length >= 2)
+    const errors = client.frames.filter((f) => f.type === "error").map((f) => f.error)
+    expect(errors).toEqual(["the frame nests deeper than 512 levels", "the frame nests deeper than 512 levels"])
+    // still answering: a bad frame of ordinary depth gets its ordinary error
+    client.send({ type: "dance" })
+    expect((await client.next((f) => f.type === "error" && String(f.error).includes("unknown frame type"))).error).toContain("dance")
+    expect(client.ws.readyState).toBe(WebSocket.OPEN)
+    client.ws.close()
   })
 })

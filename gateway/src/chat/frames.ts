@@ -11,6 +11,7 @@
 import { ChatContent, ClientFrame, type ServerFrame } from "@annal/spec"
 import type { StoredEvent } from "@annal/store"
 import { Either, ParseResult, Schema } from "effect"
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../http/JsonBody.js"
 
 /** What a client's text frame asks for. */
 export type ClientRequest =
@@ -39,6 +40,8 @@ export const parseClientFrame = (text: string): Either.Either<ClientRequest, str
   }
   const isFrame = typeof json === "object" && json !== null && !Array.isArray(json) && typeof (json as { type?: unknown }).type === "string"
   if (!isFrame) return Either.mapBoth(decodeContent(text), { onLeft: describe, onRight: (content): ClientRequest => ({ _tag: "Message", content }) })
+  // the decoder and its error messages recurse once per level: a frame too deep is refused first
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return Either.left(`the frame nests deeper than ${MAX_JSON_DEPTH} levels`)
   const type = (json as { type: string }).type
   if (!["message", "resume", "approve", "reject"].includes(type)) {
     return Either.left(`unknown frame type ${JSON.stringify(type.slice(0, 40))}: expected message, resume, approve or reject`)
