@@ -6,15 +6,16 @@
  * processes over one log would each fire them (a leader lock is future work).
  */
 import type { CreateCronJob, CronJob, CronJobUpdate, CronTriggerResult } from "@annal/spec"
-import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
+import { EventStore, type EventStoreError, IdGenerator, type StoredEvent } from "@annal/store"
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Either, Layer, Runtime } from "effect"
 import cron, { type ScheduledTask } from "node-cron"
 import { Scheduler } from "../scheduler/Scheduler.js"
-import { appendDecided, type CommandContext, query } from "../shared/Command.js"
+import { type CommandContext, query } from "../shared/Command.js"
+import { answerWith, commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
-import { type CronJobState, decideCreate, decideDelete, decideRunFailed, decideTrigger, decideUpdate } from "./decide.js"
-import { cronStream } from "./events.js"
+import { type CronDecision, type CronJobState, decideCreate, decideDelete, decideRunFailed, decideTrigger, decideUpdate } from "./decide.js"
+import { CRON_JOB_CREATED, CRON_JOB_DELETED, CRON_JOB_UPDATED, CRON_RUN_FAILED, CRON_TRIGGERED, cronStream } from "./events.js"
 import { type CronJobRow, fromRow } from "./projection.js"
 
 /** The actor of scheduled runs. */
@@ -58,12 +59,12 @@ export class Cron extends Context.Tag("@annal/kernel/Cron")<
       context: CommandContext
     ) => Effect.Effect<string, EntityNotFound | InvalidCommand | ConcurrentChange | EventStoreError>
     /** Deletes a job and stops its timer. */
-    readonly remove: (id: string, context: CommandContext) => Effect.Effect<string, EntityNotFound | ConcurrentChange | EventStoreError>
+    readonly remove: (id: string, context: CommandContext) => Effect.Effect<string, EntityNotFound | InvalidCommand | ConcurrentChange | EventStoreError>
     /** Runs a job now: submits its goal to the scheduler and says what became of it. */
     readonly trigger: (
       id: string,
       context: CommandContext
-    ) => Effect.Effect<CronTriggerResult, EntityNotFound | ConcurrentChange | EventStoreError>
+    ) => Effect.Effect<CronTriggerResult, EntityNotFound | InvalidCommand | ConcurrentChange | EventStoreError>
   }
 >() {
   static readonly layer = Layer.scoped(
@@ -76,8 +77,6 @@ export class Cron extends Context.Tag("@annal/kernel/Cron")<
       const runtime = yield* Effect.runtime<never>()
       const provide = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) =>
         effect.pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provideService(EventStore, store))
-      // Commands and runs of jobs decide one at a time inside this process.
-      const lock = yield* Effect.makeSemaphore(1)
       const timers = new Map<string, { readonly schedule: string; readonly task: ScheduledTask }>()
       const logger = {
         info: () => {},
@@ -93,8 +92,49 @@ export class Cron extends Context.Tag("@annal/kernel/Cron")<
       const loadOrFail = (id: string) =>
         Effect.flatMap(load(id), (job) => (job === undefined ? Effect.fail(new EntityNotFound({ what: "cron job", id })) : Effect.succeed(job)))
 
-      const append = (job: { readonly id: string; readonly version: number }, events: Parameters<typeof appendDecided>[2], context: CommandContext) =>
-        provide(appendDecided(cronStream(job.id), job.version, events, context))
+      const handle = commandHandler(store)
+      /** A command on an existing job: its stream, the job from the view, EntityNotFound when there is none. */
+      const onJob = <C extends { readonly id: string }>(
+        decide: (command: C, job: CronJobState) => Either.Either<ReadonlyArray<CronDecision>, InvalidCommand>
+      ) => ({
+        stream: (command: C) => cronStream(command.id),
+        load: (command: C) => load(command.id),
+        decide: (command: C, job: CronJobState | undefined): Either.Either<ReadonlyArray<CronDecision>, InvalidCommand | EntityNotFound> =>
+          job === undefined ? Either.left(new EntityNotFound({ what: "cron job", id: command.id })) : decide(command, job)
+      })
+      const answerEvents = answerWith((events: ReadonlyArray<StoredEvent>) => events)
+
+      const created = handle({
+        stream: (command: { readonly id: string; readonly request: CreateCronJob }) => cronStream(command.id),
+        load: () => Effect.void,
+        decide: (command) => Either.map(decideCreate(command.id, command.request), (event) => [event]),
+        emits: [CRON_JOB_CREATED],
+        // an idempotent replay answers with the job of the first request
+        answer: answerWith((events, command) => String(eventOf(events, CRON_JOB_CREATED)?.data.id ?? command.id))
+      })
+      const updated = handle({
+        ...onJob((command: { readonly id: string; readonly update: CronJobUpdate }, job) =>
+          Either.map(decideUpdate(job, command.update), (event) => (event === undefined ? [] : [event]))),
+        emits: [CRON_JOB_UPDATED],
+        answer: answerEvents
+      })
+      const deleted = handle({
+        ...onJob((_: { readonly id: string }, job) => Either.right([decideDelete(job)])),
+        emits: [CRON_JOB_DELETED],
+        answer: answerEvents
+      })
+      const triggered = handle({
+        ...onJob((command: { readonly id: string; readonly taskId: string; readonly reason: "schedule" | "manual" }, job) =>
+          Either.right([decideTrigger(job, command.taskId, command.reason)])),
+        emits: [CRON_TRIGGERED],
+        answer: answerEvents
+      })
+      const runFailed = handle({
+        ...onJob((command: { readonly id: string; readonly taskId: string; readonly error: string }, job) =>
+          Either.right([decideRunFailed(job, command.taskId, command.error)])),
+        emits: [CRON_RUN_FAILED],
+        answer: answerEvents
+      })
 
       const unschedule = (id: string) =>
         Effect.promise(async () => {
@@ -128,17 +168,11 @@ export class Cron extends Context.Tag("@annal/kernel/Cron")<
        */
       const fire = (id: string, reason: "schedule" | "manual", context: CommandContext) =>
         Effect.gen(function*() {
-          const fired = yield* lock.withPermits(1)(
-            Effect.gen(function*() {
-              const job = yield* load(id)
-              if (job === undefined) return undefined
-              const fresh = yield* ids.next
-              const [event] = yield* append(job, [decideTrigger(job, fresh, reason)], context)
-              return { job, event: event!, fresh }
-            })
-          )
-          if (fired === undefined) return undefined
-          const { event, fresh, job } = fired
+          const fresh = yield* ids.next
+          const events = yield* Effect.catchTag(triggered({ id, taskId: fresh, reason }, context), "EntityNotFound", () => Effect.succeed(undefined))
+          if (events === undefined) return undefined
+          const event = eventOf(events, CRON_TRIGGERED)!
+          const job = yield* loadOrFail(id)
           // an idempotent replay answers with the run, and the task, of the first request
           const taskId = typeof event.data.task_id === "string" ? event.data.task_id : fresh
           if (taskId !== fresh) {
@@ -168,9 +202,9 @@ export class Cron extends Context.Tag("@annal/kernel/Cron")<
           ).pipe(Effect.either)
           if (Either.isLeft(submitted)) {
             const error = submitted.left.message
-            yield* lock.withPermits(1)(
-              Effect.flatMap(loadOrFail(id), (current) => append(current, [decideRunFailed(current, taskId, error)], { actor: context.actor }))
-            ).pipe(Effect.catchAll((e) => Effect.logError(`could not record the failed run of cron job ${id}`, e)))
+            yield* runFailed({ id, taskId, error }, { actor: context.actor }).pipe(
+              Effect.catchAll((e) => Effect.logError(`could not record the failed run of cron job ${id}`, e))
+            )
             return { job, taskId, submitted: Either.left(error) }
           }
           return { job, taskId, submitted: Either.right(submitted.right) }
@@ -201,34 +235,12 @@ export class Cron extends Context.Tag("@annal/kernel/Cron")<
         get: (id) => Effect.map(loadOrFail(id), (job) => toCronJob(job, nextRunOf(id))),
         create: (request, context) =>
           Effect.gen(function*() {
-            const id = yield* ids.next
-            const decision = decideCreate(id, request)
-            if (Either.isLeft(decision)) return yield* decision.left
-            const [event] = yield* lock.withPermits(1)(append({ id, version: 0 }, [decision.right], context))
-            // an idempotent replay answers with the job of the first request
-            const created = typeof event?.data.id === "string" ? event.data.id : id
-            yield* sync(created)
-            return created
-          }),
-        update: (id, update, context) =>
-          Effect.gen(function*() {
-            yield* lock.withPermits(1)(
-              Effect.gen(function*() {
-                const job = yield* loadOrFail(id)
-                const decision = decideUpdate(job, update)
-                if (Either.isLeft(decision)) return yield* decision.left
-                if (decision.right !== undefined) yield* append(job, [decision.right], context)
-              })
-            )
+            const id = yield* created({ id: yield* ids.next, request }, context)
             yield* sync(id)
             return id
           }),
-        remove: (id, context) =>
-          Effect.gen(function*() {
-            yield* lock.withPermits(1)(Effect.flatMap(loadOrFail(id), (job) => append(job, [decideDelete(job)], context)))
-            yield* sync(id)
-            return id
-          }),
+        update: (id, update, context) => Effect.zipRight(updated({ id, update }, context), Effect.as(sync(id), id)),
+        remove: (id, context) => Effect.zipRight(deleted({ id }, context), Effect.as(sync(id), id)),
         trigger: (id, context) =>
           Effect.gen(function*() {
             const run = yield* fire(id, "manual", context)
