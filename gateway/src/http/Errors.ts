@@ -35,8 +35,11 @@ export const errorResponse = (status: number, message: string, headers?: Record<
 /** The answer to a request no route takes: 405 with `Allow` when the path has other methods, else 404. */
 export const noRoute = (method: string, url: string) => {
   const path = url.split("?")[0] ?? "/"
-  const allowed = methodsOf(path)
-  return allowed.length === 0
+  // the router ends a path at `;` too, so `/api/status;x` is `/api/status`'s
+  const allowed = methodsOf(path.split(";")[0] ?? path)
+  // the method is among them when the router refused the path for another reason (a parameter
+  // over its 100-character limit): no route takes it, so 404 as for any path no route has
+  return allowed.length === 0 || allowed.includes(method)
     ? errorResponse(404, `no such route: ${method} ${path}`)
     : errorResponse(405, `${method} is not allowed on ${path}; allowed: ${allowed.join(", ")}`, { allow: allowed.join(", ") })
 }
