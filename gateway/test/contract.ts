@@ -83,7 +83,7 @@ export interface Observed {
 }
 
 const fail = (observed: Observed, what: string) =>
-  new Error(`response does not match /openapi.json: ${observed.method} ${observed.url} → ${observed.status}: ${what}\nbody: ${(observed.body ?? "(not read)").slice(0, 400)}`)
+  new Error(`response does not match /openapi.json: ${observed.method} ${observed.url.slice(0, 300)} → ${observed.status}: ${what}\nbody: ${(observed.body ?? "(not read)").slice(0, 400)}`)
 
 const checkJson = (observed: Observed, key: string, schema: Json) => {
   if (observed.body === undefined) return
@@ -103,7 +103,8 @@ const checkJson = (observed: Observed, key: string, schema: Json) => {
  * every route declares) with an `{"error"}` body.
  */
 export const checkResponse = (observed: Observed): void => {
-  const path = observed.url.split("?")[0]!
+  // the router ends a path at `?` and at `;` (find-my-way's parameter delimiter)
+  const path = observed.url.split("?")[0]!.split(";")[0]!
   const operation = operations.find((o) => o.pattern.test(path))
   if (operation === undefined) {
     if (!path.startsWith("/api/") && path !== "/api") return

@@ -13,6 +13,7 @@ import { join, resolve } from "node:path"
 import { promisify } from "node:util"
 import { Cause, Effect, Exit, Layer, Logger, Scope } from "effect"
 import * as DataDirLock from "../src/DataDirLock.js"
+import { checkResponse, readable } from "./contract.js"
 import * as Server from "../src/Server.js"
 
 export const ROOT = resolve(import.meta.dirname, "..", "..")
@@ -61,13 +62,17 @@ const tokenOf = (dataDir: string, env: Record<string, string> | undefined) => {
 }
 
 const client = (url: string, token: string) => {
-  const doFetch = (path: string, init: RequestOptions = {}) => {
+  const doFetch = async (path: string, init: RequestOptions = {}) => {
     const { token: override, ...rest } = init
     const headers = new Headers(rest.headers)
     const t = override === undefined ? token : override
     if (t !== null && !headers.has("authorization")) headers.set("authorization", `Bearer ${t}`)
     if (typeof rest.body === "string" && !headers.has("content-type")) headers.set("content-type", "application/json")
-    return fetch(url + path, { ...rest, headers })
+    const response = await fetch(url + path, { ...rest, headers })
+    // every answer is held to /openapi.json: a mismatch fails the test that received it
+    const body = readable(response.status, response.headers) ? await response.clone().text() : undefined
+    checkResponse({ method: rest.method ?? "GET", url: path, status: response.status, headers: response.headers, body })
+    return response
   }
   const json = async (path: string, init?: RequestOptions) => {
     const response = await doFetch(path, init)
