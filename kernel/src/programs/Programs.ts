@@ -8,10 +8,11 @@
 import { SqlClient } from "@effect/sql"
 import type { PageRequest, ProgramSummary } from "@annal/spec"
 import { EventStore, type EventMeta, type EventStoreError } from "@annal/store"
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Either, Layer, Option } from "effect"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
-import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
+import { type CommandContext, query } from "../shared/Command.js"
+import { commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { DataDir } from "../shared/DataDir.js"
 import { type AlreadyExists, type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { priorEvents } from "../shared/Idempotency.js"
@@ -88,8 +89,8 @@ export class Programs extends Context.Tag("@annal/kernel/Programs")<
       input: ProgramInstalled,
       context: CommandContext
     ) => Effect.Effect<ProgramRecord, InvalidCommand | AlreadyExists | ConcurrentChange | EventStoreError>
-    readonly setEnabled: (name: string, enabled: boolean, context: CommandContext) => Effect.Effect<ProgramRecord, EntityNotFound | ConcurrentChange | EventStoreError>
-    readonly uninstall: (name: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | ConcurrentChange | EventStoreError>
+    readonly setEnabled: (name: string, enabled: boolean, context: CommandContext) => Effect.Effect<ProgramRecord, EntityNotFound | InvalidCommand | ConcurrentChange | EventStoreError>
+    readonly uninstall: (name: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | InvalidCommand | ConcurrentChange | EventStoreError>
     /** `<data-dir>/programs/<name>`. */
     readonly pathOf: (name: string) => string
     /**
@@ -141,34 +142,39 @@ export class Programs extends Context.Tag("@annal/kernel/Programs")<
       const get = (name: string) =>
         Effect.flatMap(find(name), (r) => (r === undefined ? Effect.fail(new EntityNotFound({ what: "program", id: name })) : Effect.succeed(r)))
 
-      const install = (input: ProgramInstalled, ctx: CommandContext) =>
-        Effect.gen(function*() {
-          // the version first: a change after it makes the append fail rather than decide on stale state
-          const version = yield* streamVersion(programStream(input.name))
-          const event = yield* decideInstall(input, (yield* find(input.name)) !== undefined)
-          yield* appendDecided(programStream(event.name), version, [{ type: PROGRAM_INSTALLED, data: event as unknown as Record<string, unknown> }], ctx)
-          // read-your-writes: the projection ran in the append's transaction
-          return yield* Effect.orDie(get(event.name))
-        })
+      const handle = commandHandler(Context.get(context, EventStore))
+      const onProgram = { stream: (command: { readonly name: string }) => programStream(command.name), load: (command: { readonly name: string }) => find(command.name) }
 
-      const setEnabled = (name: string, enabled: boolean, ctx: CommandContext) =>
-        Effect.gen(function*() {
-          const version = yield* streamVersion(programStream(name))
-          const event = yield* decideSetEnabled(name, yield* find(name), enabled)
-          if (event !== undefined) {
-            yield* appendDecided(programStream(name), version, [{ type: enabled ? PROGRAM_ENABLED : PROGRAM_DISABLED, data: event }], ctx)
-          }
-          return yield* get(name)
-        })
+      const installed = handle({
+        ...onProgram,
+        decide: (command: ProgramInstalled, current) =>
+          Either.map(decideInstall(command, current !== undefined), (event) => [{ type: PROGRAM_INSTALLED, data: event as unknown as Record<string, unknown> }]),
+        emits: [PROGRAM_INSTALLED],
+        // read-your-writes: the projection ran in the append's transaction
+        answer: (events, command) => Effect.orDie(get(String(eventOf(events, PROGRAM_INSTALLED)?.data.name ?? command.name)))
+      })
+      const install = (input: ProgramInstalled, ctx: CommandContext) => installed(input, ctx)
 
-      const uninstall = (name: string, ctx: CommandContext) =>
-        Effect.gen(function*() {
-          const prior = yield* priorEvents(ctx.meta)
-          if (prior?.[0]?.type === PROGRAM_UNINSTALLED) return
-          const version = yield* streamVersion(programStream(name))
-          const event = yield* decideUninstall(name, (yield* find(name)) !== undefined)
-          yield* appendDecided(programStream(name), version, [{ type: PROGRAM_UNINSTALLED, data: event }], ctx)
-        })
+      const enabling = handle({
+        ...onProgram,
+        decide: (command: { readonly name: string; readonly enabled: boolean }, current) =>
+          Either.map(
+            decideSetEnabled(command.name, current, command.enabled),
+            (event) => (event === undefined ? [] : [{ type: command.enabled ? PROGRAM_ENABLED : PROGRAM_DISABLED, data: event }])
+          ),
+        emits: [PROGRAM_ENABLED, PROGRAM_DISABLED],
+        answer: (_, command) => get(command.name)
+      })
+      const setEnabled = (name: string, enabled: boolean, ctx: CommandContext) => enabling({ name, enabled }, ctx)
+
+      const uninstalling = handle({
+        ...onProgram,
+        decide: (command: { readonly name: string }, current) =>
+          Either.map(decideUninstall(command.name, current !== undefined), (event) => [{ type: PROGRAM_UNINSTALLED, data: event }]),
+        emits: [PROGRAM_UNINSTALLED],
+        answer: () => Effect.void
+      })
+      const uninstall = (name: string, ctx: CommandContext) => uninstalling({ name }, ctx)
 
       const appliedInstall = (meta: EventMeta | undefined) =>
         Effect.map(priorEvents(meta), (prior) => {
