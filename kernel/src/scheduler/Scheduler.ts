@@ -3,8 +3,8 @@
  * events and wait in the `scheduler_tasks` view; one admission fiber starts them — highest
  * priority first, first come first served within a priority, at most `scheduler.max_concurrent`
  * at once and `scheduler.rate_limit_per_minute` starts per rolling minute — by handing each to
- * the TaskRunner, and records how it ended; a task submitted when a slot is free and nothing is
- * queued starts at once, in the commit of its submission. Queued tasks survive a restart because the queue is
+ * the TaskRunner, and records how it ended. Every task starts that way, however free the slots:
+ * one path from submitted to started. Queued tasks survive a restart because the queue is
  * the view; a task found running at start was cut off by the stop and is failed explicitly.
  */
 import type { SchedulerStats, SchedulerTask, SchedulerTaskDetail, SchedulerTasks, TaskPriority, TaskSource } from "@annal/spec"
@@ -13,9 +13,10 @@ import { SqlClient } from "@effect/sql"
 import { Cause, Clock, Context, Data, Deferred, Duration, Effect, Either, Exit, FiberMap, Layer, Option, Queue, Stream } from "effect"
 import { Configuration } from "../config/Configuration.js"
 import { type CommandContext, commandsOf, query } from "../shared/Command.js"
+import { answerWith, commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
-import { decideCancel, decideEnd, decideStart, decideSubmit, evolve, PRIORITY_RANK, startsAtOnce, type TaskDecision, type TaskOutcome, type TaskState } from "./decide.js"
-import { TASK_STARTED, taskStream } from "./events.js"
+import { decideCancel, decideEnd, decideStart, decideSubmit, PRIORITY_RANK, type TaskDecision, type TaskOutcome, type TaskState } from "./decide.js"
+import { TASK_SUBMITTED, taskStream } from "./events.js"
 import { fromRow, type TaskRow } from "./projection.js"
 import { TaskRunFailed, TaskRunner } from "./TaskRunner.js"
 
@@ -143,6 +144,7 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
 
       // the admission path reads and appends on the store's writer connection, without the SQL client's round trips
       const commands = commandsOf(store)
+      const handle = commandHandler(store)
       const load = (id: string) =>
         commands.view("a task", (db) => {
           const row = db.get<TaskRow>("SELECT * FROM scheduler_tasks WHERE id = ?", [id])
@@ -221,7 +223,7 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
           const next = yield* nextQueued
           if (next === undefined) return undefined
           if (starts.length >= limits.rate_limit_per_minute) return Duration.millis(Math.max(1, starts[0]! + WINDOW_MS - now))
-          // counted as running in the same locked step as its start, which submit's fast path reads
+          // counted as running in the same locked step as its start
           const started = yield* transition(next.id, (t) => decideStart(t, runner.name), system, () => countStart(next.id, now)).pipe(
             Effect.map(Option.some),
             Effect.catchTags({ InvalidCommand: () => Effect.succeedNone, EntityNotFound: () => Effect.succeedNone })
@@ -268,48 +270,35 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
           Effect.map((rows) => rows[0]?.n ?? 0)
         )
 
+      const submitted = handle({
+        stream: (command: TaskSubmission & { readonly id: string }) => taskStream(command.id),
+        load: (command) => load(command.id),
+        decide: (command, current) =>
+          Either.map(
+            decideSubmit(current, {
+              id: command.id,
+              description: command.description,
+              goal: command.goal,
+              constraints: command.constraints ?? [],
+              acceptance_criteria: command.acceptance_criteria ?? [],
+              toolchain: command.toolchain ?? "default",
+              priority: command.priority ?? "Normal",
+              source: command.source
+            }),
+            (event) => [event]
+          ),
+        emits: [TASK_SUBMITTED],
+        // an idempotent replay answers with the task of the first request
+        answer: answerWith((events, command) => String(eventOf(events, TASK_SUBMITTED)?.data.id ?? command.id))
+      })
+
+      // submitted, then started by the dispatcher like any queued task: one way for a task to start
       const submit = (task: TaskSubmission, context: CommandContext) =>
-          Effect.gen(function*() {
-            const id = task.id ?? (yield* ids.next)
-            const submitted = yield* lock.withPermits(1)(
-              Effect.gen(function*() {
-                const decision = decideSubmit(yield* load(id), {
-                  id,
-                  description: task.description,
-                  goal: task.goal,
-                  constraints: task.constraints ?? [],
-                  acceptance_criteria: task.acceptance_criteria ?? [],
-                  toolchain: task.toolchain ?? "default",
-                  priority: task.priority ?? "Normal",
-                  source: task.source
-                })
-                if (Either.isLeft(decision)) return yield* decision.left
-                // a task that finds a free slot starts in the same commit as its submission (an
-                // idempotent request goes the long way: its replay must not start anything)
-                const now = yield* Clock.currentTimeMillis
-                prune(now)
-                const atOnce = context.meta?.idempotency_key === undefined &&
-                  (yield* runner.unavailable) === undefined &&
-                  startsAtOnce((yield* config.current).scheduler, active.size, starts.length, (yield* nextQueued) !== undefined)
-                if (atOnce) {
-                  const submitted = yield* commands.enqueueDecided(taskStream(id), 0, [decision.right], context)
-                  const started = yield* Effect.either(commands.appendDecided(taskStream(id), 1, [{ type: TASK_STARTED, data: { id, runner: runner.name } }], system))
-                  const first = yield* submitted
-                  // submitted but not started (its start failed alone): it waits in the queue like any other
-                  if (Either.isLeft(started)) return id
-                  const state = [...first, ...started.right].reduce<TaskState | undefined>(evolve, undefined)!
-                  countStart(id, now)
-                  yield* FiberMap.run(fibers, id, execute(state))
-                  return id
-                }
-                const [event] = yield* commands.appendDecided(taskStream(id), 0, [decision.right], context)
-                // an idempotent replay answers with the task of the first request
-                return typeof event?.data.id === "string" ? event.data.id : id
-              })
-            )
-            yield* signal
-            return yield* Effect.catchTag(get(submitted), "EntityNotFound", (e) => Effect.die(e))
-          })
+        Effect.gen(function*() {
+          const id = yield* submitted({ ...task, id: task.id ?? (yield* ids.next) }, context)
+          yield* signal
+          return yield* Effect.catchTag(get(id), "EntityNotFound", (e) => Effect.die(e))
+        })
 
       const cancel = (id: string, reason: string, context: CommandContext) =>
         Effect.gen(function*() {

@@ -71,18 +71,6 @@ export const decideStart = (task: TaskState, runner: string): Either.Either<Task
     ? Either.right({ type: TASK_STARTED, data: { id: task.id, runner } })
     : refuse(`task ${task.id} is ${task.status}, not Queued`)
 
-/**
- * Whether a task just submitted starts in the same step, without waiting for the admission
- * fiber: a slot is free, the rolling minute allows one more start, and no queued task is ahead
- * of it (none is queued at all). The same limits the admission fiber keeps, decided at once.
- */
-export const startsAtOnce = (
-  limits: { readonly max_concurrent: number; readonly rate_limit_per_minute: number },
-  running: number,
-  startsInWindow: number,
-  queued: boolean
-): boolean => !queued && running < limits.max_concurrent && startsInWindow < limits.rate_limit_per_minute
-
 /** A running task ends as the runtime reported. */
 export const decideEnd = (task: TaskState, outcome: TaskOutcome): Either.Either<TaskDecision, InvalidCommand> => {
   if (task.status !== "Running") return refuse(`task ${task.id} is ${task.status}, not Running`)
