@@ -1,7 +1,8 @@
 /**
  * The kernel's composition: every bounded context's projection and service over one event
  * store. The gateway provides this once. To add a context: its projection to `projections`, its
- * service layer to the tier whose services it needs.
+ * service layer to the tier whose services it needs, and its `recover` step, if it repairs
+ * anything after a stop, to `Startup.ts`.
  */
 import { EventStoreSqlite, IdGenerator, VectorIndexHnsw } from "@annal/store"
 import { Layer } from "effect"
@@ -52,6 +53,7 @@ import { Sessions } from "./sessions/Sessions.js"
 import { sessionsProjection } from "./sessions/projection.js"
 import { skillsProjection } from "./skills/projection.js"
 import { Skills } from "./skills/Skills.js"
+import * as Startup from "./Startup.js"
 import { ToolRegistry } from "./tools/ToolRegistry.js"
 
 /** Every projection of every bounded context; `annal rebuild` replays exactly these. */
@@ -147,8 +149,10 @@ export const layer = (options: KernelOptions) => {
   const tier7 = Cron.layer.pipe(Layer.provideMerge(tier6))
   // tier 8: the orchestrator (chat), over the supervisor, seeds, sessions, personas and memory
   const tier8 = Orchestrator.layer.pipe(Layer.provideMerge(tier7))
+  // then the start-up sequence, over every service: each context's repair after a stop, in order
+  const started = Startup.layer.pipe(Layer.provideMerge(tier8))
   return Layer.mergeAll(
-    tier8,
+    started,
     ResourceSampler.layer({
       ...(options.resourceSampleIntervalSecs === undefined ? {} : { interval: `${options.resourceSampleIntervalSecs} seconds` as const }),
       ...(options.resourceHistorySize === undefined ? {} : { historySize: options.resourceHistorySize })

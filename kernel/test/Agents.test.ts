@@ -14,7 +14,7 @@ import {
   publicView
 } from "@annal/kernel"
 import { EventStore, type StoredEvent } from "@annal/store"
-import { Effect, Either, Exit, Fiber, Layer } from "effect"
+import { Effect, Either, Exit, Fiber, Layer, Logger } from "effect"
 import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -256,17 +256,34 @@ describe("Supervisor", () => {
           yield* (yield* Supervisor).start({ agent_id: "cut-1", name: "cut", goal: "talk" }, user)
           yield* waitFor("the model request", () => fake.requests.length === 1)
         }), dir)
+      // the start-up sequence's steps, in their order, each saying what it did
+      const logged: Array<string> = []
+      const capture = Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => {
+        const text = (Array.isArray(message) ? message : [message]).join(" ")
+        if (text.startsWith("start-up ")) logged.push(text)
+      }))
       const after = (yield* Effect.gen(function*() {
         const row = yield* (yield* Agents).get("cut-1")
         const failed = agentEvents(yield* allEvents, "cut-1").filter((e) => e.type === "agent_failed")
         return { row, failed }
-      }).pipe(Effect.provide(kernel(dir))))
+      }).pipe(Effect.provide(kernel(dir)), Effect.provide(capture)))
       expect(after.row).toMatchObject({ status: "Failed", error: "interrupted by a restart" })
       expect(after.failed).toHaveLength(1)
+      expect(logged.map((l) => l.replace(/: .*/, ""))).toEqual([
+        "start-up 1/5 workspace",
+        "start-up 2/5 skills",
+        "start-up 3/5 agents",
+        "start-up 4/5 scheduler",
+        "start-up 5/5 chat runs"
+      ])
+      expect(logged[2]).toBe("start-up 3/5 agents: 1 agent(s) cut off by the last stop failed: cut-1")
+      logged.length = 0
       const again = yield* Effect.map(allEvents, (events) => agentEvents(events, "cut-1").filter((e) => e.type === "agent_failed")).pipe(
-        Effect.provide(kernel(dir))
+        Effect.provide(kernel(dir)),
+        Effect.provide(capture)
       )
       expect(again).toHaveLength(1)
+      expect(logged[2]).toBe("start-up 3/5 agents: no agent was cut off")
     }), 30_000)
 })
 

@@ -86,8 +86,12 @@ describe("the Skills service", () => {
       rmSync(file("deploy"))
       yield* Effect.gen(function*() {
         const skills = yield* Skills
+        // the start-up sequence's step writes it back and says so
+        expect(existsSync(file("deploy"))).toBe(false)
+        expect(yield* skills.recover).toBe("recreated 1 skill file(s) from the log: deploy")
         expect(readFileSync(file("deploy"), "utf8")).toBe("# Deploy\n1. test")
         expect(yield* skills.restoreFiles).toEqual([])
+        expect(yield* skills.recover).toBe("every skill file in place")
         expect(existsSync(file("review"))).toBe(false)
       }).pipe(Effect.provide(skillsAt(dir)))
     }))

@@ -128,6 +128,8 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
     readonly kill: (agentId: string, context: CommandContext) => Effect.Effect<void, EntityNotFound | ConcurrentChange | EventStoreError>
     /** Ids of the agents whose loop runs in this process. */
     readonly running: Effect.Effect<ReadonlyArray<string>>
+    /** Start-up: fails the agents the last stop cut off; says what it did. */
+    readonly recover: Effect.Effect<string, ConcurrentChange | EventStoreError>
   }
 >() {
   static readonly layer = Layer.scoped(
@@ -156,12 +158,16 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
             Effect.asVoid
           )
 
-      // Agents the view shows live have no fiber in this process: the last one stopped under them.
-      const stale = yield* query("live agents", (sql) =>
-        sql<Pick<AgentRow, "id" | "status">>`SELECT id, status FROM agents WHERE status IN ${sql.in(LIVE)} ORDER BY seq`).pipe(withServices)
-      for (const row of stale) {
-        yield* appendNow(row.id, decideFail(row.id, row.status, "interrupted by a restart"), { actor: SUPERVISOR_ACTOR })
-      }
+      // Start-up: agents the view shows live have no fiber in this process — the last one stopped
+      // under them. Nothing starts an agent before the start-up sequence has run this.
+      const recover = Effect.gen(function*() {
+        const stale = yield* query("live agents", (sql) =>
+          sql<Pick<AgentRow, "id" | "status">>`SELECT id, status FROM agents WHERE status IN ${sql.in(LIVE)} ORDER BY seq`).pipe(withServices)
+        for (const row of stale) {
+          yield* appendNow(row.id, decideFail(row.id, row.status, "interrupted by a restart"), { actor: SUPERVISOR_ACTOR })
+        }
+        return stale.length === 0 ? "no agent was cut off" : `${stale.length} agent(s) cut off by the last stop failed: ${stale.map((r) => r.id).join(", ")}`
+      })
 
       /**
        * The loop of one agent; the stream is at version 1 (agent_created) when it begins. Its
@@ -324,7 +330,8 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
         start,
         run: (input, context) => Effect.flatMap(start(input, context), (h) => h.result),
         kill,
-        running: Effect.sync(() => [...fibers].map(([id]) => id))
+        running: Effect.sync(() => [...fibers].map(([id]) => id)),
+        recover
       })
     })
   )

@@ -259,6 +259,8 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
     readonly tokens: Stream.Stream<LiveToken>
     /** Ids of the runs going on in this process. */
     readonly running: Effect.Effect<ReadonlyArray<string>>
+    /** Start-up: resumes or fails the chat runs the last stop cut off; says what it did. */
+    readonly recover: Effect.Effect<string, ChatError>
   }
 >() {
   static readonly layer = Layer.scoped(
@@ -751,51 +753,57 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
           )
         })
 
-      // Runs the last stop cut off: resumed from their seed (or the interview), or failed with the reason.
-      const cutOff = yield* commands.view("unfinished chat runs", (db) =>
-        db.all<ChatRunRow>("SELECT * FROM chat_runs WHERE status = 'running' ORDER BY seq", []))
-      for (const row of cutOff) {
-        const session = yield* sessions.get(row.session_id).pipe(Effect.option)
-        const ctx: CommandContext = {
-          actor: row.actor,
-          meta: { session_id: row.session_id, ...(row.correlation_id === null ? {} : { correlation_id: row.correlation_id }) }
+      // Start-up: runs the last stop cut off, resumed from their seed (or the interview), or failed with the reason.
+      const recover = Effect.gen(function*() {
+        let resumed = 0
+        const cutOff = yield* commands.view("unfinished chat runs", (db) =>
+          db.all<ChatRunRow>("SELECT * FROM chat_runs WHERE status = 'running' ORDER BY seq", []))
+        for (const row of cutOff) {
+          const session = yield* sessions.get(row.session_id).pipe(Effect.option)
+          const ctx: CommandContext = {
+            actor: row.actor,
+            meta: { session_id: row.session_id, ...(row.correlation_id === null ? {} : { correlation_id: row.correlation_id }) }
+          }
+          const content = Option.flatMap(session, (s) => Option.fromNullable(s.user_messages[row.message_index]))
+          const run = newRun({
+            runId: row.id,
+            sessionId: row.session_id,
+            content: Option.getOrElse(content, () => ""),
+            history: Option.match(session, { onNone: () => [], onSome: (s) => historyOf(s, row.message_index) }),
+            ctx
+          }, (row.phase as Phase | null) ?? null)
+          const decision = Option.isNone(content)
+            ? { _tag: "Fail" as const, error: "interrupted by a restart, and its session or message is gone" }
+            : decideResume(row, model.info === undefined ? model.problem ?? NOT_CONFIGURED : undefined)
+          // the orchestrator decides this, not whoever sent the message
+          const own: RunContext = { ...run, ctx: { ...ctx, actor: ORCHESTRATOR_ACTOR } }
+          if (decision._tag === "Fail") {
+            yield* fail(own, own.progress.phase, decision.error)
+            continue
+          }
+          yield* record(own, [
+            draft<ChatRunResumed>(CHAT_RUN_RESUMED, {
+              run_id: row.id,
+              session_id: row.session_id,
+              phase: decision.phase,
+              seed_id: decision.seed_id,
+              reason: "interrupted by a restart"
+            })
+          ])
+          yield* fork(run, decision.seed_id === null ? { phase: "interview" } : { phase: "execute", seed_id: decision.seed_id })
+          resumed++
+          yield* Effect.logInfo(`chat run ${row.id} resumed from ${decision.phase} after a restart`)
         }
-        const content = Option.flatMap(session, (s) => Option.fromNullable(s.user_messages[row.message_index]))
-        const run = newRun({
-          runId: row.id,
-          sessionId: row.session_id,
-          content: Option.getOrElse(content, () => ""),
-          history: Option.match(session, { onNone: () => [], onSome: (s) => historyOf(s, row.message_index) }),
-          ctx
-        }, (row.phase as Phase | null) ?? null)
-        const decision = Option.isNone(content)
-          ? { _tag: "Fail" as const, error: "interrupted by a restart, and its session or message is gone" }
-          : decideResume(row, model.info === undefined ? model.problem ?? NOT_CONFIGURED : undefined)
-        // the orchestrator decides this, not whoever sent the message
-        const own: RunContext = { ...run, ctx: { ...ctx, actor: ORCHESTRATOR_ACTOR } }
-        if (decision._tag === "Fail") {
-          yield* fail(own, own.progress.phase, decision.error)
-          continue
-        }
-        yield* record(own, [
-          draft<ChatRunResumed>(CHAT_RUN_RESUMED, {
-            run_id: row.id,
-            session_id: row.session_id,
-            phase: decision.phase,
-            seed_id: decision.seed_id,
-            reason: "interrupted by a restart"
-          })
-        ])
-        yield* fork(run, decision.seed_id === null ? { phase: "interview" } : { phase: "execute", seed_id: decision.seed_id })
-        yield* Effect.logInfo(`chat run ${row.id} resumed from ${decision.phase} after a restart`)
-      }
+        return cutOff.length === 0 ? "no chat run was cut off" : `${resumed} chat run(s) resumed, ${cutOff.length - resumed} failed`
+      })
 
       return Orchestrator.of({
         start,
         run: (input, context) => Effect.flatMap(start(input, context), (r) => r.reply),
         chat,
         tokens: Stream.fromPubSub(live),
-        running: Effect.sync(() => [...fibers.keys()])
+        running: Effect.sync(() => [...fibers.keys()]),
+        recover
       })
     })
   )

@@ -110,6 +110,8 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
     /** 1-based place of a queued task in admission order; undefined when it is not queued. */
     readonly position: (id: string) => Effect.Effect<number | undefined, EventStoreError>
     readonly runner: Effect.Effect<RunnerStatus>
+    /** Start-up: fails the tasks the last stop cut off and cancels orphaned chat tasks, then admission begins; says what it did. */
+    readonly recover: Effect.Effect<string, EntityNotFound | ConcurrentChange | EventStoreError>
   }
 >() {
   /** The scheduler over the view, running admitted tasks on the TaskRunner in context. */
@@ -233,21 +235,28 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
         }
       })
 
-      // A task recorded as running when this process starts was cut off by the last stop.
-      const interrupted = yield* provide(query("the running tasks", (sql) => sql<{ id: string }>`
-        SELECT id FROM scheduler_tasks WHERE status = 'Running' ORDER BY seq`))
-      for (const { id } of interrupted) {
-        yield* end(id, { _tag: "Failed", error: "interrupted: the server stopped while the task was running" })
-      }
-      // A queued task whose work lived in the last process (`runTask`: chat runs and their agent
-      // groups) has nothing left to run it; its chat run is resumed or failed by the orchestrator.
-      const orphans = yield* provide(query("the orphaned tasks", (sql) => sql<{ id: string }>`
-        SELECT id FROM scheduler_tasks WHERE status = 'Queued' AND source_kind = 'session' ORDER BY seq`))
-      for (const { id } of orphans) {
-        yield* transition(id, (t) => decideCancel(t, "the server stopped before the task started; its chat run is resumed or failed on start"), system).pipe(
-          Effect.catchTag("InvalidCommand", () => Effect.void)
-        )
-      }
+      // Start-up: a task recorded as running was cut off by the last stop; a queued task whose work
+      // lived in the last process (`runTask`: chat runs and their agent groups) has nothing left to
+      // run it — its chat run is resumed or failed by the orchestrator's step. Admission waits for this.
+      const recovered = yield* Deferred.make<void>()
+      const recover = Effect.gen(function*() {
+        const interrupted = yield* provide(query("the running tasks", (sql) => sql<{ id: string }>`
+          SELECT id FROM scheduler_tasks WHERE status = 'Running' ORDER BY seq`))
+        for (const { id } of interrupted) {
+          yield* end(id, { _tag: "Failed", error: "interrupted: the server stopped while the task was running" })
+        }
+        const orphans = yield* provide(query("the orphaned tasks", (sql) => sql<{ id: string }>`
+          SELECT id FROM scheduler_tasks WHERE status = 'Queued' AND source_kind = 'session' ORDER BY seq`))
+        for (const { id } of orphans) {
+          yield* transition(id, (t) => decideCancel(t, "the server stopped before the task started; its chat run is resumed or failed on start"), system).pipe(
+            Effect.catchTag("InvalidCommand", () => Effect.void)
+          )
+        }
+        yield* Deferred.succeed(recovered, undefined)
+        return interrupted.length + orphans.length === 0
+          ? "no task was cut off"
+          : `${interrupted.length} running task(s) failed as interrupted, ${orphans.length} queued chat task(s) cancelled`
+      })
       // Starts of the last minute count against the rate limit after a restart too.
       const nowMs = yield* Clock.currentTimeMillis
       const recent = yield* provide(query("recent task starts", (sql) => sql<{ started_at: string }>`
@@ -255,14 +264,14 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
       for (const r of recent) starts.push(Date.parse(r.started_at))
 
       yield* Effect.forkScoped(Stream.runForEach(config.changes, () => signal))
-      yield* Effect.forkScoped(Effect.forever(
+      yield* Effect.forkScoped(Effect.zipRight(Deferred.await(recovered), Effect.forever(
         Effect.gen(function*() {
           const wait = yield* admit.pipe(
             Effect.catchAllCause((cause) => Effect.as(Effect.logError("the scheduler could not admit tasks", cause), Duration.seconds(5)))
           )
           yield* wait === undefined ? Queue.take(wake) : Effect.asVoid(Effect.timeoutOption(Queue.take(wake), wait))
         })
-      ))
+      )))
       yield* signal
 
       const count = (status: string) =>
@@ -353,6 +362,7 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
         })
 
       return Scheduler.of({
+        recover,
         submit,
         runTask,
         get,

@@ -34,6 +34,8 @@ export class Skills extends Context.Tag("@annal/kernel/Skills")<
     readonly pathOf: (name: string) => string
     /** Writes the file of every live skill whose file is missing; returns their names. */
     readonly restoreFiles: Effect.Effect<ReadonlyArray<string>, EventStoreError>
+    /** Start-up: `restoreFiles`, saying what it did. */
+    readonly recover: Effect.Effect<string>
   }
 >() {
   static readonly layer = Layer.effect(
@@ -119,13 +121,14 @@ export class Skills extends Context.Tag("@annal/kernel/Skills")<
         create: (input, ctx) => run(create(input, ctx)),
         delete: (name, ctx) => run(remove(name, ctx)),
         pathOf,
-        restoreFiles: run(restoreFiles)
+        restoreFiles: run(restoreFiles),
+        recover: run(restoreFiles).pipe(
+          Effect.map((restored) =>
+            restored.length === 0 ? "every skill file in place" : `recreated ${restored.length} skill file(s) from the log: ${restored.join(", ")}`),
+          Effect.catchAll((e) => Effect.as(Effect.logWarning(`could not restore skill files: ${e.message}`), `could not restore skill files: ${e.message}`))
+        )
       })
 
-      const restored = yield* service.restoreFiles.pipe(
-        Effect.catchAll((e) => Effect.as(Effect.logWarning(`could not restore skill files: ${e.message}`), [] as ReadonlyArray<string>))
-      )
-      if (restored.length > 0) yield* Effect.logInfo(`recreated ${restored.length} skill file(s) from the log: ${restored.join(", ")}`)
       return service
     })
   )

@@ -105,9 +105,11 @@ export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
     readonly settled: Effect.Effect<void>
     /** Writes a file's content at commit `hash` back, commits it, and records `workspace_file_restored`. */
     readonly restore: (hash: string, path: string, context: CommandContext) => Effect.Effect<GitRestored, WorkspaceFailure>
+    /** Start-up: the repository reconciled with the log (see the module's comment); says what it did. */
+    readonly recover: Effect.Effect<string>
   }
 >() {
-  /** The workspace over its repository, reconciled with the log before it serves. */
+  /** The workspace over its repository; `recover` reconciles it with the log before it serves. */
   static readonly layer = Layer.scoped(
     Workspace,
     Effect.gen(function*() {
@@ -307,8 +309,8 @@ export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
           })
         ).pipe(refusalRecorded("restore_path", path, context))
 
-      // Reconcile before serving: see the module's comment.
-      yield* repo.locked(
+      // Reconciled before serving (the start-up sequence runs it): see the module's comment.
+      const recover = repo.locked(
         Effect.gen(function*() {
           // the commit the log names last: the repository to keep is the one that holds it
           const named = yield* withStore(query("the workspace's head", (sql) => sql<{ commit_oid: string }>`SELECT commit_oid FROM workspace_head WHERE id = 1`))
@@ -322,18 +324,18 @@ export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
           const diff = diffFiles(new Map(rows.map((r) => [r.path, r.blob])), actual)
           const versions = yield* Effect.forEach(diff.changed, (path) => Effect.map(repo.readBlob(actual.get(path)!), (content) => fileVersion(path, content)))
           const event = reconcile({ commit: head, initialized: created }, versions, diff.deleted)
-          if (event !== undefined) {
-            yield* withStore(appendDecided(WORKSPACE_STREAM, "any", [event], { actor: "system" }))
-            yield* Effect.logInfo(`workspace reconciled with the log: ${versions.length} files recorded, ${diff.deleted.length} removed`)
-          }
-          if (created) yield* Effect.logInfo(`workspace repository created at ${root}`)
+          if (event !== undefined) yield* withStore(appendDecided(WORKSPACE_STREAM, "any", [event], { actor: "system" }))
+          const recorded = event === undefined
+            ? "the repository matches the log"
+            : `${versions.length} files the log did not name recorded, ${diff.deleted.length} removed`
+          return created ? `repository created at ${root}; ${recorded}` : recorded
         })
       ).pipe(
         // like a broken event chain, a broken repository is reported, not fatal: POST /api/git/verify says what is wrong
-        Effect.catchAll((e) => Effect.logError(`WORKSPACE NOT RECONCILED with the log: ${e.message}`, e))
+        Effect.catchAll((e) => Effect.as(Effect.logError(`WORKSPACE NOT RECONCILED with the log: ${e.message}`, e), `NOT reconciled: ${e.message}`))
       )
 
-      return Workspace.of({ root, tree, read, write, stage, settled: repo.locked(Effect.void), restore })
+      return Workspace.of({ root, tree, read, write, stage, settled: repo.locked(Effect.void), restore, recover })
     })
   )
 }
