@@ -8,7 +8,8 @@ import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/p
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Configuration, EventBus, publicView } from "@annal/kernel"
 import { AnnalApi, BadRequest } from "@annal/spec"
-import { Duration, Effect, Fiber, Option, Schedule, Stream } from "effect"
+import type { StoredEvent } from "@annal/store"
+import { Chunk, Duration, Effect, Fiber, Option, Schedule, Stream } from "effect"
 
 /** Parses `Last-Event-ID`: a seq, or undefined when absent. */
 export const parseLastEventId = (header: string | undefined): number | undefined | "invalid" => {
@@ -19,6 +20,29 @@ export const parseLastEventId = (header: string | undefined): number | undefined
 /** Parses `?types=a,b` into a set (empty = all). */
 export const parseTypes = (param: string | undefined): ReadonlySet<string> =>
   new Set((param ?? "").split(",").map((t) => t.trim()).filter((t) => t !== ""))
+
+const encoder = new TextEncoder()
+const text = (frame: string) => encoder.encode(frame)
+
+/**
+ * An event's SSE frame, serialized and encoded once: the store hands every live subscriber the
+ * same event object, so a thousand subscribers cost one `JSON.stringify`, not a thousand.
+ */
+const frames = new WeakMap<StoredEvent, Uint8Array>()
+export const frameOf = (event: StoredEvent): Uint8Array => {
+  let frame = frames.get(event)
+  if (frame === undefined) {
+    frame = text(`id: ${event.seq}\ndata: ${JSON.stringify(publicView(event))}\n\n`)
+    frames.set(event, frame)
+  }
+  return frame
+}
+
+/** The frames of a chunk of events as one buffer: one socket write per chunk, not per event. */
+const joined = (chunk: Chunk.Chunk<Uint8Array>): Chunk.Chunk<Uint8Array> => {
+  if (Chunk.size(chunk) <= 1) return chunk
+  return Chunk.of(Buffer.concat(Chunk.toReadonlyArray(chunk)))
+}
 
 export const EventsLive = HttpApiBuilder.group(AnnalApi, "events", (handlers) =>
   Effect.gen(function*() {
@@ -49,16 +73,17 @@ export const EventsLive = HttpApiBuilder.group(AnnalApi, "events", (handlers) =>
               Effect.zipRight(writer === undefined ? Effect.void : Fiber.interrupt(writer))
             )
           )
-        const frames = bus.subscribe({ afterSeq: after, types: parseTypes(urlParams.types), onCut }).pipe(
-          Stream.map((event) => `id: ${event.seq}\ndata: ${JSON.stringify(publicView(event))}\n\n`),
-          Stream.catchTag("SubscriberOverflow", (e) => Stream.make(`: too far behind; reconnect with Last-Event-ID: ${e.lastSeq}\n\n`)),
-          Stream.catchAll((e) => Stream.make(`: stream failed: ${e.message}\n\n`))
+        const events = bus.subscribe({ afterSeq: after, types: parseTypes(urlParams.types), onCut }).pipe(
+          Stream.map(frameOf),
+          Stream.mapChunks(joined),
+          Stream.catchTag("SubscriberOverflow", (e) => Stream.make(text(`: too far behind; reconnect with Last-Event-ID: ${e.lastSeq}\n\n`))),
+          Stream.catchAll((e) => Stream.make(text(`: stream failed: ${e.message}\n\n`)))
         )
         const pings = Stream.fromSchedule(Schedule.spaced(Duration.seconds(settings.ping_interval_secs))).pipe(
-          Stream.map(() => ": ping\n\n")
+          Stream.map(() => text(": ping\n\n"))
         )
-        const body = Stream.concat(Stream.make("retry: 1000\n\n"), Stream.merge(frames, pings, { haltStrategy: "left" }))
-        return HttpServerResponse.stream(Stream.encodeText(body), {
+        const body = Stream.concat(Stream.make(text("retry: 1000\n\n")), Stream.merge(events, pings, { haltStrategy: "left" }))
+        return HttpServerResponse.stream(body, {
           contentType: "text/event-stream",
           headers: { "cache-control": "no-cache", "x-accel-buffering": "no", connection: "keep-alive" }
         })
