@@ -9,7 +9,7 @@ import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Configuration, EventBus, publicView } from "@annal/kernel"
 import { AnnalApi, BadRequest } from "@annal/spec"
 import type { StoredEvent } from "@annal/store"
-import { Chunk, Duration, Effect, Fiber, Option, Schedule, Stream } from "effect"
+import { Duration, Effect, Fiber, Option, Schedule, Stream } from "effect"
 
 /** Parses `Last-Event-ID`: a seq, or undefined when absent. */
 export const parseLastEventId = (header: string | undefined): number | undefined | "invalid" => {
@@ -36,12 +36,6 @@ export const frameOf = (event: StoredEvent): Uint8Array => {
     frames.set(event, frame)
   }
   return frame
-}
-
-/** The frames of a chunk of events as one buffer: one socket write per chunk, not per event. */
-const joined = (chunk: Chunk.Chunk<Uint8Array>): Chunk.Chunk<Uint8Array> => {
-  if (Chunk.size(chunk) <= 1) return chunk
-  return Chunk.of(Buffer.concat(Chunk.toReadonlyArray(chunk)))
 }
 
 export const EventsLive = HttpApiBuilder.group(AnnalApi, "events", (handlers) =>
@@ -75,7 +69,6 @@ export const EventsLive = HttpApiBuilder.group(AnnalApi, "events", (handlers) =>
           )
         const events = bus.subscribe({ afterSeq: after, types: parseTypes(urlParams.types), onCut }).pipe(
           Stream.map(frameOf),
-          Stream.mapChunks(joined),
           Stream.catchTag("SubscriberOverflow", (e) => Stream.make(text(`: too far behind; reconnect with Last-Event-ID: ${e.lastSeq}\n\n`))),
           Stream.catchAll((e) => Stream.make(text(`: stream failed: ${e.message}\n\n`)))
         )
