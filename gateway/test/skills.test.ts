@@ -29,7 +29,7 @@ describe("POST /api/skills", () => {
   })
 
   it("defaults content to an empty string", async () => {
-    expect((await post({ name: "code-review", description: "Review code changes and provide feedback" })).body).toEqual({ status: "created", name: "code-review" })
+    expect((await post({ name: "code-review", description: "Review code changes and provide feedback", stream: "skill-code-review" })).body).toEqual({ status: "created", name: "code-review" })
     expect((await server.json("/api/skills/code-review")).body.content).toBe("")
     expect(readFileSync(skillFile("code-review"), "utf8")).toBe("")
   })
@@ -66,9 +66,9 @@ describe("POST /api/skills", () => {
   })
 
   it("applies an Idempotency-Key once and answers the retry as the first time", async () => {
-    const first = await post({ name: "retried", description: "d" }, { "idempotency-key": "skill-retried-1" })
+    const first = await post({ name: "retried", description: "d", stream: "skill-retried" }, { "idempotency-key": "skill-retried-1" })
     const at = await head()
-    const again = await post({ name: "retried", description: "d" }, { "idempotency-key": "skill-retried-1" })
+    const again = await post({ name: "retried", description: "d", stream: "skill-retried" }, { "idempotency-key": "skill-retried-1" })
     expect(first).toMatchObject({ status: 200, body: { status: "created", name: "retried" } })
     expect(again).toMatchObject({ status: 200, body: { status: "created", name: "retried" } })
     expect(await head()).toBe(at)
@@ -81,17 +81,17 @@ describe("GET /api/skills and /api/skills/{name}", () => {
     expect(status).toBe(200)
     expect(body).toEqual({
       items: [
-        { name: "big", description: "" },
-        { name: "code-review", description: "Review code changes and provide feedback" },
-        { name: "deploy", description: "Deploy the application to production" },
-        { name: "retried", description: "d" }
+        { name: "big", description: "", stream: "skill-big" },
+        { name: "code-review", description: "Review code changes and provide feedback", stream: "skill-code-review" },
+        { name: "deploy", description: "Deploy the application to production", stream: "skill-deploy" },
+        { name: "retried", description: "d", stream: "skill-retried" }
       ],
       total: 4,
       page: 1,
       limit: 50
     })
     const second = (await server.json("/api/skills?page=2&limit=3")).body
-    expect(second).toEqual({ items: [{ name: "retried", description: "d" }], total: 4, page: 2, limit: 3 })
+    expect(second).toEqual({ items: [{ name: "retried", description: "d", stream: "skill-retried" }], total: 4, page: 2, limit: 3 })
   })
 
   it("returns name, description, content and the file's absolute path", async () => {
@@ -101,7 +101,8 @@ describe("GET /api/skills and /api/skills/{name}", () => {
       name: "deploy",
       description: "Deploy the application to production",
       content: "# Deploy Skill\n\n## Steps\n1. Run tests\n2. Build\n3. Deploy",
-      path: skillFile("deploy")
+      path: skillFile("deploy"),
+      stream: "skill-deploy"
     })
     expect(readFileSync(body.path, "utf8")).toBe(body.content)
   })

@@ -1,6 +1,7 @@
 /** Skills (seed section 7): named Markdown instructions, each materialised as `<data-dir>/skills/<name>.md`. */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { StreamName } from "./StreamName.js"
 import { Authorization } from "./Auth.js"
 import { BadRequest, Conflict, NotFound } from "./Errors.js"
 import { Page, PageQuery } from "./Pagination.js"
@@ -35,7 +36,8 @@ export type CreateSkill = typeof CreateSkill.Type
 /** An item of `GET /api/skills`. */
 export const SkillSummary = Schema.Struct({
   name: Schema.String,
-  description: Schema.String
+  description: Schema.String,
+  stream: StreamName
 }).annotations({ identifier: "SkillSummary" })
 export type SkillSummary = typeof SkillSummary.Type
 
@@ -44,7 +46,8 @@ export const Skill = Schema.Struct({
   name: Schema.String,
   description: Schema.String,
   content: Schema.String,
-  path: Schema.String
+  path: Schema.String,
+  stream: StreamName
 }).annotations({ identifier: "Skill" })
 export type Skill = typeof Skill.Type
 

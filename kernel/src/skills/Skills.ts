@@ -111,13 +111,13 @@ export class Skills extends Context.Tag("@annal/kernel/Skills")<
             (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM skills`,
             (sql, limit, offset) =>
               sql<{ name: string; description: string }>`SELECT name, description FROM skills ORDER BY name LIMIT ${limit} OFFSET ${offset}`,
-            (r): SkillSummary => ({ name: r.name, description: r.description })
+            (r): SkillSummary => ({ name: r.name, description: r.description, stream: skillStream(r.name) })
           )),
         get: (name) =>
           run(Effect.flatMap(row(name), (r) =>
             r === undefined
               ? Effect.fail(new EntityNotFound({ what: "skill", id: name }))
-              : Effect.succeed({ name: r.name, description: r.description, content: r.content, path: pathOf(r.name) }))),
+              : Effect.succeed({ name: r.name, description: r.description, content: r.content, path: pathOf(r.name), stream: skillStream(r.name) }))),
         create: (input, ctx) => run(create(input, ctx)),
         delete: (name, ctx) => run(remove(name, ctx)),
         pathOf,
