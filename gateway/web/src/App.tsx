@@ -17,6 +17,7 @@ const PAGES: ReadonlyArray<{ readonly path: string; readonly label: string; read
   { path: "/agents", label: t.nav.agents, load: () => import("./pages/Agents.js") },
   { path: "/approvals", label: t.nav.approvals, load: () => import("./pages/Approvals.js") },
   { path: "/memory", label: t.nav.memory, load: () => import("./pages/Memory.js") },
+  { path: "/workspace", label: t.nav.workspace, load: () => import("./pages/Workspace.js") },
 ]
 
 /** The page entry a path belongs to (`/chat/<id>` is the chat). */
