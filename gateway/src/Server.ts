@@ -3,7 +3,7 @@
  * (auth, rate limit, body limit, `{"error"}` bodies, metrics), `/openapi.json` and `/docs`, and the web
  * UI at `/`.
  */
-import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
+import { HttpApiBuilder, HttpApiSwagger, HttpRouter, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Audit, Configuration, TransparencyLog, type TransparencyOptions, dataPaths, Kernel, type LanguageModel, ModelSettings } from "@annal/kernel"
 import { AnnalApi, MAX_CLIENT_FRAME_BYTES } from "@annal/spec"
@@ -66,6 +66,9 @@ export interface ServerOptions {
   /** The log's checkpoints: `--checkpoint-dir`, `--signing-key`, `--accept-log-rollback`. */
   readonly log?: TransparencyOptions | undefined
 }
+
+/** The longest path parameter the router matches (node takes request lines up to its 16 KB header limit). */
+const MAX_PATH_PARAMETER_LENGTH = 16 * 1024
 
 /** The data directory's layout (the kernel's). */
 export { dataPaths }
@@ -160,8 +163,14 @@ export const layer = (options: ServerOptions) => {
       )
     )
   )
-  // Annal exports no traces: without a tracer every request and SQL statement skips its spans
-  return Layer.mergeAll(http, verifyOnStart).pipe(Layer.provideMerge(services), Layer.provide(Layer.setTracerEnabled(false)))
+  // Annal exports no traces: without a tracer every request and SQL statement skips its spans.
+  // The router takes path parameters of any length a request line can carry (its default, 100
+  // characters, made a long name an unknown route — then a 405 — before a handler could say 400 or 404).
+  return Layer.mergeAll(http, verifyOnStart).pipe(
+    Layer.provideMerge(services),
+    Layer.provide(Layer.setTracerEnabled(false)),
+    Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: MAX_PATH_PARAMETER_LENGTH }))
+  )
 }
 
 /** The address the server listens on, as a URL. */

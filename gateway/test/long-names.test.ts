@@ -58,6 +58,13 @@ describe("a name longer than the file system allows", () => {
     expect(status).toBe(400)
   })
 
+  it("a 300-byte name on a route that looks names up is that route's answer (404 for no such program), not an unknown route", async () => {
+    const { status, body } = await server.json(`/api/programs/${LONG}`)
+    expect(status).toBe(404)
+    expect(body.error).not.toContain("no such route")
+    expect((await server.json(`/api/skills/${LONG}`)).status).toBe(404)
+  })
+
   it("no route with a path parameter answers 500 to a 300-byte value", async () => {
     const doc = (await server.json("/openapi.json", { token: null })).body
     const answers: Array<string> = []
@@ -72,6 +79,8 @@ describe("a name longer than the file system allows", () => {
         })
         answers.push(`${method} ${template} ${status}`)
         expect(status, `${method} ${template}`).toBeLessThan(500)
+        // the router matched it: never "this method is not allowed" for the route's own method
+        expect(status, `${method} ${template}`).not.toBe(405)
         if (status >= 400) expect(Object.keys(body), `${method} ${template}`).toEqual(["error"])
       }
     }
