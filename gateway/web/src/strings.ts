@@ -237,12 +237,32 @@ export const t = {
   },
   status: {
     title: "Status",
+    summary: (version: string, uptime: string) => `Annal ${version}, up ${uptime}`,
     components: "Components",
+    component: "Component",
+    health: "Health",
+    detail: "Detail",
+    healthy: "healthy",
+    unhealthy: "unhealthy",
+    stateStore: "State store (the log)",
+    storeDetail: (events: number, head: number, chain: boolean | null) =>
+      `${events} events, head seq ${head}, chain ${chain === null ? "not checked yet" : chain ? "valid" : "BROKEN"}`,
+    eventBus: "Event bus",
+    busDetail: (n: number) => `${n} subscribers`,
+    config: "Configuration",
+    memoryIndex: "Memory",
+    memoryDetail: (enabled: boolean, entries: number, index: number) => `${enabled ? "enabled" : "disabled"}: ${entries} entries, ${index} in the index`,
+    agents: "Agents",
+    agentsDetail: (a: { active_count: number; total_forked: number; total_completed: number; total_failed: number }) =>
+      `${a.active_count} active; ${a.total_forked} forked, ${a.total_completed} completed, ${a.total_failed} failed`,
     model: "Language model",
+    modelIs: (provider: string, model: string) => `${model} (${provider})`,
     noModel: "none configured",
     resources: "Resources over time",
+    noSamples: "No resource samples yet: the sampler records one at each interval.",
     cpu: "CPU %",
     memory: "Memory %",
+    latest: (cpu: number, mem: number) => `latest: CPU ${cpu.toFixed(1)} %, memory ${mem.toFixed(1)} %`,
     chart: (n: number) => `CPU and memory use over the last ${n} samples`
   },
   settings: {
