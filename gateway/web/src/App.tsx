@@ -19,6 +19,7 @@ const PAGES: ReadonlyArray<{ readonly path: string; readonly label: string; read
   { path: "/memory", label: t.nav.memory, load: () => import("./pages/Memory.js") },
   { path: "/workspace", label: t.nav.workspace, load: () => import("./pages/Workspace.js") },
   { path: "/status", label: t.nav.status, load: () => import("./pages/Status.js") },
+  { path: "/settings", label: t.nav.settings, load: () => import("./pages/Settings.js") },
 ]
 
 /** The page entry a path belongs to (`/chat/<id>` is the chat). */

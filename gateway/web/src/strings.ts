@@ -269,7 +269,12 @@ export const t = {
     title: "Settings",
     intro: "The server's configuration, as stored on the record. Changes are validated by the server and applied at once.",
     saved: "Saved.",
-    invalid: "Not saved:"
+    savedSection: (section: string) => `Saved ${section}.`,
+    invalid: "Not saved:",
+    save: (section: string) => `Save ${section}`,
+    unchanged: "Nothing changed.",
+    notJson: (field: string) => `"${field}" is not valid JSON`,
+    sections: "Sections"
   },
   notFound: "There is no such page."
 } as const
