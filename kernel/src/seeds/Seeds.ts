@@ -10,6 +10,7 @@ import { createHash } from "node:crypto"
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { type CommandContext, commandsOf, type Pipeline } from "../shared/Command.js"
+import { answerWith, commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { DataDir } from "../shared/DataDir.js"
 import type { AlreadyExists, ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { EntityNotFound as NotFound } from "../shared/errors.js"
@@ -114,7 +115,7 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
       const { seeds: directory } = yield* DataDir
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
       // the chat creates and evaluates a seed every turn: bound to the store, nothing to provide
-      const { appendDecided, streamVersion, view } = commandsOf(Context.get(context, EventStore))
+      const { view } = commandsOf(Context.get(context, EventStore))
 
       const row = (id: string) =>
         view("a seed", (db) =>
@@ -146,24 +147,35 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
           return { id, generation: event.generation }
         })
 
-      const create = (input: CreateSeed & { readonly id?: string | undefined }, ctx: CommandContext) =>
-        Effect.gen(function*() {
-          const id = input.id ?? (yield* ids.next)
-          const event = yield* decided(id, input)
-          const [stored] = yield* appendDecided(seedStream(id), 0, [{ type: SEED_CREATED, data: event }], ctx)
-          // an idempotent retry answers with the seed its first attempt created
-          const created = yield* get(String(stored!.data.seed_id))
-          return created as SeedDetail
-        })
+      const handle = commandHandler(Context.get(context, EventStore))
 
-      // evaluations only add to an immutable seed, so they need no version check
+      const created = handle({
+        stream: (command: CreateSeed & { readonly id: string }) => seedStream(command.id),
+        load: (command) => Effect.all({ existing: ref(command.id), parent: command.parent_seed_id == null ? Effect.succeed(undefined) : ref(command.parent_seed_id) }),
+        decide: (command, { existing, parent }) => Either.map(decideCreate(command.id, command, existing, parent), (data) => [{ type: SEED_CREATED, data }]),
+        emits: [SEED_CREATED],
+        // an idempotent retry answers with the seed its first attempt created
+        answer: (events, command) =>
+          Effect.map(
+            Effect.catchTag(get(String(eventOf(events, SEED_CREATED)?.data.seed_id ?? command.id)), "EntityNotFound", (e) => Effect.die(e)),
+            (seed) => seed as SeedDetail
+          )
+      })
+      const create = (input: CreateSeed & { readonly id?: string | undefined }, ctx: CommandContext) =>
+        Effect.flatMap(input.id === undefined ? ids.next : Effect.succeed(input.id), (id) => created({ ...input, id }, ctx))
+
+      // evaluations only add to an immutable seed: any version will do
       const evaluated = (seedId: string, evaluation: Evaluation) =>
         Effect.map(Effect.flatMap(ref(seedId), (seed) => decideEvaluation(seedId, seed, evaluation)), (event) => [{ type: EVALUATION_COMPLETE, data: event }])
 
-      const recordEvaluation = (seedId: string, evaluation: Evaluation, ctx: CommandContext) =>
-        Effect.flatMap(evaluated(seedId, evaluation), (events) => appendDecided(seedStream(seedId), "any", events, ctx)).pipe(
-          Effect.map(([stored]) => stored!.seq)
-        )
+      const evaluation = handle({
+        stream: (command: { readonly seedId: string; readonly evaluation: Evaluation }) => seedStream(command.seedId),
+        load: (command) => ref(command.seedId),
+        decide: (command, seed) => Either.map(decideEvaluation(command.seedId, seed, command.evaluation), (data) => [{ type: EVALUATION_COMPLETE, data }]),
+        emits: [EVALUATION_COMPLETE],
+        answer: answerWith((events) => eventOf(events, EVALUATION_COMPLETE)!.seq)
+      })
+      const recordEvaluation = (seedId: string, e: Evaluation, ctx: CommandContext) => evaluation({ seedId, evaluation: e }, ctx)
 
       const queueEvaluation = (seedId: string, evaluation: Evaluation, ctx: CommandContext, pipe: Pipeline) =>
         Effect.flatMap(evaluated(seedId, evaluation), (events) => pipe.queue(seedStream(seedId), "any", events, ctx))
@@ -203,20 +215,26 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
           return chain.reverse()
         })
 
+      // a file changed since it was imported is imported again; unchanged, nothing is appended
+      const imported = handle({
+        stream: (command: { readonly id: string; readonly content: string }) => seedStream(command.id),
+        load: (command) => ref(command.id),
+        decide: (command, existing) =>
+          Either.map(decideImport(command.id, command.content, sha256(command.content), existing), (event) =>
+            event === undefined ? [] : [{ type: SEED_IMPORTED, data: event }]),
+        emits: [SEED_IMPORTED],
+        answer: answerWith((events) => (events.length === 0 ? { _tag: "unchanged" } as const : { _tag: "imported" } as const))
+      })
+
       const importOne = (file: string) =>
         Effect.gen(function*() {
           const path = join(directory, file)
-          const id = file.slice(0, -".md".length)
           const info = statSync(path)
           if (!info.isFile()) return { _tag: "skipped", reason: "not a regular file" } as const
           if (info.size > MAX_SEED_FILE_BYTES) return { _tag: "skipped", reason: `larger than ${MAX_SEED_FILE_BYTES} bytes` } as const
-          const content = readFileSync(path, "utf8")
-          const decided = decideImport(id, content, sha256(content), yield* ref(id))
-          if (Either.isLeft(decided)) return { _tag: "skipped", reason: decided.left.message } as const
-          if (decided.right === undefined) return { _tag: "unchanged" } as const
-          const version = yield* streamVersion(seedStream(id))
-          yield* appendDecided(seedStream(id), version, [{ type: SEED_IMPORTED, data: decided.right }], { actor: "system" })
-          return { _tag: "imported" } as const
+          return yield* imported({ id: file.slice(0, -".md".length), content: readFileSync(path, "utf8") }, { actor: "system" }).pipe(
+            Effect.catchTag("InvalidCommand", (e) => Effect.succeed({ _tag: "skipped", reason: e.message } as const))
+          )
         })
 
       const importDirectory = Effect.gen(function*() {
