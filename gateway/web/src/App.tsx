@@ -18,6 +18,7 @@ const PAGES: ReadonlyArray<{ readonly path: string; readonly label: string; read
   { path: "/approvals", label: t.nav.approvals, load: () => import("./pages/Approvals.js") },
   { path: "/memory", label: t.nav.memory, load: () => import("./pages/Memory.js") },
   { path: "/workspace", label: t.nav.workspace, load: () => import("./pages/Workspace.js") },
+  { path: "/programs", label: t.nav.programs, load: () => import("./pages/Programs.js") },
   { path: "/cron", label: t.nav.cron, load: () => import("./pages/Cron.js") },
   { path: "/status", label: t.nav.status, load: () => import("./pages/Status.js") },
   { path: "/settings", label: t.nav.settings, load: () => import("./pages/Settings.js") },
