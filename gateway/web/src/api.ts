@@ -53,6 +53,7 @@ export const endpoints = {
   activatePersona: ["PUT", "/api/personas/active"],
   skills: ["GET", "/api/skills"],
   budget: ["GET", "/api/budget/{agent_id}"],
+  setBudget: ["POST", "/api/budget/{agent_id}"],
   resetBudget: ["POST", "/api/budget/{agent_id}/reset"],
   permissions: ["GET", "/api/permissions/{agent}"],
   putPermissions: ["PUT", "/api/permissions/{agent}"],
