@@ -20,6 +20,7 @@ const PAGES: ReadonlyArray<{ readonly path: string; readonly label: string; read
   { path: "/workspace", label: t.nav.workspace, load: () => import("./pages/Workspace.js") },
   { path: "/programs", label: t.nav.programs, load: () => import("./pages/Programs.js") },
   { path: "/cron", label: t.nav.cron, load: () => import("./pages/Cron.js") },
+  { path: "/personas", label: t.nav.personas, load: () => import("./pages/Personas.js") },
   { path: "/budgets", label: t.nav.budgets, load: () => import("./pages/Budgets.js") },
   { path: "/status", label: t.nav.status, load: () => import("./pages/Status.js") },
   { path: "/settings", label: t.nav.settings, load: () => import("./pages/Settings.js") },
