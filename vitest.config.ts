@@ -23,7 +23,7 @@ export default defineConfig({
       // the gateway's process tests (the CLI, kill -9, the lock) run the compiled build
       packageProject("gateway", ["./gateway/test/globalSetup.ts"]),
       // the web UI: component tests and the browser end to end (it builds the UI when stale)
-      { extends: true as const, test: { name: "web", include: ["gateway/web/test/**/*.test.{ts,tsx}"], globalSetup: ["./vitest.tmpdir.ts", "./gateway/test/globalSetup.ts"] } }
+      { extends: true as const, test: { name: "web", include: ["gateway/web/test/**/*.test.{ts,tsx}"], globalSetup: ["./vitest.tmpdir.ts", "./gateway/test/globalSetup.ts", "./gateway/web/test/globalSetup.ts"] } }
     ]
   },
   // the web UI's component tests render Preact's JSX
