@@ -108,11 +108,36 @@ export const checkAccessibility = async (page: Page) => {
 }
 
 /**
- * The checks every page passes as it is now: accessible in the light theme at desktop width
+ * Every control of the page is reached with Tab alone, in the page's own order: each visible,
+ * enabled control in <main> (one per radio group, as browsers tab to the chosen radio) gets the
+ * focus within as many presses as there are controls (plus the shell's few).
+ */
+export const checkKeyboard = async (page: Page) => {
+  const controls = await page.evaluate(() => {
+    const all = [...document.querySelectorAll<HTMLElement>(
+      "main a[href], main button:not([disabled]), main input:not([disabled]):not([type=radio]), main input[type=radio]:checked, main select:not([disabled]), main textarea:not([disabled]), main summary, main [tabindex='0']"
+    )].filter((el) => el.offsetParent !== null || getComputedStyle(el).position === "fixed")
+    all.forEach((el, i) => (el.dataset.kb = String(i)))
+    return all.length
+  })
+  await page.locator("main").focus()
+  const reached = new Set<string>()
+  for (let i = 0; i < controls + 2 && reached.size < controls; i++) {
+    await page.keyboard.press("Tab")
+    const kb = await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.kb)
+    if (kb !== undefined) reached.add(kb)
+  }
+  const missed = await page.evaluate((seen) => [...document.querySelectorAll<HTMLElement>("[data-kb]")].filter((el) => !seen.includes(el.dataset.kb!)).map((el) => el.outerHTML.slice(0, 100)), [...reached])
+  expect(missed).toEqual([])
+}
+
+/**
+ * The checks every page passes as it is now: reachable with the keyboard alone, accessible in the light theme at desktop width
  * (photographed as `<name>.png`), then at 375 px in the dark theme with no sideways scroll and
  * still accessible (photographed as `<name>-375-dark.png`); the page is left as it was found.
  */
 export const checkPage = async (page: Page, name: string) => {
+  await checkKeyboard(page)
   await checkAccessibility(page)
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) })
   await page.setViewportSize({ width: 375, height: 760 })

@@ -32,7 +32,8 @@ describe("the Workspace page", () => {
     await page.getByRole("status").filter({ hasText: "Saved and committed." }).waitFor()
     await editor.fill("# Plan\n\nsecond version\n")
     await page.getByRole("button", { name: "Save", exact: true }).click()
-    expect(await (await server.fetch("/api/workspace/file/notes/plan.md")).text()).toMatch(/second version/)
+    // the status still reads "Saved" from the first save: wait for the server to hold the second
+    await expect.poll(async () => (await server.fetch("/api/workspace/file/notes/plan.md")).text()).toMatch(/second version/)
     const history = page.getByRole("region", { name: "History of notes/plan.md" })
     // create, first save, second save: three commits of the file, newest first
     await expect.poll(() => history.getByRole("listitem").count(), { timeout: 20_000 }).toBe(3)
