@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
-import { expect } from "vitest"
+import { afterAll, beforeAll, expect } from "vitest"
 import { type FakeOpenAi, startFakeOpenAi } from "../../../kernel/test/fixtures/fakeOpenAi.js"
 import { ROOT, type RunningServer, startServer, tempDir } from "../../test/harness.js"
 
@@ -151,4 +151,19 @@ export const checkPage = async (page: Page, name: string) => {
     await page.getByLabel("Switch theme").selectOption("system")
     await page.setViewportSize({ width: 1200, height: 760 })
   }
+}
+
+/**
+ * A test file's UI: opened before its tests, closed after them. The returned object reads
+ * through to the open UI, so a test uses it as it would the `Ui` itself.
+ */
+export const useUi = (): Ui => {
+  let ui: Ui | undefined
+  beforeAll(async () => {
+    ui = await openUi()
+  }, 120_000)
+  afterAll(async () => {
+    await ui?.close()
+  })
+  return new Proxy({} as Ui, { get: (_, key) => (ui as unknown as Record<PropertyKey, unknown>)[key] })
 }

@@ -4,18 +4,10 @@
  * now (its last run then shown) and deleted — each checked on the server. The page passes the
  * checks every page passes (axe, 375 px, dark theme, no console error).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { checkPage, openPage, openUi, type Ui } from "./browser.js"
+import { describe, expect, it } from "vitest"
+import { checkPage, openPage, useUi } from "./browser.js"
 
-let ui: Ui
-
-beforeAll(async () => {
-  ui = await openUi()
-}, 120_000)
-
-afterAll(async () => {
-  await ui?.close()
-})
+const ui = useUi()
 
 const jobs = async () => (await ui.server.json<{ jobs: ReadonlyArray<{ id: string; name: string; schedule: string; last_run: string | null; next_run: string | null }> }>("/api/cron-jobs")).body.jobs
 

@@ -4,18 +4,10 @@
  * shown), a keyword search finds the literal word; a memory is deleted. The page passes the
  * checks every page passes (axe, 375 px, dark theme, no console error).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { checkPage, openPage, openUi, type Ui } from "./browser.js"
+import { describe, expect, it } from "vitest"
+import { checkPage, openPage, useUi } from "./browser.js"
 
-let ui: Ui
-
-beforeAll(async () => {
-  ui = await openUi()
-}, 120_000)
-
-afterAll(async () => {
-  await ui?.close()
-})
+const ui = useUi()
 
 const store = async (content: string, tags = "") => {
   const { page } = ui

@@ -3,18 +3,10 @@
  * active one; a skill is added and deleted — each checked on the server. The page passes the
  * checks every page passes (axe, 375 px, dark theme, no console error).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { checkPage, openPage, openUi, type Ui } from "./browser.js"
+import { describe, expect, it } from "vitest"
+import { checkPage, openPage, useUi } from "./browser.js"
 
-let ui: Ui
-
-beforeAll(async () => {
-  ui = await openUi()
-}, 120_000)
-
-afterAll(async () => {
-  await ui?.close()
-})
+const ui = useUi()
 
 describe("the Personas & skills page", () => {
   it("adds a persona and activates it; adds and deletes a skill", async () => {

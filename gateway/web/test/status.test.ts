@@ -4,19 +4,11 @@
  * sample the server has. The page passes the checks every page passes (axe, 375 px, dark theme,
  * no console error).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { until } from "../../test/harness.js"
-import { checkPage, openPage, openUi, type Ui } from "./browser.js"
+import { checkPage, openPage, useUi } from "./browser.js"
 
-let ui: Ui
-
-beforeAll(async () => {
-  ui = await openUi()
-}, 120_000)
-
-afterAll(async () => {
-  await ui?.close()
-})
+const ui = useUi()
 
 describe("the Status page", () => {
   it("shows the components' health, the model, and the resource samples as a chart", async () => {

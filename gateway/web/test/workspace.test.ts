@@ -4,18 +4,10 @@
  * commit), its history lists both, and the first version is restored — in the editor and on the
  * server. The page passes the checks every page passes (axe, 375 px, dark theme, no console error).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { checkPage, openPage, openUi, type Ui } from "./browser.js"
+import { describe, expect, it } from "vitest"
+import { checkPage, openPage, useUi } from "./browser.js"
 
-let ui: Ui
-
-beforeAll(async () => {
-  ui = await openUi()
-}, 120_000)
-
-afterAll(async () => {
-  await ui?.close()
-})
+const ui = useUi()
 
 describe("the Workspace page", () => {
   it("creates, edits and saves a file, shows its history and restores a version", async () => {
