@@ -72,7 +72,7 @@ describe("the Skills service", () => {
         expect(yield* skills.create({ name: "review", description: "Review it", content: "" }, user)).toBe("review")
         expect(readFileSync(file("deploy"), "utf8")).toBe("# Deploy\n1. test")
         expect(readFileSync(file("review"), "utf8")).toBe("")
-        expect(yield* skills.get("deploy")).toEqual({ name: "deploy", description: "Deploy it", content: "# Deploy\n1. test", path: file("deploy") })
+        expect(yield* skills.get("deploy")).toEqual({ name: "deploy", description: "Deploy it", content: "# Deploy\n1. test", path: file("deploy"), stream: "skill-deploy" })
         expect((yield* Effect.flip(skills.create({ name: "deploy", description: "again", content: "x" }, user)))._tag).toBe("AlreadyExists")
         expect(readFileSync(file("deploy"), "utf8")).toBe("# Deploy\n1. test")
         expect(yield* skills.delete("review", user)).toBe("review")
@@ -80,7 +80,7 @@ describe("the Skills service", () => {
         expect((yield* Effect.flip(skills.delete("review", user)))._tag).toBe("EntityNotFound")
         expect((yield* Effect.flip(skills.get("review")))._tag).toBe("EntityNotFound")
         const page = yield* skills.list(pageRequest({}))
-        expect(page).toEqual({ items: [{ name: "deploy", description: "Deploy it" }], total: 1, page: 1, limit: 50 })
+        expect(page).toEqual({ items: [{ name: "deploy", description: "Deploy it", stream: "skill-deploy" }], total: 1, page: 1, limit: 50 })
       }).pipe(Effect.provide(skillsAt(dir)))
 
       rmSync(file("deploy"))
