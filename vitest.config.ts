@@ -22,8 +22,9 @@ export default defineConfig({
       packageProject("programs"),
       // the gateway's process tests (the CLI, kill -9, the lock) run the compiled build
       packageProject("gateway", ["./gateway/test/globalSetup.ts"]),
-      // the web UI: component tests and the browser end to end (it builds the UI when stale)
-      { extends: true as const, test: { name: "web", include: ["gateway/web/test/**/*.test.{ts,tsx}"], globalSetup: ["./vitest.tmpdir.ts", "./gateway/test/globalSetup.ts", "./gateway/web/test/globalSetup.ts"] } }
+      // the web UI: component tests and the browser end to end (it builds the UI when stale); its
+      // servers run in the test process, so it needs no compiled gateway
+      { extends: true as const, test: { name: "web", include: ["gateway/web/test/**/*.test.{ts,tsx}"], globalSetup: ["./vitest.tmpdir.ts", "./gateway/web/test/globalSetup.ts"] } }
     ]
   },
   // the web UI's component tests render Preact's JSX

@@ -4,24 +4,15 @@
  * writes the file), and the history says who decided; a second one is rejected. The page passes
  * the checks every page passes (axe, 375 px, dark theme, no console error).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { ScriptedReply } from "../../../kernel/test/fixtures/fakeOpenAi.js"
-import { checkPage, openPage, openUi, type Ui } from "./browser.js"
+import { checkPage, openPage, useUi } from "./browser.js"
 
-let ui: Ui
+const ui = useUi({ config: { approvals: { timeout_secs: 300 }, tools: { policies: { write: "on_demand" } } } })
 const json = (value: unknown): ScriptedReply => ({ text: JSON.stringify(value) })
 const clear = json({ goal_clarity: 0.9, constraints_clarity: 0.9, success_clarity: 0.9, questions: [] })
 const seed = json({ goal: "Write a file", constraints: [], acceptance_criteria: ["it exists"], ontology: null })
 const passed = json({ score: 1, passed: true, summary: "done" })
-
-beforeAll(async () => {
-  ui = await openUi()
-  await ui.server.json("/api/config", { method: "PUT", body: JSON.stringify({ approvals: { timeout_secs: 300 }, tools: { policies: { write: "on_demand" } } }) })
-}, 120_000)
-
-afterAll(async () => {
-  await ui?.close()
-})
 
 const countdown = () => ui.page.locator(".approval-item .badge").first().textContent()
 

@@ -1,6 +1,6 @@
 /**
  * What the browser end-to-end files share: Debian's Chromium driven by playwright-core (one
- * browser per file, launched once), a real Annal server on a random port with the fake
+ * browser per test worker, each file in a context of its own), a real Annal server on a random port with the fake
  * OpenAI-compatible model, sign-in through the form, and the checks every page passes — axe-core
  * with no serious or critical violation, no sideways scroll at 375 px, light and dark, and no
  * console error or warning — with its screenshot in docs/screenshots/.
@@ -57,23 +57,54 @@ export interface Ui {
   readonly close: () => Promise<void>
 }
 
-/** Starts the fake model, the server and the browser, and signs in through the form. */
-export const openUi = async (options: { readonly env?: Record<string, string> } = {}): Promise<Ui> => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (.ci/run does)`)
+let shared: Promise<Browser> | undefined
+
+/**
+ * The worker's one Chromium, launched by the first file that asks for it and reused by every
+ * later file of the same worker (the workers keep loaded modules between files): launching a
+ * browser per file was seconds of each file on a busy machine. Each file still gets a fresh
+ * context — its own cookies, storage and pages. playwright-core kills the browsers it launched
+ * when the worker's process exits.
+ */
+export const sharedBrowser = (): Promise<Browser> => {
+  if (shared === undefined) {
+    if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (.ci/run does)`)
+    const launching = chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    })
+    shared = launching
+    // a browser that crashed or failed to start is launched again by the next file
+    launching.then((b) => b.on("disconnected", () => shared === launching && (shared = undefined)), () => shared === launching && (shared = undefined))
+  }
+  return shared
+}
+
+export interface UiOptions {
+  readonly env?: Record<string, string>
+  /** A configuration change applied before the page opens (`PUT /api/config`). */
+  readonly config?: Record<string, unknown>
+  /** Sign in through the form (default); false leaves the page at the sign-in form. */
+  readonly signIn?: boolean
+}
+
+/** Starts the fake model and the server, opens a page in the worker's browser, and signs in through the form. */
+export const openUi = async (options: UiOptions = {}): Promise<Ui> => {
   // builds the UI when it is missing or older than its sources (npm test has just built it)
   execFileSync(process.execPath, [join(ROOT, "gateway", "web", "scripts", "ensureBuilt.mjs")], { cwd: ROOT, stdio: "inherit" })
   mkdirSync(SCREENSHOTS, { recursive: true })
+  const browser = sharedBrowser()
   const fake = await startFakeOpenAi()
   const server = await startServer({
     dataDir: tempDir(),
     env: { ANNAL_MODEL_PATH: "", ANNAL_LLM_BASE_URL: fake.url, ANNAL_LLM_MODEL: "fake", ...options.env }
   })
   await server.json("/api/config", { method: "PUT", body: JSON.stringify({ security: { rate_limit_per_minute: 100_000 } }) })
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-  })
-  const context = await browser.newContext({ viewport: { width: 1200, height: 760 } })
+  if (options.config !== undefined) {
+    const changed = await server.json("/api/config", { method: "PUT", body: JSON.stringify(options.config) })
+    if (changed.status !== 200) throw new Error(`configuration refused: ${JSON.stringify(changed.body)}`)
+  }
+  const context = await (await browser).newContext({ viewport: { width: 1200, height: 760 } })
   const page = await context.newPage()
   const problems: Array<string> = []
   page.on("console", (m) => {
@@ -81,13 +112,15 @@ export const openUi = async (options: { readonly env?: Record<string, string> } 
   })
   page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`))
   await page.goto(server.url)
-  await page.getByLabel("API token").fill(server.token)
-  await page.getByRole("button", { name: "Sign in" }).click()
-  await page.getByRole("heading", { name: "Sessions" }).waitFor()
+  if (options.signIn !== false) {
+    await page.getByLabel("API token").fill(server.token)
+    await page.getByRole("button", { name: "Sign in" }).click()
+    await page.getByRole("heading", { name: "Sessions" }).waitFor()
+  }
   return {
-    fake, server, browser, context, page, problems,
+    fake, server, browser: await browser, context, page, problems,
     close: async () => {
-      await browser.close()
+      await context.close()
       await server.stop()
       await fake.close()
     }
@@ -110,7 +143,7 @@ export const checkAccessibility = async (page: Page) => {
 /**
  * Every control of the page is reached with Tab alone, in the page's own order: each visible,
  * enabled control in <main> (one per radio group, as browsers tab to the chosen radio) gets the
- * focus within as many presses as there are controls (plus the shell's few).
+ * focus before Tab leaves <main>.
  */
 export const checkKeyboard = async (page: Page) => {
   const controls = await page.evaluate(() => {
@@ -122,10 +155,16 @@ export const checkKeyboard = async (page: Page) => {
   })
   await page.locator("main").focus()
   const reached = new Set<string>()
-  for (let i = 0; i < controls + 2 && reached.size < controls; i++) {
+  // Tab walks main's stops in order until focus leaves main; Chromium also stops on scrollable
+  // boxes (a long <pre>), which are no controls, so the walk is bounded by leaving, not by count
+  for (let i = 0; i < 2 * controls + 10 && reached.size < controls; i++) {
     await page.keyboard.press("Tab")
-    const kb = await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.kb)
-    if (kb !== undefined) reached.add(kb)
+    const at = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null
+      return { kb: el?.dataset.kb, inMain: el?.closest("main") != null }
+    })
+    if (at.kb !== undefined) reached.add(at.kb)
+    if (!at.inMain) break
   }
   const missed = await page.evaluate((seen) => [...document.querySelectorAll<HTMLElement>("[data-kb]")].filter((el) => !seen.includes(el.dataset.kb!)).map((el) => el.outerHTML.slice(0, 100)), [...reached])
   expect(missed).toEqual([])
@@ -157,10 +196,10 @@ export const checkPage = async (page: Page, name: string) => {
  * A test file's UI: opened before its tests, closed after them. The returned object reads
  * through to the open UI, so a test uses it as it would the `Ui` itself.
  */
-export const useUi = (): Ui => {
+export const useUi = (options: UiOptions = {}): Ui => {
   let ui: Ui | undefined
   beforeAll(async () => {
-    ui = await openUi()
+    ui = await openUi(options)
   }, 120_000)
   afterAll(async () => {
     await ui?.close()
