@@ -88,32 +88,27 @@ export const kernelLayer = (
 /**
  * Reports the start-up check, which blocked the start: the log was checked against its last
  * signed checkpoint and its chain verified from there (a refused log never gets this far). The
- * walk of the whole chain, which catches an edit behind the checkpoint whose hash was left as
- * it was, no longer holds up the start: it runs in the background and its result shows in
- * `/api/status`, as `annal audit verify` and `GET /api/audit/verify` show it.
+ * chain behind the checkpoint is not walked again at start — that walk grows with the log, and
+ * the checkpoint's signed root already covers it against a cut, a rollback or a rewrite; an edit
+ * behind the checkpoint whose hash was left as it was is found by the full walk, `annal audit
+ * verify` or `GET /api/audit/verify` (docs/event-log.md, "The check at start"). `/api/status`
+ * shows the check's result and the seq its walk began at until a full walk replaces it.
  */
-const verifyOnStart = Layer.scopedDiscard(
+const verifyOnStart = Layer.effectDiscard(
   Effect.gen(function*() {
     const audit = yield* Audit
     const { startCheck } = yield* TransparencyLog
     const from = startCheck.checkpoints.length === 0 ? "no checkpoint yet" : `checkpoint at tree size ${Math.max(...startCheck.checkpoints.map((c) => c.size))}`
     if (!startCheck.ok) {
       const broken = startCheck.chainBreak
-      yield* audit.recordVerification(
-        broken === undefined ? { valid: false, entry_count: startCheck.head.seq, reason: startCheck.problems.join("; ") } : { valid: false, entry_count: startCheck.head.seq, ...broken }
-      )
+      yield* audit.recordVerification({
+        result: broken === undefined ? { valid: false, entry_count: startCheck.head.seq, reason: startCheck.problems.join("; ") } : { valid: false, entry_count: startCheck.head.seq, ...broken },
+        fromSeq: startCheck.verifiedFrom
+      })
       return yield* Effect.logError(`EVENT LOG ACCEPTED DESPITE: ${startCheck.problems.join("; ")}`)
     }
+    yield* audit.recordVerification({ result: { valid: true, entry_count: startCheck.head.seq }, fromSeq: startCheck.verifiedFrom })
     yield* Effect.logInfo(`event log checked: ${startCheck.head.seq} events, consistent with ${from}; chain verified from seq ${startCheck.verifiedFrom} (${startCheck.verifiedEvents} events)`)
-    yield* audit.verify.pipe(
-      Effect.tap((v) =>
-        v.valid
-          ? Effect.logInfo(`event log verified: ${v.entry_count} events, chain intact`)
-          : Effect.logError(`EVENT LOG CHAIN BROKEN at seq ${v.broken_at_seq}: ${v.reason ?? ""} (expected ${v.expected}, found ${v.found})`)
-      ),
-      Effect.catchAll((e) => Effect.logError("could not verify the event log", e)),
-      Effect.forkScoped
-    )
   })
 )
 

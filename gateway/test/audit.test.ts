@@ -5,10 +5,10 @@
  */
 import Database from "better-sqlite3"
 import { createHash } from "node:crypto"
-import { cpSync } from "node:fs"
+import { cpSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { runCli, type RunningServer, startServer, tempDir, until } from "./harness.js"
+import { runCli, type RunningServer, startServer, tempDir } from "./harness.js"
 
 const GENESIS = `sha256:${"0".repeat(64)}`
 const HASH = /^sha256:[0-9a-f]{64}$/
@@ -331,9 +331,8 @@ interface Break {
   readonly found: string
 }
 
-/** Polls /api/status until the start-up verification has reported. */
-const settledStatus = (s: RunningServer) =>
-  until("the start-up verification", async () => (await s.json("/api/status")).body, (body) => body.components.state_store.chain_valid !== null, { timeoutMs: 15_000 })
+/** The tree size the data directory's checkpoint signed (its note's second line). */
+const signedSize = (dir: string) => Number(readFileSync(join(dir, "checkpoint"), "utf8").split("\n")[1])
 
 describe("a tampered log", () => {
   let base: string
@@ -383,15 +382,21 @@ describe("a tampered log", () => {
 
     const s = await startServer({ dataDir: dir })
     try {
-      // the start-up verification runs in the background; its result shows in the status
-      const status = await settledStatus(s)
-      expect(status.status).toBe("running")
-      expect(status.components.state_store).toMatchObject({ healthy: false, chain_valid: false })
-      expect(status.components.state_store.detail).toMatch(new RegExp(`broken at seq ${expected.broken_at_seq}\\b`))
+      // the break is behind the last checkpoint: the start walks only what follows it, and says so
+      const signed = signedSize(dir)
+      expect(signed).toBeGreaterThan(expected.broken_at_seq)
+      const before = (await s.json("/api/status")).body
+      expect(before.status).toBe("running")
+      expect(before.components.state_store).toMatchObject({ healthy: true, chain_valid: true, chain_verified_from: signed + 1 })
 
+      // the full walk finds it, and the status shows what it found from then on
       const { status: code, body } = await s.json("/api/audit/verify")
       expect(code).toBe(200)
       expect(body).toMatchObject({ valid: false, ...expected })
+      const status = (await s.json("/api/status")).body
+      expect(status.status).toBe("running")
+      expect(status.components.state_store).toMatchObject({ healthy: false, chain_valid: false, chain_verified_from: 1 })
+      expect(status.components.state_store.detail).toMatch(new RegExp(`broken at seq ${expected.broken_at_seq}\\b`))
       // the rest of the API still serves
       expect((await s.json("/api/audit/entries")).status).toBe(200)
     } finally {

@@ -1,19 +1,20 @@
 /**
  * A log changed behind the server's back, on real data directories: an edited event, the same
  * edit with every hash and the tree recomputed, a deleted middle row, a cut tail, and the whole
- * data directory put back to an earlier copy (with a witness directory). Each is caught at start
- * (refused, or by the background walk the status shows), by `annal audit verify` and
- * `GET /api/audit/verify`, and by proof bundles (`annal log bundle` refuses, or the independent
- * verifier rejects what it wrote), naming the seq or the checkpoint.
+ * data directory put back to an earlier copy (with a witness directory). Each is caught by
+ * `annal audit verify` and `GET /api/audit/verify`, and by proof bundles (`annal log bundle`
+ * refuses, or the independent verifier rejects what it wrote), naming the seq or the checkpoint;
+ * a cut, a rollback or a rewrite is also refused at start. An edit behind the last checkpoint is
+ * not walked at start (the start verifies from the checkpoint on): the full walk finds it.
  */
 import Database from "better-sqlite3"
 import { execFile } from "node:child_process"
-import { cpSync, rmSync } from "node:fs"
+import { cpSync, readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import { Chain } from "@annal/store"
 import { afterAll, describe, expect, it } from "vitest"
-import { ROOT, runCli, type RunningServer, startServer, tempDir, until } from "./harness.js"
+import { ROOT, runCli, type RunningServer, startServer, tempDir } from "./harness.js"
 
 const dirs: Array<string> = []
 const fresh = (prefix: string) => {
@@ -59,11 +60,20 @@ const outside = async (file: string, key: string) => {
   }
 }
 
-/** A server started on the directory, once its background walk of the whole chain has finished. */
-const startedAndWalked = async (dir: string) => {
+/** The tree size the data directory's checkpoint signed (its note's second line). */
+const signedSize = (dir: string) => Number(readFileSync(join(dir, "checkpoint"), "utf8").split("\n")[1])
+
+/**
+ * A server started on a directory whose log was changed behind its last checkpoint: the start
+ * verifies only what follows the checkpoint, so it starts and its status says the chain is valid
+ * from there, without having walked the change.
+ */
+const startedUnwalked = async (dir: string) => {
+  const signed = signedSize(dir)
   const s = await startServer({ dataDir: dir })
-  const status = await until("the background chain walk", () => s.json("/api/status").then((r) => r.body), (b) => b.components.state_store.detail !== "chain verification pending", { timeoutMs: 30_000 })
-  return { s, status }
+  const status = (await s.json("/api/status")).body
+  expect(status.components.state_store).toMatchObject({ healthy: true, detail: null, chain_valid: true, chain_verified_from: signed + 1 })
+  return s
 }
 
 /** `annal log bundle` of from…to, written to a folder of its own. */
@@ -73,16 +83,18 @@ const bundle = async (dir: string, from: number, to: number) => {
 }
 
 describe("a log changed behind the server's back", () => {
-  it("an event edited behind the checkpoint: the background walk, audit verify and the bundle's verifier name its seq", async () => {
+  it("an event edited behind the checkpoint: not walked at start; audit verify, GET /api/audit/verify and the bundle's verifier name its seq", async () => {
     const { dir, key } = await signedLog()
     const seq = 4
     withDb(dir, (db) => expect(db.prepare("UPDATE events SET data = json_set(data, '$.forged', 1) WHERE seq = ?").run(seq).changes).toBe(1))
 
-    // the start checks only from the checkpoint on; the walk it starts behind it finds the edit
-    const { s, status } = await startedAndWalked(dir)
+    // the start checks only from the checkpoint on; the full walk finds the edit, and the status shows it then
+    const s = await startedUnwalked(dir)
     try {
-      expect(status.components.state_store.detail).toMatch(new RegExp(`broken at seq ${seq}\\b`))
       expect((await s.json("/api/audit/verify")).body).toMatchObject({ valid: false, broken_at_seq: seq, checkpoint: { ok: true } })
+      const status = (await s.json("/api/status")).body
+      expect(status.components.state_store).toMatchObject({ healthy: false, chain_valid: false, chain_verified_from: 1 })
+      expect(status.components.state_store.detail).toMatch(new RegExp(`broken at seq ${seq}\\b`))
     } finally {
       await s.stop()
     }
@@ -126,14 +138,14 @@ describe("a log changed behind the server's back", () => {
     expect(made.stderr).toMatch(named)
   }, 120_000)
 
-  it("a middle row deleted: the background walk, audit verify and log bundle name its seq", async () => {
+  it("a middle row deleted: not walked at start; audit verify, GET /api/audit/verify and log bundle name its seq", async () => {
     const { dir } = await signedLog()
     const seq = 5
     withDb(dir, (db) => expect(db.prepare("DELETE FROM events WHERE seq = ?").run(seq).changes).toBe(1))
-    const { s, status } = await startedAndWalked(dir)
+    const s = await startedUnwalked(dir)
     try {
-      expect(status.components.state_store.detail).toMatch(new RegExp(`broken at seq ${seq}\\b`))
       expect((await s.json("/api/audit/verify")).body).toMatchObject({ valid: false, broken_at_seq: seq, reason: `row ${seq} is missing or out of place` })
+      expect((await s.json("/api/status")).body.components.state_store.detail).toMatch(new RegExp(`broken at seq ${seq}\\b`))
     } finally {
       await s.stop()
     }

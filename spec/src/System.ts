@@ -23,7 +23,12 @@ export const Status = Schema.Struct({
       repaired_at_start: Schema.Array(Schema.String),
       events: Schema.Number,
       head_seq: Schema.Number,
-      chain_valid: Schema.NullOr(Schema.Boolean)
+      chain_valid: Schema.NullOr(Schema.Boolean),
+      /**
+       * The seq the last verification walked the chain from: the start checks from its last signed
+       * checkpoint on (checkpoint size + 1), a full walk (GET /api/audit/verify) from 1.
+       */
+      chain_verified_from: Schema.NullOr(Schema.Number)
     }),
     event_bus: Schema.Struct({ ...ComponentHealth.fields, subscribers: Schema.Number }),
     /** Unhealthy when a stored setting could not be used at start (the detail names it and the default used). */

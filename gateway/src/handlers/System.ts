@@ -33,12 +33,13 @@ export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
       .handle("status", () =>
         Effect.gen(function*() {
           const head = yield* bus.head
-          const verification = yield* audit.lastVerification
+          const recorded = yield* audit.lastVerification
+          const verification = recorded?.result
           const subscribers = yield* bus.subscribers
           const memoryStatus = yield* Effect.mapError(memory.status, internal("could not read the memory status"))
           const agentCounts = yield* Effect.mapError(agents.counts, internal("could not read the agent counters"))
           const uptime = (Date.now() - startedAt) / 1000
-                    const chainDetail = verification === undefined
+          const chainDetail = verification === undefined
             ? "chain verification pending"
             : verification.valid
             ? null
@@ -59,7 +60,8 @@ export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
                 repaired_at_start: repaired,
                 events: head,
                 head_seq: head,
-                chain_valid: verification === undefined ? null : verification.valid
+                chain_valid: verification === undefined ? null : verification.valid,
+                chain_verified_from: recorded?.fromSeq ?? null
               },
               event_bus: { healthy: true, detail: null, subscribers },
               config: {

@@ -47,6 +47,12 @@ export const withCheckpointCheck = (chain: AuditVerification, report: LogCheckRe
   return { ...chain, valid: false, reason: report.problems.join("; "), checkpoint }
 }
 
+/** A verification and where its chain walk began: 1 for the whole chain, after a checkpoint's size for the start-up check. */
+export interface RecordedVerification {
+  readonly result: AuditVerification
+  readonly fromSeq: number
+}
+
 /** A verify result in the API's shape. */
 export const renderVerify = (result: VerifyResult): AuditVerification =>
   result.valid
@@ -71,10 +77,10 @@ export class Audit extends Context.Tag("@annal/kernel/Audit")<
     readonly verify: Effect.Effect<AuditVerification, EventStoreError>
     /** The events of one stream, newest first: a page of them and how many there are in all. */
     readonly streamHistory: (stream: string, page: { readonly offset: number; readonly limit: number }) => Effect.Effect<{ readonly items: ReadonlyArray<StoredEvent>; readonly total: number }, EventStoreError>
-    /** The last verification's result, if one has run. */
-    readonly lastVerification: Effect.Effect<AuditVerification | undefined>
+    /** The last verification (the start-up check, or a full walk since), if one has run. */
+    readonly lastVerification: Effect.Effect<RecordedVerification | undefined>
     /** Records a verification made elsewhere (the start-up check from the last checkpoint). */
-    readonly recordVerification: (v: AuditVerification) => Effect.Effect<void>
+    readonly recordVerification: (v: RecordedVerification) => Effect.Effect<void>
   }
 >() {
   static readonly layer = Layer.effect(
@@ -83,9 +89,9 @@ export class Audit extends Context.Tag("@annal/kernel/Audit")<
       const store = yield* EventStore
       const log = yield* TransparencyLog
       const sql = yield* SqlClient.SqlClient
-      const last = yield* Ref.make<AuditVerification | undefined>(undefined)
+      const last = yield* Ref.make<RecordedVerification | undefined>(undefined)
       const readError = (cause: unknown) => new EventStoreError({ reason: "could not read the audit trail", cause })
-      const verify = Effect.zipWith(Effect.map(store.verify, renderVerify), log.check, withCheckpointCheck).pipe(Effect.tap((v) => Ref.set(last, v)))
+      const verify = Effect.zipWith(Effect.map(store.verify, renderVerify), log.check, withCheckpointCheck).pipe(Effect.tap((result) => Ref.set(last, { result, fromSeq: 1 })))
       return Audit.of({
         entries: (fromSeq, toSeq) =>
           store.read(fromSeq, Math.min(toSeq, fromSeq + MAX_RANGE - 1)).pipe(Effect.map((events) => events.map(toAuditEntry))),
