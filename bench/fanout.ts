@@ -20,7 +20,7 @@ import { createServer, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { resolve } from "node:path"
 import { createInterface } from "node:readline"
-import { frameOf } from "../gateway/src/handlers/Events.js"
+import { frameOf } from "../gateway/src/sse/frames.js"
 import * as Server from "../gateway/src/Server.js"
 import { fmt, machine, rate, tempDir } from "./lib.js"
 

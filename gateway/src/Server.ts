@@ -43,6 +43,7 @@ import { makeGuard } from "./http/Guard.js"
 import { Metrics } from "./http/Metrics.js"
 import { RateLimiter } from "./http/RateLimiter.js"
 import * as SlowClients from "./http/SlowClients.js"
+import * as Broadcaster from "./sse/Broadcaster.js"
 import { limitWebSocketMessages } from "./http/WebSocketLimits.js"
 import * as WebUi from "./http/WebUi.js"
 
@@ -134,7 +135,7 @@ export const layer = (options: ServerOptions) => {
     ),
     ProgramHost.layer,
     Layer.succeed(LocalInstallSecret, options.localInstallSecret)
-  ).pipe(Layer.provideMerge(kernel))
+  ).pipe(Layer.provideMerge(Broadcaster.layer), Layer.provideMerge(kernel))
   const api = HttpApiBuilder.api(AnnalApi).pipe(
     Layer.provide([AuthLive, AgentsLive, HealthLive, LogLive, SystemLive, AuditLive, EventsLive, PermissionsLive, BudgetsLive, ApprovalsLive, WorkspaceLive, GitLive, SeedsLive, SkillsLive, PersonasLive, SessionsLive, AgentGroupsLive, SchedulerLive, CronLive, MemoryLive, ChatLive, ProgramsLive, ProgramsLocalLive]),
     Layer.provide(AuthorizationLive)

@@ -5,7 +5,7 @@
 import { publicView } from "@annal/kernel"
 import type { StoredEvent } from "@annal/store"
 import { describe, expect, it } from "vitest"
-import { frameOf } from "../src/handlers/Events.js"
+import { frameOf } from "../src/sse/frames.js"
 
 const event = (seq: number): StoredEvent => ({
   seq,

@@ -108,6 +108,11 @@ export interface TailOptions {
    * stopped reading may hold its connection.
    */
   readonly onCut?: (() => void) | undefined
+  /**
+   * A relay that serves clients of its own (the gateway's broadcaster): not counted in
+   * `subscriberCount`, which counts the clients where they are served.
+   */
+  readonly relay?: boolean | undefined
 }
 
 /** The append-only, hash-chained log of every action. */
@@ -153,7 +158,7 @@ export class EventStore extends Context.Tag("@annal/store/EventStore")<
      * committed append left, without a round trip through the SQL client or the writer's queue.
      */
     readonly readViews: <A>(f: (db: ViewReader) => A) => Effect.Effect<A, EventStoreError>
-    /** Live subscribers right now. */
+    /** Live subscribers right now (relays not counted). */
     readonly subscriberCount: Effect.Effect<number>
   }
 >() {}

@@ -105,6 +105,7 @@ interface Subscriber {
   readonly queue: Queue.Queue<StoredEvent | typeof OVERFLOW>
   readonly capacity: number
   readonly onCut: (() => void) | undefined
+  readonly relay: boolean
 }
 
 /** What the open found when the views did not reflect the log's head. */
@@ -206,6 +207,8 @@ export const make = (config: EventStoreSqliteConfig) =>
     const tree = yield* Effect.try({ try: () => openTree(db), catch: (e) => storeError("could not open the log's Merkle tree", e) })
     let head = readHead()
     const subscribers = new Set<Subscriber>()
+    /** Subscribers among them that relay to clients of their own (not counted). */
+    let relays = 0
 
     // Stream versions of recent appends, so the hot path skips a lookup. This process is the only
     // writer; entries are dropped whenever a transaction or savepoint rolls back.
@@ -352,7 +355,7 @@ export const make = (config: EventStoreSqliteConfig) =>
       if (events.length === 0 || subscribers.size === 0) return
       for (const sub of subscribers) {
         if (Option.getOrElse(sub.queue.unsafeSize(), () => 0) > sub.capacity) {
-          subscribers.delete(sub)
+          if (subscribers.delete(sub) && sub.relay) relays--
           Queue.unsafeOffer(sub.queue, OVERFLOW)
           sub.onCut?.()
           continue
@@ -455,14 +458,18 @@ export const make = (config: EventStoreSqliteConfig) =>
 
     const readAll = (afterSeq: number, pageSize = 1000) => Stream.map(rowsAfter(afterSeq, pageSize), fromRow)
 
-    const subscribe = (capacity: number, onCut: (() => void) | undefined) =>
+    const subscribe = (capacity: number, onCut: (() => void) | undefined, relay: boolean) =>
       Effect.acquireRelease(
         Effect.gen(function*() {
-          const sub: Subscriber = { queue: yield* Queue.unbounded<StoredEvent | typeof OVERFLOW>(), capacity, onCut }
+          const sub: Subscriber = { queue: yield* Queue.unbounded<StoredEvent | typeof OVERFLOW>(), capacity, onCut, relay }
           subscribers.add(sub)
+          if (relay) relays++
           return sub
         }),
-        (sub) => Effect.sync(() => subscribers.delete(sub)).pipe(Effect.zipRight(Queue.shutdown(sub.queue)))
+        (sub) =>
+          Effect.sync(() => {
+            if (subscribers.delete(sub) && sub.relay) relays--
+          }).pipe(Effect.zipRight(Queue.shutdown(sub.queue)))
       )
 
     const tail = (afterSeq: number, options?: TailOptions) => {
@@ -480,7 +487,7 @@ export const make = (config: EventStoreSqliteConfig) =>
       // before an overflow mark are still delivered, so `lastSeq` is exactly where to resume.
       const catchUp = Stream.suspend(() => readAll(last)).pipe(fresh)
       const live = Stream.unwrapScoped(
-        Effect.map(subscribe(capacity, options?.onCut), (sub) =>
+        Effect.map(subscribe(capacity, options?.onCut, options?.relay === true), (sub) =>
           Stream.concat(
             Stream.suspend(() => readAll(last)),
             Stream.fromQueue(sub.queue).pipe(Stream.takeWhile((item): item is StoredEvent => item !== OVERFLOW))
@@ -527,7 +534,7 @@ export const make = (config: EventStoreSqliteConfig) =>
       tree: makeLogTree(tree),
       withViews,
       readViews,
-      subscriberCount: Effect.sync(() => subscribers.size),
+      subscriberCount: Effect.sync(() => subscribers.size - relays),
       repairedAtOpen
     })
   })

@@ -5,6 +5,7 @@ import { EventStore } from "@annal/store"
 import { AnnalApi, BadRequest, Conflict, VERSION } from "@annal/spec"
 import { Effect } from "effect"
 import { Metrics } from "../http/Metrics.js"
+import { Broadcaster } from "../sse/Broadcaster.js"
 import { API_ACTOR, internal, requestMeta } from "./common.js"
 
 /** `2h 15m 30s` */
@@ -20,6 +21,7 @@ export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
   Effect.gen(function*() {
     const config = yield* Configuration
     const bus = yield* EventBus
+    const broadcaster = yield* Broadcaster
     const audit = yield* Audit
     const sampler = yield* ResourceSampler
     const model = yield* LanguageModel
@@ -35,7 +37,7 @@ export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
           const head = yield* bus.head
           const recorded = yield* audit.lastVerification
           const verification = recorded?.result
-          const subscribers = yield* bus.subscribers
+          const subscribers = (yield* bus.subscribers) + (yield* broadcaster.connections)
           const memoryStatus = yield* Effect.mapError(memory.status, internal("could not read the memory status"))
           const agentCounts = yield* Effect.mapError(agents.counts, internal("could not read the agent counters"))
           const uptime = (Date.now() - startedAt) / 1000

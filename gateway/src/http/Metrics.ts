@@ -4,6 +4,7 @@
  */
 import { EventBus } from "@annal/kernel"
 import { Context, Effect, Layer, Runtime } from "effect"
+import { Broadcaster } from "../sse/Broadcaster.js"
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client"
 
 export class Metrics extends Context.Tag("@annal/gateway/Metrics")<
@@ -17,6 +18,7 @@ export class Metrics extends Context.Tag("@annal/gateway/Metrics")<
     Metrics,
     Effect.gen(function*() {
       const bus = yield* EventBus
+      const broadcaster = yield* Broadcaster
       const runtime = yield* Effect.runtime<never>()
       const run = <A>(effect: Effect.Effect<A>) => Runtime.runSync(runtime)(effect)
       const registry = new Registry()
@@ -61,7 +63,8 @@ export class Metrics extends Context.Tag("@annal/gateway/Metrics")<
         help: "Live event subscribers (SSE and WebSocket clients, internal consumers)",
         registers: [registry],
         collect() {
-          this.set(run(bus.subscribers))
+          // the broadcaster's SSE connections, and the bus's other subscribers (WebSocket clients)
+          this.set(run(bus.subscribers) + run(broadcaster.connections))
         }
       })
       return Metrics.of({

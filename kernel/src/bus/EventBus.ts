@@ -16,12 +16,15 @@ export interface SubscribeOptions {
   readonly buffer?: number | undefined
   /** Called the moment the subscriber is cut off for falling behind. */
   readonly onCut?: (() => void) | undefined
+  /** A relay serving clients of its own (the gateway's broadcaster): not counted in `subscribers`. */
+  readonly relay?: boolean | undefined
 }
 
 export class EventBus extends Context.Tag("@annal/kernel/EventBus")<
   EventBus,
   {
     readonly subscribe: (options: SubscribeOptions) => Stream.Stream<StoredEvent, SubscriberOverflow | EventStoreError>
+    /** Live subscribers (relays not counted: they count their own clients). */
     readonly subscribers: Effect.Effect<number>
     readonly head: Effect.Effect<number>
   }
@@ -35,7 +38,11 @@ export class EventBus extends Context.Tag("@annal/kernel/EventBus")<
         subscribe: (options) =>
           Stream.unwrap(
             Effect.map(config.current, (c) => {
-              const stream = store.tail(options.afterSeq, { buffer: options.buffer ?? c.events.subscriber_buffer, onCut: options.onCut })
+              const stream = store.tail(options.afterSeq, {
+                buffer: options.buffer ?? c.events.subscriber_buffer,
+                onCut: options.onCut,
+                relay: options.relay
+              })
               const types = options.types
               return types === undefined || types.size === 0 ? stream : Stream.filter(stream, (e) => types.has(e.type))
             })
