@@ -119,9 +119,11 @@ const main = async () => {
     const from = (await run(store.head)).seq
     const ours = await clients(`${url}/api/events`, EVENTS)
     const startedAt = now()
+    if (process.env.BENCH_MARKS) console.log("MARK start", Number(process.hrtime.bigint() / 1000n))
     start = performance.now()
     await run(appendAll(store, EVENTS, "watched"))
     const watched = rate(EVENTS, performance.now() - start)
+    if (process.env.BENCH_MARKS) console.log("MARK appended", Number(process.hrtime.bigint() / 1000n))
     const oursDelivery = (await ours.done) - startedAt
     console.log(`appends with ${fmt(SUBSCRIBERS)} subscribers: ${fmt(watched)} events/s (ratio ${(watched / alone).toFixed(3)})`)
     console.log(`ours: every subscriber had every event after ${fmt(oursDelivery)} ms (${fmt(rate(EVENTS * SUBSCRIBERS, oursDelivery))} frames/s)`)

@@ -5,7 +5,7 @@
 import { publicView } from "@annal/kernel"
 import type { StoredEvent } from "@annal/store"
 import { describe, expect, it } from "vitest"
-import { frameOf } from "../src/sse/frames.js"
+import { frameOf, framesAfter } from "../src/sse/frames.js"
 
 const event = (seq: number): StoredEvent => ({
   seq,
@@ -31,5 +31,16 @@ describe("frameOf", () => {
     const again = event(7)
     expect(frameOf(again)).not.toBe(first)
     expect(frameOf(again)).toEqual(first)
+  })
+})
+
+describe("framesAfter", () => {
+  it("joins the frames after a seq that pass the filter into one write, nothing when none does", () => {
+    const events = [event(7), { ...event(8), type: "agent_created" }, event(9)]
+    const all = framesAfter(events, 0, new Set())
+    expect(new TextDecoder().decode(all)).toBe(events.map((e) => new TextDecoder().decode(frameOf(e))).join(""))
+    expect(new TextDecoder().decode(framesAfter(events, 7, new Set(["config_changed"])))).toBe(new TextDecoder().decode(frameOf(events[2]!)))
+    expect(framesAfter(events, 9, new Set())).toBeUndefined()
+    expect(framesAfter(events, 0, new Set(["memory_stored"]))).toBeUndefined()
   })
 })
