@@ -4,8 +4,8 @@
  * service layer to the tier whose services it needs, and its `recover` step, if it repairs
  * anything after a stop, to `Startup.ts`.
  */
-import { EventStoreSqlite, IdGenerator, VectorIndexHnsw } from "@annal/store"
-import { Layer } from "effect"
+import { EventStoreSqlite, IdGenerator, PastViewsSqlite, VectorIndexHnsw } from "@annal/store"
+import { Effect, Layer } from "effect"
 import { Access } from "./access/Access.js"
 import { Agents } from "./agents/Agents.js"
 import { agentsProjection } from "./agents/projection.js"
@@ -83,7 +83,7 @@ export const projections: ReadonlyArray<Projection.Projection> = [
  * make ids with (default: UUID v7 with the process's randomness; a seeded one replays ids).
  */
 export const storeLayer = (config: EventStoreSqlite.EventStoreSqliteConfig, ids: Layer.Layer<IdGenerator> = IdGenerator.layer) =>
-  EventStoreSqlite.layer(config).pipe(Layer.provide(Projection.projector(projections)), Layer.provideMerge(ids))
+  EventStoreSqlite.layer(config).pipe(Layer.provideMerge(Projection.projector(projections)), Layer.provideMerge(ids))
 
 export interface KernelOptions {
   readonly store: EventStoreSqlite.EventStoreSqliteConfig
@@ -102,7 +102,13 @@ export interface KernelOptions {
   readonly ids?: Layer.Layer<IdGenerator> | undefined
   /** The log's checkpoints: witness directory, signing key, accepting a refused log. */
   readonly log?: Transparency.TransparencyOptions | undefined
+  /** Snapshots of the views for `?at_seq`: one every this many events (default 100,000; 0: none). */
+  readonly viewSnapshotEvery?: number | undefined
 }
+
+/** Past views (`?at_seq`) over the store, their files under `<data-dir>/past-views`. */
+const pastViewsLayer = (options: KernelOptions) =>
+  Layer.unwrapEffect(Effect.map(DataDir, (paths) => PastViewsSqlite.layer({ directory: paths.pastViews, snapshotEvery: options.viewSnapshotEvery })))
 
 /** The kernel's services, over the store. */
 export const layer = (options: KernelOptions) => {
@@ -120,7 +126,8 @@ export const layer = (options: KernelOptions) => {
     Personas.layer,
     Sessions.layer,
     AgentGroups.layer,
-    Agents.layer
+    Agents.layer,
+    pastViewsLayer(options)
   ).pipe(Layer.provideMerge(checked))
   // tier 2: services that need tier 1 (configuration, access decisions)
   const tier2 = Layer.mergeAll(

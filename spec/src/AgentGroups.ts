@@ -6,6 +6,7 @@ import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { Authorization } from "./Auth.js"
 import { NotFound } from "./Errors.js"
+import { AtSeqQuery } from "./AtSeq.js"
 
 export const AgentGroupStatus = Schema.Literal("running", "completed", "failed")
 export type AgentGroupStatus = typeof AgentGroupStatus.Type
@@ -49,7 +50,7 @@ export type AgentGroup = typeof AgentGroup.Type
 const IdPath = Schema.Struct({ id: Schema.String })
 
 export class AgentGroupsGroup extends HttpApiGroup.make("agentGroups")
-  .add(HttpApiEndpoint.get("list", "/api/agent-groups").addSuccess(Schema.Array(AgentGroupSummary)))
-  .add(HttpApiEndpoint.get("get", "/api/agent-groups/:id").setPath(IdPath).addSuccess(AgentGroup).addError(NotFound))
+  .add(HttpApiEndpoint.get("list", "/api/agent-groups").setUrlParams(AtSeqQuery).addSuccess(Schema.Array(AgentGroupSummary)))
+  .add(HttpApiEndpoint.get("get", "/api/agent-groups/:id").setPath(IdPath).setUrlParams(AtSeqQuery).addSuccess(AgentGroup).addError(NotFound))
   .middleware(Authorization)
 {}

@@ -3,7 +3,8 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 import { Authorization } from "./Auth.js"
 import { NotFound } from "./Errors.js"
-import { Page, PageQuery } from "./Pagination.js"
+import { Page } from "./Pagination.js"
+import { PageAtSeqQuery } from "./AtSeq.js"
 
 export const AgentStatus = Schema.Literal("Starting", "Running", "Idle", "Failed", "Stopped")
 export type AgentStatus = typeof AgentStatus.Type
@@ -20,7 +21,7 @@ export const AgentSummary = Schema.Struct({
 export type AgentSummary = typeof AgentSummary.Type
 
 export class AgentsGroup extends HttpApiGroup.make("agents")
-  .add(HttpApiEndpoint.get("list", "/api/agents").setUrlParams(PageQuery).addSuccess(Page(AgentSummary)))
+  .add(HttpApiEndpoint.get("list", "/api/agents").setUrlParams(PageAtSeqQuery).addSuccess(Page(AgentSummary)))
   .add(
     HttpApiEndpoint.post("kill", "/api/agents/:id/kill")
       .setPath(Schema.Struct({ id: Schema.String }))

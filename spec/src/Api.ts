@@ -50,6 +50,7 @@ import { SessionsGroup } from "./Sessions.js"
 import { SkillsGroup } from "./Skills.js"
 import { CronGroup } from "./Cron.js"
 import { SchedulerGroup } from "./Scheduler.js"
+import { AtSeqQuery } from "./AtSeq.js"
 
 export const VERSION = "0.1.0"
 
@@ -72,7 +73,7 @@ export class HealthGroup extends HttpApiGroup.make("health")
 
 export class SystemGroup extends HttpApiGroup.make("system")
   .add(HttpApiEndpoint.get("status", "/api/status").addSuccess(Status))
-  .add(HttpApiEndpoint.get("getConfig", "/api/config").addSuccess(ConfigDocument))
+  .add(HttpApiEndpoint.get("getConfig", "/api/config").setUrlParams(AtSeqQuery).addSuccess(ConfigDocument))
   .add(
     HttpApiEndpoint.put("putConfig", "/api/config")
       .setPayload(ConfigPatch)

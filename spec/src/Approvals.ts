@@ -8,6 +8,7 @@ import { Schema } from "effect"
 import { IntegerParam } from "./IntegerParam.js"
 import { Authorization } from "./Auth.js"
 import { BadRequest, NotFound } from "./Errors.js"
+import { atSeqField } from "./AtSeq.js"
 
 export const ApprovalStatus = Schema.Literal("pending", "approved", "rejected", "expired")
 export type ApprovalStatus = typeof ApprovalStatus.Type
@@ -36,7 +37,8 @@ export type Approval = typeof Approval.Type
 
 export const ApprovalsQuery = Schema.Struct({
   status: Schema.optional(ApprovalStatus),
-  limit: Schema.optional(IntegerParam(1, 100_000))
+  limit: Schema.optional(IntegerParam(1, 100_000)),
+  ...atSeqField
 })
 export type ApprovalsQuery = typeof ApprovalsQuery.Type
 

@@ -7,6 +7,7 @@ import { Schema } from "effect"
 import { Authorization } from "./Auth.js"
 import { BadRequest, Conflict, NotFound, PaymentRequired } from "./Errors.js"
 import { AgentName } from "./Permissions.js"
+import { AtSeqQuery } from "./AtSeq.js"
 
 const Count = Schema.Int.pipe(Schema.between(0, Number.MAX_SAFE_INTEGER))
 
@@ -43,7 +44,7 @@ export const BudgetReset = Schema.Struct({ reset: Schema.Literal(true), agent_id
 const AgentIdPath = Schema.Struct({ agent_id: AgentName })
 
 export class BudgetGroup extends HttpApiGroup.make("budget")
-  .add(HttpApiEndpoint.get("get", "/api/budget/:agent_id").setPath(AgentIdPath).addSuccess(BudgetStatus).addError(NotFound))
+  .add(HttpApiEndpoint.get("get", "/api/budget/:agent_id").setPath(AgentIdPath).setUrlParams(AtSeqQuery).addSuccess(BudgetStatus).addError(NotFound))
   .add(
     HttpApiEndpoint.post("set", "/api/budget/:agent_id")
       .setPath(AgentIdPath)

@@ -7,6 +7,7 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authorization } from "./Auth.js"
 import { TaskPriority } from "./Scheduler.js"
+import { AtSeqQuery } from "./AtSeq.js"
 
 const notBlank = (max: number) =>
   Schema.String.pipe(
@@ -84,14 +85,14 @@ export type CronTriggerResult = typeof CronTriggerResult.Type
 const JobPath = Schema.Struct({ id: Schema.String })
 
 export class CronGroup extends HttpApiGroup.make("cron")
-  .add(HttpApiEndpoint.get("list", "/api/cron-jobs").addSuccess(CronJobs))
+  .add(HttpApiEndpoint.get("list", "/api/cron-jobs").setUrlParams(AtSeqQuery).addSuccess(CronJobs))
   .add(
     HttpApiEndpoint.post("create", "/api/cron-jobs")
       .setPayload(CreateCronJob)
       .addSuccess(CronJobCreatedResponse)
       .annotate(OpenApi.Description, "`schedule`: 6 fields (sec min hour day month weekday, UTC); 5 fields read as seconds 0.")
   )
-  .add(HttpApiEndpoint.get("get", "/api/cron-jobs/:id").setPath(JobPath).addSuccess(CronJob))
+  .add(HttpApiEndpoint.get("get", "/api/cron-jobs/:id").setPath(JobPath).setUrlParams(AtSeqQuery).addSuccess(CronJob))
   .add(HttpApiEndpoint.del("delete", "/api/cron-jobs/:id").setPath(JobPath).addSuccess(CronJobDeletedResponse))
   .add(HttpApiEndpoint.post("edit", "/api/cron-jobs/:id/edit").setPath(JobPath).setPayload(CronJobUpdate).addSuccess(CronJobUpdatedResponse))
   .add(

@@ -8,7 +8,8 @@ import { Schema } from "effect"
 import { StreamName } from "./StreamName.js"
 import { Authorization } from "./Auth.js"
 import { NotFound, ServiceUnavailable } from "./Errors.js"
-import { Page, PageQuery } from "./Pagination.js"
+import { Page } from "./Pagination.js"
+import { AtSeqQuery, PageAtSeqQuery } from "./AtSeq.js"
 
 /** Largest memory content accepted, in UTF-8 bytes (32 KB). */
 export const MEMORY_CONTENT_MAX_BYTES = 32 * 1024
@@ -117,11 +118,12 @@ export const DeleteMemoryResponse = Schema.Struct({ name: Schema.String, status:
 const NamePath = Schema.Struct({ name: Schema.String })
 
 export class MemoryGroup extends HttpApiGroup.make("memory")
-  .add(HttpApiEndpoint.get("list", "/api/memory").setUrlParams(PageQuery).addSuccess(Page(MemoryListItem)))
+  .add(HttpApiEndpoint.get("list", "/api/memory").setUrlParams(PageAtSeqQuery).addSuccess(Page(MemoryListItem)))
   .add(HttpApiEndpoint.post("create", "/api/memory").setPayload(StoreMemoryRequest).addSuccess(StoreMemoryResponse))
   .add(
     HttpApiEndpoint.post("search", "/api/memory/search")
       .setPayload(MemorySearchRequest)
+      .setUrlParams(AtSeqQuery)
       .addSuccess(MemorySearchResponse)
       .annotate(OpenApi.Description, "Keyword search: SQLite FTS5, ranked by BM25; the query's words are matched literally (no FTS syntax).")
   )
@@ -132,7 +134,7 @@ export class MemoryGroup extends HttpApiGroup.make("memory")
       .addError(ServiceUnavailable)
       .annotate(OpenApi.Description, "Semantic search over an HNSW index (cosine); 503 when the configured embedding provider cannot be used.")
   )
-  .add(HttpApiEndpoint.get("get", "/api/memory/:name").setPath(NamePath).addSuccess(MemoryEntry).addError(NotFound))
+  .add(HttpApiEndpoint.get("get", "/api/memory/:name").setPath(NamePath).setUrlParams(AtSeqQuery).addSuccess(MemoryEntry).addError(NotFound))
   .add(HttpApiEndpoint.del("delete", "/api/memory/:name").setPath(NamePath).addSuccess(DeleteMemoryResponse).addError(NotFound))
   .middleware(Authorization)
 {}

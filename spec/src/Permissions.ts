@@ -7,6 +7,7 @@ import { Schema } from "effect"
 import { StreamName } from "./StreamName.js"
 import { Authorization } from "./Auth.js"
 import { BadRequest, Conflict, NotFound } from "./Errors.js"
+import { AtSeqQuery } from "./AtSeq.js"
 
 /** An agent's name as it appears in a path: 1–200 characters. */
 export const AgentName = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))
@@ -65,6 +66,7 @@ export class PermissionsGroup extends HttpApiGroup.make("permissions")
   .add(
     HttpApiEndpoint.get("get", "/api/permissions/:agent")
       .setPath(AgentPath)
+      .setUrlParams(AtSeqQuery)
       .addSuccess(AgentPermissionsEntry)
       .addError(NotFound)
       .annotate(OpenApi.Description, "404 until the agent has permissions: set by PUT, or the defaults given when the runtime first creates it.")

@@ -8,6 +8,7 @@ import { Schema } from "effect"
 import { StreamName } from "./StreamName.js"
 import { Authorization } from "./Auth.js"
 import { BadRequest, NotFound } from "./Errors.js"
+import { AtSeqQuery } from "./AtSeq.js"
 
 const NonBlank = (max: number) =>
   Schema.String.pipe(
@@ -97,7 +98,7 @@ const IdPath = Schema.Struct({ id: Schema.String })
 
 // `/api/personas/active` is declared before `/api/personas/:id`; the router prefers the literal path anyway.
 export class PersonasGroup extends HttpApiGroup.make("personas")
-  .add(HttpApiEndpoint.get("active", "/api/personas/active").addSuccess(ActivePersonaResponse))
+  .add(HttpApiEndpoint.get("active", "/api/personas/active").setUrlParams(AtSeqQuery).addSuccess(ActivePersonaResponse))
   .add(
     HttpApiEndpoint.put("setActive", "/api/personas/active")
       .setPayload(SetActivePersona)
@@ -105,9 +106,9 @@ export class PersonasGroup extends HttpApiGroup.make("personas")
       .addError(BadRequest)
       .addError(NotFound)
   )
-  .add(HttpApiEndpoint.get("list", "/api/personas").addSuccess(Schema.Array(PersonaSummary)))
+  .add(HttpApiEndpoint.get("list", "/api/personas").setUrlParams(AtSeqQuery).addSuccess(Schema.Array(PersonaSummary)))
   .add(HttpApiEndpoint.post("create", "/api/personas").setPayload(CreatePersona).addSuccess(PersonaCreated).addError(BadRequest))
-  .add(HttpApiEndpoint.get("get", "/api/personas/:id").setPath(IdPath).addSuccess(Persona).addError(NotFound))
+  .add(HttpApiEndpoint.get("get", "/api/personas/:id").setPath(IdPath).setUrlParams(AtSeqQuery).addSuccess(Persona).addError(NotFound))
   .add(
     HttpApiEndpoint.put("update", "/api/personas/:id")
       .setPath(IdPath)

@@ -6,7 +6,8 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authorization } from "./Auth.js"
 import { BadRequest, Conflict, NotFound, Unauthorized } from "./Errors.js"
-import { Page, PageQuery } from "./Pagination.js"
+import { Page } from "./Pagination.js"
+import { AtSeqQuery, PageAtSeqQuery } from "./AtSeq.js"
 
 /**
  * A program's name: letters, digits and `-`, 1–48 characters, starting with a letter or digit.
@@ -194,7 +195,7 @@ export const ProgramStatus = (status: "uninstalled" | "enabled" | "disabled") =>
 const NamePath = Schema.Struct({ name: Schema.String })
 
 export class ProgramsGroup extends HttpApiGroup.make("programs")
-  .add(HttpApiEndpoint.get("list", "/api/programs").setUrlParams(PageQuery).addSuccess(Page(ProgramSummary)))
+  .add(HttpApiEndpoint.get("list", "/api/programs").setUrlParams(PageAtSeqQuery).addSuccess(Page(ProgramSummary)))
   .add(
     HttpApiEndpoint.post("install", "/api/programs")
       .setPayload(InstallProgram)
@@ -206,7 +207,7 @@ export class ProgramsGroup extends HttpApiGroup.make("programs")
         "Installs from a git URL (ending in `.git`, cloned over https) or an http(s) tarball; local paths and ssh URLs are refused (400); 409 when the name is installed."
       )
   )
-  .add(HttpApiEndpoint.get("get", "/api/programs/:name").setPath(NamePath).addSuccess(ProgramDetail).addError(NotFound))
+  .add(HttpApiEndpoint.get("get", "/api/programs/:name").setPath(NamePath).setUrlParams(AtSeqQuery).addSuccess(ProgramDetail).addError(NotFound))
   .add(HttpApiEndpoint.del("uninstall", "/api/programs/:name").setPath(NamePath).addSuccess(ProgramStatus("uninstalled")).addError(NotFound))
   .add(HttpApiEndpoint.post("enable", "/api/programs/:name/enable").setPath(NamePath).addSuccess(ProgramStatus("enabled")).addError(NotFound))
   .add(HttpApiEndpoint.post("disable", "/api/programs/:name/disable").setPath(NamePath).addSuccess(ProgramStatus("disabled")).addError(NotFound))

@@ -8,6 +8,7 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { IntegerParam } from "./IntegerParam.js"
 import { Authorization } from "./Auth.js"
+import { AtSeqQuery, atSeqField } from "./AtSeq.js"
 
 export const TaskPriority = Schema.Literal("Low", "Normal", "High", "Critical")
 export type TaskPriority = typeof TaskPriority.Type
@@ -67,7 +68,8 @@ export type SchedulerTasks = typeof SchedulerTasks.Type
 export const MAX_TASKS_LISTED = 10_000
 
 export const SchedulerTasksQuery = Schema.Struct({
-  limit: Schema.optional(IntegerParam(1, MAX_TASKS_LISTED))
+  limit: Schema.optional(IntegerParam(1, MAX_TASKS_LISTED)),
+  ...atSeqField
 })
 
 export const TaskIdPath = Schema.Struct({ id: Schema.String })
@@ -82,7 +84,7 @@ export class SchedulerGroup extends HttpApiGroup.make("scheduler")
       .addSuccess(SchedulerTasks)
       .annotate(OpenApi.Description, "Queued tasks in admission order, then running tasks by start; at most `limit` (default 1000) of each.")
   )
-  .add(HttpApiEndpoint.get("task", "/api/scheduler/tasks/:id").setPath(TaskIdPath).addSuccess(SchedulerTaskDetail))
+  .add(HttpApiEndpoint.get("task", "/api/scheduler/tasks/:id").setPath(TaskIdPath).setUrlParams(AtSeqQuery).addSuccess(SchedulerTaskDetail))
   .add(
     HttpApiEndpoint.post("cancel", "/api/scheduler/tasks/:id/cancel")
       .setPath(TaskIdPath)

@@ -7,7 +7,8 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authorization } from "./Auth.js"
 import { NotFound } from "./Errors.js"
-import { Page, PageQuery } from "./Pagination.js"
+import { Page } from "./Pagination.js"
+import { AtSeqQuery, PageAtSeqQuery } from "./AtSeq.js"
 
 /** One field of a seed's domain model. */
 export const OntologyField = Schema.Struct({
@@ -79,11 +80,12 @@ export type SeedEvolutionEntry = typeof SeedEvolutionEntry.Type
 const IdPath = Schema.Struct({ id: Schema.String })
 
 export class SeedsGroup extends HttpApiGroup.make("seeds")
-  .add(HttpApiEndpoint.get("list", "/api/seeds").setUrlParams(PageQuery).addSuccess(Page(SeedSummary)))
-  .add(HttpApiEndpoint.get("get", "/api/seeds/:id").setPath(IdPath).addSuccess(SeedView).addError(NotFound))
+  .add(HttpApiEndpoint.get("list", "/api/seeds").setUrlParams(PageAtSeqQuery).addSuccess(Page(SeedSummary)))
+  .add(HttpApiEndpoint.get("get", "/api/seeds/:id").setPath(IdPath).setUrlParams(AtSeqQuery).addSuccess(SeedView).addError(NotFound))
   .add(
     HttpApiEndpoint.get("evolution", "/api/seeds/:id/evolution")
       .setPath(IdPath)
+      .setUrlParams(AtSeqQuery)
       .addSuccess(Schema.Array(SeedEvolutionEntry))
       .addError(NotFound)
       .annotate(OpenApi.Description, "The parent chain of a seed, root (oldest) first.")

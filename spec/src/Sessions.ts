@@ -3,7 +3,8 @@ import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { Authorization } from "./Auth.js"
 import { NotFound } from "./Errors.js"
-import { Page, PageQuery } from "./Pagination.js"
+import { Page } from "./Pagination.js"
+import { AtSeqQuery, PageAtSeqQuery } from "./AtSeq.js"
 
 /** An item of `GET /api/sessions`; `message_count` counts user messages and agent responses. */
 export const SessionSummary = Schema.Struct({
@@ -46,8 +47,8 @@ export const SessionDeleted = Schema.Struct({ status: Schema.Literal("deleted"),
 const IdPath = Schema.Struct({ id: Schema.String })
 
 export class SessionsGroup extends HttpApiGroup.make("sessions")
-  .add(HttpApiEndpoint.get("list", "/api/sessions").setUrlParams(PageQuery).addSuccess(Page(SessionSummary)))
-  .add(HttpApiEndpoint.get("get", "/api/sessions/:id").setPath(IdPath).addSuccess(Session).addError(NotFound))
+  .add(HttpApiEndpoint.get("list", "/api/sessions").setUrlParams(PageAtSeqQuery).addSuccess(Page(SessionSummary)))
+  .add(HttpApiEndpoint.get("get", "/api/sessions/:id").setPath(IdPath).setUrlParams(AtSeqQuery).addSuccess(Session).addError(NotFound))
   .add(HttpApiEndpoint.del("delete", "/api/sessions/:id").setPath(IdPath).addSuccess(SessionDeleted).addError(NotFound))
   .middleware(Authorization)
 {}

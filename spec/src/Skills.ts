@@ -4,7 +4,8 @@ import { Schema } from "effect"
 import { StreamName } from "./StreamName.js"
 import { Authorization } from "./Auth.js"
 import { BadRequest, Conflict, NotFound } from "./Errors.js"
-import { Page, PageQuery } from "./Pagination.js"
+import { Page } from "./Pagination.js"
+import { AtSeqQuery, PageAtSeqQuery } from "./AtSeq.js"
 
 /** A skill name is its file name: letters, digits, `-`, `_`; 1–64 characters, not starting with `-` or `_`. */
 export const SKILL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
@@ -57,8 +58,8 @@ export const SkillDeleted = Schema.Struct({ status: Schema.Literal("deleted"), n
 const NamePath = Schema.Struct({ name: Schema.String })
 
 export class SkillsGroup extends HttpApiGroup.make("skills")
-  .add(HttpApiEndpoint.get("list", "/api/skills").setUrlParams(PageQuery).addSuccess(Page(SkillSummary)))
-  .add(HttpApiEndpoint.get("get", "/api/skills/:name").setPath(NamePath).addSuccess(Skill).addError(NotFound))
+  .add(HttpApiEndpoint.get("list", "/api/skills").setUrlParams(PageAtSeqQuery).addSuccess(Page(SkillSummary)))
+  .add(HttpApiEndpoint.get("get", "/api/skills/:name").setPath(NamePath).setUrlParams(AtSeqQuery).addSuccess(Skill).addError(NotFound))
   .add(
     HttpApiEndpoint.post("create", "/api/skills")
       .setPayload(CreateSkill)

@@ -7,7 +7,8 @@ import * as Migrator from "@effect/sql/Migrator"
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import Database from "better-sqlite3"
-import { Chunk, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, Stream } from "effect"
+import * as Reactivity from "@effect/experimental/Reactivity"
+import { Chunk, Context, Deferred, Effect, Exit, FiberId, FiberRef, Layer, Option, Queue, Stream } from "effect"
 import { canonicalJson, checkRow, GENESIS_HASH, hashOfCanonical } from "./Chain.js"
 import {
   type AppendInput,
@@ -19,6 +20,7 @@ import {
   type VerifyResult
 } from "./EventStore.js"
 import { IdGenerator } from "./IdGenerator.js"
+import { ReadingAt, routedClient } from "./ReadingAt.js"
 import { Projector } from "./Projector.js"
 import { type EventRow, forEachStoredEvent, fromRow, type LogHead, type StoredEvent } from "./StoredEvent.js"
 import { makeLogTree, openTree, TREE_DDL } from "./TreeSqlite.js"
@@ -136,7 +138,8 @@ const openWriter = (config: EventStoreSqliteConfig): Database.Database => {
  */
 export const make = (config: EventStoreSqliteConfig) =>
   Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
+    // the live client: the store's own reads of the log never go to past views (see ReadingAt)
+    const sql = yield* SqliteClient.SqliteClient
     const projector = yield* Projector
     const ids = yield* IdGenerator
     const clock = yield* Effect.clock
@@ -420,7 +423,8 @@ export const make = (config: EventStoreSqliteConfig) =>
     // Synchronous between appends: the writer's transactions never span a yield, so a read here
     // sees exactly the committed appends.
     const readViews = <A>(f: (db: ViewReader) => A) =>
-      Effect.try({ try: () => f(reader), catch: (e) => storeError("could not read the views", e) })
+      Effect.flatMap(FiberRef.get(ReadingAt), (past) =>
+        Effect.try({ try: () => f(past === undefined ? reader : past.reader), catch: (e) => storeError("could not read the views", e) }))
 
     const withViews = <A>(f: (db: ViewDb) => A) =>
       submit<A, EventStoreError>((done) => ({ _tag: "Views", run: f, done: done as Deferred.Deferred<unknown, EventStoreError> }))
@@ -539,12 +543,19 @@ export const make = (config: EventStoreSqliteConfig) =>
     })
   })
 
-/** The EventStore on its own SQLite file, with the SqlClient it reads through. */
+/**
+ * The EventStore on its own SQLite file, with the SqlClient the kernel reads its views through
+ * (routed to past views inside `readingAt`) and the live SqliteClient.
+ */
 export const layer = (
   config: EventStoreSqliteConfig
-): Layer.Layer<EventStore | SqlClient.SqlClient | SqliteClient.SqliteClient, EventStoreError, Projector | IdGenerator> =>
-  Layer.scoped(EventStore, make(config)).pipe(
-    Layer.provideMerge(
-      SqliteClient.layer({ filename: config.filename }).pipe(Layer.mapError((e) => storeError("could not open the database", e)))
-    )
-  )
+): Layer.Layer<EventStore | SqlClient.SqlClient | SqliteClient.SqliteClient, EventStoreError, Projector | IdGenerator> => {
+  const clients = Layer.scopedContext(
+    Effect.gen(function*() {
+      const live = yield* SqliteClient.make({ filename: config.filename })
+      const routed = yield* routedClient(live)
+      return Context.make(SqliteClient.SqliteClient, live).pipe(Context.add(SqlClient.SqlClient, routed))
+    })
+  ).pipe(Layer.mapError((e) => storeError("could not open the database", e)), Layer.provide(Reactivity.layer))
+  return Layer.scoped(EventStore, make(config)).pipe(Layer.provideMerge(clients))
+}

@@ -3,12 +3,12 @@ import { HttpApiBuilder } from "@effect/platform"
 import { AgentGroups } from "@annal/kernel"
 import { AnnalApi } from "@annal/spec"
 import { Effect } from "effect"
-import { apiError } from "./common.js"
+import { apiError, asOf } from "./common.js"
 
 export const AgentGroupsLive = HttpApiBuilder.group(AnnalApi, "agentGroups", (handlers) =>
   Effect.gen(function*() {
     const groups = yield* AgentGroups
     return handlers
-      .handle("list", () => Effect.mapError(groups.list, apiError("could not list agent groups")))
-      .handle("get", ({ path }) => Effect.mapError(groups.get(path.id), apiError("could not read the agent group")))
+      .handle("list", ({ urlParams }) => asOf(urlParams)(Effect.mapError(groups.list, apiError("could not list agent groups"))))
+      .handle("get", ({ path, urlParams }) => asOf(urlParams)(Effect.mapError(groups.get(path.id), apiError("could not read the agent group"))))
   }))

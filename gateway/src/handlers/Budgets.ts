@@ -3,14 +3,14 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Budgets } from "@annal/kernel"
 import { AnnalApi } from "@annal/spec"
 import { Effect } from "effect"
-import { API_ACTOR, apiError, requestMeta } from "./common.js"
+import { API_ACTOR, apiError, requestMeta, asOf } from "./common.js"
 
 export const BudgetsLive = HttpApiBuilder.group(AnnalApi, "budget", (handlers) =>
   Effect.gen(function*() {
     const budgets = yield* Budgets
     const context = Effect.map(requestMeta, (meta) => ({ actor: API_ACTOR, meta }))
     return handlers
-      .handle("get", ({ path }) => budgets.get(path.agent_id).pipe(Effect.mapError(apiError("could not read the budget"))))
+      .handle("get", ({ path, urlParams }) => asOf(urlParams)(budgets.get(path.agent_id).pipe(Effect.mapError(apiError("could not read the budget")))))
       .handle("set", ({ path, payload }) =>
         Effect.flatMap(context, (ctx) => budgets.set(path.agent_id, payload, ctx)).pipe(
           Effect.as({ set: true as const, agent_id: path.agent_id }),

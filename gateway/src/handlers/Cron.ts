@@ -3,20 +3,20 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Cron } from "@annal/kernel"
 import { AnnalApi } from "@annal/spec"
 import { Effect } from "effect"
-import { API_ACTOR, apiError, requestMeta } from "./common.js"
+import { API_ACTOR, apiError, requestMeta, asOf } from "./common.js"
 
 export const CronLive = HttpApiBuilder.group(AnnalApi, "cron", (handlers) =>
   Effect.gen(function*() {
     const cron = yield* Cron
     const context = Effect.map(requestMeta, (meta) => ({ actor: API_ACTOR, meta }))
     return handlers
-      .handle("list", () => Effect.map(cron.list, (jobs) => ({ jobs })).pipe(Effect.mapError(apiError("could not read the cron jobs"))))
+      .handle("list", ({ urlParams }) => asOf(urlParams)(Effect.map(cron.list, (jobs) => ({ jobs })).pipe(Effect.mapError(apiError("could not read the cron jobs")))))
       .handle("create", ({ payload }) =>
         Effect.flatMap(context, (ctx) => cron.create(payload, ctx)).pipe(
           Effect.map((id) => ({ id })),
           Effect.mapError(apiError("could not create the cron job"))
         ))
-      .handle("get", ({ path }) => Effect.mapError(cron.get(path.id), apiError("could not read the cron job")))
+      .handle("get", ({ path, urlParams }) => asOf(urlParams)(Effect.mapError(cron.get(path.id), apiError("could not read the cron job"))))
       .handle("delete", ({ path }) =>
         Effect.flatMap(context, (ctx) => cron.remove(path.id, ctx)).pipe(
           Effect.map((id) => ({ deleted: id })),

@@ -8,7 +8,7 @@ import { ProgramHost, type ProgramError } from "@annal/programs"
 import { AnnalApi, type ApiError, BadRequest, pageRequest, Unauthorized } from "@annal/spec"
 import { Context, Effect } from "effect"
 import { timingSafeEqual } from "node:crypto"
-import { API_ACTOR, apiError, requestMeta } from "./common.js"
+import { API_ACTOR, apiError, requestMeta, asOf } from "./common.js"
 
 /** The secret `POST /api/programs/local-install` requires; undefined when this server published none. */
 export class LocalInstallSecret extends Context.Tag("@annal/gateway/LocalInstallSecret")<LocalInstallSecret, string | undefined>() {}
@@ -24,8 +24,8 @@ export const ProgramsLive = HttpApiBuilder.group(AnnalApi, "programs", (handlers
     const host = yield* ProgramHost
     const context = Effect.map(requestMeta, (meta) => ({ actor: API_ACTOR, meta }))
     return handlers
-      .handle("list", ({ urlParams }) => Effect.mapError(host.list(pageRequest(urlParams)), apiError("could not list programs")))
-      .handle("get", ({ path }) => Effect.mapError(host.get(path.name), apiError("could not read the program")))
+      .handle("list", ({ urlParams }) => asOf(urlParams)(Effect.mapError(host.list(pageRequest(urlParams)), apiError("could not list programs"))))
+      .handle("get", ({ path, urlParams }) => asOf(urlParams)(Effect.mapError(host.get(path.name), apiError("could not read the program"))))
       .handle("install", ({ payload }) =>
         Effect.gen(function*() {
           const installed = yield* host.install({ _tag: "Remote", path: payload.path }, yield* context)

@@ -3,16 +3,16 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Scheduler, toTaskDetail } from "@annal/kernel"
 import { AnnalApi } from "@annal/spec"
 import { Effect } from "effect"
-import { API_ACTOR, apiError, requestMeta } from "./common.js"
+import { API_ACTOR, apiError, requestMeta, asOf } from "./common.js"
 
 export const SchedulerLive = HttpApiBuilder.group(AnnalApi, "scheduler", (handlers) =>
   Effect.gen(function*() {
     const scheduler = yield* Scheduler
     return handlers
       .handle("stats", () => Effect.mapError(scheduler.stats, apiError("could not read the scheduler")))
-      .handle("tasks", ({ urlParams }) => Effect.mapError(scheduler.tasks(urlParams.limit), apiError("could not read the queue")))
-      .handle("task", ({ path }) =>
-        Effect.map(scheduler.get(path.id), toTaskDetail).pipe(Effect.mapError(apiError("could not read the task"))))
+      .handle("tasks", ({ urlParams }) => asOf(urlParams)(Effect.mapError(scheduler.tasks(urlParams.limit), apiError("could not read the queue"))))
+      .handle("task", ({ path, urlParams }) =>
+        asOf(urlParams)(Effect.map(scheduler.get(path.id), toTaskDetail).pipe(Effect.mapError(apiError("could not read the task")))))
       .handle("cancel", ({ path }) =>
         Effect.gen(function*() {
           const meta = yield* requestMeta

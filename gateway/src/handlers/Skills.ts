@@ -3,14 +3,14 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Skills } from "@annal/kernel"
 import { AnnalApi, pageRequest } from "@annal/spec"
 import { Effect } from "effect"
-import { API_ACTOR, apiError, requestMeta } from "./common.js"
+import { API_ACTOR, apiError, requestMeta, asOf } from "./common.js"
 
 export const SkillsLive = HttpApiBuilder.group(AnnalApi, "skills", (handlers) =>
   Effect.gen(function*() {
     const skills = yield* Skills
     return handlers
-      .handle("list", ({ urlParams }) => Effect.mapError(skills.list(pageRequest(urlParams)), apiError("could not list skills")))
-      .handle("get", ({ path }) => Effect.mapError(skills.get(path.name), apiError("could not read the skill")))
+      .handle("list", ({ urlParams }) => asOf(urlParams)(Effect.mapError(skills.list(pageRequest(urlParams)), apiError("could not list skills"))))
+      .handle("get", ({ path, urlParams }) => asOf(urlParams)(Effect.mapError(skills.get(path.name), apiError("could not read the skill"))))
       .handle("create", ({ payload }) =>
         Effect.gen(function*() {
           const name = yield* skills.create(payload, { actor: API_ACTOR, meta: yield* requestMeta })

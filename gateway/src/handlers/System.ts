@@ -6,7 +6,7 @@ import { AnnalApi, BadRequest, Conflict, VERSION } from "@annal/spec"
 import { Effect } from "effect"
 import { Metrics } from "../http/Metrics.js"
 import { Broadcaster } from "../sse/Broadcaster.js"
-import { API_ACTOR, internal, requestMeta } from "./common.js"
+import { API_ACTOR, apiError, asOf, internal, requestMeta } from "./common.js"
 
 /** `2h 15m 30s` */
 export const formatUptime = (secs: number): string => {
@@ -81,7 +81,7 @@ export const SystemLive = HttpApiBuilder.group(AnnalApi, "system", (handlers) =>
             }
           }
         }))
-      .handle("getConfig", () => config.document)
+      .handle("getConfig", ({ urlParams }) => asOf(urlParams)(Effect.mapError(config.document, apiError("could not read the configuration"))))
       .handle("putConfig", ({ payload }) =>
         Effect.gen(function*() {
           const meta = yield* requestMeta

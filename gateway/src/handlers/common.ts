@@ -11,7 +11,7 @@ import {
   PaymentRequired,
   ServiceUnavailable
 } from "@annal/spec"
-import type { EventMeta, EventStoreError } from "@annal/store"
+import { type EventMeta, type EventStoreError, PastViews, readingAt } from "@annal/store"
 import { Effect } from "effect"
 
 /** The actor of requests made with the API token. */
@@ -61,4 +61,20 @@ export const apiError = (what: string) => (e: KernelFailure): ApiError => {
     case "EventStoreError":
       return new InternalError({ error: `${what}: ${e.message}` })
   }
+}
+
+/**
+ * Runs a read of the views as they stood right after event `at_seq` when the request gives one
+ * (400 beyond the log's head), else of the live views: `?at_seq` on every view read.
+ */
+export const asOf = (query: { readonly at_seq?: number | undefined }) =>
+<A, E, R>(read: Effect.Effect<A, E, R>): Effect.Effect<A, E | BadRequest | InternalError, R | PastViews> => {
+  const seq = query.at_seq
+  if (seq === undefined) return read
+  return Effect.flatMap(PastViews, (views) => views.at(seq)).pipe(
+    Effect.mapError((e) =>
+      e._tag === "BeyondHead" ? new BadRequest({ error: e.message }) : new InternalError({ error: `could not build the views as of seq ${seq}: ${e.message}` })
+    ),
+    Effect.flatMap((past) => readingAt(past)(read))
+  )
 }

@@ -4,8 +4,8 @@
  */
 import { SqlClient } from "@effect/sql"
 import { type AnnalConfig, type ConfigDocument, type ConfigPatch, defaultConfig } from "@annal/spec"
-import { EventStore, type EventMeta, EventStoreError, StreamVersionConflict } from "@annal/store"
-import { Context, Data, Effect, Either, Layer, Stream, SubscriptionRef } from "effect"
+import { EventStore, type EventMeta, EventStoreError, ReadingAt, StreamVersionConflict } from "@annal/store"
+import { Context, Data, Effect, Either, FiberRef, Layer, Stream, SubscriptionRef } from "effect"
 import { type ConfigState, decideUpdate, documentOf, usableConfig } from "./decide.js"
 import { CONFIG_CHANGED, CONFIG_STREAM } from "./events.js"
 
@@ -28,7 +28,7 @@ export class Configuration extends Context.Tag("@annal/kernel/Configuration")<
   {
     readonly current: Effect.Effect<AnnalConfig>
     /** The configuration with the keys Annal does not know that clients stored (what GET shows). */
-    readonly document: Effect.Effect<ConfigDocument>
+    readonly document: Effect.Effect<ConfigDocument, EventStoreError>
     readonly state: Effect.Effect<ConfigState>
     /** Stored settings that could not be used at start and were replaced by their defaults. */
     readonly repairedAtStart: ReadonlyArray<string>
@@ -45,22 +45,27 @@ export class Configuration extends Context.Tag("@annal/kernel/Configuration")<
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const store = yield* EventStore
-      const rows = yield* sql<{ config: string; api_key_sha256: string | null; extra: string; version: number }>`
-        SELECT config, api_key_sha256, extra, version FROM config_current WHERE id = 1`.pipe(
-        Effect.mapError((cause) => new EventStoreError({ reason: "could not read the configuration", cause }))
-      )
-      const row = rows[0]
-      // A config written by an older version gains the defaults of keys added since; a setting
-      // that cannot be used is replaced by its default and reported, never a failed start.
-      const usable = row === undefined ? { config: defaultConfig, repaired: [] } : usableConfig(parseJson(row.config), defaultConfig)
-      const extra = row === undefined ? {} : parseJson(row.extra)
-      const initial: ConfigState = {
-        config: usable.config,
-        apiKeySha256: row?.api_key_sha256 ?? null,
-        version: row?.version ?? 0,
-        extra: typeof extra === "object" && extra !== null && !Array.isArray(extra) ? extra as Record<string, unknown> : {}
-      }
-      for (const repair of usable.repaired) yield* Effect.logWarning(`stored configuration: ${repair}`)
+      // the state the config view holds (the live one, or a past one inside `readingAt`)
+      const stored = Effect.gen(function*() {
+        const rows = yield* sql<{ config: string; api_key_sha256: string | null; extra: string; version: number }>`
+          SELECT config, api_key_sha256, extra, version FROM config_current WHERE id = 1`.pipe(
+          Effect.mapError((cause) => new EventStoreError({ reason: "could not read the configuration", cause }))
+        )
+        const row = rows[0]
+        // A config written by an older version gains the defaults of keys added since; a setting
+        // that cannot be used is replaced by its default and reported, never a failed start.
+        const usable = row === undefined ? { config: defaultConfig, repaired: [] } : usableConfig(parseJson(row.config), defaultConfig)
+        const extra = row === undefined ? {} : parseJson(row.extra)
+        const state: ConfigState = {
+          config: usable.config,
+          apiKeySha256: row?.api_key_sha256 ?? null,
+          version: row?.version ?? 0,
+          extra: typeof extra === "object" && extra !== null && !Array.isArray(extra) ? extra as Record<string, unknown> : {}
+        }
+        return { state, repaired: usable.repaired }
+      })
+      const { state: initial, repaired } = yield* stored
+      for (const repair of repaired) yield* Effect.logWarning(`stored configuration: ${repair}`)
       const ref = yield* SubscriptionRef.make(initial)
       const lock = yield* Effect.makeSemaphore(1)
 
@@ -96,9 +101,11 @@ export class Configuration extends Context.Tag("@annal/kernel/Configuration")<
 
       return Configuration.of({
         current: Effect.map(SubscriptionRef.get(ref), (s) => s.config),
-        document: Effect.map(SubscriptionRef.get(ref), documentOf),
+        // the live document from memory; a past one (`?at_seq`) from the past config view
+        document: Effect.flatMap(FiberRef.get(ReadingAt), (past) =>
+          past === undefined ? Effect.map(SubscriptionRef.get(ref), documentOf) : Effect.map(stored, ({ state }) => documentOf(state))),
         state: SubscriptionRef.get(ref),
-        repairedAtStart: usable.repaired,
+        repairedAtStart: repaired,
         changes: Stream.map(ref.changes, (s) => s.config),
         update
       })

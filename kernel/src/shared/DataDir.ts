@@ -24,6 +24,8 @@ export interface DataPaths {
   readonly memoryIndex: string
   /** `checkpoint`: the last signed checkpoint of the log, outside annal.db so that cutting the log's rows leaves it. */
   readonly checkpoint: string
+  /** `past-views/`: scratch databases of past views (`?at_seq`) and their snapshots. */
+  readonly pastViews: string
   /** `log-signing.key`: the Ed25519 key checkpoints are signed with (PKCS#8 PEM, 0600). */
   readonly signingKey: string
 }
@@ -41,6 +43,7 @@ export const dataPaths = (dataDir: string): DataPaths => {
     programs: join(root, "programs"),
     memoryIndex: join(root, "memory.hnsw"),
     checkpoint: join(root, "checkpoint"),
+    pastViews: join(root, "past-views"),
     signingKey: join(root, "log-signing.key")
   }
 }
