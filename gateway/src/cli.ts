@@ -7,7 +7,7 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Configuration, DataDir, Kernel, LogCheck, Programs, Rebuild, Transparency } from "@annal/kernel"
 import { Installer, packDirectory } from "@annal/programs"
 import { VERSION } from "@annal/spec"
-import { EventStore, EventStoreSqlite, IdGenerator, Projector, type StoredEvent } from "@annal/store"
+import { EventStore, EventStoreSqlite, IdGenerator, PastViews, PastViewsSqlite, Projector, type StoredEvent } from "@annal/store"
 import { Cause, Chunk, Config, Effect, Exit, Layer, Option, Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import { closeSync, existsSync, openSync, writeSync } from "node:fs"
@@ -211,6 +211,26 @@ const rebuild = Command.make("rebuild", { dataDir }, (o) =>
     Effect.catchTag("DataDirInUse", (e) => failWith(`${e.message}; stop it before rebuilding the views`))
   )))
 
+const atSeq = Options.integer("at").pipe(Options.withDescription("The log's seq the views are taken at (0: before the first event)"))
+const viewsOut = Options.file("out").pipe(Options.withDescription("New SQLite file to write the views into"))
+
+/** `views --at N --out FILE`: every view as it stood right after event N, in a SQLite file of its own. */
+const views = Command.make("views", { dataDir, at: atSeq, out: viewsOut }, (o) =>
+  onExistingLog(o.dataDir, (database) => Effect.gen(function*() {
+    if (existsSync(o.out)) return yield* failWith(`${o.out} exists; give a new file`)
+    if (o.at < 0) return yield* failWith("--at must be 0 or more")
+    const past = yield* PastViews
+    const written = yield* past.writeAt(o.at, resolve(o.out))
+    yield* say(`wrote every view as of seq ${o.at} to ${o.out} (${written.from > 0 ? `snapshot at seq ${written.from} + ` : ""}${written.replayed} events replayed)`)
+  }).pipe(
+    Effect.catchTag("BeyondHead", (e) => failWith(e.message)),
+    Effect.provide(
+      PastViewsSqlite.layer({ directory: Server.dataPaths(o.dataDir).pastViews }).pipe(
+        Layer.provide(Layer.merge(existingStore(database), Kernel.projector))
+      )
+    )
+  )))
+
 const programDir = Args.directory({ name: "dir", exists: "yes" }).pipe(Args.withDescription("The program's folder (with program.toml)"))
 
 /** Hands the packed folder to the server holding the data directory. */
@@ -261,7 +281,7 @@ const programsInstall = Command.make("install", { dataDir, dir: programDir }, (o
 
 const programsCommand = Command.make("programs").pipe(Command.withSubcommands([programsInstall]))
 
-const annal = Command.make("annal").pipe(Command.withSubcommands([serve, audit, rebuild, programsCommand, logCommand({ dataDir, checkpointDir, signingKey })]))
+const annal = Command.make("annal").pipe(Command.withSubcommands([serve, audit, rebuild, views, programsCommand, logCommand({ dataDir, checkpointDir, signingKey })]))
 
 const cli = Command.run(annal, { name: "annal", version: VERSION })
 

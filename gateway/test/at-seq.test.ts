@@ -7,7 +7,9 @@
 import { rmSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type FakeOpenAi, startFakeOpenAi } from "../../kernel/test/fixtures/fakeOpenAi.js"
-import { type RunningServer, startServer, tempDir } from "./harness.js"
+import Database from "better-sqlite3"
+import { join } from "node:path"
+import { runCli, type RunningServer, startServer, tempDir } from "./harness.js"
 
 let fake: FakeOpenAi
 let s: RunningServer
@@ -135,5 +137,29 @@ describe("?at_seq: every view as it stood after event N", () => {
     expect((await s.json("/api/memory?at_seq=0")).body.items).toEqual([])
     // the live views are untouched by reads of the past
     expect((await s.json("/api/skills")).body.total).toBeGreaterThan(0)
+  })
+
+  it("annal views --at N writes every view as of N into a SQLite file of its own, beside the running server", async () => {
+    const before = await head()
+    await send("POST", "/api/skills", { name: "later", description: "after the point", content: "x" })
+    const out = join(tempDir(), "views.db")
+    const cli = await runCli(["views", "--data-dir", s.dataDir, "--at", String(before), "--out", out])
+    expect(cli.stderr).toBe("")
+    expect(cli.stdout).toMatch(new RegExp(`wrote every view as of seq ${before} to .*views\\.db \\(\\d+ events replayed\\)`))
+    const db = new Database(out, { readonly: true })
+    try {
+      const names = (db.prepare("SELECT name FROM skills ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name)
+      expect(names).toContain("deploy")
+      expect(names).not.toContain("later")
+      expect(db.prepare("SELECT seq FROM past_position").get()).toEqual({ seq: before })
+    } finally {
+      db.close()
+    }
+    const again = await runCli(["views", "--data-dir", s.dataDir, "--at", String(before), "--out", out])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toMatch(/exists; give a new file/)
+    const beyond = await runCli(["views", "--data-dir", s.dataDir, "--at", String(before + 10_000), "--out", join(tempDir(), "v.db")])
+    expect(beyond.code).toBe(1)
+    expect(beyond.stderr).toMatch(/beyond the log's head/)
   })
 })

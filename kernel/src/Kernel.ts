@@ -78,12 +78,15 @@ export const projections: ReadonlyArray<Projection.Projection> = [
   programsProjection
 ]
 
+/** The store's Projector over every projection. */
+export const projector = Projection.projector(projections)
+
 /**
  * The event store with the kernel's projections inline, and the IdGenerator it and every service
  * make ids with (default: UUID v7 with the process's randomness; a seeded one replays ids).
  */
 export const storeLayer = (config: EventStoreSqlite.EventStoreSqliteConfig, ids: Layer.Layer<IdGenerator> = IdGenerator.layer) =>
-  EventStoreSqlite.layer(config).pipe(Layer.provideMerge(Projection.projector(projections)), Layer.provideMerge(ids))
+  EventStoreSqlite.layer(config).pipe(Layer.provideMerge(projector), Layer.provideMerge(ids))
 
 export interface KernelOptions {
   readonly store: EventStoreSqlite.EventStoreSqliteConfig

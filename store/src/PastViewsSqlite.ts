@@ -10,7 +10,7 @@ import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import Database from "better-sqlite3"
 import { Clock, Deferred, Effect, ExecutionStrategy, Exit, Layer, Scope } from "effect"
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs"
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { EventStore, EventStoreError } from "./EventStore.js"
 import { BeyondHead, PastViews } from "./PastViews.js"
@@ -46,6 +46,15 @@ export const snapshotPoints = (from: number, to: number, every: number): Readonl
   return out
 }
 
+const isRunning = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
 interface Open {
   readonly past: PastView
   readonly close: Effect.Effect<void>
@@ -57,9 +66,15 @@ export const make = (options: PastViewsOptions) =>
     const projector = yield* Projector
     const every = options.snapshotEvery ?? 100_000
     const keep = Math.max(1, options.keep ?? 4)
-    const scratchDir = join(options.directory, "scratch")
+    // each process its own scratch folder (a server and `annal views` may share the data
+    // directory); those of processes no longer running are of no use
+    mkdirSync(options.directory, { recursive: true, mode: 0o700 })
+    for (const name of readdirSync(options.directory)) {
+      const pid = /^scratch-(\d+)$/.exec(name)?.[1]
+      if (pid !== undefined && !isRunning(Number(pid))) rmSync(join(options.directory, name), { recursive: true, force: true })
+    }
+    const scratchDir = join(options.directory, `scratch-${process.pid}`)
     const snapshotDir = join(options.directory, "snapshots")
-    // scratch files of an earlier process are of no use
     rmSync(scratchDir, { recursive: true, force: true })
     mkdirSync(scratchDir, { recursive: true, mode: 0o700 })
     mkdirSync(snapshotDir, { recursive: true, mode: 0o700 })
@@ -69,6 +84,16 @@ export const make = (options: PastViewsOptions) =>
       new EventStoreError({ reason: cause instanceof Error ? `${reason}: ${cause.message}` : reason, cause })
 
     const snapshotFile = (seq: number) => join(snapshotDir, `${seq}.db`)
+    /**
+     * Copies the scratch database as the snapshot at `seq`: written under a name of its own, then
+     * renamed, so a reader never opens half a file and two processes writing it do not collide.
+     */
+    const writeSnapshot = (db: Database.Database, seq: number) => {
+      const partial = join(scratchDir, `snapshot-${seq}.partial`)
+      rmSync(partial, { force: true })
+      db.exec(`VACUUM INTO '${partial.replace(/'/g, "''")}'`)
+      renameSync(partial, snapshotFile(seq))
+    }
     const snapshots = () =>
       readdirSync(snapshotDir).flatMap((name) => (/^\d+\.db$/.test(name) ? [Number(name.slice(0, -3))] : []))
 
@@ -146,7 +171,7 @@ export const make = (options: PastViewsOptions) =>
                   if (points.has(event.seq)) {
                     setPosition.run(event.seq, event.hash)
                     db.exec("COMMIT")
-                    db.exec(`VACUUM INTO '${snapshotFile(event.seq).replace(/'/g, "''")}'`)
+                    writeSnapshot(db, event.seq)
                     db.exec("BEGIN")
                   }
                 }
