@@ -111,7 +111,7 @@ export interface KernelOptions {
 
 /** Past views (`?at_seq`) over the store, their files under `<data-dir>/past-views`. */
 const pastViewsLayer = (options: KernelOptions) =>
-  Layer.unwrapEffect(Effect.map(DataDir, (paths) => PastViewsSqlite.layer({ directory: paths.pastViews, snapshotEvery: options.viewSnapshotEvery })))
+  Layer.unwrapEffect(Effect.map(DataDir, (paths) => PastViewsSqlite.layer({ directory: paths.pastViews, snapshotEvery: options.viewSnapshotEvery, warmEvery: "1 minute" })))
 
 /** The kernel's services, over the store. */
 export const layer = (options: KernelOptions) => {

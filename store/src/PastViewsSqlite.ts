@@ -9,7 +9,7 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import Database from "better-sqlite3"
-import { Clock, Deferred, Effect, ExecutionStrategy, Exit, Layer, Scope } from "effect"
+import { Clock, Deferred, type Duration, Effect, ExecutionStrategy, Exit, Layer, Scope } from "effect"
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { EventStore, EventStoreError } from "./EventStore.js"
@@ -24,6 +24,12 @@ export interface PastViewsOptions {
   readonly directory: string
   /** A snapshot every this many events (0: none). */
   readonly snapshotEvery?: number | undefined
+  /**
+   * Keep the snapshots up to date in the background (at start, then every `warmEvery`): a
+   * replay to the last multiple of `snapshotEvery` the log has passed, so that a past view
+   * needs at most `snapshotEvery` events replayed. Off unless given.
+   */
+  readonly warmEvery?: Duration.DurationInput | undefined
   /** Past views kept open for the next request. */
   readonly keep?: number | undefined
 }
@@ -89,7 +95,7 @@ export const make = (options: PastViewsOptions) =>
      * renamed, so a reader never opens half a file and two processes writing it do not collide.
      */
     const writeSnapshot = (db: Database.Database, seq: number) => {
-      const partial = join(scratchDir, `snapshot-${seq}.partial`)
+      const partial = join(scratchDir, `snapshot-${seq}-${++counter}.partial`)
       rmSync(partial, { force: true })
       db.exec(`VACUUM INTO '${partial.replace(/'/g, "''")}'`)
       renameSync(partial, snapshotFile(seq))
@@ -247,6 +253,29 @@ export const make = (options: PastViewsOptions) =>
         built.db.close()
         return { replayed: built.replayed, from: built.from }
       })
+
+    /** Builds the snapshots the log has passed and lacks: one replay to the last of them. */
+    const warm = Effect.gen(function*() {
+      const head = (yield* store.head).seq
+      const target = every > 0 ? Math.floor(head / every) * every : 0
+      if (target === 0 || existsSync(snapshotFile(target))) return
+      const file = join(scratchDir, `warm-${++counter}.db`)
+      const started = yield* Clock.currentTimeMillis
+      const built = yield* build(target, file)
+      built.db.close()
+      rmSync(file, { force: true })
+      const took = (yield* Clock.currentTimeMillis) - started
+      yield* Effect.logInfo(`past views: snapshots up to seq ${target} (${built.replayed} events replayed in ${took} ms)`)
+    })
+    if (options.warmEvery !== undefined) {
+      // first after one interval: not competing with the start for the disk and the CPU
+      yield* warm.pipe(
+        Effect.catchAll((e) => Effect.logWarning(`past views: could not take snapshots: ${e.message}`)),
+        Effect.delay(options.warmEvery),
+        Effect.forever,
+        Effect.forkScoped
+      )
+    }
 
     return PastViews.of({ at, writeAt })
   })
