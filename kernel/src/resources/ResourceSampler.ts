@@ -1,11 +1,8 @@
 import { Clock, Context, Deferred, Duration, Effect, Layer, Option, Ref, Schedule } from "effect"
 import * as os from "node:os"
-import { OverloadStatus, OverloadThresholds, ResourceHistory, ResourceHistoryEntry, ResourceSnapshot } from "@annal/spec"
+import { OverloadStatus, OverloadThresholds, ResourceHistory, ResourceSnapshot } from "@annal/spec"
 
-export { OverloadStatus, OverloadThresholds, ResourceHistory, ResourceHistoryEntry, ResourceSnapshot }
-
-/** The thresholds the seed shows, for callers with no configuration of their own. */
-export const DEFAULT_OVERLOAD_THRESHOLDS: OverloadThresholds = { cpu_percent: 90, memory_percent: 90, load_avg: 10 }
+export { OverloadStatus, OverloadThresholds, ResourceHistory, ResourceSnapshot }
 
 /** Cumulative CPU time over all cores since boot, in milliseconds. */
 export interface CpuTimes {

@@ -70,9 +70,6 @@ export const commandHandler = (store: EventStore["Type"]) => {
     })
 }
 
-/** The handler's function for one store. */
-export type CommandHandler = ReturnType<typeof commandHandler>
-
 /** An answer that needs nothing but the events. */
 export const answerWith = <A, C = unknown>(f: (events: ReadonlyArray<StoredEvent>, command: C) => A) => (events: ReadonlyArray<StoredEvent>, command: C) =>
   Effect.succeed(f(events, command))
