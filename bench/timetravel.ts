@@ -16,7 +16,7 @@ import { fmt, machine, tempDir } from "./lib.js"
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000)
 const SEQS = Number(process.env.BENCH_SEQS ?? 5)
-const EVERY = 100_000
+const EVERY = 50_000
 const PER_APPEND = 500
 
 const tmp = tempDir("timetravel")

@@ -105,7 +105,7 @@ export interface KernelOptions {
   readonly ids?: Layer.Layer<IdGenerator> | undefined
   /** The log's checkpoints: witness directory, signing key, accepting a refused log. */
   readonly log?: Transparency.TransparencyOptions | undefined
-  /** Snapshots of the views for `?at_seq`: one every this many events (default 100,000; 0: none). */
+  /** Snapshots of the views for `?at_seq`: one every this many events (default 50,000; 0: none). */
   readonly viewSnapshotEvery?: number | undefined
 }
 

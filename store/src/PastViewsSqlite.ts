@@ -70,7 +70,7 @@ export const make = (options: PastViewsOptions) =>
   Effect.gen(function*() {
     const store = yield* EventStore
     const projector = yield* Projector
-    const every = options.snapshotEvery ?? 100_000
+    const every = options.snapshotEvery ?? 50_000
     const keep = Math.max(1, options.keep ?? 4)
     // each process its own scratch folder (a server and `annal views` may share the data
     // directory); those of processes no longer running are of no use
