@@ -10,6 +10,9 @@
  *      node:http broadcaster writing the same frames (read back from the log) to the same number
  *      of connections from the same client process: baseline ms / ours ms, ≥ 0.5 aimed at.
  *
+ * Three rounds (BENCH_ROUNDS), each: appends alone, appends watched, the baseline; the JSON line
+ * has each figure's median over the rounds, and the rounds.
+ *
  *   npm run bench:fanout        (BENCH_SUBSCRIBERS, BENCH_EVENTS to change the sizes)
  */
 import { AccessEvents } from "@annal/kernel"
@@ -19,6 +22,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { createServer, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { resolve } from "node:path"
+import { loadavg } from "node:os"
 import { createInterface } from "node:readline"
 import { frameOf } from "../gateway/src/sse/frames.js"
 import * as Server from "../gateway/src/Server.js"
@@ -27,6 +31,7 @@ import { fmt, machine, rate, tempDir } from "./lib.js"
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000)
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1000)
 const APPENDERS = 64
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const TOKEN = "bench-fanout-token-0123456789abcdef"
 const CLIENTS = resolve(import.meta.dirname, "fanoutClients.mjs")
 
@@ -111,44 +116,58 @@ const main = async () => {
     if (!put.ok) throw new Error(`PUT /api/config: ${put.status} ${await put.text()}`)
 
     await run(appendAll(store, EVENTS, "warm-up"))
-    let start = performance.now()
-    await run(appendAll(store, EVENTS, "alone"))
-    const alone = rate(EVENTS, performance.now() - start)
-    console.log(`appends with no subscriber: ${fmt(alone)} events/s`)
+    const rounds: Array<{ alone: number; watched: number; ours: number; baseline: number }> = []
+    for (let round = 1; round <= ROUNDS; round++) {
+      console.log(`round ${round} of ${ROUNDS} (load average ${loadavg()[0]!.toFixed(2)})`)
+      let start = performance.now()
+      await run(appendAll(store, EVENTS, `alone-${round}`))
+      const alone = rate(EVENTS, performance.now() - start)
+      console.log(`  appends with no subscriber: ${fmt(alone)} events/s`)
 
-    const from = (await run(store.head)).seq
-    const ours = await clients(`${url}/api/events`, EVENTS)
-    const startedAt = now()
-    if (process.env.BENCH_MARKS) console.log("MARK start", Number(process.hrtime.bigint() / 1000n))
-    start = performance.now()
-    await run(appendAll(store, EVENTS, "watched"))
-    const watched = rate(EVENTS, performance.now() - start)
-    if (process.env.BENCH_MARKS) console.log("MARK appended", Number(process.hrtime.bigint() / 1000n))
-    const oursDelivery = (await ours.done) - startedAt
-    console.log(`appends with ${fmt(SUBSCRIBERS)} subscribers: ${fmt(watched)} events/s (ratio ${(watched / alone).toFixed(3)})`)
-    console.log(`ours: every subscriber had every event after ${fmt(oursDelivery)} ms (${fmt(rate(EVENTS * SUBSCRIBERS, oursDelivery))} frames/s)`)
+      const from = (await run(store.head)).seq
+      const ours = await clients(`${url}/api/events`, EVENTS)
+      const startedAt = now()
+      start = performance.now()
+      await run(appendAll(store, EVENTS, `watched-${round}`))
+      const watched = rate(EVENTS, performance.now() - start)
+      const oursDelivery = (await ours.done) - startedAt
+      console.log(`  appends with ${fmt(SUBSCRIBERS)} subscribers: ${fmt(watched)} events/s (ratio ${(watched / alone).toFixed(3)})`)
+      console.log(`  ours: every subscriber had every event after ${fmt(oursDelivery)} ms (${fmt(rate(EVENTS * SUBSCRIBERS, oursDelivery))} frames/s)`)
 
-    // the baseline sends the very frames the subscribers got, read back from the log
-    const events: ReadonlyArray<StoredEvent> = await run(store.read(from + 1, from + EVENTS))
-    const raw = await broadcaster(events.map(frameOf))
-    const theirs = await clients(raw.url, EVENTS)
-    await raw.connected
-    const rawStart = now()
-    raw.send()
-    const rawDelivery = (await theirs.done) - rawStart
-    await raw.close()
-    console.log(`baseline (node:http broadcaster): every subscriber had every event after ${fmt(rawDelivery)} ms (${fmt(rate(EVENTS * SUBSCRIBERS, rawDelivery))} frames/s)`)
-    console.log(`delivery ratio (baseline ms / ours ms): ${(rawDelivery / oursDelivery).toFixed(3)}`)
+      // the baseline sends the very frames the subscribers got, read back from the log
+      const events: ReadonlyArray<StoredEvent> = await run(store.read(from + 1, from + EVENTS))
+      const raw = await broadcaster(events.map(frameOf))
+      const theirs = await clients(raw.url, EVENTS)
+      await raw.connected
+      const rawStart = now()
+      raw.send()
+      const rawDelivery = (await theirs.done) - rawStart
+      await raw.close()
+      console.log(`  baseline (node:http broadcaster): every subscriber had every event after ${fmt(rawDelivery)} ms (${fmt(rate(EVENTS * SUBSCRIBERS, rawDelivery))} frames/s)`)
+      console.log(`  delivery ratio (baseline ms / ours ms): ${(rawDelivery / oursDelivery).toFixed(3)}`)
+      rounds.push({ alone, watched, ours: oursDelivery, baseline: rawDelivery })
+    }
+    // each figure's median over the rounds (other work on the machine moves single rounds a lot)
+    const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+    const appendRatio = median(rounds.map((r) => r.watched / r.alone))
+    const deliveryRatio = median(rounds.map((r) => r.baseline / r.ours))
+    console.log(`median of ${ROUNDS} rounds: append ratio ${appendRatio.toFixed(3)}, delivery ratio ${deliveryRatio.toFixed(3)}`)
     console.log(JSON.stringify({
       bench: "fanout",
       subscribers: SUBSCRIBERS,
       events: EVENTS,
-      append_alone: Math.round(alone),
-      append_watched: Math.round(watched),
-      append_ratio: Number((watched / alone).toFixed(3)),
-      ours_delivery_ms: Math.round(oursDelivery),
-      baseline_delivery_ms: Math.round(rawDelivery),
-      ratio: Number((rawDelivery / oursDelivery).toFixed(3))
+      append_alone: Math.round(median(rounds.map((r) => r.alone))),
+      append_watched: Math.round(median(rounds.map((r) => r.watched))),
+      append_ratio: Number(appendRatio.toFixed(3)),
+      ours_delivery_ms: Math.round(median(rounds.map((r) => r.ours))),
+      baseline_delivery_ms: Math.round(median(rounds.map((r) => r.baseline))),
+      ratio: Number(deliveryRatio.toFixed(3)),
+      rounds: rounds.map((r) => ({
+        append_ratio: Number((r.watched / r.alone).toFixed(3)),
+        ours_ms: Math.round(r.ours),
+        baseline_ms: Math.round(r.baseline),
+        ratio: Number((r.baseline / r.ours).toFixed(3))
+      }))
     }))
   } finally {
     await Effect.runPromise(Scope.close(scope, Exit.void))
