@@ -3,7 +3,7 @@
  * (auth, rate limit, body limit, `{"error"}` bodies, metrics), `/openapi.json` and `/docs`, and the web
  * UI at `/`.
  */
-import { HttpApiBuilder, HttpApiSwagger, HttpRouter, HttpServer } from "@effect/platform"
+import { HttpApiBuilder, HttpRouter, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Audit, Configuration, TransparencyLog, type TransparencyOptions, dataPaths, Kernel, type LanguageModel, ModelSettings } from "@annal/kernel"
 import { AnnalApi, MAX_CLIENT_FRAME_BYTES } from "@annal/spec"
@@ -34,6 +34,7 @@ import { SessionsLive } from "./handlers/Sessions.js"
 import { LocalInstallSecret, ProgramsLive, ProgramsLocalLive } from "./handlers/Programs.js"
 import { SkillsLive } from "./handlers/Skills.js"
 import { AuthLive } from "./handlers/Auth.js"
+import * as ApiDocs from "./http/ApiDocs.js"
 import { ApiTokens } from "./http/ApiTokens.js"
 import { BrowserSessions } from "./http/BrowserSessions.js"
 import { AuthorizationLive } from "./http/Auth.js"
@@ -141,9 +142,9 @@ export const layer = (options: ServerOptions) => {
     Layer.provide(AuthorizationLive)
   )
   const http = Layer.unwrapEffect(Effect.map(makeGuard, (guard) => HttpApiBuilder.serve(guard))).pipe(
-    Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+    Layer.provide(ApiDocs.swaggerLayer("/docs")),
     Layer.provide(WebUi.layer(options.webRoot ?? WebUi.defaultWebRoot(options.env))),
-    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+    Layer.provide(ApiDocs.openApiLayer("/openapi.json")),
     Layer.provide(errorMiddleware),
     Layer.provide(api),
     Layer.provideMerge(

@@ -119,9 +119,15 @@ describe("the Oxios conventions of every /api route", () => {
     for (const path of ["/health", "/api/status", "/api/config", "/api/audit/verify", "/api/events", "/api/metrics"]) {
       expect(Object.keys(body.paths)).toContain(path)
     }
+    // both are made on their first request; the page embeds the same document
     const docs = await server.fetch("/docs", { token: null })
     expect(docs.status).toBe(200)
-    expect(await docs.text()).toContain("swagger")
+    expect(docs.headers.get("content-type")).toMatch(/^text\/html/)
+    const page = await docs.text()
+    expect(page).toContain("SwaggerUIBundle")
+    expect(page).toContain('"/api/audit/verify"')
+    expect(await (await server.fetch("/docs", { token: null })).text()).toBe(page)
+    expect((await server.json("/openapi.json", { token: null })).body).toEqual(body)
   })
 })
 
