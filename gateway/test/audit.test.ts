@@ -23,6 +23,8 @@ interface Entry {
   readonly allowed: boolean
   readonly hash: string
   readonly prev_hash: string
+  readonly data: Record<string, unknown>
+  readonly meta: Record<string, unknown>
 }
 
 const put = (s: RunningServer, patch: unknown) => s.json("/api/config", { method: "PUT", body: JSON.stringify(patch) })
@@ -101,7 +103,7 @@ describe("the audit endpoints over a log of known events", () => {
     expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: base + 8 }, (_, i) => i + 1))
     expect(known.map((e) => e.action)).toEqual(KNOWN_ACTIONS)
     for (const e of entries) {
-      expect(Object.keys(e).sort()).toEqual(["action", "agent_name", "allowed", "hash", "prev_hash", "resource", "seq", "timestamp"])
+      expect(Object.keys(e).sort()).toEqual(["action", "agent_name", "allowed", "data", "hash", "meta", "prev_hash", "resource", "seq", "timestamp"])
       expect(e.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
       expect(e.hash).toMatch(HASH)
       expect(e.prev_hash).toMatch(HASH)
@@ -118,6 +120,20 @@ describe("the audit endpoints over a log of known events", () => {
       "GET /api/config",
       "GET /api/audit"
     ])
+  })
+
+  it("an entry carries its event's data and meta exactly as the log holds them", async () => {
+    const changes = known.filter((e) => e.action === "config_changed")
+    // the same events read as the log's own rows: data and meta are the stored ones, byte for byte
+    const stream = await server.json<{ items: ReadonlyArray<{ seq: number; data: unknown; meta: unknown }> }>("/api/log/streams/config?limit=500")
+    for (const e of changes) {
+      const row = stream.body.items.find((r) => r.seq === e.seq)
+      expect(row).toBeDefined()
+      expect({ data: e.data, meta: e.meta }).toEqual({ data: row!.data, meta: row!.meta })
+    }
+    expect(JSON.stringify(changes.map((e) => e.data))).toMatch(/1001.*1002.*1003.*1004/)
+    const refusal = known.find((e) => e.action === "authenticate")!
+    expect(refusal.data).toMatchObject({ allowed: false, resource: "GET /api/status" })
   })
 
   it("the hashes chain: the first links to 64 zeros, each next one to the one before", () => {

@@ -12,7 +12,10 @@ export const AuditEntry = Schema.Struct({
   resource: Schema.String,
   allowed: Schema.Boolean,
   hash: Schema.String,
-  prev_hash: Schema.String
+  prev_hash: Schema.String,
+  /** Annal's addition: the event's payload and its meta (correlation, causation, session), as the log holds them. */
+  data: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  meta: Schema.Record({ key: Schema.String, value: Schema.Unknown })
 })
 export type AuditEntry = typeof AuditEntry.Type
 

@@ -10,7 +10,10 @@ export const renderHash = (hex: string) => `sha256:${hex}`
 /** The name an actor goes by in audit entries: an agent's id, otherwise the actor itself. */
 export const actorName = (actor: string) => (actor.startsWith("agent:") ? actor.slice("agent:".length) : actor)
 
-/** An event as an audit entry; access decisions show who was decided about and the verdict. */
+/**
+ * An event as an audit entry; access decisions show who was decided about and the verdict. The
+ * event's data and meta ride along (Annal's addition), so one page of entries is the whole record.
+ */
 export const toAuditEntry = (event: StoredEvent): AuditEntry => {
   if (event.type === ACCESS_DECIDED) {
     const d = decodeData(AccessDecided, event)
@@ -22,7 +25,9 @@ export const toAuditEntry = (event: StoredEvent): AuditEntry => {
       resource: d.resource,
       allowed: d.allowed,
       hash: renderHash(event.hash),
-      prev_hash: renderHash(event.prev_hash)
+      prev_hash: renderHash(event.prev_hash),
+      data: event.data,
+      meta: event.meta
     }
   }
   return {
@@ -33,6 +38,8 @@ export const toAuditEntry = (event: StoredEvent): AuditEntry => {
     resource: event.stream,
     allowed: true,
     hash: renderHash(event.hash),
-    prev_hash: renderHash(event.prev_hash)
+    prev_hash: renderHash(event.prev_hash),
+    data: event.data,
+    meta: event.meta
   }
 }
