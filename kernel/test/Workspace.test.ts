@@ -280,19 +280,16 @@ describe("the Workspace service", () => {
     }).pipe(Effect.provide(kernel(dataDir)))
   })
 
-  it.live("stage answers with the file in place; its commit and event follow, and settled waits for them", () => {
+  it.live("a write answers once its commit and event are on the record; writes of one path commit in order", () => {
     const dataDir = temp()
     const ws = join(dataDir, "workspace")
     return Effect.gen(function*() {
       const workspace = yield* Workspace
-      const staged = yield* workspace.stage("notes/staged.md", bytes("staged\n"), ctx)
-      expect(staged).toMatchObject({ path: "notes/staged.md", size: 7 })
-      expect(readFileSync(join(ws, "notes", "staged.md"), "utf8")).toBe("staged\n")
-      // a second write of the same path waits for the first one's commit: two commits, in order
-      const second = yield* workspace.stage("notes/staged.md", bytes("again\n"), ctx)
-      yield* workspace.settled
-      const first = yield* staged.committed
-      const next = yield* second.committed
+      const [first, next] = yield* Effect.all([
+        workspace.write("notes/staged.md", bytes("staged\n"), ctx),
+        workspace.write("notes/staged.md", bytes("again\n"), ctx)
+      ], { concurrency: "unbounded" })
+      expect(first).toMatchObject({ path: "notes/staged.md", size: 7 })
       expect(gitCli(ws, "log", "--format=%H", "-2").trim().split("\n")).toEqual([next.commit, first.commit])
       expect(gitCli(ws, "show", `${first.commit}:notes/staged.md`)).toBe("staged\n")
       expect(gitCli(ws, "status", "--porcelain")).toBe("")
@@ -301,15 +298,15 @@ describe("the Workspace service", () => {
       const repo = yield* GitRepository
       const holder = yield* Effect.fork(repo.locked(Effect.sleep("300 millis")))
       yield* Effect.sleep("30 millis")
-      const cut = yield* Effect.fork(workspace.stage("notes/cut.md", bytes("never"), ctx))
+      const cut = yield* Effect.fork(workspace.write("notes/cut.md", bytes("never"), ctx))
       yield* Effect.sleep("30 millis")
       yield* Fiber.interrupt(cut)
       yield* Fiber.join(holder)
       yield* workspace.settled
       expect(existsSync(join(ws, "notes", "cut.md"))).toBe(false)
       expect(ofType(yield* allEvents, WorkspaceEvents.WORKSPACE_FILE_WRITTEN)).toHaveLength(2)
-      // a refused path fails the stage itself, and nothing is placed
-      const refused = yield* Effect.exit(workspace.stage("../out.txt", bytes("x"), ctx))
+      // a refused path fails the write itself, and nothing is placed
+      const refused = yield* Effect.exit(workspace.write("../out.txt", bytes("x"), ctx))
       expect(Exit.isFailure(refused)).toBe(true)
       expect(existsSync(join(dataDir, "out.txt"))).toBe(false)
     }).pipe(Effect.provide(kernel(dataDir)))

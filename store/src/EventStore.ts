@@ -130,6 +130,11 @@ export class EventStore extends Context.Tag("@annal/store/EventStore")<
     readonly enqueue: (
       input: AppendInput
     ) => Effect.Effect<Effect.Effect<ReadonlyArray<StoredEvent>, StreamVersionConflict | EventStoreError>>
+    /**
+     * Waits until every append queued before it has been decided: committed (durable at the
+     * store's `synchronous` level) or failed. The kernel's `beforeEgress` barrier.
+     */
+    readonly settled: Effect.Effect<void>
     /** Events with fromSeq <= seq <= toSeq, in order. */
     readonly read: (fromSeq: number, toSeq: number) => Effect.Effect<ReadonlyArray<StoredEvent>, EventStoreError>
     /** The events an idempotency key already appended, or undefined when the key is new. */

@@ -24,7 +24,6 @@ import { ReadingAt, routedClient } from "./ReadingAt.js"
 import { Projector } from "./Projector.js"
 import { type EventRow, forEachStoredEvent, fromRow, type LogHead, type StoredEvent } from "./StoredEvent.js"
 import { makeLogTree, openTree, TREE_DDL } from "./TreeSqlite.js"
-import { yieldToIo } from "./yieldToIo.js"
 import { type ViewDb, viewDbOf, type ViewReader, viewReaderOf } from "./ViewDb.js"
 
 export type Synchronous = "OFF" | "NORMAL" | "FULL" | "EXTRA"
@@ -98,7 +97,11 @@ interface ViewsJob {
   readonly run: (db: ViewDb) => unknown
   readonly done: Deferred.Deferred<unknown, EventStoreError>
 }
-type Job = AppendJob | ViewsJob
+interface BarrierJob {
+  readonly _tag: "Barrier"
+  readonly done: Deferred.Deferred<void, EventStoreError>
+}
+type Job = AppendJob | ViewsJob | BarrierJob
 
 /** Marks the end of a subscriber's live events: it fell too far behind and was cut off. */
 const OVERFLOW = Symbol("overflow")
@@ -283,6 +286,7 @@ export const make = (config: EventStoreSqliteConfig) =>
     /** Runs one job inside the open transaction; throws when it fails. */
     const runJob = (job: Job, local: LogHead, published: Array<StoredEvent>): { value: unknown; head: LogHead } => {
       if (job._tag === "Views") return { value: job.run(views), head: local }
+      if (job._tag === "Barrier") return { value: undefined, head: local }
       const { events, fresh } = appendOne(job.input, local)
       if (!fresh) return { value: events, head: local }
       published.push(...events)
@@ -374,14 +378,18 @@ export const make = (config: EventStoreSqliteConfig) =>
     const writer = Effect.gen(function*() {
       while (true) {
         // An idle writer is handed the first job alone (`takeBetween` would stop there). It lets
-        // the fibers that queued it go on until they wait for I/O (a model request sent, a file
-        // written) before it commits: what they queue meanwhile joins the same batch, and the
-        // commit's own work (and its fsync) overlaps with that wait instead of coming before it.
+        // the fibers that are ready run first, up to their own wait: what they queue meanwhile
+        // joins the same batch and commit, instead of each paying for one of its own.
         const first = yield* Queue.take(jobs)
         // a store closing meanwhile fails the job it holds, as it fails those still queued
-        yield* Effect.onInterrupt(yieldToIo, () =>
+        yield* Effect.onInterrupt(Effect.yieldNow(), () =>
           Effect.sync(() => Deferred.unsafeDone(first.done as Deferred.Deferred<unknown, EventStoreError>, Exit.fail(storeError("the event log is closing")))))
         const batch = [first, ...Chunk.toReadonlyArray(yield* Queue.takeUpTo(jobs, maxBatch - 1))]
+        // barriers alone need no transaction: everything queued before them is decided
+        if (batch.every((job) => job._tag === "Barrier")) {
+          for (const job of batch) Deferred.unsafeDone(job.done as Deferred.Deferred<void, EventStoreError>, Exit.void)
+          continue
+        }
         const { outcomes, published } = runBatch(batch)
         publish(published)
         for (let i = 0; i < batch.length; i++) {
@@ -419,6 +427,8 @@ export const make = (config: EventStoreSqliteConfig) =>
     })
     const append = (input: AppendInput) => submit(appendJob(input))
     const enqueue = (input: AppendInput) => Effect.sync(() => queue(appendJob(input)))
+    // a job like the others, so it is decided after every one queued before it
+    const settled = Effect.catchAll(submit<void, EventStoreError>((done) => ({ _tag: "Barrier", done })), () => Effect.void)
 
     // Synchronous between appends: the writer's transactions never span a yield, so a read here
     // sees exactly the committed appends.
@@ -528,6 +538,7 @@ export const make = (config: EventStoreSqliteConfig) =>
     return EventStore.of({
       append,
       enqueue,
+      settled,
       applied,
       read,
       readStream,

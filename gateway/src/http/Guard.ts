@@ -1,11 +1,13 @@
 /**
  * The outermost HTTP middleware: rate limiting of `/api/*` per client address, the request body
  * limit (answered with 413 before a byte of an oversized body is read), JSON routes' bodies
- * (415 for another media type, 400 for nesting too deep), and request metrics.
+ * (415 for another media type, 400 for nesting too deep), request metrics, and the one commit
+ * rule's barrier before the answer to a request that may have changed something.
  */
 import { HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
-import { Configuration } from "@annal/kernel"
+import { beforeEgress, Configuration } from "@annal/kernel"
+import { EventStore } from "@annal/store"
 import { Effect, Option } from "effect"
 import { errorResponse, renderFailures } from "./Errors.js"
 import { refuseBody } from "./JsonBody.js"
@@ -18,6 +20,7 @@ export const makeGuard = Effect.gen(function*() {
   const limiter = yield* RateLimiter
   const metrics = yield* Metrics
   const config = yield* Configuration
+  const store = yield* EventStore
   return HttpMiddleware.make((app) =>
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
@@ -41,6 +44,8 @@ export const makeGuard = Effect.gen(function*() {
           IncomingMessage.withMaxBodySize(Option.some(security.max_body_bytes)),
           renderFailures
         )
+        // a read answers from committed views; a command's answer waits for what it appended
+        if (request.method !== "GET" && request.method !== "HEAD") yield* beforeEgress(store)
       }
       metrics.observeRequest(request.method, routeOf(request.method, path), response.status, (performance.now() - started) / 1000)
       return response

@@ -23,7 +23,7 @@
  * (bench:fanout).
  */
 import { EventBus } from "@annal/kernel"
-import { EventStore, type EventStoreError, type StoredEvent, yieldToIo } from "@annal/store"
+import { EventStore, type EventStoreError, type StoredEvent } from "@annal/store"
 import { Chunk, Context, Deferred, Duration, Effect, Exit, FiberSet, Layer, Stream } from "effect"
 import type { ServerResponse } from "node:http"
 import { framesAfter, PING, RETRY, streamFailed, tooFarBehind } from "./frames.js"
@@ -177,6 +177,12 @@ export const make = Effect.gen(function*() {
       }
     }
   }
+
+  /** Comes back once the event loop has run what is ready now, I/O callbacks included (its check phase). */
+  const yieldToIo = Effect.async<void>((resume) => {
+    const handle = setImmediate(() => resume(Effect.void))
+    return Effect.sync(() => clearImmediate(handle))
+  })
 
   /**
    * Lets the rest of the process run until it has had PACE times what the writes since the last

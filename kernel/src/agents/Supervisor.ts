@@ -9,7 +9,7 @@
  */
 import { type EventDraft, EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import type { SqlClient } from "@effect/sql"
-import { Cause, Context, Data, Deferred, Effect, Exit, FiberMap, Layer, Option, Stream } from "effect"
+import { Cause, Context, Data, Deferred, Effect, Either, Exit, FiberMap, Layer, Option, Stream } from "effect"
 import { ToolGate, type ToolCallResult } from "../gate/ToolGate.js"
 import {
   type ChatMessage,
@@ -24,12 +24,14 @@ import {
 import { Permissions } from "../permissions/Permissions.js"
 import { SCHEDULER_ACTOR } from "../scheduler/Scheduler.js"
 import { TaskRunFailed, TaskRunner } from "../scheduler/TaskRunner.js"
-import { awaitEvery, type CommandContext, commandsOf, type Pipeline, pipelineOf, query } from "../shared/Command.js"
+import { type CommandContext, query } from "../shared/Command.js"
+import { answerWith, commandHandler } from "../shared/CommandHandler.js"
+import { beforeEgress } from "../shared/Egress.js"
 import type { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { ToolRegistry } from "../tools/ToolRegistry.js"
 import { Agents } from "./Agents.js"
-import { decideCreate, decideFail, decideStop, LIVE } from "./decide.js"
-import { AGENT_OUTPUT, AGENT_STARTED, type AgentOutput, type AgentStarted, agentStream, type StopReason } from "./events.js"
+import { type AgentStatus, decideCreate, decideFail, decideStop, isLive, LIVE } from "./decide.js"
+import { AGENT_CREATED, AGENT_EVENTS, AGENT_OUTPUT, AGENT_STARTED, type AgentOutput, type AgentStarted, agentStream, type StopReason } from "./events.js"
 import type { AgentRow } from "./projection.js"
 
 /** Steps (model calls) an agent gets when the caller names no limit. */
@@ -89,16 +91,13 @@ export interface AgentHandle {
   readonly result: Effect.Effect<AgentRunResult, AgentRunFailed | AgentKilled>
 }
 
-/** An agent's appends nothing waits on at once: see `loop`. */
-interface AgentPipelines {
-  readonly progress: Pipeline
-  readonly reads: Pipeline
-  readonly work: Pipeline
-  /** The version the agent's stream reaches with what `progress` holds. */
-  version: number
+/** A transition of an agent: the events its status as the log has it now allows. */
+interface Transition {
+  readonly agentId: string
+  readonly decide: (status: AgentStatus) => ReadonlyArray<EventDraft>
 }
 
-type LoopError = ModelUnavailable | ModelError | InvalidCommand | ConcurrentChange | EventStoreError
+type LoopError = ModelUnavailable | ModelError | InvalidCommand | EntityNotFound | ConcurrentChange | EventStoreError
 
 const draft = <A extends object>(type: string, data: A): EventDraft => ({ type, data: data as unknown as Record<string, unknown> })
 
@@ -143,20 +142,36 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
       const permissions = yield* Permissions
       const agents = yield* Agents
       const fibers = yield* FiberMap.make<string>()
-      // two kills of one agent at once record one agent_stopped, not a conflict
-      const killLock = yield* Effect.makeSemaphore(1)
-      const startLock = yield* Effect.makeSemaphore(1)
       const withServices = Effect.provide(services)
+      const handle = commandHandler(yield* EventStore)
       const store = yield* EventStore
-      const commands = commandsOf(store)
 
-      /** Appends to an agent's stream at its current version (used outside the agent's own fiber). */
-      const appendNow = (agentId: string, drafts: ReadonlyArray<EventDraft>, context: CommandContext) =>
-        drafts.length === 0
-          ? Effect.void
-          : Effect.flatMap(commands.streamVersion(agentStream(agentId)), (v) => commands.appendDecided(agentStream(agentId), v, drafts, context)).pipe(
-            Effect.asVoid
-          )
+      /** agent_created: an id running here, or on the record, is not started again. */
+      const create = handle({
+        stream: (command: AgentRunInput & { readonly agent_id: string }) => agentStream(command.agent_id),
+        load: (command) =>
+          Effect.flatMap(FiberMap.has(fibers, command.agent_id), (here) =>
+            here ? Effect.succeed(true) : agents.get(command.agent_id).pipe(Effect.as(true), Effect.catchTag("EntityNotFound", () => Effect.succeed(false)))),
+        decide: (command, exists) => Either.map(decideCreate(exists, command), (event) => [event]),
+        emits: [AGENT_CREATED],
+        answer: answerWith(() => undefined)
+      })
+
+      /** Every other event of an agent, decided on its status as the log has it. */
+      const transitioned = handle({
+        stream: (command: Transition) => agentStream(command.agentId),
+        load: (command) => Effect.map(agents.get(command.agentId), (row) => row.status),
+        decide: (command, status) => Either.right(command.decide(status)),
+        emits: AGENT_EVENTS,
+        answer: answerWith(() => undefined)
+      })
+      // no idempotency key reaches an agent's transitions (see `correlated`)
+      const transition = (command: Transition, context: CommandContext) =>
+        Effect.catchTag(transitioned(command, context), "InvalidCommand", (e) => Effect.die(e))
+
+      /** The agent's own progress, appended while it is live. */
+      const progress = (agentId: string, drafts: ReadonlyArray<EventDraft>, context: CommandContext) =>
+        transition({ agentId, decide: (status) => (isLive(status) ? drafts : []) }, context)
 
       // Start-up: agents the view shows live have no fiber in this process — the last one stopped
       // under them. Nothing starts an agent before the start-up sequence has run this.
@@ -164,20 +179,17 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
         const stale = yield* query("live agents", (sql) =>
           sql<Pick<AgentRow, "id" | "status">>`SELECT id, status FROM agents WHERE status IN ${sql.in(LIVE)} ORDER BY seq`).pipe(withServices)
         for (const row of stale) {
-          yield* appendNow(row.id, decideFail(row.id, row.status, "interrupted by a restart"), { actor: SUPERVISOR_ACTOR })
+          yield* transition({ agentId: row.id, decide: (status) => decideFail(row.id, status, "interrupted by a restart") }, { actor: SUPERVISOR_ACTOR }).pipe(
+            Effect.catchTag("EntityNotFound", (e) => Effect.die(e))
+          )
         }
         return stale.length === 0 ? "no agent was cut off" : `${stale.length} agent(s) cut off by the last stop failed: ${stale.map((r) => r.id).join(", ")}`
       })
 
-      /**
-       * The loop of one agent; the stream is at version 1 (agent_created) when it begins. Its
-       * progress events are queued on `pipe` (the gate commits them with a call's first events;
-       * the agent's end settles them). `reads` holds the events of calls that ran ahead of their
-       * record, settled before each model call; `work` what tools hand over.
-       */
-      const loop = (agentId: string, input: AgentRunInput, context: CommandContext, pipes: AgentPipelines) =>
+      /** The loop of one agent; the stream holds its agent_created when it begins. */
+      const loop = (agentId: string, input: AgentRunInput, context: CommandContext) =>
         Effect.gen(function*() {
-          const append = (drafts: ReadonlyArray<EventDraft>) => queueProgress(agentId, pipes, drafts, context)
+          const append = (drafts: ReadonlyArray<EventDraft>) => progress(agentId, drafts, context)
           const emit = (event: AgentLoopEvent) => (input.onEvent === undefined ? Effect.void : input.onEvent(event))
 
           yield* append([draft<AgentStarted>(AGENT_STARTED, { agent_id: agentId })])
@@ -193,11 +205,8 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
           const usage = { prompt_tokens: 0, completion_tokens: 0 }
           let text = ""
           for (let step = 1; step <= maxSteps; step++) {
-            // what the last step's calls read is on the record before the model hears of it; the
-            // agent's own last events committed with them (or with the calls' first events), so a
-            // failed one stops the loop here rather than at its end
-            yield* awaitEvery([pipes.reads.settle, pipes.progress.settle])
             const tools = yield* registry.specs
+            yield* beforeEgress(store)
             const completion = yield* collect(
               model.stream({ messages, tools }).pipe(
                 Stream.tap((chunk) =>
@@ -223,7 +232,7 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
             }
             messages.push({ role: "assistant", content: completion.text, tool_calls: completion.toolCalls })
             for (const call of completion.toolCalls) {
-              const result = yield* gate.call(agentId, call, context, { records: pipes.reads, work: pipes.work })
+              const result = yield* gate.call(agentId, call, context)
               yield* emit({ _tag: "ToolResult", result })
               messages.push({ role: "tool", content: result.is_error ? `error: ${result.content}` : result.content, tool_call_id: call.id })
             }
@@ -231,36 +240,20 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
           return { agent_id: agentId, text, steps: maxSteps, reason: "max_steps", usage: { ...usage } } satisfies AgentRunResult
         })
 
-      /** Queues events on the agent's own stream, at the version the loop has reached. */
-      const queueProgress = (agentId: string, pipes: AgentPipelines, drafts: ReadonlyArray<EventDraft>, context: CommandContext) =>
-        Effect.tap(pipes.progress.queue(agentStream(agentId), pipes.version, drafts, context), () => {
-          pipes.version += drafts.length
-        })
-
       /** The agent's fiber: the loop, then its end on the record and for whoever waits. */
       const body = (
         agentId: string,
         input: AgentRunInput,
         context: CommandContext,
-        done: Deferred.Deferred<AgentRunResult, AgentRunFailed | AgentKilled>,
-        pipes: AgentPipelines
+        done: Deferred.Deferred<AgentRunResult, AgentRunFailed | AgentKilled>
       ) => {
-        const settleAll = awaitEvery([pipes.work.settle, pipes.reads.settle, pipes.progress.settle])
-        // a finished loop: what its tools handed over and what it read are on the record, then its
-        // last steps and its stop commit together (when one failed, the rest is settled first)
         const stop = (result: AgentRunResult) =>
-          awaitEvery([pipes.work.settle, pipes.reads.settle]).pipe(
-            Effect.tapErrorCause(() => Effect.ignore(pipes.progress.settle)),
-            Effect.zipRight(queueProgress(agentId, pipes, decideStop(agentId, "Running", result.reason), context)),
-            Effect.zipRight(pipes.progress.settle),
-            Effect.as(result)
-          )
-        // what the loop queued is on the record (or its failure known) before its end is decided
-        const settled = (exit: Exit.Exit<AgentRunResult, LoopError>): Effect.Effect<Exit.Exit<AgentRunResult, LoopError>> =>
-          Exit.isSuccess(exit) ? Effect.exit(stop(exit.value)) : Effect.as(Effect.exit(settleAll), exit)
-        return Effect.exit(loop(agentId, input, context, pipes)).pipe(
+          Effect.as(transition({ agentId, decide: (status) => decideStop(agentId, status, result.reason) }, context), result)
+        const stopped = (exit: Exit.Exit<AgentRunResult, LoopError>): Effect.Effect<Exit.Exit<AgentRunResult, LoopError>> =>
+          Exit.isSuccess(exit) ? Effect.exit(stop(exit.value)) : Effect.succeed(exit)
+        return Effect.exit(loop(agentId, input, context)).pipe(
           Effect.flatMap((exit) =>
-            Effect.flatMap(settled(exit), (ended) => end(agentId, context, done, ended)).pipe(
+            Effect.flatMap(stopped(exit), (ended) => end(agentId, context, done, ended)).pipe(
               Effect.catchAll((e) =>
                 Effect.zipRight(
                   Effect.logError(`could not record the end of agent ${agentId}`, e),
@@ -271,14 +264,14 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
               Effect.uninterruptible
             )
           ),
-          // a kill records the stop after this fiber ends: what it queued must be committed by then
-          Effect.onInterrupt(() => Effect.zipRight(Effect.ignore(settleAll), Deferred.fail(done, new AgentKilled({ agent_id: agentId }))))
+          // a kill records the stop after this fiber ends
+          Effect.onInterrupt(() => Deferred.fail(done, new AgentKilled({ agent_id: agentId })))
         )
       }
 
       /**
        * Hands the outcome to whoever waits: a stopped loop's stop is on the record already; a
-       * failure is recorded against the agent's state as the view has it now.
+       * failure is recorded against the agent's state as the log has it now.
        */
       const end = (
         agentId: string,
@@ -291,7 +284,7 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
         const failure = Cause.failureOption(exit.cause)
         const message = Option.match(failure, { onNone: () => Cause.pretty(exit.cause), onSome: (e) => e.message })
         const model = Option.exists(failure, (e) => e._tag === "ModelError" || e._tag === "ModelUnavailable")
-        return Effect.flatMap(agents.get(agentId), (now) => appendNow(agentId, decideFail(agentId, now.status, message), context)).pipe(
+        return transition({ agentId, decide: (status) => decideFail(agentId, status, message) }, context).pipe(
           Effect.zipRight(Deferred.fail(done, new AgentRunFailed({ agent_id: agentId, message, model })))
         )
       }
@@ -299,32 +292,21 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
       const start = (input: AgentRunInput, context: CommandContext) =>
         Effect.gen(function*() {
           const agentId = input.agent_id ?? (yield* ids.next)
-          // one start at a time: an id running here, or on the record, is not started again
-          return yield* startLock.withPermits(1)(Effect.gen(function*() {
-            const exists = (yield* FiberMap.has(fibers, agentId)) ||
-              (yield* agents.get(agentId).pipe(Effect.as(true), Effect.catchTag("EntityNotFound", () => Effect.succeed(false))))
-            const created = decideCreate(exists, { ...input, agent_id: agentId })
-            if (created._tag === "Left") return yield* created.left
-            // agent_created is the first of the agent's queued events: it commits with its
-            // permissions, before its first model call (where the loop settles it)
-            const pipes: AgentPipelines = { progress: pipelineOf(store), reads: pipelineOf(store), work: pipelineOf(store), version: 1 }
-            yield* pipes.progress.queue(agentStream(agentId), 0, [created.right], correlated(context, context.actor))
-            const done = yield* Deferred.make<AgentRunResult, AgentRunFailed | AgentKilled>()
-            yield* FiberMap.run(fibers, agentId, body(agentId, input, correlated(context, `agent:${agentId}`), done, pipes))
-            return { agent_id: agentId, result: Deferred.await(done) } satisfies AgentHandle
-          }))
+          yield* create({ ...input, agent_id: agentId }, correlated(context, context.actor))
+          const done = yield* Deferred.make<AgentRunResult, AgentRunFailed | AgentKilled>()
+          yield* FiberMap.run(fibers, agentId, body(agentId, input, correlated(context, `agent:${agentId}`), done))
+          return { agent_id: agentId, result: Deferred.await(done) } satisfies AgentHandle
         })
 
       const kill = (agentId: string, context: CommandContext) =>
-        killLock.withPermits(1)(Effect.gen(function*() {
+        Effect.gen(function*() {
           // an agent running here is stopped first
           const running = yield* FiberMap.has(fibers, agentId)
           if (!running) yield* agents.get(agentId)
           // interrupting waits for the fiber to end, so its own last events are written first
           yield* FiberMap.remove(fibers, agentId)
-          const now = yield* agents.get(agentId)
-          yield* appendNow(agentId, decideStop(agentId, now.status, "killed"), correlated(context, context.actor))
-        }))
+          yield* transition({ agentId, decide: (status) => decideStop(agentId, status, "killed") }, correlated(context, context.actor))
+        })
 
       return Supervisor.of({
         start,

@@ -10,15 +10,9 @@
  *   4. execution under the smaller of the agent's and the tool's time limit
  *      (`tool_call_started`, then `tool_call_completed` or `tool_call_failed`).
  * A refusal at any step is `tool_call_denied` with the stage, and goes back to the model as a
- * tool error: the gate fails only when the log itself cannot be written. The events up to
- * `tool_call_started` (or the refusal) are queued as they are decided and waited for once, so
- * they usually share one commit; nothing consequential runs, and no person is asked, before they
- * are committed. Given the caller's pipelines (an agent's), a built-in call that only reads what
- * the kernel holds (`runsAhead`) runs while its events commit, and the call's last event commits
- * after it answers — the agent settles them before its next model call, so what a call read is
- * on the record before it leaves the process. The last event of a call whose start was committed
- * before it ran, and work the tool hands over (a write's git commit), are settled at the agent's
- * end.
+ * tool error: the gate fails only when the log itself cannot be written. Each step's event is
+ * committed before the next step (the one commit rule); the call runs, and a person is asked,
+ * only after `beforeEgress`.
  */
 import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import { Clock, Context, Effect, Either, Layer, Option } from "effect"
@@ -29,8 +23,9 @@ import { Configuration } from "../config/Configuration.js"
 import type { TokenUsage } from "../llm/LanguageModel.js"
 import { decideAccess } from "../permissions/decide.js"
 import { Permissions } from "../permissions/Permissions.js"
-import { type CommandContext, type Pipeline, pipelineOf } from "../shared/Command.js"
-import { ConcurrentChange, type InvalidCommand } from "../shared/errors.js"
+import { type CommandContext, commandsOf } from "../shared/Command.js"
+import { beforeEgress } from "../shared/Egress.js"
+import type { ConcurrentChange, InvalidCommand } from "../shared/errors.js"
 import { capText } from "../tools/builtins.js"
 import { ToolFailed, type ToolOutput } from "../tools/Tool.js"
 import { ToolRegistry } from "../tools/ToolRegistry.js"
@@ -75,12 +70,6 @@ export interface ChargedUsage extends TokenUsage {
   readonly reserved_tokens?: number | undefined
 }
 
-/** Where a call puts what it lets commit after it answers (see `ToolGate.call`). */
-export interface CallerPipelines {
-  readonly records: Pipeline
-  readonly work: Pipeline
-}
-
 /** Extra time the gate allows past a tool's own deadline before it interrupts the tool. */
 const GRACE_MS = 1000
 
@@ -93,13 +82,7 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
     readonly call: (
       agentId: string,
       toolCall: ToolCallRequest,
-      context: CommandContext,
-      /**
-       * The caller's pipelines: `records` takes the call's events that may commit after it answers
-       * (the caller settles them before what it sends out next), `work` what the tool hands over
-       * (a write's commit; settled at the caller's end). Absent: the call waits for all of it.
-       */
-      later?: CallerPipelines
+      context: CommandContext
     ) => Effect.Effect<ToolCallResult, InvalidCommand | ConcurrentChange | EventStoreError>
     /** Charges a model call's real token usage to the agent's budget (nothing without a budget). */
     readonly chargeUsage: (agentId: string, usage: ChargedUsage, context: CommandContext) => Effect.Effect<void, InvalidCommand | ConcurrentChange | EventStoreError>
@@ -116,37 +99,22 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
       const approvals = yield* Approvals
       const config = yield* Configuration
 
-      const call = (agentId: string, toolCall: ToolCallRequest, context: CommandContext, later?: CallerPipelines) =>
+      const { appendDecided } = commandsOf(store)
+
+      const call = (agentId: string, toolCall: ToolCallRequest, context: CommandContext) =>
         Effect.gen(function*() {
           const id = yield* ids.next
-          // The events before the call runs are queued and committed together, once, before it
-          // runs (or is refused): the store decides appends in queue order, so waiting for the
-          // last one settles them all. A failure of any of them fails the call as before.
+          // the call's own stream: only this fiber writes to it
           let version = 0
-          const pipe = pipelineOf(store)
-          const queue = <A extends object>(type: string, data: A) =>
-            pipe.queue(toolCallStream(id), version++, [{ type, data: data as unknown as Record<string, unknown> }], context)
-          const settle = pipe.settle
-          const append = <A extends object>(type: string, data: A) => Effect.zipRight(queue(type, data), settle)
-          /**
-           * Queues the call's last event: the caller's pipeline settles it, or it is waited for now.
-           * After a call that ran ahead of its events it goes with the records the caller settles
-           * before it sends anything out; after a call whose start was committed before it ran
-           * (already on the record), with the work settled at the caller's end.
-           */
-          let ranAhead = false
-          const finish = <A extends object>(type: string, data: A) =>
-            Effect.zipRight(
-              queue(type, data),
-              later === undefined ? settle : (ranAhead ? later.records : later.work).include(settle)
-            )
+          const append = <A extends object>(type: string, data: A) =>
+            Effect.suspend(() => appendDecided(toolCallStream(id), version++, [{ type, data: data as unknown as Record<string, unknown> }], context))
           const base = { id, call_id: toolCall.id, tool: toolCall.name }
           const deny = (stage: GateStage, reason: string, approvalId: string | null = null) =>
             append<ToolCallDenied>(TOOL_CALL_DENIED, { id, agent_id: agentId, tool: toolCall.name, status: "denied", stage, reason, approval_id: approvalId }).pipe(
               Effect.as<ToolCallResult>({ ...base, status: "denied", is_error: true, content: reason, stage })
             )
 
-          yield* queue<ToolCallRequested>(TOOL_CALL_REQUESTED, {
+          yield* append<ToolCallRequested>(TOOL_CALL_REQUESTED, {
             id,
             agent_id: agentId,
             call_id: toolCall.id,
@@ -170,8 +138,7 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
           const aspects = { tool: tool.name, network: plan.access.network, fork: plan.access.fork }
           const requests = plan.access.paths.length === 0 ? [aspects] : plan.access.paths.map((path) => ({ ...aspects, path }))
           for (const request of requests) {
-            const { recorded, verdict } = yield* permissions.checkQueued(agentId, request, context)
-            yield* pipe.include(recorded)
+            const verdict = yield* permissions.check(agentId, request, context)
             if (!verdict.allowed) return yield* deny("permission", `permission denied: ${verdict.reason}`)
           }
 
@@ -190,8 +157,7 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
           const need = needsApproval(plan, current.tools.policies[tool.name] ?? "on_demand")
           let approvalId: string | null = null
           if (need.ask) {
-            // a person is asked about a call that is on the record
-            yield* settle
+            yield* beforeEgress(store)
             const pending = yield* approvals.request(
               { subject: agentId, action: `use_tool:${tool.name}`, resource: plan.resource.slice(0, 256), reason: need.reason },
               context
@@ -212,12 +178,7 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
           )
           const canAccess = (path: string) =>
             Option.match(agentPermissions, { onNone: () => false, onSome: (p) => decideAccess(p, { tool: tool.name, path }).allowed })
-          // a built-in read of what the kernel holds runs while its events commit, when the caller
-          // settles them later; anything else (a program's tool, the network, a process) waits for them
-          const waitFirst = plan.runsAhead !== true || plan.consequential || need.ask || later === undefined ||
-            plan.access.network === true || plan.access.fork === true
-          ranAhead = !waitFirst
-          yield* (waitFirst ? append : finish)<ToolCallStarted>(TOOL_CALL_STARTED, {
+          yield* append<ToolCallStarted>(TOOL_CALL_STARTED, {
             id,
             agent_id: agentId,
             tool: tool.name,
@@ -226,12 +187,13 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
             approval_id: approvalId,
             timeout_secs: timeoutSecs
           })
+          yield* beforeEgress(store)
           const started = yield* Clock.currentTimeMillis
           const elapsed = Effect.map(Clock.currentTimeMillis, (now) => Math.max(0, Math.round(now - started)))
           const failed = (reason: string, timedOut: boolean) =>
             Effect.flatMap(elapsed, (duration_ms) =>
-              finish<ToolCallFailed>(TOOL_CALL_FAILED, { id, agent_id: agentId, tool: tool.name, status: "failed", duration_ms, reason, timed_out: timedOut }))
-          const outcome = yield* plan.run({ agentId, context, timeoutSecs, canAccess, later: later?.work.include }).pipe(
+              append<ToolCallFailed>(TOOL_CALL_FAILED, { id, agent_id: agentId, tool: tool.name, status: "failed", duration_ms, reason, timed_out: timedOut }))
+          const outcome = yield* plan.run({ agentId, context, timeoutSecs, canAccess }).pipe(
             Effect.timeoutFail({
               duration: timeoutSecs * 1000 + GRACE_MS,
               onTimeout: () => new ToolFailed({ message: `${tool.name} did not finish within its ${timeoutSecs} s time limit`, timedOut: true })
@@ -246,7 +208,7 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
           }
           const output: ToolOutput = outcome.right
           const content = capText(output.text, current.tools.output_cap_bytes)
-          yield* finish<ToolCallCompleted>(TOOL_CALL_COMPLETED, {
+          yield* append<ToolCallCompleted>(TOOL_CALL_COMPLETED, {
             id,
             agent_id: agentId,
             tool: tool.name,

@@ -52,16 +52,6 @@ export interface GitRepositoryService {
   /** Runs `effect` holding the repository (reentrant): compose several steps into one. */
   readonly locked: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /**
-   * Runs `first` holding the repository, in the caller's fiber, then hands the hold to `rest`,
-   * which `fork` starts (in a fiber of its owner's scope): the repository is released when `rest`
-   * ends, so the next holder sees its work done. For a step a caller waits for and one it need not.
-   */
-  readonly handOff: <A, E, R, R2>(
-    first: Effect.Effect<A, E, R>,
-    rest: (a: A) => Effect.Effect<void, never, R2>,
-    fork: (effect: Effect.Effect<void, never, R2>) => Effect.Effect<unknown, never, R2>
-  ) => Effect.Effect<A, E, R | R2>
-  /**
    * Creates the repository with a first commit when there is none; says whether it did. Given
    * the commit the log names last (`known`), an earlier version's repository inside the worktree
    * (`<worktree>/.git`) that holds it is moved out to `gitdir` first, history kept; a `.git`
@@ -97,19 +87,6 @@ export const make = (dir: string, gitdir: string): GitRepositoryService => {
   const locked = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.flatMap(FiberRef.get(holding), (held) =>
       held ? effect : semaphore.withPermits(1)(Effect.locally(effect, holding, true)))
-  const handOff = <A, E, R, R2>(
-    first: Effect.Effect<A, E, R>,
-    rest: (a: A) => Effect.Effect<void, never, R2>,
-    fork: (effect: Effect.Effect<void, never, R2>) => Effect.Effect<unknown, never, R2>
-  ): Effect.Effect<A, E, R | R2> =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.gen(function*() {
-        yield* restore(semaphore.take(1))
-        const a = yield* Effect.locally(restore(first), holding, true).pipe(Effect.onError(() => semaphore.release(1)))
-        yield* fork(Effect.locally(rest(a), holding, true).pipe(Effect.ensuring(semaphore.release(1))))
-        return a
-      })
-    )
   const attempt = <A>(what: string, run: () => Promise<A>) =>
     Effect.tryPromise({ try: run, catch: (cause) => new GitError({ message: `${what}: ${describe(cause)}`, cause }) })
   const repo = { fs, dir, gitdir }
@@ -309,7 +286,7 @@ export const make = (dir: string, gitdir: string): GitRepositoryService => {
     })
   )
 
-  return { dir, gitdir, locked, handOff, ensure, head, commitAll, commitPaths, files, readBlob, resolveCommit, readFileAt, log, tags, verify }
+  return { dir, gitdir, locked, ensure, head, commitAll, commitPaths, files, readBlob, resolveCommit, readFileAt, log, tags, verify }
 }
 
 export class GitRepository extends Context.Tag("@annal/kernel/GitRepository")<GitRepository, GitRepositoryService>() {

@@ -49,7 +49,8 @@ import { Programs, withSkills } from "../programs/Programs.js"
 import { Scheduler, type TaskAbandoned } from "../scheduler/Scheduler.js"
 import { Seeds } from "../seeds/Seeds.js"
 import { type RecordedMessage, Sessions } from "../sessions/Sessions.js"
-import { type CommandContext, commandsOf, type Pipeline, pipelineOf } from "../shared/Command.js"
+import { type CommandContext, commandsOf } from "../shared/Command.js"
+import { beforeEgress } from "../shared/Egress.js"
 import { type AlreadyExists, ConcurrentChange, type EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { Workspace } from "../workspace/Workspace.js"
 import { FORMATS } from "./answers.js"
@@ -240,8 +241,6 @@ interface RunContext {
   readonly content: string
   readonly history: ReadonlyArray<ChatMessage>
   readonly ctx: CommandContext
-  /** The run's own events: queued as they happen, settled before its answer or its end. */
-  readonly pipe: Pipeline
   /** Where the run is: its phase (the last `phase_started`), and its reply's message once the session holds it. */
   readonly progress: { phase: Phase | null; replied?: string }
 }
@@ -288,14 +287,10 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
       const unavailable = () => new ModelUnavailable({ message: model.problem ?? NOT_CONFIGURED })
       const commands = commandsOf(store)
 
-      /** Queues events of a run's stream; only the run's own fiber (or start-up, before it) writes there. */
-      const record = (run: RunContext, drafts: ReadonlyArray<EventDraft>) => run.pipe.queue(chatRunStream(run.runId), "any", drafts, run.ctx)
+      /** Appends to a run's stream; only the run's own fiber (or start-up, before it) writes there. */
+      const record = (run: RunContext, drafts: ReadonlyArray<EventDraft>) => Effect.asVoid(commands.appendDecided(chatRunStream(run.runId), "any", drafts, run.ctx))
 
-      const newRun = (fields: Omit<RunContext, "pipe" | "progress">, phase: Phase | null = null): RunContext => ({
-        ...fields,
-        pipe: pipelineOf(store),
-        progress: { phase }
-      })
+      const newRun = (fields: Omit<RunContext, "progress">, phase: Phase | null = null): RunContext => ({ ...fields, progress: { phase } })
 
       /**
        * One completion's text, its tokens published as the run's; with `directReply`, the text of
@@ -305,7 +300,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
         Effect.suspend(() => {
           const reply = directReply ? directReplyStream() : undefined
           const publish = (phase: Phase, text: string) => PubSub.publish(live, { run_id: run.runId, session_id: run.sessionId, phase, text })
-          return Effect.map(
+          const answer = Effect.map(
             collect(
               model.stream({ messages, temperature: 0, responseFormat: format }).pipe(
                 Stream.tap((chunk) => {
@@ -317,6 +312,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
             ),
             (c) => c.text
           )
+          return Effect.zipRight(beforeEgress(store), answer)
         })
 
       /** A structured answer of a phase: read, repaired once, or unreadable (logged; the caller takes `fallback`). */
@@ -371,8 +367,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
       const respond = (run: RunContext, reply: string, reached: Phase, seedId: string | null, passed: boolean | null) =>
         Effect.gen(function*() {
           const r = yield* sessions.recordResponse(run.sessionId, { content: reply, seed_id: seedId, phase_reached: reached, evaluation_passed: passed }, run.ctx)
-          // a failure known only when the run's queued events settle below must not give its
-          // message a second response
+          // the run's end failing to append below must not give its message a second response
           run.progress.replied = r.message_id
           yield* record(run, [
             draft<ChatRunCompleted>(CHAT_RUN_COMPLETED, {
@@ -384,7 +379,6 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
               passed
             })
           ])
-          yield* run.pipe.settle
           return { id: r.message_id, echo: run.content, reply, session_id: run.sessionId, phase: reached } satisfies ChatReply
         })
 
@@ -404,7 +398,6 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
           yield* record(run, [
             draft<ChatRunFailed>(CHAT_RUN_FAILED, { run_id: run.runId, session_id: run.sessionId, phase: reached, error, message_id: recorded })
           ])
-          yield* run.pipe.settle
         }).pipe(Effect.catchAll((e) => Effect.logError(`could not record the failure of chat run ${run.runId}`, e)))
 
       /** One agent, admitted by the scheduler, working on `goal`. */
@@ -534,8 +527,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
               Effect.gen(function*() {
                 const answer = yield* ask(run, "seed", conversation(SEED_PROMPT), FORMATS.seed, parseSeedSpec, "message_as_goal")
                 const spec = answer._tag === "Read" ? answer.value : seedFallback(run.content)
-                // on the record with the recall that follows (or whatever the run waits for next)
-                return { spec, answer, seed: yield* seeds.queueCreate({ ...spec }, run.ctx, run.pipe) }
+                return { spec, answer, seed: yield* seeds.create({ ...spec }, run.ctx) }
               }),
               { seedOf: (m) => m.seed.id, detailOf: (m) => answerDetail(m.answer, "message_as_goal") }
             )
@@ -583,8 +575,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
                   : verdict._tag === "Read"
                   ? verdict.value
                   : mechanicalEvaluation(current.acceptance_criteria)
-                // on the record with the reply, which waits for it
-                yield* seeds.queueEvaluation(seedId, judged, run.ctx, run.pipe)
+                yield* seeds.recordEvaluation(seedId, judged, run.ctx)
                 return { judged, verdict }
               }),
               { generation, seedOf: () => seedId, detailOf: (e) => (e.verdict === undefined ? {} : answerDetail(e.verdict, "mechanical_result")) }

@@ -34,12 +34,6 @@ export interface RecordedVerdict extends AccessVerdict {
   readonly seq: number
 }
 
-/** An access decision whose `access_decided` is queued: `recorded` waits for its commit and gives its seq. */
-export interface QueuedVerdict {
-  readonly verdict: AccessVerdict
-  readonly recorded: Effect.Effect<number, EventStoreError>
-}
-
 export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
   Permissions,
   {
@@ -58,12 +52,6 @@ export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
      * (subject the agent). An agent without permissions is denied.
      */
     readonly check: (agent: string, request: AccessRequest, context: CommandContext) => Effect.Effect<RecordedVerdict, EventStoreError>
-    /**
-     * `check` without waiting for the record: the verdict as soon as its `access_decided` is
-     * queued, and the wait for its commit (the seq). A caller that queues several events waits
-     * once, before it acts on the verdict.
-     */
-    readonly checkQueued: (agent: string, request: AccessRequest, context: CommandContext) => Effect.Effect<QueuedVerdict, EventStoreError>
   }
 >() {
   static readonly layer = Layer.effect(
@@ -71,7 +59,7 @@ export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
     Effect.gen(function*() {
       const store = yield* EventStore
       // every tool call reads the permissions: bound to the store, nothing to provide
-      const { view } = commandsOf(store)
+      const { appendDecided, view } = commandsOf(store)
       const handle = commandHandler(store)
 
       const read = (agent: string) =>
@@ -104,33 +92,22 @@ export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
           return change({ agent, patch: {} }, { ...context, meta }).pipe(Effect.catchTag("InvalidCommand", (e) => Effect.die(e)))
         })
 
-      /** Decides and queues the decision's `access_decided`, as `Access.record` appends it. */
-      const checkQueued = (agent: string, request: AccessRequest, context: CommandContext) =>
+      /** Decides and records the decision's `access_decided`, as `Access.record` appends it. */
+      const check = (agent: string, request: AccessRequest, context: CommandContext) =>
         Effect.gen(function*() {
           const row = yield* read(agent)
           const verdict: AccessVerdict = row === undefined
             ? { allowed: false, reason: `agent "${agent}" has no permissions`, action: `use_tool:${request.tool}`, resource: request.path ?? request.tool }
             : decideAccess(fromRow(row), request)
           const decision: AccessDecided = { subject: agent, action: verdict.action, resource: verdict.resource, allowed: verdict.allowed, reason: verdict.reason }
-          const wait = yield* store.enqueue({
-            stream: accessStream(agent),
-            expectedVersion: "any",
-            events: [{ type: ACCESS_DECIDED, data: decision }],
-            actor: context.actor,
-            meta: context.meta
-          })
-          const recorded = wait.pipe(
-            Effect.map((events) => events[0]!.seq),
+          const [event] = yield* appendDecided(accessStream(agent), "any", [{ type: ACCESS_DECIDED, data: decision }], context).pipe(
             // "any" version cannot conflict
-            Effect.catchTag("StreamVersionConflict", (e) => Effect.die(e))
+            Effect.catchTag("ConcurrentChange", (e) => Effect.die(e))
           )
-          return { verdict, recorded } satisfies QueuedVerdict
+          return { ...verdict, seq: event!.seq } satisfies RecordedVerdict
         })
 
-      const check = (agent: string, request: AccessRequest, context: CommandContext) =>
-        Effect.flatMap(checkQueued(agent, request, context), ({ recorded, verdict }) => Effect.map(recorded, (seq) => ({ ...verdict, seq })))
-
-      return Permissions.of({ get, update, ensureDefaults, check, checkQueued })
+      return Permissions.of({ get, update, ensureDefaults, check })
     })
   )
 }

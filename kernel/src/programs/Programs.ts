@@ -12,10 +12,9 @@ import { Context, Effect, Either, Layer, Option } from "effect"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { type CommandContext, query } from "../shared/Command.js"
-import { commandHandler, eventOf } from "../shared/CommandHandler.js"
+import { commandHandler, eventOf, replayed } from "../shared/CommandHandler.js"
 import { DataDir } from "../shared/DataDir.js"
 import { type AlreadyExists, type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
-import { priorEvents } from "../shared/Idempotency.js"
 import { type Paged, paged } from "../shared/Page.js"
 import { ToolRegistry } from "../tools/ToolRegistry.js"
 import { decideInstall, decideSetEnabled, decideUninstall, relevantSkills } from "./decide.js"
@@ -82,8 +81,8 @@ export class Programs extends Context.Tag("@annal/kernel/Programs")<
     readonly get: (name: string) => Effect.Effect<ProgramRecord, EntityNotFound | EventStoreError>
     /** Every installed program, by name. */
     readonly all: Effect.Effect<ReadonlyArray<ProgramRecord>, EventStoreError>
-    /** What this request's `Idempotency-Key` installed already, if it did. */
-    readonly appliedInstall: (meta: EventMeta | undefined) => Effect.Effect<AppliedInstall | undefined, EventStoreError>
+    /** What this request's `Idempotency-Key` installed already, if it did; InvalidCommand when the key was another request's. */
+    readonly appliedInstall: (meta: EventMeta | undefined) => Effect.Effect<AppliedInstall | undefined, InvalidCommand | EventStoreError>
     /** Records an installation whose tree is already in place; AlreadyExists for an installed name. */
     readonly install: (
       input: ProgramInstalled,
@@ -176,11 +175,14 @@ export class Programs extends Context.Tag("@annal/kernel/Programs")<
       })
       const uninstall = (name: string, ctx: CommandContext) => uninstalling({ name }, ctx)
 
+      // the handler's own idempotency step: the installer asks before it downloads anything
       const appliedInstall = (meta: EventMeta | undefined) =>
-        Effect.map(priorEvents(meta), (prior) => {
-          const first = prior?.[0]
-          return first?.type === PROGRAM_INSTALLED ? { name: String(first.data.name), version: String(first.data.version) } : undefined
-        })
+        Effect.flatMap(EventStore, (store) => replayed(store, [PROGRAM_INSTALLED], { actor: "", meta })).pipe(
+          Effect.map((prior) => {
+            const first = prior === undefined ? undefined : eventOf(prior, PROGRAM_INSTALLED)
+            return first === undefined ? undefined : { name: String(first.data.name), version: String(first.data.version) }
+          })
+        )
 
       const skillsFor = (goal: string) =>
         Effect.gen(function*() {

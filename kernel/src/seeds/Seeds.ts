@@ -9,7 +9,7 @@ import { Context, Effect, Either, Layer } from "effect"
 import { createHash } from "node:crypto"
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
-import { type CommandContext, commandsOf, type Pipeline } from "../shared/Command.js"
+import { type CommandContext, commandsOf } from "../shared/Command.js"
 import { answerWith, commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { DataDir } from "../shared/DataDir.js"
 import type { AlreadyExists, ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
@@ -76,28 +76,12 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
       input: CreateSeed & { readonly id?: string | undefined },
       context: CommandContext
     ) => Effect.Effect<SeedDetail, InvalidCommand | EntityNotFound | AlreadyExists | ConcurrentChange | EventStoreError>
-    /**
-     * The same as `create` with a new id, queued on the caller's pipeline: it commits with what
-     * the caller waits for next. For a seed without a parent, or whose parent is on the record.
-     */
-    readonly queueCreate: (
-      input: CreateSeed,
-      context: CommandContext,
-      pipe: Pipeline
-    ) => Effect.Effect<{ readonly id: string; readonly generation: number }, InvalidCommand | EntityNotFound | AlreadyExists | EventStoreError>
     /** Records `evaluation_complete` against a seed; returns the event's seq. */
     readonly recordEvaluation: (
       seedId: string,
       evaluation: Evaluation,
       context: CommandContext
     ) => Effect.Effect<number, InvalidCommand | EntityNotFound | ConcurrentChange | EventStoreError>
-    /** The same, queued on the caller's pipeline: it commits with what the caller settles next. */
-    readonly queueEvaluation: (
-      seedId: string,
-      evaluation: Evaluation,
-      context: CommandContext,
-      pipe: Pipeline
-    ) => Effect.Effect<void, InvalidCommand | EntityNotFound | EventStoreError>
     /** Seeds newest first. */
     readonly list: (page: PageRequest) => Effect.Effect<Paged<SeedSummary>, EventStoreError>
     readonly get: (id: string) => Effect.Effect<SeedView, EntityNotFound | EventStoreError>
@@ -131,22 +115,6 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
       const get = (id: string) =>
         Effect.flatMap(row(id), (r) => (r === undefined ? Effect.fail(new NotFound({ what: "seed", id })) : Effect.succeed(toView(r))))
 
-      const decided = (id: string, input: CreateSeed) =>
-        Effect.gen(function*() {
-          const existing = yield* ref(id)
-          const parentId = input.parent_seed_id ?? null
-          const parent = parentId === null ? undefined : yield* ref(parentId)
-          return yield* decideCreate(id, input, existing, parent)
-        })
-
-      const queueCreate = (input: CreateSeed, ctx: CommandContext, pipe: Pipeline) =>
-        Effect.gen(function*() {
-          const id = yield* ids.next
-          const event = yield* decided(id, input)
-          yield* pipe.queue(seedStream(id), 0, [{ type: SEED_CREATED, data: event }], ctx)
-          return { id, generation: event.generation }
-        })
-
       const handle = commandHandler(Context.get(context, EventStore))
 
       const created = handle({
@@ -164,10 +132,6 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
       const create = (input: CreateSeed & { readonly id?: string | undefined }, ctx: CommandContext) =>
         Effect.flatMap(input.id === undefined ? ids.next : Effect.succeed(input.id), (id) => created({ ...input, id }, ctx))
 
-      // evaluations only add to an immutable seed: any version will do
-      const evaluated = (seedId: string, evaluation: Evaluation) =>
-        Effect.map(Effect.flatMap(ref(seedId), (seed) => decideEvaluation(seedId, seed, evaluation)), (event) => [{ type: EVALUATION_COMPLETE, data: event }])
-
       const evaluation = handle({
         stream: (command: { readonly seedId: string; readonly evaluation: Evaluation }) => seedStream(command.seedId),
         load: (command) => ref(command.seedId),
@@ -176,9 +140,6 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
         answer: answerWith((events) => eventOf(events, EVALUATION_COMPLETE)!.seq)
       })
       const recordEvaluation = (seedId: string, e: Evaluation, ctx: CommandContext) => evaluation({ seedId, evaluation: e }, ctx)
-
-      const queueEvaluation = (seedId: string, evaluation: Evaluation, ctx: CommandContext, pipe: Pipeline) =>
-        Effect.flatMap(evaluated(seedId, evaluation), (events) => pipe.queue(seedStream(seedId), "any", events, ctx))
 
       const list = (page: PageRequest) =>
         paged(
@@ -259,9 +220,7 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
 
       const service = Seeds.of({
         create,
-        queueCreate,
         recordEvaluation,
-        queueEvaluation,
         list: (page) => run(list(page)),
         get,
         evolution,

@@ -11,11 +11,15 @@ import type { CommandContext } from "./Command.js"
 import { ConcurrentChange, InvalidCommand } from "./errors.js"
 
 /** What a context supplies for one kind of command. */
-export interface Decider<C, S, A, E = never, R = never, EA = never, RA = never> {
+export interface Decider<C, S, A, E = never, R = never, EA = never, RA = never, EL = EventStoreError> {
   /** The stream the command's events go to. */
   readonly stream: (command: C) => string
-  /** The state the decision needs, read after the stream's version (so a change after it fails the append). */
-  readonly load: (command: C) => Effect.Effect<S, EventStoreError, R>
+  /**
+   * The state the decision needs, read after the stream's version (so a change after it fails the
+   * append). A command whose event records work done outside the log (a workspace write) does
+   * that work here, so that a repeated idempotency key never does it twice.
+   */
+  readonly load: (command: C) => Effect.Effect<S, EL, R>
   /** The events the command decides on (none: nothing happens), or why it is refused. Pure. */
   readonly decide: (command: C, state: S) => Either.Either<ReadonlyArray<EventDraft>, E>
   /** The event types this command appends: a repeated idempotency key whose events have none of them was another request's. */
@@ -27,6 +31,21 @@ export interface Decider<C, S, A, E = never, R = never, EA = never, RA = never> 
 /** How many times a command decides again after a concurrent change before giving up with 409. */
 const CONFLICT_RETRIES = 8
 
+/**
+ * The events a repeated idempotency key appended, when they are of a command that `emits` one of
+ * these types; InvalidCommand when the key was another request's; undefined for a new key.
+ */
+export const replayed = (store: EventStore["Type"], emits: ReadonlyArray<string>, context: CommandContext) =>
+  Effect.gen(function*() {
+    const key = context.meta?.idempotency_key
+    const prior = key === undefined ? undefined : yield* store.applied(key)
+    if (prior === undefined) return undefined
+    if (!prior.some((e) => emits.includes(e.type))) {
+      return yield* Effect.fail(new InvalidCommand({ message: `the Idempotency-Key ${JSON.stringify(key)} was already used for a different request` }))
+    }
+    return prior
+  })
+
 /** Handles commands against `store`. */
 export const commandHandler = (store: EventStore["Type"]) => {
   const streamVersion = (stream: string) =>
@@ -37,7 +56,7 @@ export const commandHandler = (store: EventStore["Type"]) => {
     )
 
   /** Load, decide and append once; a concurrent change fails with ConcurrentChange. */
-  const attempt = <C, S, E, R>(decider: Pick<Decider<C, S, unknown, E, R>, "stream" | "load" | "decide">, command: C, context: CommandContext) =>
+  const attempt = <C, S, E, R, EL>(decider: Pick<Decider<C, S, unknown, E, R, never, never, EL>, "stream" | "load" | "decide">, command: C, context: CommandContext) =>
     Effect.gen(function*() {
       const stream = decider.stream(command)
       const version = yield* streamVersion(stream)
@@ -49,20 +68,14 @@ export const commandHandler = (store: EventStore["Type"]) => {
       )
     })
 
-  return <C, S, A, E, R, EA, RA>(decider: Decider<C, S, A, E, R, EA, RA>) =>
+  return <C, S, A, E, R, EA, RA, EL = EventStoreError>(decider: Decider<C, S, A, E, R, EA, RA, EL>) =>
   (
     command: C,
     context: CommandContext
-  ): Effect.Effect<A, E | EA | ConcurrentChange | InvalidCommand | EventStoreError, R | RA> =>
+  ): Effect.Effect<A, E | EA | EL | ConcurrentChange | InvalidCommand | EventStoreError, R | RA> =>
     Effect.gen(function*() {
-      const key = context.meta?.idempotency_key
-      const prior = key === undefined ? undefined : yield* store.applied(key)
-      if (prior !== undefined) {
-        if (!prior.some((e) => decider.emits.includes(e.type))) {
-          return yield* Effect.fail(new InvalidCommand({ message: `the Idempotency-Key ${JSON.stringify(key)} was already used for a different request` }))
-        }
-        return yield* decider.answer(prior, command)
-      }
+      const prior = yield* replayed(store, decider.emits, context)
+      if (prior !== undefined) return yield* decider.answer(prior, command)
       const events = yield* attempt(decider, command, context).pipe(
         Effect.retry({ while: (e) => (e as { _tag?: string })._tag === "ConcurrentChange", times: CONFLICT_RETRIES })
       )

@@ -5,10 +5,9 @@
  * `ToolCallPlan`, so the gate and the registry never handle untyped arguments.
  */
 import { Data, Effect, Either, JSONSchema, ParseResult, Schema } from "effect"
-import type { EventStoreError } from "@annal/store"
 import type { ToolSpec } from "../llm/LanguageModel.js"
 import type { CommandContext } from "../shared/Command.js"
-import { type ConcurrentChange, InvalidCommand } from "../shared/errors.js"
+import { InvalidCommand } from "../shared/errors.js"
 
 /** Names the model can call: what OpenAI-style tool APIs accept. */
 export const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/
@@ -32,11 +31,6 @@ export interface ToolEnv {
   readonly timeoutSecs: number
   /** Whether the agent's permissions allow this workspace path (walks skip what they do not). */
   readonly canAccess: (path: string) => boolean
-  /**
-   * Takes work the call started that may finish after it answers (a write's commit); whoever
-   * made the call waits for it before the agent ends. Absent: the tool waits for it itself.
-   */
-  readonly later?: ((work: Effect.Effect<void, ConcurrentChange | EventStoreError>) => Effect.Effect<void>) | undefined
 }
 
 /** A call's result: text for the model and, for a process, its exit code. */
@@ -53,11 +47,6 @@ export interface ToolCallPlan {
   readonly access: ToolAccess
   /** Whether an `on_demand` policy asks for this call. */
   readonly consequential: boolean
-  /**
-   * The call only reads what the kernel holds (workspace files, memories) and reaches nothing
-   * outside: the gate may run it while its events commit. Absent: they commit first.
-   */
-  readonly runsAhead?: boolean | undefined
   /** What an approval request shows as the resource. */
   readonly resource: string
   readonly run: (env: ToolEnv) => Effect.Effect<ToolOutput, ToolFailed>
@@ -83,8 +72,6 @@ export interface ToolDefinition<A, I> {
   readonly access: (args: A) => ToolAccess
   /** Default: not consequential (an `on_demand` policy then runs it without asking). */
   readonly consequential?: ((args: A) => boolean) | undefined
-  /** See ToolCallPlan.runsAhead; default false. */
-  readonly runsAhead?: boolean | undefined
   /** Default: the paths touched, else the tool's name. */
   readonly resource?: ((args: A) => string) | undefined
   /** Default: 60 seconds. */
@@ -159,7 +146,6 @@ export const make = <A, I>(definition: ToolDefinition<A, I>): Either.Either<Tool
             args,
             access,
             consequential: definition.consequential?.(args) ?? false,
-            runsAhead: definition.runsAhead ?? false,
             resource: definition.resource?.(args) ?? (access.paths.length > 0 ? access.paths.join(", ") : definition.name),
             run: (env) => definition.run(args, env)
           })

@@ -4,7 +4,6 @@
  * so paths are resolved inside the sandbox and every write is a commit and an event; the walks
  * of grep and find never follow symbolic links and skip what the agent may not access.
  */
-import { EventStoreError } from "@annal/store"
 import { Effect, Either, Schema } from "effect"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
@@ -75,28 +74,9 @@ export const builtins = Effect.gen(function*() {
   const memory = yield* Memory
   const config = yield* Configuration
   const cap = Effect.map(config.current, (c) => c.tools.output_cap_bytes)
-  /**
-   * Writes a file for a call: in place before the call answers, its commit handed to `env.later`
-   * when the caller takes such work (the agent's end waits for it), waited for here otherwise.
-   */
+  /** Writes a file for a call: placed, committed to the repository and recorded before the call answers. */
   const writeFile = (path: string, content: string, env: Tool.ToolEnv) =>
-    Effect.gen(function*() {
-      const staged = yield* workspace.stage(path, encoder.encode(content), env.context).pipe(Effect.mapError(failed))
-      if (env.later === undefined) yield* Effect.mapError(staged.committed, failed)
-      else {
-        yield* env.later(staged.committed.pipe(
-          Effect.asVoid,
-          // the file is in place, its record is not: the agent fails at its end, saying so (the
-          // next start commits and records what the file holds)
-          Effect.mapError((e) =>
-            e._tag === "EventStoreError" || e._tag === "ConcurrentChange"
-              ? e
-              : new EventStoreError({ reason: `could not commit ${staged.path} to the workspace's history: ${e.message}`, cause: e })
-          )
-        ))
-      }
-      return staged
-    })
+    workspace.write(path, encoder.encode(content), env.context).pipe(Effect.mapError(failed))
   /** A walk of the tree; an I/O error on the way is the call's failure, not a defect. */
   const walking = (what: string, run: () => void) =>
     Effect.try({ try: run, catch: (e) => new Tool.ToolFailed({ message: `${what} failed: ${e instanceof Error ? e.message : String(e)}` }) })
@@ -109,7 +89,6 @@ export const builtins = Effect.gen(function*() {
 
   const read = Tool.make({
     name: "read",
-    runsAhead: true,
     description: "Read a text file in the workspace, optionally from line `offset` (1-based) for `limit` lines.",
     args: Schema.Struct({
       path: Path,
@@ -158,7 +137,6 @@ export const builtins = Effect.gen(function*() {
 
   const ls = Tool.make({
     name: "ls",
-    runsAhead: true,
     description: "List a directory of the workspace (default the root): directories end with `/`, files show their size.",
     args: Schema.Struct({ path: Schema.optional(Schema.String.pipe(Schema.maxLength(4096)).annotations({ description: "directory relative to the workspace root" })) }),
     // the root itself is no path a pattern names; its entries are filtered one by one instead
@@ -177,7 +155,6 @@ export const builtins = Effect.gen(function*() {
 
   const grep = Tool.make({
     name: "grep",
-    runsAhead: true,
     description: "Search workspace files for a JavaScript regular expression (or a literal string), optionally only files matching a glob; returns path:line:text.",
     args: Schema.Struct({
       pattern: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(1000)),
@@ -221,7 +198,6 @@ export const builtins = Effect.gen(function*() {
 
   const find = Tool.make({
     name: "find",
-    runsAhead: true,
     description: "Find workspace files and directories whose path matches a glob (picomatch syntax, e.g. **/*.md).",
     args: Schema.Struct({
       pattern: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(1000)),
@@ -299,7 +275,6 @@ export const builtins = Effect.gen(function*() {
 
   const memorySearch = Tool.make({
     name: "memory_search",
-    runsAhead: true,
     description: "Search remembered memories by keywords; returns the best matches.",
     args: Schema.Struct({
       query: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(4096)),

@@ -7,24 +7,19 @@
  *   1. the content goes to a temporary file in `<workspace.git>/annal-tmp/` and is renamed over the
  *      target (atomic: the file holds the old content or the new, never a mix);
  *   2. the file is committed (isomorphic-git add + commit);
- *   3. `workspace_file_written` (path, size, sha256, blob, commit) is appended; the request is
- *      answered only after this commit of the log.
- * The append is what makes a write acknowledged. `stage` answers after step 1 instead (done in
- * the caller's fiber) and does steps 2 and 3 in the background, still holding the repository's
- * lock, so the next write, restore or `settled` waits for them: an agent's write tool goes on
- * with its next model call while its file is committed, and the agent's end waits for that
- * commit. A process that dies after step 1 leaves an uncommitted change, after step 2 a commit
- * the log does not name. On the next start, before
- * serving, the workspace is reconciled with the log: uncommitted changes are committed, and
- * every file whose content in HEAD differs from the log's view is recorded in one
- * `workspace_reconciled` event (actor `system`). The same recovers changes made behind the
- * API's back. So the log always ends up naming what the repository holds, and nothing in the
- * workspace goes unrecorded.
+ *   3. `workspace_file_written` (path, size, sha256, blob, commit) is appended through the command
+ *      handler and its commit awaited; only then is the write answered.
+ * All three hold the repository. A process that dies after step 1 leaves an uncommitted change,
+ * after step 2 a commit the log does not name; on the next start, before serving, the workspace
+ * is reconciled with the log: uncommitted changes are committed, and every file whose content in
+ * HEAD differs from the log's view is recorded in one `workspace_reconciled` event (actor
+ * `system`). The same recovers changes made behind the API's back. So the log always ends up
+ * naming what the repository holds, and nothing in the workspace goes unrecorded.
  */
 import { SqlClient } from "@effect/sql"
 import type { GitRestored, TreeEntry } from "@annal/spec"
 import { EventStore, type EventStoreError } from "@annal/store"
-import { Context, Data, Deferred, Effect, Either, FiberSet, Layer } from "effect"
+import { Context, Data, Effect, Either, Layer } from "effect"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import { dirname, join } from "node:path"
@@ -32,9 +27,9 @@ import { Access } from "../access/Access.js"
 import { actorName } from "../audit/AuditEntry.js"
 import { GitError, GitRepository } from "../git/GitRepository.js"
 import { appendDecided, type CommandContext, query } from "../shared/Command.js"
+import { commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { AccessRefused, type ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { readData } from "../shared/EventData.js"
-import { priorEvents } from "../shared/Idempotency.js"
 import { diffFiles, fileVersion, reconcile, restored, written } from "./decide.js"
 import { fileStream, WORKSPACE_FILE_RESTORED, WORKSPACE_FILE_WRITTEN, WORKSPACE_STREAM, WorkspaceFileRestored, WorkspaceFileWritten } from "./events.js"
 import { parse, type Resolved, resolveIn, show } from "./WorkspacePath.js"
@@ -76,15 +71,6 @@ const io = (what: string) => (cause: unknown): WorkspaceIOError | InvalidCommand
 export const sortEntries = (entries: ReadonlyArray<TreeEntry>): ReadonlyArray<TreeEntry> =>
   [...entries].sort((a, b) => (a.is_dir !== b.is_dir ? (a.is_dir ? -1 : 1) : a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 
-/** A file in place whose commit and event are on their way. */
-export interface StagedWrite {
-  /** The path relative to the workspace root, as resolved. */
-  readonly path: string
-  readonly size: number
-  /** Waits for the commit and the `workspace_file_written` it records. */
-  readonly committed: Effect.Effect<WorkspaceFileWritten, WorkspaceFailure>
-}
-
 export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
   Workspace,
   {
@@ -96,12 +82,7 @@ export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
     readonly read: (path: string, context: CommandContext) => Effect.Effect<Uint8Array, WorkspaceFailure>
     /** Writes a file (creating its directories), commits it, and records `workspace_file_written`. */
     readonly write: (path: string, content: Uint8Array, context: CommandContext) => Effect.Effect<WorkspaceFileWritten, WorkspaceFailure>
-    /**
-     * Writes a file like `write` but answers once its content is in place (durably), its commit
-     * and `workspace_file_written` following in the background: `committed` waits for them.
-     */
-    readonly stage: (path: string, content: Uint8Array, context: CommandContext) => Effect.Effect<StagedWrite, WorkspaceFailure>
-    /** Waits until every write begun so far is committed (for what reads the repository, like a process running git). */
+    /** Waits until the write or restore in progress, if any, is committed (for what reads the repository, like a process running git). */
     readonly settled: Effect.Effect<void>
     /** Writes a file's content at commit `hash` back, commits it, and records `workspace_file_restored`. */
     readonly restore: (hash: string, path: string, context: CommandContext) => Effect.Effect<GitRestored, WorkspaceFailure>
@@ -143,17 +124,6 @@ export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
           return access.record(decision, { actor: context.actor, meta }).pipe(
             Effect.catchAll((cause) => Effect.logWarning("could not record a refused workspace path", cause))
           )
-        })
-
-      /** The first event a repeated Idempotency-Key appended, if it was this kind of command's. */
-      const replayed = (context: CommandContext, type: string) =>
-        Effect.flatMap(withStore(priorEvents(context.meta)), (prior) => {
-          if (prior === undefined) return Effect.succeed(undefined)
-          const first = prior.find((e) => e.type === type)
-          // the store would answer the other request's events and append nothing: writing would go unrecorded
-          return first === undefined
-            ? Effect.fail(new InvalidCommand({ message: "this Idempotency-Key was already used for a different request" }))
-            : Effect.succeed(first)
         })
 
       const locate = (path: string): Effect.Effect<Resolved, AccessRefused | InvalidCommand | WorkspaceIOError> =>
@@ -249,65 +219,43 @@ export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
           return content
         }).pipe(refusalRecorded("read_path", path, context))
 
-      // writes whose commit goes on after their caller was answered (see `stage`)
-      const committing = yield* FiberSet.make<void>()
+      const handle = commandHandler(store)
 
-      /** A file in place: its commit and `workspace_file_written`; a replayed request's first event. */
-      const commitAndRecord = (target: Resolved, content: Uint8Array, context: CommandContext) =>
-        Effect.gen(function*() {
-          const version = fileVersion(target.relative, content)
-          const commit = yield* repo.commitPaths([target.relative], writeMessage(target.relative))
-          const event = written(version, commit)
-          yield* withStore(appendDecided(fileStream(target.relative), "any", [event], context))
-          return { ...version, commit } satisfies WorkspaceFileWritten
-        })
-
-      const stage = (path: string, content: Uint8Array, context: CommandContext) =>
-        Effect.gen(function*() {
-          const committed = yield* Deferred.make<WorkspaceFileWritten, WorkspaceFailure>()
-          // the file is placed in the caller's fiber (so a caller cut short writes nothing), then
-          // the repository's hold passes to the commit, on the workspace's own fiber
-          const placed = yield* repo.handOff(
-            Effect.gen(function*() {
-              // a retried request with the same Idempotency-Key writes nothing again
-              const prior = yield* replayed(context, WORKSPACE_FILE_WRITTEN)
-              if (prior !== undefined) return { replayed: yield* readData(WorkspaceFileWritten, prior) } as const
-              const target = yield* locateFile(path)
-              yield* replaceFile(target, content)
-              return { target } as const
-            }),
-            (p) =>
-              Effect.ignore(Effect.onExit(
-                "replayed" in p ? Effect.succeed(p.replayed) : commitAndRecord(p.target, content, context),
-                (exit) => Deferred.done(committed, exit)
-              )),
-            (commit) => FiberSet.run(committing, commit)
-          ).pipe(refusalRecorded("write_path", path, context))
-          const where = "replayed" in placed ? { path: placed.replayed.path, size: placed.replayed.size } : { path: placed.target.relative, size: content.length }
-          return { ...where, committed: Deferred.await(committed) } satisfies StagedWrite
-        })
-
-      const write = (path: string, content: Uint8Array, context: CommandContext) => Effect.flatMap(stage(path, content, context), (s) => s.committed)
-
-      const restore = (hash: string, path: string, context: CommandContext) =>
-        repo.locked(
+      /** A write: the file placed and committed (the repository held by the caller), then recorded. */
+      const writeCommand = handle({
+        stream: (command: { readonly target: Resolved; readonly content: Uint8Array }) => fileStream(command.target.relative),
+        load: ({ target, content }) =>
           Effect.gen(function*() {
-            const prior = yield* replayed(context, WORKSPACE_FILE_RESTORED)
-            if (prior !== undefined) {
-              const d = yield* readData(WorkspaceFileRestored, prior)
-              return { restored: d.path, from: d.from, commit: d.commit }
-            }
-            const target = yield* locateFile(path)
+            yield* replaceFile(target, content)
+            return { version: fileVersion(target.relative, content), commit: yield* repo.commitPaths([target.relative], writeMessage(target.relative)) }
+          }),
+        decide: (_, { commit, version }) => Either.right([written(version, commit)]),
+        emits: [WORKSPACE_FILE_WRITTEN],
+        answer: (events) => readData(WorkspaceFileWritten, eventOf(events, WORKSPACE_FILE_WRITTEN)!)
+      })
+
+      const write = (path: string, content: Uint8Array, context: CommandContext) =>
+        repo.locked(Effect.flatMap(locateFile(path), (target) => writeCommand({ target, content }, context))).pipe(refusalRecorded("write_path", path, context))
+
+      /** A restore: the file's content at a commit placed and committed, then recorded. */
+      const restoreCommand = handle({
+        stream: (command: { readonly target: Resolved; readonly hash: string; readonly path: string }) => fileStream(command.target.relative),
+        load: ({ target, hash, path }) =>
+          Effect.gen(function*() {
             const from = yield* repo.resolveCommit(hash)
             // the file as the commit names it; where it goes now is `target`
             const content = yield* repo.readFileAt(from, (yield* parse(path)).join("/"))
             yield* replaceFile(target, content)
-            const version = fileVersion(target.relative, content)
-            const commit = yield* repo.commitPaths([target.relative], restoreMessage(target.relative, from))
-            yield* withStore(appendDecided(fileStream(target.relative), "any", [restored(version, from, commit)], context))
-            return { restored: path, from: hash, commit }
-          })
-        ).pipe(refusalRecorded("restore_path", path, context))
+            return { from, version: fileVersion(target.relative, content), commit: yield* repo.commitPaths([target.relative], restoreMessage(target.relative, from)) }
+          }),
+        decide: (_, { commit, from, version }) => Either.right([restored(version, from, commit)]),
+        emits: [WORKSPACE_FILE_RESTORED],
+        answer: (events, { hash, path }) =>
+          Effect.map(readData(WorkspaceFileRestored, eventOf(events, WORKSPACE_FILE_RESTORED)!), (d): GitRestored => ({ restored: path, from: hash, commit: d.commit }))
+      })
+
+      const restore = (hash: string, path: string, context: CommandContext) =>
+        repo.locked(Effect.flatMap(locateFile(path), (target) => restoreCommand({ target, hash, path }, context))).pipe(refusalRecorded("restore_path", path, context))
 
       // Reconciled before serving (the start-up sequence runs it): see the module's comment.
       const recover = repo.locked(
@@ -335,7 +283,7 @@ export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
         Effect.catchAll((e) => Effect.as(Effect.logError(`WORKSPACE NOT RECONCILED with the log: ${e.message}`, e), `NOT reconciled: ${e.message}`))
       )
 
-      return Workspace.of({ root, tree, read, write, stage, settled: repo.locked(Effect.void), restore, recover })
+      return Workspace.of({ root, tree, read, write, settled: repo.locked(Effect.void), restore, recover })
     })
   )
 }
