@@ -1,5 +1,7 @@
 /** Black-box tests of the personas endpoints (seed section 15) against the real `annal serve`. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import Database from "better-sqlite3"
+import { join } from "node:path"
 import { type RunningServer, startServer } from "./harness.js"
 
 let server: RunningServer
@@ -183,4 +185,20 @@ describe("restart", () => {
     expect((await server.json("/api/personas/active")).body.id).toBe(created)
     expect((await server.json("/api/personas/default")).body.description).toBe("renamed default")
   }, 120_000)
+})
+
+describe("a view row its projection did not write", () => {
+  it("is a 500 naming the view and the column, not a crash; the log and the other rows are untouched", async () => {
+    const created = await server.json("/api/personas", { method: "POST", body: JSON.stringify({ ...reviewer, name: "Scribbled" }) })
+    expect(created.status).toBe(200)
+    // someone edits annal.db behind the server's back
+    const db = new Database(join(server.dataDir, "annal.db"))
+    db.prepare("UPDATE personas SET personality_traits = 'not json' WHERE id = ?").run(created.body.id)
+    db.close()
+    const one = await server.json(`/api/personas/${created.body.id}`)
+    expect(one.status).toBe(500)
+    expect(one.body.error).toMatch(/a row of personas is not what its projection writes: .*personality_traits/s)
+    expect((await server.json("/api/personas")).status).toBe(500)
+    expect((await server.json("/api/audit/verify")).body.valid).toBe(true)
+  })
 })

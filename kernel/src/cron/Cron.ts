@@ -14,6 +14,7 @@ import { Scheduler } from "../scheduler/Scheduler.js"
 import { type CommandContext, query } from "../shared/Command.js"
 import { answerWith, commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
+import { decoding } from "../shared/ViewRow.js"
 import { type CronDecision, type CronJobState, decideCreate, decideDelete, decideRunFailed, decideTrigger, decideUpdate } from "./decide.js"
 import { CRON_JOB_CREATED, CRON_JOB_DELETED, CRON_JOB_UPDATED, CRON_RUN_FAILED, CRON_TRIGGERED, cronStream } from "./events.js"
 import { type CronJobRow, fromRow } from "./projection.js"
@@ -87,7 +88,7 @@ export class Cron extends Context.Tag("@annal/kernel/Cron")<
 
       const load = (id: string) =>
         provide(query("a cron job", (sql) => sql<CronJobRow>`SELECT * FROM cron_jobs WHERE id = ${id}`)).pipe(
-          Effect.map((rows) => (rows[0] === undefined ? undefined : fromRow(rows[0])))
+          Effect.flatMap((rows) => decoding(() => (rows[0] === undefined ? undefined : fromRow(rows[0]))))
         )
       const loadOrFail = (id: string) =>
         Effect.flatMap(load(id), (job) => (job === undefined ? Effect.fail(new EntityNotFound({ what: "cron job", id })) : Effect.succeed(job)))
@@ -230,7 +231,7 @@ export class Cron extends Context.Tag("@annal/kernel/Cron")<
 
       return Cron.of({
         list: provide(query("the cron jobs", (sql) => sql<CronJobRow>`SELECT * FROM cron_jobs ORDER BY created_at, id`)).pipe(
-          Effect.map((rows) => rows.map((r) => toCronJob(fromRow(r), nextRunOf(r.id))))
+          Effect.flatMap((rows) => decoding(() => rows.map((r) => toCronJob(fromRow(r), nextRunOf(r.id)))))
         ),
         get: (id) => Effect.map(loadOrFail(id), (job) => toCronJob(job, nextRunOf(id))),
         create: (request, context) =>

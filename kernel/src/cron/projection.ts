@@ -1,8 +1,10 @@
-import type { TaskPriority } from "@annal/spec"
+import { TaskPriority } from "@annal/spec"
 import type { StoredEvent, ViewDb } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
 import { TASK_ENDINGS, TaskEnded } from "../scheduler/events.js"
 import { decodeData } from "../shared/EventData.js"
+import { decodeRowSync, Flag, JsonStrings } from "../shared/ViewRow.js"
+import { Schema } from "effect"
 import { type CronJobState, evolve } from "./decide.js"
 import {
   CRON_JOB_CREATED,
@@ -15,41 +17,27 @@ import {
   CronTriggered
 } from "./events.js"
 
-/** A row of `cron_jobs`. */
-export interface CronJobRow {
-  readonly id: string
-  readonly version: number
-  readonly name: string
-  readonly schedule: string
-  readonly goal: string
-  readonly constraints: string
-  readonly acceptance_criteria: string
-  readonly toolchain: string
-  readonly priority: string
-  readonly created_at: string
-  readonly updated_at: string
-  readonly last_run: string | null
-  readonly last_success: number | null
-  readonly last_task_id: string | null
-}
+/** A row of `cron_jobs`, read into the job it holds: the lists are JSON, `last_success` 0 or 1. */
+const CronJobRowSchema = Schema.Struct({
+  id: Schema.String,
+  version: Schema.Number,
+  name: Schema.String,
+  schedule: Schema.String,
+  goal: Schema.String,
+  constraints: JsonStrings,
+  acceptance_criteria: JsonStrings,
+  toolchain: Schema.String,
+  priority: TaskPriority,
+  created_at: Schema.String,
+  updated_at: Schema.String,
+  last_run: Schema.NullOr(Schema.String),
+  last_success: Schema.NullOr(Flag),
+  last_task_id: Schema.NullOr(Schema.String)
+})
+export type CronJobRow = typeof CronJobRowSchema.Encoded
 
 /** The job a row holds. */
-export const fromRow = (r: CronJobRow): CronJobState => ({
-  id: r.id,
-  version: r.version,
-  name: r.name,
-  schedule: r.schedule,
-  goal: r.goal,
-  constraints: JSON.parse(r.constraints) as Array<string>,
-  acceptance_criteria: JSON.parse(r.acceptance_criteria) as Array<string>,
-  toolchain: r.toolchain,
-  priority: r.priority as TaskPriority,
-  created_at: r.created_at,
-  updated_at: r.updated_at,
-  last_run: r.last_run,
-  last_success: r.last_success === null ? null : r.last_success === 1,
-  last_task_id: r.last_task_id
-})
+export const fromRow: (row: CronJobRow) => CronJobState = decodeRowSync(CronJobRowSchema, "cron_jobs")
 
 const COLUMNS = [
   "id",

@@ -15,7 +15,7 @@ import type {
 } from "@annal/spec"
 import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Either, Layer, Queue, Schedule, Stream } from "effect"
+import { Context, Effect, Either, Layer, Queue, Schedule, Schema, Stream } from "effect"
 import { Configuration } from "../config/Configuration.js"
 import { type CommandContext, commandsOf, query } from "../shared/Command.js"
 import { commandHandler, eventOf } from "../shared/CommandHandler.js"
@@ -23,6 +23,7 @@ import { DataDir } from "../shared/DataDir.js"
 import { type ConcurrentChange, EntityNotFound, type InvalidCommand, type Unavailable } from "../shared/errors.js"
 import { readData } from "../shared/EventData.js"
 import { type Paged, paged } from "../shared/Page.js"
+import { decodeRowSync, decoding, JsonStrings } from "../shared/ViewRow.js"
 import { decideDelete, decideRecall, decideStore, matchExpression } from "./decide.js"
 import { MEMORY_DELETED, MEMORY_RECALLED, MEMORY_STORED, type MemoryRecalled, MemoryStored, memoryStream, RECALL_STREAM } from "./events.js"
 import { makeSemanticIndex } from "./SemanticIndex.js"
@@ -34,23 +35,17 @@ export interface MemoryStatus {
   readonly total_entries: number
 }
 
-interface EntryRow {
-  readonly id: string
-  readonly type: string
-  readonly content: string
-  readonly tags: string
-  readonly importance: number
-  readonly created_at: string
-}
-
-const searchEntry = (r: EntryRow): MemorySearchEntry => ({
-  id: r.id,
-  type: r.type,
-  content: r.content,
-  tags: JSON.parse(r.tags) as Array<string>,
-  importance: r.importance,
-  created_at: r.created_at
+/** A row of `memory_entries` as searches read it: the tags are JSON. */
+const EntryRowSchema = Schema.Struct({
+  id: Schema.String,
+  type: Schema.String,
+  content: Schema.String,
+  tags: JsonStrings,
+  importance: Schema.Number,
+  created_at: Schema.String
 })
+type EntryRow = typeof EntryRowSchema.Encoded
+const searchEntry: (row: EntryRow) => MemorySearchEntry = decodeRowSync(EntryRowSchema, "memory_entries")
 
 /** Keyword and semantic search requests as the kernel takes them (the limit is required). */
 export type MemoryQuery = Pick<MemorySearchRequest, "query" | "limit"> & { readonly memory_type?: MemorySearchRequest["memory_type"] }
@@ -161,7 +156,8 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
             sql<EntryRow>`SELECT id, type, content, tags, importance, created_at FROM memory_entries WHERE id = ${id}`))
           const r = rows[0]
           if (r === undefined) return yield* new EntityNotFound({ what: "memory", id })
-          return { name: r.id, category: r.type, ...searchEntry(r), stream: memoryStream(r.id) } satisfies MemoryEntry
+          const entry = yield* decoding(() => searchEntry(r))
+          return { name: r.id, category: r.type, ...entry, stream: memoryStream(r.id) } satisfies MemoryEntry
         })
 
       const remove = handle({
@@ -187,7 +183,7 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
                ORDER BY bm25(memory_fts, 1.0, 0.5), e.seq DESC LIMIT ?`,
               type === undefined ? [match, request.limit] : [match, type, request.limit]
             )))
-          const entries = rows.map(searchEntry)
+          const entries = yield* decoding(() => rows.map(searchEntry))
           yield* recall("keyword", request, entries.map((e) => e.id), context)
           return { count: entries.length, entries }
         })

@@ -6,40 +6,32 @@
 import { SqlClient } from "@effect/sql"
 import type { CreatePersona, Persona, PersonaDeleted, PersonaSummary, UpdatePersona } from "@annal/spec"
 import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option, Schema } from "effect"
 import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
 import { type AlreadyExists, type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { answerWith, commandHandler, eventOf } from "../shared/CommandHandler.js"
+import { decodeRowSync, decoding, Flag, JsonStrings } from "../shared/ViewRow.js"
 import { decideActivate, decideCreate, decideDelete, decideInitial, decideUpdate, type PersonaState } from "./decide.js"
 import { PERSONA_ACTIVATED, PERSONA_CREATED, PERSONA_DELETED, PERSONA_UPDATED, PERSONAS_STREAM } from "./events.js"
 
-interface PersonaRow {
-  readonly id: string
-  readonly name: string
-  readonly role: string
-  readonly description: string
-  readonly system_prompt: string
-  readonly enabled: number
-  readonly model: string | null
-  readonly personality_traits: string
-  readonly created_at: string
-  readonly updated_at: string
-}
-
-const toPersona = (r: PersonaRow): Persona => ({
-  id: r.id,
-  name: r.name,
-  role: r.role,
-  description: r.description,
-  system_prompt: r.system_prompt,
-  enabled: r.enabled === 1,
-  model: r.model,
-  personality_traits: JSON.parse(r.personality_traits),
-  created_at: r.created_at,
-  updated_at: r.updated_at,
-  // every persona's events share one stream
-  stream: PERSONAS_STREAM
+/** A row of `personas`: `enabled` 0 or 1, the traits JSON. */
+const PersonaRowSchema = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  role: Schema.String,
+  description: Schema.String,
+  system_prompt: Schema.String,
+  enabled: Flag,
+  model: Schema.NullOr(Schema.String),
+  personality_traits: JsonStrings,
+  created_at: Schema.String,
+  updated_at: Schema.String
 })
+type PersonaRow = typeof PersonaRowSchema.Encoded
+const decodePersona = decodeRowSync(PersonaRowSchema, "personas")
+
+// every persona's events share one stream
+const toPersona = (r: PersonaRow): Persona => ({ ...decodePersona(r), stream: PERSONAS_STREAM })
 
 export class Personas extends Context.Tag("@annal/kernel/Personas")<
   Personas,
@@ -91,10 +83,12 @@ export class Personas extends Context.Tag("@annal/kernel/Personas")<
             (r) => r[0]
           ))
       const get = (id: string) =>
-        Effect.flatMap(row(id), (r) => (r === undefined ? Effect.fail(new EntityNotFound({ what: "persona", id })) : Effect.succeed(toPersona(r))))
+        Effect.flatMap(row(id), (r): Effect.Effect<Persona, EntityNotFound | EventStoreError> =>
+          r === undefined ? Effect.fail(new EntityNotFound({ what: "persona", id })) : decoding(() => toPersona(r)))
 
       const load = Effect.gen(function*() {
-        const personas = (yield* rows).map(toPersona)
+        const all = yield* rows
+        const personas = yield* decoding(() => all.map(toPersona))
         return { personas, activeId: yield* activeId } satisfies PersonaState
       })
       const onPersonas = { stream: () => PERSONAS_STREAM, load: () => load }
@@ -152,7 +146,8 @@ export class Personas extends Context.Tag("@annal/kernel/Personas")<
       return Personas.of({
         list: run(Effect.gen(function*() {
           const active = yield* activeId
-          return (yield* rows).map((r): PersonaSummary => {
+          const all = yield* rows
+          return yield* decoding(() => all.map((r): PersonaSummary => {
             const p = toPersona(r)
             return {
               id: p.id,
@@ -164,11 +159,11 @@ export class Personas extends Context.Tag("@annal/kernel/Personas")<
               active: p.id === active,
               stream: PERSONAS_STREAM
             }
-          })
+          }))
         })),
         get: (id) => run(get(id)),
         active: run(Effect.flatMap(activeId, (id) =>
-          id === null ? Effect.succeed(Option.none()) : Effect.map(row(id), (r) => Option.map(Option.fromNullable(r), toPersona)))),
+          id === null ? Effect.succeed(Option.none()) : Effect.flatMap(row(id), (r) => decoding(() => Option.map(Option.fromNullable(r), toPersona))))),
         create: (input, ctx) => run(Effect.flatMap(ids.next, (id) => create({ ...input, id }, ctx))),
         update: (id, patch, ctx) => run(update({ id, patch }, ctx)),
         delete: (id, ctx) => run(remove(id, ctx)),

@@ -15,6 +15,7 @@ import { Configuration } from "../config/Configuration.js"
 import { type CommandContext, commandsOf, query } from "../shared/Command.js"
 import { answerWith, commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
+import { decoding } from "../shared/ViewRow.js"
 import { decideCancel, decideEnd, decideStart, decideSubmit, PRIORITY_RANK, type TaskDecision, type TaskOutcome, type TaskState } from "./decide.js"
 import { TASK_SUBMITTED, taskStream } from "./events.js"
 import { fromRow, type TaskRow } from "./projection.js"
@@ -386,10 +387,11 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
               sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE status = 'Queued' ORDER BY rank DESC, seq LIMIT ${limit}`,
               sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE status = 'Running' ORDER BY started_at, seq LIMIT ${limit}`
             ]))).pipe(
-            Effect.map(([queued, running]) => ({
-              queued: queued.map((r) => toTask(fromRow(r))),
-              running: running.map((r) => toTask(fromRow(r)))
-            }))
+            Effect.flatMap(([queued, running]) =>
+              decoding(() => ({
+                queued: queued.map((r) => toTask(fromRow(r))),
+                running: running.map((r) => toTask(fromRow(r)))
+              })))
           ),
         position: (id) =>
           Effect.flatMap(load(id), (t) =>

@@ -1,51 +1,68 @@
-import type { TaskPriority, TaskStatus } from "@annal/spec"
+import { TaskPriority, TaskSource, TaskStatus } from "@annal/spec"
 import type { StoredEvent, ViewDb } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
 import { evolve, PRIORITY_RANK, type TaskState } from "./decide.js"
 import { decodeData } from "../shared/EventData.js"
+import { decodeRowSync, JsonStrings } from "../shared/ViewRow.js"
+import { Schema } from "effect"
 import { TASK_EVENTS, TaskEnded } from "./events.js"
 
-/** A row of `scheduler_tasks`. */
-export interface TaskRow {
-  readonly id: string
-  readonly version: number
-  readonly seq: number
-  readonly description: string
-  readonly goal: string
-  readonly constraints: string
-  readonly acceptance_criteria: string
-  readonly toolchain: string
-  readonly priority: string
-  readonly rank: number
-  readonly source_kind: string
-  readonly source_id: string | null
-  readonly status: string
-  readonly created_at: string
-  readonly started_at: string | null
-  readonly finished_at: string | null
-  readonly error: string | null
-  readonly summary: string | null
-}
+/** A row of `scheduler_tasks`, read into the task it holds (the lists are JSON, the source two columns). */
+const TaskRowSchema = Schema.transform(
+  Schema.Struct({
+    id: Schema.String,
+    version: Schema.Number,
+    seq: Schema.Number,
+    description: Schema.String,
+    goal: Schema.String,
+    constraints: JsonStrings,
+    acceptance_criteria: JsonStrings,
+    toolchain: Schema.String,
+    priority: TaskPriority,
+    rank: Schema.Number,
+    source_kind: TaskSource.fields.kind,
+    source_id: Schema.NullOr(Schema.String),
+    status: TaskStatus,
+    created_at: Schema.String,
+    started_at: Schema.NullOr(Schema.String),
+    finished_at: Schema.NullOr(Schema.String),
+    error: Schema.NullOr(Schema.String),
+    summary: Schema.NullOr(Schema.String)
+  }),
+  Schema.typeSchema(Schema.Struct({
+    id: Schema.String,
+    version: Schema.Number,
+    seq: Schema.Number,
+    description: Schema.String,
+    goal: Schema.String,
+    constraints: Schema.Array(Schema.String),
+    acceptance_criteria: Schema.Array(Schema.String),
+    toolchain: Schema.String,
+    priority: TaskPriority,
+    rank: Schema.Number,
+    source: TaskSource,
+    status: TaskStatus,
+    created_at: Schema.String,
+    started_at: Schema.NullOr(Schema.String),
+    finished_at: Schema.NullOr(Schema.String),
+    error: Schema.NullOr(Schema.String),
+    summary: Schema.NullOr(Schema.String)
+  })),
+  {
+    strict: true,
+    decode: ({ source_kind, source_id, ...rest }) => ({ ...rest, source: { kind: source_kind, id: source_id } }),
+    encode: ({ source, ...rest }) => ({ ...rest, source_kind: source.kind, source_id: source.id })
+  }
+)
+export type TaskRow = typeof TaskRowSchema.Encoded
+
+const decodeTask = decodeRowSync(TaskRowSchema, "scheduler_tasks")
 
 /** The task a row holds. */
-export const fromRow = (r: TaskRow): TaskState => ({
-  id: r.id,
-  version: r.version,
-  seq: r.seq,
-  description: r.description,
-  goal: r.goal,
-  constraints: JSON.parse(r.constraints) as Array<string>,
-  acceptance_criteria: JSON.parse(r.acceptance_criteria) as Array<string>,
-  toolchain: r.toolchain,
-  priority: r.priority as TaskPriority,
-  source: { kind: r.source_kind as TaskState["source"]["kind"], id: r.source_id },
-  status: r.status as TaskStatus,
-  created_at: r.created_at,
-  started_at: r.started_at,
-  finished_at: r.finished_at,
-  error: r.error,
-  summary: r.summary
-})
+export const fromRow = (row: TaskRow): TaskState => {
+  const { rank: _rank, ...task } = decodeTask(row)
+  return task
+}
 
 const COLUMNS = [
   "id",

@@ -5,11 +5,12 @@
 import { SqlClient } from "@effect/sql"
 import type { AgentResponse, PageRequest, Session, SessionSummary } from "@annal/spec"
 import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
 import { type CommandContext, commandsOf } from "../shared/Command.js"
 import { answerWith, commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { type Paged, paged } from "../shared/Page.js"
+import { decodeRowSync, decoding } from "../shared/ViewRow.js"
 import { decideDelete, decideResponse, decideUserMessage, type Response, type SessionState, type UserMessage } from "./decide.js"
 import { AGENT_RESPONDED, MESSAGE_RECEIVED, SESSION_DELETED, SESSION_STARTED, sessionStream } from "./events.js"
 
@@ -34,6 +35,9 @@ interface SessionRow {
   readonly created_at: string
   readonly updated_at: string
 }
+
+/** `sessions.metadata`: a JSON object. */
+const decodeMetadata = decodeRowSync(Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })), "sessions.metadata")
 
 interface MessageRow {
   readonly role: "user" | "agent"
@@ -154,6 +158,7 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
               "SELECT role, content, seed_id, phase_reached, evaluation_passed, at FROM session_messages WHERE session_id = ? ORDER BY seq",
               [id]
             ))
+          const metadata = yield* decoding(() => decodeMetadata(s.metadata))
           return {
             id: s.id,
             user_id: s.user_id,
@@ -170,7 +175,7 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
             active_persona_id: s.active_persona_id,
             created_at: s.created_at,
             updated_at: s.updated_at,
-            metadata: JSON.parse(s.metadata)
+            metadata
           } satisfies Session
         })
 
