@@ -23,7 +23,7 @@ const server = createServer((req, res) => {
   if (req.headers.authorization !== expected) return send(res, 401, { error: "unauthorized" })
   const page = Math.max(1, Number(url.searchParams.get("page") ?? 1) || 1)
   const limit = Math.min(500, Math.max(1, Number(url.searchParams.get("limit") ?? 50) || 50))
-  const items = rows.all(limit, (page - 1) * limit).map((r) => ({ name: r.id, category: r.type, importance: r.importance, created_at: r.created_at }))
+  const items = rows.all(limit, (page - 1) * limit).map((r) => ({ name: r.id, category: r.type, importance: r.importance, created_at: r.created_at, stream: `memory-${r.id}` }))
   send(res, 200, { items, total: count.get().n, page, limit })
 })
 server.keepAliveTimeout = 65_000
