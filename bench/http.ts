@@ -19,9 +19,12 @@ const MEMORIES = 200
 const PATH = "/api/memory?limit=20"
 const TOKEN = "bench-http-token-0123456789abcdef"
 
-const start = (args: Array<string>): Promise<{ url: string; child: ChildProcess }> =>
+/** `BENCH_PROF_DIR=dir`: the gateway's process writes a CPU profile there when it stops. */
+const PROFILE = process.env.BENCH_PROF_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}`]
+
+const start = (args: Array<string>, nodeFlags: Array<string> = []): Promise<{ url: string; child: ChildProcess }> =>
   new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ANNAL_API_KEY: TOKEN } })
+    const child = spawn(process.execPath, [...nodeFlags, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ANNAL_API_KEY: TOKEN } })
     let out = ""
     child.stdout!.on("data", (d) => {
       out += d
@@ -57,11 +60,18 @@ const load = (url: string) =>
     )
   })
 
+/** The monotonic clock in µs, as V8's CPU profiles time their samples (CLOCK_MONOTONIC, any process). */
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n)
+
 const measure = async (name: string, url: string) => {
   await load(url) // warm-up pass, discarded
+  const from = monotonicUs()
   const result = await load(url)
+  if (PROFILE.length > 0 && name === "annal gateway") {
+    console.log(`profile window: node --import tsx bench/httpProfile.ts <profile> gateway/dist/annal.js.map ${from} ${monotonicUs()} ${result.requests.total}`)
+  }
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`)
-  console.log(`${name}: ${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms`)
+  console.log(`${name}: ${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms (${result.requests.total} requests)`)
   return result.requests.average
 }
 
@@ -70,7 +80,7 @@ try {
   console.log(`machine: ${machine()}`)
   console.log(`GET ${PATH} (${MEMORIES} memories, bearer token), ${CONNECTIONS} connections, ${DURATION} s each after a warm-up`)
   execFileSync(process.execPath, [join(ROOT, "gateway/scripts/build.mjs")], { stdio: "inherit" })
-  const annal = await start([join(ROOT, "gateway/bin/annal.js"), "serve", "--port", "0", "--data-dir", tmp.dir])
+  const annal = await start([join(ROOT, "gateway/bin/annal.js"), "serve", "--port", "0", "--data-dir", tmp.dir], PROFILE)
   let baseline: { url: string; child: ChildProcess } | undefined
   try {
     // the rate limiter still checks every request; its limit is set above what the run reaches

@@ -18,9 +18,10 @@ export const SESSION_TTL_SECS = 12 * 60 * 60
 export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("Authorization", {
   failure: Schema.Union(Unauthorized, Forbidden),
   security: {
-    // Listed first so that the bearer check, which also reads the cookie, gives the final answer.
-    cookie: HttpApiSecurity.apiKey({ in: "cookie", key: SESSION_COOKIE }),
-    bearer: HttpApiSecurity.bearer
+    // The bearer check, tried first, also reads the cookie and passes every signed-in request;
+    // the cookie scheme's handler runs only after it refused, and gives (and records) the answer.
+    bearer: HttpApiSecurity.bearer,
+    cookie: HttpApiSecurity.apiKey({ in: "cookie", key: SESSION_COOKIE })
   }
 }) {}
 

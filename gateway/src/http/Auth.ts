@@ -78,27 +78,42 @@ export const recordDecision = (
       .pipe(Effect.catchAll((e) => Effect.logWarning("could not record an access decision", e)))
   })
 
+/**
+ * What the first check fails with when it refuses: the second (the cookie scheme's) then gives
+ * the answer, so this never reaches a client. Built once: an error's stack costs more than the
+ * whole check, and a request that passes would pay nothing for it.
+ */
+const REFUSED_FIRST = new Unauthorized({ error: "unauthorized" })
+
+/** The bearer token as the platform reads it for the bearer scheme. */
+const bearerOf = (request: HttpServerRequest.HttpServerRequest) => (request.headers.authorization ?? "").slice("Bearer ".length)
+
 export const AuthorizationLive = Layer.effect(
   Authorization,
   Effect.gen(function*() {
     const tokens = yield* ApiTokens
     const sessions = yield* BrowserSessions
     const access = yield* Access
-    const check = (redacted: Redacted.Redacted) =>
-      Effect.gen(function*() {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        const outcome = yield* authenticate(request, Redacted.value(redacted))
-        if (outcome.ok) return
-        yield* recordDecision(request, { action: "authenticate", allowed: false, reason: outcome.reason })
-        return yield* outcome.status === 403
-          ? new Forbidden({ error: outcome.reason })
-          : new Unauthorized({ error: `unauthorized: ${outcome.reason}` })
-      }).pipe(Effect.provideService(ApiTokens, tokens), Effect.provideService(BrowserSessions, sessions), Effect.provideService(Access, access))
+    const provide = <A, E>(effect: Effect.Effect<A, E, ApiTokens | BrowserSessions | Access | HttpServerRequest.HttpServerRequest>) =>
+      effect.pipe(Effect.provideService(ApiTokens, tokens), Effect.provideService(BrowserSessions, sessions), Effect.provideService(Access, access))
     return Authorization.of({
-      // The bearer check reads the cookie too and gives the answer; the cookie scheme is listed
-      // (first) so that the API's description names it.
-      cookie: () => new Unauthorized({ error: "unauthorized" }),
-      bearer: check
+      // Tried first (the security schemes are tried in order): a request that passes is done here.
+      bearer: (redacted) =>
+        provide(Effect.gen(function*() {
+          const outcome = yield* authenticate(yield* HttpServerRequest.HttpServerRequest, Redacted.value(redacted))
+          if (!outcome.ok) return yield* Effect.fail(REFUSED_FIRST)
+        })),
+      // Only after the bearer check refused: the same check, recorded, and its answer.
+      cookie: () =>
+        provide(Effect.gen(function*() {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const outcome = yield* authenticate(request, bearerOf(request))
+          if (outcome.ok) return
+          yield* recordDecision(request, { action: "authenticate", allowed: false, reason: outcome.reason })
+          return yield* outcome.status === 403
+            ? new Forbidden({ error: outcome.reason })
+            : new Unauthorized({ error: `unauthorized: ${outcome.reason}` })
+        }))
     })
   })
 )
