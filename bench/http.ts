@@ -68,7 +68,7 @@ const measure = async (name: string, url: string) => {
   const from = monotonicUs()
   const result = await load(url)
   if (PROFILE.length > 0 && name === "annal gateway") {
-    console.log(`profile window: node --import tsx bench/httpProfile.ts <profile> gateway/dist/annal.js.map ${from} ${monotonicUs()} ${result.requests.total}`)
+    console.log(`profile window: node --import tsx bench/httpProfile.ts <profile> gateway/dist/annal.cjs.map ${from} ${monotonicUs()} ${result.requests.total}`)
   }
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`)
   console.log(`${name}: ${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms (${result.requests.total} requests)`)

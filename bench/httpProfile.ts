@@ -4,7 +4,7 @@
  * map, keeps those inside the measured pass, and prints µs per request by layer and the
  * functions that cost most.
  *
- *   node --import tsx bench/httpProfile.ts <profile> gateway/dist/annal.js.map <fromUs> <toUs> <requests>
+ *   node --import tsx bench/httpProfile.ts <profile> gateway/dist/annal.cjs.map <fromUs> <toUs> <requests>
  */
 import { readFileSync } from "node:fs"
 import { SourceMap } from "node:module"
@@ -30,7 +30,7 @@ const nodes = new Map(profile.nodes.map((n) => [n.id, n]))
 /** A sample's source: the original file (through the source map) or what V8 names it. */
 const sourceOf = (node: ProfileNode): { readonly file: string; readonly fn: string } => {
   const f = node.callFrame
-  if (!f.url.endsWith("annal.js")) return { file: f.url === "" ? f.functionName : f.url, fn: f.functionName }
+  if (!/annal\.c?js$/.test(f.url)) return { file: f.url === "" ? f.functionName : f.url, fn: f.functionName }
   const entry = map.findEntry(f.lineNumber, f.columnNumber) as { originalSource?: string; originalLine?: number; name?: string }
   const source = (entry.originalSource ?? "?").replace(/^.*node_modules\//, "").replace(/^.*\/(gateway|kernel|store|spec|programs)\/src\//, "annal:$1/")
   return { file: source, fn: `${entry.name ?? f.functionName} ${source}:${(entry.originalLine ?? 0) + 1}` }
