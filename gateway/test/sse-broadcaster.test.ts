@@ -30,7 +30,11 @@ const range = (from: number, to: number) => Array.from({ length: Math.max(0, to 
  * Appends `count` decisions from `fibers` concurrent appenders, one event per append; `resource`
  * sets a frame's size, `type` another event type (one no projection reads).
  */
-const appendMany = (count: number, options: { readonly fibers?: number; readonly resource?: string; readonly type?: string } = {}) => {
+const appendMany = async (count: number, options: { readonly fibers?: number; readonly resource?: string; readonly type?: string } = {}) => {
+  // Appends in a server come from I/O (requests, model answers); a loop of appends in this process
+  // that never waits for I/O would run as one chain of microtasks (the store's writer yields with
+  // Effect.yieldNow), and the sockets, timers and the broadcaster's pauses would never get a turn.
+  await new Promise<void>((resolve) => setImmediate(resolve))
   const fibers = options.fibers ?? 8
   return run(
     Effect.forEach(
