@@ -255,6 +255,27 @@ describe("EventStore (SQLite)", () => {
         expect(yield* verifyFile(filename)).toMatchObject({ valid: false, broken_at_seq: 2, found: "unparseable JSON" })
       }))
 
+    it.effect("data and meta written again in another but equivalent JSON form still verify; an edited value does not", () =>
+      Effect.gen(function*() {
+        const filename = tempDb()
+        yield* withStore(filename, (store) =>
+          store.append({ stream: "s", expectedVersion: "any", events: [{ type: "thing_happened", data: { b: 2, a: [1, "x"] } }], actor: "system", meta: { correlation_id: "c" } }))
+        tamper(filename, `UPDATE events SET data = '{ "b": 2.0, "a": [1, "x"] }', meta = '{"correlation_id" : "c"}' WHERE seq = 1`)
+        expect(yield* verifyFile(filename)).toMatchObject({ valid: true, entry_count: 1 })
+        tamper(filename, `UPDATE events SET data = '{ "b": 3, "a": [1, "x"] }' WHERE seq = 1`)
+        expect(yield* verifyFile(filename)).toMatchObject({ valid: false, broken_at_seq: 1, reason: "hash does not match the row's contents" })
+      }))
+
+    it.effect("text moved from the data column into meta, the hashed bytes unchanged, breaks the chain", () =>
+      Effect.gen(function*() {
+        const filename = tempDb()
+        yield* withStore(filename, (store) =>
+          store.append({ stream: "s", expectedVersion: "any", events: [draft(0), { type: "thing_happened", data: { a: 1, b: 2 } }], actor: "system" }))
+        // data {"a":1,"b":2} and meta {} were hashed as `{"a":1,"b":2},{}`; the same bytes split at another comma
+        tamper(filename, `PRAGMA ignore_check_constraints = ON; UPDATE events SET data = '{"a":1', meta = '"b":2},{}' WHERE seq = 2`)
+        expect(yield* verifyFile(filename)).toMatchObject({ valid: false, broken_at_seq: 2, found: "unparseable JSON" })
+      }))
+
     it.effect("a deleted row", () =>
       Effect.gen(function*() {
         const filename = yield* seeded(10)
