@@ -13,7 +13,7 @@ import { Kernel } from "@annal/kernel"
 import { EventStore } from "@annal/store"
 import { Effect } from "effect"
 import { execFileSync, spawn } from "node:child_process"
-import { mkdirSync } from "node:fs"
+import { mkdirSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { fmt, machine, tempDir } from "./lib.js"
 
@@ -23,6 +23,19 @@ const SIZES = (process.env.BENCH_EVENTS ?? "100000,1000000").split(",").map(Numb
 const PER_APPEND = 500
 
 const BARE = `require("node:http").createServer((q, s) => s.end()).listen(0, "127.0.0.1", function () { console.log("listening on http://127.0.0.1:" + this.address().port) })`
+
+/** CPU ms (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
+const cpuMs = (pid: number): number | undefined => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // clock ticks of 1/100 s
+  } catch {
+    return undefined
+  }
+}
+
+/** CPU ms of the last start `startOnce` timed: on a shared machine, steadier than its wall time. */
+let lastCpuMs: number | undefined
 
 /** Spawns `args`, returns the ms until its "listening on" line, and stops it. */
 const startOnce = (args: ReadonlyArray<string>): Promise<number> =>
@@ -34,6 +47,7 @@ const startOnce = (args: ReadonlyArray<string>): Promise<number> =>
       out += d
       if (/listening on http/.test(out)) {
         const listeningMs = performance.now() - started
+        lastCpuMs = cpuMs(child.pid!)
         child.stdout!.off("data", onData)
         child.stderr!.off("data", onData)
         child.removeAllListeners("exit")
@@ -60,9 +74,14 @@ const median = (xs: ReadonlyArray<number>) => {
 
 const series = async (label: string, args: () => ReadonlyArray<string>) => {
   const runs: Array<number> = []
-  for (let i = 0; i < RUNS; i++) runs.push(await startOnce(args()))
+  const cpu: Array<number> = []
+  for (let i = 0; i < RUNS; i++) {
+    runs.push(await startOnce(args()))
+    if (lastCpuMs !== undefined) cpu.push(lastCpuMs)
+  }
   const listening = median(runs)
-  console.log(`${label.padEnd(40)} listening after ${fmt(listening)} ms (runs: ${runs.map(fmt).join(", ")})`)
+  const cpuText = cpu.length === 0 ? "" : `; CPU ${fmt(median(cpu))} ms`
+  console.log(`${label.padEnd(40)} listening after ${fmt(listening)} ms (runs: ${runs.map(fmt).join(", ")})${cpuText}`)
   return listening
 }
 
