@@ -23,6 +23,9 @@ interface Entry {
   readonly allowed: boolean
   readonly hash: string
   readonly prev_hash: string
+  readonly type: string
+  readonly stream: string
+  readonly actor: string
   readonly data: Record<string, unknown>
   readonly meta: Record<string, unknown>
 }
@@ -103,7 +106,7 @@ describe("the audit endpoints over a log of known events", () => {
     expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: base + 8 }, (_, i) => i + 1))
     expect(known.map((e) => e.action)).toEqual(KNOWN_ACTIONS)
     for (const e of entries) {
-      expect(Object.keys(e).sort()).toEqual(["action", "agent_name", "allowed", "data", "hash", "meta", "prev_hash", "resource", "seq", "timestamp"])
+      expect(Object.keys(e).sort()).toEqual(["action", "actor", "agent_name", "allowed", "data", "hash", "meta", "prev_hash", "resource", "seq", "stream", "timestamp", "type"])
       expect(e.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
       expect(e.hash).toMatch(HASH)
       expect(e.prev_hash).toMatch(HASH)
@@ -122,17 +125,22 @@ describe("the audit endpoints over a log of known events", () => {
     ])
   })
 
-  it("an entry carries its event's data and meta exactly as the log holds them", async () => {
-    const changes = known.filter((e) => e.action === "config_changed")
-    // the same events read as the log's own rows: data and meta are the stored ones, byte for byte
-    const stream = await server.json<{ items: ReadonlyArray<{ seq: number; data: unknown; meta: unknown }> }>("/api/log/streams/config?limit=500")
-    for (const e of changes) {
+  it("an entry carries its event's type, stream, actor, data and meta exactly as the log holds them", async () => {
+    // the same events read as the log's own rows, stream by stream
+    for (const e of known) {
+      const stream = await server.json<{ items: ReadonlyArray<{ seq: number; type: string; stream: string; actor: string; data: unknown; meta: unknown }> }>(
+        `/api/log/streams/${encodeURIComponent(e.stream)}?limit=500`
+      )
       const row = stream.body.items.find((r) => r.seq === e.seq)
       expect(row).toBeDefined()
-      expect({ data: e.data, meta: e.meta }).toEqual({ data: row!.data, meta: row!.meta })
+      expect({ type: e.type, stream: e.stream, actor: e.actor, data: e.data, meta: e.meta }).toEqual({ type: row!.type, stream: row!.stream, actor: row!.actor, data: row!.data, meta: row!.meta })
     }
+    const changes = known.filter((e) => e.action === "config_changed")
     expect(JSON.stringify(changes.map((e) => e.data))).toMatch(/1001.*1002.*1003.*1004/)
+    // an access decision reads as the decision, and keeps the event's own names beside it
     const refusal = known.find((e) => e.action === "authenticate")!
+    expect(refusal).toMatchObject({ type: "access_decided", resource: "GET /api/status", allowed: false })
+    expect(refusal.stream).not.toBe(refusal.resource)
     expect(refusal.data).toMatchObject({ allowed: false, resource: "GET /api/status" })
   })
 

@@ -13,7 +13,14 @@ export const AuditEntry = Schema.Struct({
   allowed: Schema.Boolean,
   hash: Schema.String,
   prev_hash: Schema.String,
-  /** Annal's addition: the event's payload and its meta (correlation, causation, session), as the log holds them. */
+  /**
+   * Annal's additions: the event as the log names it (an access decision's entry shows the
+   * decision in action/resource/agent_name; these keep its own type, stream and actor), and its
+   * payload and meta (correlation, causation, session) as the log holds them.
+   */
+  type: Schema.String,
+  stream: Schema.String,
+  actor: Schema.String,
   data: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
   meta: Schema.Record({ key: Schema.String, value: Schema.Unknown })
 })

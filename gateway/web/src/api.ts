@@ -14,6 +14,7 @@ export const endpoints = {
   auditEntries: ["GET", "/api/audit/entries"],
   auditVerify: ["GET", "/api/audit/verify"],
   auditExport: ["POST", "/api/audit/export"],
+  logStream: ["GET", "/api/log/streams/{stream}"],
   sessions: ["GET", "/api/sessions"],
   session: ["GET", "/api/sessions/{id}"],
   deleteSession: ["DELETE", "/api/sessions/{id}"],

@@ -95,8 +95,14 @@ export const t = {
     data: "data",
     meta: "meta",
     history: "Entity history",
-    historyOf: (stream: string) => `Every event of ${stream}`,
-    count: (shown: number, total: number) => `${shown} of ${total} events`,
+    historyOf: (stream: string) => `History of ${stream}`,
+    historyCount: (shown: number, total: number) => `${shown} of ${total} events of this entity, newest first`,
+    historyMore: "More of this history",
+    historyJson: "The whole history as JSON",
+    version: (n: number) => `v${n}`,
+    loadingRow: "loading…",
+    count: (total: number) => `${total} events`,
+    countFiltered: (shown: number, loaded: number, total: number) => `${shown} of the ${loaded} loaded events match (the log has ${total}); load older ones to search further`,
     older: "Load older"
   },
   agents: {

@@ -86,6 +86,8 @@ export interface UiOptions {
   readonly config?: Record<string, unknown>
   /** Sign in through the form (default); false leaves the page at the sign-in form. */
   readonly signIn?: boolean
+  /** Fills the data directory before the server opens it (e.g. a long log written through the store). */
+  readonly prepare?: (dataDir: string) => Promise<void>
 }
 
 /** Starts the fake model and the server, opens a page in the worker's browser, and signs in through the form. */
@@ -94,9 +96,11 @@ export const openUi = async (options: UiOptions = {}): Promise<Ui> => {
   execFileSync(process.execPath, [join(ROOT, "gateway", "web", "scripts", "ensureBuilt.mjs")], { cwd: ROOT, stdio: "inherit" })
   mkdirSync(SCREENSHOTS, { recursive: true })
   const browser = sharedBrowser()
+  const dataDir = tempDir()
+  await options.prepare?.(dataDir)
   const fake = await startFakeOpenAi()
   const server = await startServer({
-    dataDir: tempDir(),
+    dataDir,
     env: { ANNAL_MODEL_PATH: "", ANNAL_LLM_BASE_URL: fake.url, ANNAL_LLM_MODEL: "fake", ...options.env }
   })
   await server.json("/api/config", { method: "PUT", body: JSON.stringify({ security: { rate_limit_per_minute: 100_000 } }) })
@@ -177,6 +181,11 @@ export const checkKeyboard = async (page: Page) => {
  */
 export const checkPage = async (page: Page, name: string) => {
   await checkKeyboard(page)
+  // the walk left the focus (and the scroll) at the page's last control: photograph it from the top
+  await page.evaluate(() => {
+    ;(document.activeElement as HTMLElement | null)?.blur()
+    window.scrollTo(0, 0)
+  })
   await checkAccessibility(page)
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) })
   await page.setViewportSize({ width: 375, height: 760 })

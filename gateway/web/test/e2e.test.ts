@@ -92,15 +92,23 @@ describe("the web UI", () => {
     await expect.poll(() => list.getByRole("option").count(), { timeout: 20_000 }).toBe(1)
     await list.getByRole("option").first().click()
     await expect.poll(() => page.getByRole("complementary", { name: "Event detail" }).textContent()).toMatch(/sha256:[0-9a-f]{64}/)
-    // the event's stream, every event of it
-    await page.getByRole("button", { name: /^Every event of / }).click()
-    expect(await page.getByLabel("Type").inputValue()).toBe("")
-    expect(await page.getByLabel("Stream").inputValue()).not.toBe("")
-    await expect.poll(() => list.textContent()).toContain("memory_stored")
-    await expect.poll(() => list.getByRole("option").count()).toBeGreaterThanOrEqual(1)
+    const detail = page.getByRole("complementary", { name: "Event detail" })
+    // the whole event: its data (the memory's content, which the live feed leaves out) and meta
+    await expect.poll(() => detail.textContent()).toContain("the record is live")
+    expect(await detail.textContent()).toMatch(/meta\{[\s\S]*\}/)
+    // the entity's history, from GET /api/log/streams/{stream}, and a link to it
+    const history = detail.getByRole("region", { name: /^History of memory-/ })
+    await expect.poll(() => history.getByRole("listitem").count()).toBe(1)
+    expect(await history.getByRole("listitem").first().textContent()).toMatch(/^v1 memory_stored/)
+    const href = await history.getByRole("link", { name: "The whole history as JSON" }).getAttribute("href")
+    expect(href).toMatch(/^\/api\/log\/streams\/memory-[0-9a-f-]+\?limit=500$/)
+    // the link works with the session cookie alone, like any link the page holds
+    const linked = await page.context().request.get(`${server.url}${href}`)
+    expect(linked.status()).toBe(200)
+    expect(((await linked.json()) as { items: ReadonlyArray<{ type: string }> }).items.map((e) => e.type)).toEqual(["memory_stored"])
+    await page.getByLabel("Type").fill("")
     await page.getByRole("button", { name: "Verify the chain" }).click()
     await expect.poll(() => page.getByRole("status").filter({ hasText: "Chain" }).textContent(), { timeout: 20_000 }).toMatch(/Chain valid: \d+ events verified/)
-    await page.getByLabel("Stream").fill("")
     await checkPage(page, "record")
   }, 90_000)
 

@@ -12,7 +12,8 @@ export const actorName = (actor: string) => (actor.startsWith("agent:") ? actor.
 
 /**
  * An event as an audit entry; access decisions show who was decided about and the verdict. The
- * event's data and meta ride along (Annal's addition), so one page of entries is the whole record.
+ * event's own type, stream, actor, data and meta ride along (Annal's addition), so one page of
+ * entries is the whole record.
  */
 export const toAuditEntry = (event: StoredEvent): AuditEntry => {
   if (event.type === ACCESS_DECIDED) {
@@ -26,6 +27,9 @@ export const toAuditEntry = (event: StoredEvent): AuditEntry => {
       allowed: d.allowed,
       hash: renderHash(event.hash),
       prev_hash: renderHash(event.prev_hash),
+      type: event.type,
+      stream: event.stream,
+      actor: event.actor,
       data: event.data,
       meta: event.meta
     }
@@ -39,6 +43,9 @@ export const toAuditEntry = (event: StoredEvent): AuditEntry => {
     allowed: true,
     hash: renderHash(event.hash),
     prev_hash: renderHash(event.prev_hash),
+    type: event.type,
+    stream: event.stream,
+    actor: event.actor,
     data: event.data,
     meta: event.meta
   }

@@ -1,12 +1,15 @@
 /**
- * The record: the log's events, newest first — paged from `/api/audit/entries` (with each
- * event's hash and prev_hash), live from `/api/events` as they are appended — filtered by type,
- * stream, actor and time, in a windowed list that stays fast on a long log; an event's detail;
- * and verifying the whole chain.
+ * The record: the log's events, newest first, in a windowed list as tall as the whole log —
+ * only the rows in view are in the page, and only the pages of `/api/audit/entries` they fall in
+ * are fetched (each entry with its data, meta, hash and prev_hash) — live from `/api/events` as
+ * events are appended; filtered by type, stream, actor and time over the events loaded; an
+ * event's detail with its entity's history from `/api/log/streams/{stream}`; and verifying the
+ * whole chain.
  */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks"
 import { call, urlOf } from "../api.js"
 import { useAction } from "../hooks.js"
+import { isFiltered, matches, noFilters, pagesInView, type RecordFilters, seqsOf } from "../recordPages.js"
 import { t } from "../strings.js"
 import { visibleRange } from "../virtual.js"
 
@@ -18,20 +21,44 @@ interface Row {
   readonly actor: string
   readonly hash?: string
   readonly prev_hash?: string
-  /** The public fields of a live event. */
+  /** The event's payload: whole from an entry, the public fields from a live event. */
   readonly data?: Record<string, unknown>
+  readonly meta?: Record<string, unknown>
 }
 
+interface Entry {
+  readonly seq: number
+  readonly timestamp: string
+  readonly type: string
+  readonly stream: string
+  readonly actor: string
+  readonly hash: string
+  readonly prev_hash: string
+  readonly data: Record<string, unknown>
+  readonly meta: Record<string, unknown>
+}
+
+interface StreamEvent {
+  readonly seq: number
+  readonly version: number
+  readonly type: string
+  readonly actor: string
+  readonly at: string
+}
+
+/** Seqs per page fetched (the API answers at most 1000 per call). */
 const PAGE = 500
+/** A row's height in px: the list is head × ROW tall (Chromium's limit, ~33 M px, is ~1.2 M rows). */
 const ROW = 28
+const HISTORY_PAGE = 20
+/** How long the view must rest before its pages are fetched: a fling through the log fetches only where it stops. */
+const SETTLE_MS = 80
 
-const fromEntry = (e: { seq: number; timestamp: string; action: string; resource: string; agent_name: string; hash: string; prev_hash: string }): Row => ({
-  seq: e.seq, at: e.timestamp, type: e.action, stream: e.resource, actor: e.agent_name, hash: e.hash, prev_hash: e.prev_hash
+/** An audit entry as the event the log holds (its type, stream and actor, not the decision an access entry shows). */
+const fromEntry = (e: Entry): Row => ({
+  seq: e.seq, at: e.timestamp, type: e.type, stream: e.stream, actor: e.actor,
+  hash: e.hash, prev_hash: e.prev_hash, data: e.data, meta: e.meta
 })
-
-/** Whether a row passes the filters (substring match, time from `since`). */
-export const matches = (row: Row, f: { type: string; stream: string; actor: string; since: string }) =>
-  row.type.includes(f.type) && row.stream.includes(f.stream) && row.actor.includes(f.actor) && (f.since === "" || row.at >= f.since)
 
 const Verify = () => {
   const { busy, error, run } = useAction()
@@ -47,23 +74,73 @@ const Verify = () => {
   )
 }
 
+/** The history of the entity an event changed: its stream's events, newest first, paged. */
+const History = ({ stream, onOpen }: { readonly stream: string; readonly onOpen: (seq: number) => void }) => {
+  const [events, setEvents] = useState<ReadonlyArray<StreamEvent>>([])
+  const [total, setTotal] = useState(0)
+  const { error, run } = useAction()
+  const load = (page: number) =>
+    run(async () => {
+      const answer = await call<{ items: ReadonlyArray<StreamEvent>; total: number }>("logStream", { params: { stream }, query: { page, limit: HISTORY_PAGE } })
+      setEvents((current) => (page === 1 ? answer.items : [...current, ...answer.items]))
+      setTotal(answer.total)
+    })
+  useEffect(() => {
+    setEvents([])
+    load(1)
+  }, [stream])
+  return (
+    <section class="stack" aria-label={t.record.historyOf(stream)}>
+      <h3>{t.record.historyOf(stream)}</h3>
+      <p class="muted">{t.record.historyCount(events.length, total)}</p>
+      <ol class="history">
+        {events.map((e) => (
+          <li key={e.seq}>
+            <button type="button" class="quiet" onClick={() => onOpen(e.seq)}>
+              {t.record.version(e.version)} {e.type}
+            </button>
+            <span class="muted"> {e.actor} · {e.at}</span>
+          </li>
+        ))}
+      </ol>
+      {events.length < total && <button type="button" class="quiet" onClick={() => load(Math.floor(events.length / HISTORY_PAGE) + 1)}>{t.record.historyMore}</button>}
+      <a href={urlOf("logStream", { params: { stream }, query: { limit: 500 } })}>{t.record.historyJson}</a>
+      {error !== undefined && <p role="alert" class="error">{error}</p>}
+    </section>
+  )
+}
+
 const RecordPage = () => {
-  const [rows, setRows] = useState<ReadonlyArray<Row>>([])
-  const [oldest, setOldest] = useState<number | undefined>()
-  const [filters, setFilters] = useState({ type: "", stream: "", actor: "", since: "" })
+  // every event read so far, by seq; `loaded` counts changes so the list re-renders
+  const cache = useRef(new Map<number, Row>())
+  const pages = useRef(new Set<number>())
+  const [loaded, setLoaded] = useState(0)
+  const [head, setHead] = useState(0)
+  const [filters, setFilters] = useState<RecordFilters>(noFilters)
   const [selected, setSelected] = useState<Row | undefined>()
   const [scroll, setScroll] = useState({ top: 0, height: 600 })
   const viewport = useRef<HTMLDivElement>(null)
 
-  const loadBefore = async (before: number) => {
-    const from = Math.max(1, before - PAGE)
-    const page = await call<{ entries: ReadonlyArray<Parameters<typeof fromEntry>[0]> }>("auditEntries", { query: { from_seq: from, to_seq: before - 1 } })
-    const older = page.entries.map(fromEntry).reverse()
-    setRows((current) => {
-      const known = new Set(current.map((r) => r.seq))
-      return [...current, ...older.filter((r) => !known.has(r.seq))]
-    })
-    setOldest(from)
+  const keep = (rows: ReadonlyArray<Row>) => {
+    for (const row of rows) {
+      const known = cache.current.get(row.seq)
+      // an entry is the whole event; a live event only its public fields
+      if (known === undefined || known.hash === undefined) cache.current.set(row.seq, row)
+    }
+    setLoaded(cache.current.size)
+  }
+
+  const loadPage = async (page: number) => {
+    if (pages.current.has(page)) return
+    pages.current.add(page)
+    try {
+      const answer = await call<{ entries: ReadonlyArray<Entry> }>("auditEntries", { query: seqsOf(page, PAGE) })
+      keep(answer.entries.map(fromEntry))
+    } catch (e) {
+      // fetched again when it next comes into view
+      pages.current.delete(page)
+      throw e
+    }
   }
 
   useEffect(() => {
@@ -72,9 +149,10 @@ const RecordPage = () => {
     source.onmessage = (message) => {
       const { type, seq, at, stream, actor, ...data } = JSON.parse(message.data) as Record<string, unknown>
       const row: Row = { seq: Number(seq), at: String(at), type: String(type), stream: String(stream), actor: String(actor), data }
-      setRows((current) => (current.some((r) => r.seq === row.seq) ? current : [row, ...current]))
+      keep([row])
+      setHead((h) => Math.max(h, row.seq))
     }
-    call<{ components: { state_store: { head_seq: number } } }>("status").then((s) => loadBefore(s.components.state_store.head_seq + 1))
+    call<{ components: { state_store: { head_seq: number } } }>("status").then((s) => setHead((h) => Math.max(h, s.components.state_store.head_seq)))
     return () => source.close()
   }, [])
 
@@ -83,24 +161,50 @@ const RecordPage = () => {
     if (el !== null) setScroll({ top: el.scrollTop, height: el.clientHeight })
   }, [])
 
-  const shown = useMemo(() => rows.filter((r) => matches(r, filters)), [rows, filters])
-  const { first, last } = visibleRange(scroll.top, scroll.height, ROW, shown.length)
+  const filtered = isFiltered(filters)
+  // filtered: the loaded events that match, newest first; otherwise every seq from the head down
+  const shown = useMemo(
+    () => (filtered ? [...cache.current.values()].filter((r) => matches(r, filters)).sort((a, b) => b.seq - a.seq) : undefined),
+    [filtered, filters, loaded]
+  )
+  const count = shown === undefined ? head : shown.length
+  const { first, last } = visibleRange(scroll.top, scroll.height, ROW, count)
 
-  const select = async (row: Row) => {
-    setSelected(row)
-    if (row.hash === undefined) {
-      const page = await call<{ entries: ReadonlyArray<Parameters<typeof fromEntry>[0]> }>("auditEntries", { query: { from_seq: row.seq, to_seq: row.seq } })
-      const entry = page.entries[0]
-      if (entry !== undefined) setSelected({ ...row, hash: entry.hash, prev_hash: entry.prev_hash })
+  useEffect(() => {
+    if (shown !== undefined) return
+    const timer = setTimeout(() => {
+      for (const page of pagesInView(head, first, last, PAGE)) loadPage(page).catch(() => undefined)
+    }, SETTLE_MS)
+    return () => clearTimeout(timer)
+  }, [shown === undefined, head, first, last])
+
+  const oldestLoaded = Math.min(...pages.current, Infinity)
+  const loadOlder = () => {
+    const next = Number.isFinite(oldestLoaded) ? oldestLoaded - 1 : Math.floor((head - 1) / PAGE)
+    if (next >= 0) loadPage(next).catch(() => undefined)
+  }
+
+  const open = async (seq: number) => {
+    const known = cache.current.get(seq)
+    if (known !== undefined) setSelected(known)
+    if (known?.hash === undefined) {
+      const answer = await call<{ entries: ReadonlyArray<Entry> }>("auditEntries", { query: { from_seq: seq, to_seq: seq } })
+      const entry = answer.entries[0]
+      if (entry !== undefined) {
+        keep([fromEntry(entry)])
+        setSelected(fromEntry(entry))
+      }
     }
   }
 
-  const field = (name: keyof typeof filters, label: string) => (
+  const field = (name: keyof RecordFilters, label: string) => (
     <label>
       {label}
       <input value={filters[name]} onInput={(e) => setFilters({ ...filters, [name]: (e.currentTarget as HTMLInputElement).value })} />
     </label>
   )
+
+  const rowAt = (position: number): Row | undefined => (shown === undefined ? cache.current.get(head - position) : shown[position])
 
   return (
     <section aria-labelledby="record-title">
@@ -114,19 +218,33 @@ const RecordPage = () => {
         {field("actor", t.record.actor)}
         {field("since", t.record.since)}
       </fieldset>
-      <p class="muted" role="status">{t.record.count(shown.length, rows.length)}</p>
+      <p class="muted" role="status">{shown === undefined ? t.record.count(head) : t.record.countFiltered(shown.length, loaded, head)}</p>
       <div class="record">
         <div class="viewport" ref={viewport} tabIndex={0} role="listbox" aria-label={t.record.title}
           onScroll={(e) => setScroll({ top: (e.currentTarget as HTMLDivElement).scrollTop, height: (e.currentTarget as HTMLDivElement).clientHeight })}>
-          <div class="rows" style={{ height: `${shown.length * ROW}px` }}>
-            {shown.slice(first, last).map((row, i) => (
-              <button type="button" role="option" key={row.seq} class="event" aria-selected={selected?.seq === row.seq}
-                style={{ transform: `translateY(${(first + i) * ROW}px)` }} onClick={() => select(row)}>
-                <span class="seq">{row.seq}</span>
-                <span class="type">{row.type}</span>
-                <span class="muted stream">{row.stream}</span>
-              </button>
-            ))}
+          <div class="rows" style={{ height: `${count * ROW}px` }}>
+            {Array.from({ length: last - first }, (_, i) => {
+              const position = first + i
+              const row = rowAt(position)
+              const style = { transform: `translateY(${position * ROW}px)` }
+              if (row === undefined) {
+                const seq = head - position
+                return (
+                  <div role="option" key={`seq-${seq}`} class="event pending" aria-selected={false} aria-busy="true" style={style}>
+                    <span class="seq">{seq}</span>
+                    <span class="muted">{t.record.loadingRow}</span>
+                  </div>
+                )
+              }
+              return (
+                <button type="button" role="option" key={`seq-${row.seq}`} class="event" aria-selected={selected?.seq === row.seq}
+                  style={style} onClick={() => open(row.seq)}>
+                  <span class="seq">{row.seq}</span>
+                  <span class="type">{row.type}</span>
+                  <span class="muted stream">{row.stream}</span>
+                </button>
+              )
+            })}
           </div>
         </div>
         <aside class="detail card" aria-label={t.record.detail}>
@@ -140,17 +258,14 @@ const RecordPage = () => {
               <dt>{t.record.actor}</dt><dd>{selected.actor}</dd>
               <dt>{t.record.hash}</dt><dd><code>{selected.hash ?? "…"}</code></dd>
               <dt>{t.record.prevHash}</dt><dd><code>{selected.prev_hash ?? "…"}</code></dd>
-              {selected.data !== undefined && (<><dt>{t.record.data}</dt><dd><pre>{JSON.stringify(selected.data, null, 2)}</pre></dd></>)}
+              <dt>{t.record.data}</dt><dd><pre>{selected.data === undefined ? "…" : JSON.stringify(selected.data, null, 2)}</pre></dd>
+              <dt>{t.record.meta}</dt><dd><pre>{selected.meta === undefined ? "…" : JSON.stringify(selected.meta, null, 2)}</pre></dd>
             </dl>
           )}
-          {selected !== undefined && (
-            <button type="button" class="quiet" onClick={() => setFilters({ type: "", stream: selected.stream, actor: "", since: "" })}>
-              {t.record.historyOf(selected.stream)}
-            </button>
-          )}
+          {selected !== undefined && <History stream={selected.stream} onOpen={(seq) => open(seq)} />}
         </aside>
       </div>
-      {oldest !== undefined && oldest > 1 && <button type="button" class="quiet" onClick={() => loadBefore(oldest)}>{t.record.older}</button>}
+      {shown !== undefined && oldestLoaded > 0 && <button type="button" class="quiet" onClick={loadOlder}>{t.record.older}</button>}
     </section>
   )
 }
