@@ -83,6 +83,7 @@ describe("the web UI", () => {
     await page.getByRole("heading", { name: "The record" }).waitFor()
     const list = page.getByRole("listbox", { name: "The record" })
     await expect.poll(() => list.getByRole("option").count(), { timeout: 20_000 }).toBeGreaterThan(10)
+    // a filter typed before the newest page has arrived still searches it
     await page.getByLabel("Type").fill("approval")
     await expect.poll(() => list.textContent()).toContain("approval_requested")
     // an event appended now appears without a reload

@@ -171,7 +171,11 @@ const RecordPage = () => {
   const { first, last } = visibleRange(scroll.top, scroll.height, ROW, count)
 
   useEffect(() => {
-    if (shown !== undefined) return
+    // filtered: at least the newest page is searched, even when the filter came before it loaded
+    if (shown !== undefined) {
+      if (head > 0) loadPage(Math.floor((head - 1) / PAGE)).catch(() => undefined)
+      return
+    }
     const timer = setTimeout(() => {
       for (const page of pagesInView(head, first, last, PAGE)) loadPage(page).catch(() => undefined)
     }, SETTLE_MS)
