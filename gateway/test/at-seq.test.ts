@@ -51,7 +51,7 @@ const reads = (ids: { readonly memory?: string; readonly persona?: string; reado
   { path: "/api/config" },
   ...(ids.memory === undefined ? [] : [{ path: `/api/memory/${ids.memory}` }]),
   ...(ids.persona === undefined ? [] : [{ path: `/api/personas/${ids.persona}` }]),
-  ...(ids.cron === undefined ? [] : [{ path: `/api/cron-jobs/${ids.cron}` }]),
+  ...(ids.cron === undefined ? [] : [{ path: `/api/cron-jobs/${ids.cron}` }, { path: `/api/cron-jobs/${ids.cron}/runs` }]),
   ...(ids.session === undefined ? [] : [{ path: `/api/sessions/${ids.session}` }]),
   ...(ids.seed === undefined ? [] : [{ path: `/api/seeds/${ids.seed}` }, { path: `/api/seeds/${ids.seed}/evolution` }])
 ]

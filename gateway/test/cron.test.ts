@@ -192,6 +192,57 @@ describe("POST /api/cron-jobs/{id}/trigger", () => {
   })
 })
 
+describe("GET /api/cron-jobs/{id}/runs", () => {
+  const head = async () => (await server.json("/api/status")).body.components.state_store.head_seq as number
+
+  it("lists a job's runs newest first with what became of each task, paged and as of any seq; 404 for no job", async () => {
+    const id = await create({ name: "with-runs", schedule: "0 0 0 1 1 *", goal: "count the files" })
+    expect((await server.json(`/api/cron-jobs/${id}/runs`)).body).toEqual({ items: [], total: 0, page: 1, limit: 50 })
+    const first = (await post(`/api/cron-jobs/${id}/trigger`)).body.task_id as string
+    const afterFirst = await head()
+    const second = (await post(`/api/cron-jobs/${id}/trigger`)).body.task_id as string
+    const cancelled = await post(`/api/scheduler/tasks/${first}/cancel`)
+    expect(cancelled.status).toBe(200)
+
+    const { status, body } = await server.json(`/api/cron-jobs/${id}/runs`)
+    expect(status).toBe(200)
+    expect(body).toEqual({
+      items: [
+        { task_id: second, job_id: id, seq: expect.any(Number), at: expect.any(String), reason: "manual", status: "queued", outcome: null, ended_at: null },
+        {
+          task_id: first,
+          job_id: id,
+          seq: expect.any(Number),
+          at: expect.any(String),
+          reason: "manual",
+          status: "cancelled",
+          outcome: "cancelled through the API",
+          ended_at: expect.any(String)
+        }
+      ],
+      total: 2,
+      page: 1,
+      limit: 50
+    })
+    // each run names the cron_triggered event it began with
+    const entries = (await triggers(server, id)) as unknown as Array<{ seq: number; data: { task_id: string } }>
+    expect(body.items.map((r: { seq: number }) => r.seq)).toEqual([second, first].map((t) => entries.find((e) => e.data.task_id === t)!.seq))
+    expect(Date.parse(body.items[1].ended_at)).toBeGreaterThanOrEqual(Date.parse(body.items[1].at))
+
+    const paged = await server.json(`/api/cron-jobs/${id}/runs?limit=1&page=2`)
+    expect(paged.body).toEqual({ items: [body.items[1]], total: 2, page: 2, limit: 1 })
+    const past = await server.json(`/api/cron-jobs/${id}/runs?at_seq=${afterFirst}`)
+    expect(past.body).toEqual({ items: [{ ...body.items[1], status: "queued", outcome: null, ended_at: null }], total: 1, page: 1, limit: 50 })
+
+    const unknown = await server.json("/api/cron-jobs/nope/runs")
+    expect(unknown.status).toBe(404)
+    expect(unknown.body.error).toContain("nope")
+    // a deleted job's runs go with it
+    await server.json(`/api/cron-jobs/${id}`, { method: "DELETE" })
+    expect((await server.json(`/api/cron-jobs/${id}/runs`)).status).toBe(404)
+  })
+})
+
 describe("jobs fire on their schedule", () => {
   it("an every-second job appends cron_triggered and queues a task; deleting it stops it", async () => {
     const id = await create({ name: "every-second", schedule: "* * * * * *", goal: "tick" })

@@ -103,6 +103,24 @@ describe("cron decisions (pure)", () => {
     expect(job?.last_success).toBe(true)
     expect(CronDecide.evolve(job, event(CronEvents.CRON_JOB_DELETED, { id: "j1" }, 7, 4))).toBeUndefined()
   })
+
+  it("follows a run from its trigger through its task's start to its end, or to a refused submission", () => {
+    const trigger = event(CronEvents.CRON_TRIGGERED, { job_id: "j1", task_id: "t1", reason: "manual" }, 2, 2)
+    expect(CronDecide.evolveRun(undefined, event(SchedulerEvents.TASK_STARTED, { id: "t1", runner: "r" }, 1, 1))).toBeUndefined()
+    let run = CronDecide.evolveRun(undefined, trigger)
+    expect(run).toEqual({ task_id: "t1", job_id: "j1", seq: 2, at: "2026-01-01T00:00:02.000Z", reason: "manual", status: "queued", outcome: null, ended_at: null })
+    run = CronDecide.evolveRun(run, event(SchedulerEvents.TASK_STARTED, { id: "t1", runner: "r" }, 3, 2))
+    expect(run).toMatchObject({ status: "running", outcome: null, ended_at: null })
+    for (const [type, data, status, outcome] of [
+      [SchedulerEvents.TASK_COMPLETED, { id: "t1", summary: "done" }, "completed", "done"],
+      [SchedulerEvents.TASK_FAILED, { id: "t1", error: "broke" }, "failed", "broke"],
+      [SchedulerEvents.TASK_CANCELLED, { id: "t1", reason: "by hand" }, "cancelled", "by hand"]
+    ] as const) {
+      expect(CronDecide.evolveRun(run, event(type, data, 4, 3))).toMatchObject({ status, outcome, ended_at: "2026-01-01T00:00:04.000Z", seq: 2 })
+    }
+    const refused = CronDecide.evolveRun(CronDecide.evolveRun(undefined, trigger), event(CronEvents.CRON_RUN_FAILED, { job_id: "j1", task_id: "t1", error: "queue full" }, 3, 3))
+    expect(refused).toMatchObject({ status: "not_submitted", outcome: "queue full", ended_at: "2026-01-01T00:00:03.000Z" })
+  })
 })
 
 describe("cron jobs", () => {
@@ -191,10 +209,14 @@ describe("cron jobs", () => {
         const direct = yield* scheduler.submit({ description: "by hand", goal: "by hand", source: { kind: "api", id: null } }, user)
         yield* eventually(scheduler.get(direct.id), (t) => t.status === "Completed")
         const report = yield* Rebuild.rebuild(Kernel.projections)
-        const mine = report.tables.filter((t) => t.table === "cron_jobs" || t.table === "scheduler_tasks")
-        expect(mine.map((t) => t.table).sort()).toEqual(["cron_jobs", "scheduler_tasks"])
+        const mine = report.tables.filter((t) => t.table.startsWith("cron_") || t.table === "scheduler_tasks")
+        expect(mine.map((t) => t.table).sort()).toEqual(["cron_jobs", "cron_runs", "scheduler_tasks"])
         expect(mine.every((t) => t.equal)).toBe(true)
         expect(mine.find((t) => t.table === "cron_jobs")!.live.rows).toBe(2)
+        // c's runs went with it; a and b ran once each
+        expect(mine.find((t) => t.table === "cron_runs")!.live.rows).toBe(2)
+        const runs = yield* cron.runs(a, { page: 1, limit: 50, offset: 0 })
+        expect(runs).toMatchObject({ total: 1, items: [{ job_id: a, reason: "manual", status: "failed", outcome: "failed on purpose" }] })
         return { a, b, jobs: yield* cron.list }
       }).pipe(Effect.provide(kernel(filename, completingRunner)))
 
@@ -207,7 +229,7 @@ describe("cron jobs", () => {
         expect(jobs[1]).toMatchObject({ name: "b2", schedule: "0 0 0 * * *", toolchain: "rust", priority: "Critical", last_success: true })
         expect(jobs[1]!.next_run).toMatch(/T00:00:00\.000Z$/)
         const report = yield* Rebuild.rebuild(Kernel.projections)
-        expect(report.tables.filter((t) => t.table === "cron_jobs" || t.table === "scheduler_tasks").every((t) => t.equal)).toBe(true)
+        expect(report.tables.filter((t) => t.table.startsWith("cron_") || t.table === "scheduler_tasks").every((t) => t.equal)).toBe(true)
       }).pipe(Effect.provide(kernel(filename)))
     }))
 })

@@ -7,7 +7,9 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authorization } from "./Auth.js"
 import { TaskPriority } from "./Scheduler.js"
-import { AtSeqQuery } from "./AtSeq.js"
+import { AtSeqQuery, PageAtSeqQuery } from "./AtSeq.js"
+import { NotFound } from "./Errors.js"
+import { Page } from "./Pagination.js"
 
 const notBlank = (max: number) =>
   Schema.String.pipe(
@@ -82,6 +84,32 @@ export const CronTriggerResult = Schema.Struct({
 })
 export type CronTriggerResult = typeof CronTriggerResult.Type
 
+/**
+ * Where a run stands: its task `queued`, `running`, or ended (`completed`, `failed`,
+ * `cancelled`); `not_submitted` when the scheduler refused the task.
+ */
+export const CronRunStatus = Schema.Literal("queued", "running", "completed", "failed", "cancelled", "not_submitted")
+export type CronRunStatus = typeof CronRunStatus.Type
+
+/** One firing of a job, as `GET /api/cron-jobs/{id}/runs` lists it (Annal's addition to the seed). */
+export const CronRun = Schema.Struct({
+  /** The task the run submitted to the scheduler (`GET /api/scheduler/tasks/{id}`). */
+  task_id: Schema.String,
+  job_id: Schema.String,
+  /** The log position of its `cron_triggered` event. */
+  seq: Schema.Number,
+  /** When it fired. */
+  at: Schema.String,
+  /** On its schedule, or triggered by hand. */
+  reason: Schema.Literal("schedule", "manual"),
+  status: CronRunStatus,
+  /** The task's summary, error or cancellation reason once it ended; why it was not submitted. */
+  outcome: Schema.NullOr(Schema.String),
+  /** When its task ended (or submitting failed). */
+  ended_at: Schema.NullOr(Schema.String)
+}).annotations({ identifier: "CronRun" })
+export type CronRun = typeof CronRun.Type
+
 const JobPath = Schema.Struct({ id: Schema.String })
 
 export class CronGroup extends HttpApiGroup.make("cron")
@@ -93,6 +121,14 @@ export class CronGroup extends HttpApiGroup.make("cron")
       .annotate(OpenApi.Description, "`schedule`: 6 fields (sec min hour day month weekday, UTC); 5 fields read as seconds 0.")
   )
   .add(HttpApiEndpoint.get("get", "/api/cron-jobs/:id").setPath(JobPath).setUrlParams(AtSeqQuery).addSuccess(CronJob))
+  .add(
+    HttpApiEndpoint.get("runs", "/api/cron-jobs/:id/runs")
+      .setPath(JobPath)
+      .setUrlParams(PageAtSeqQuery)
+      .addSuccess(Page(CronRun))
+      .addError(NotFound)
+      .annotate(OpenApi.Description, "The job's past runs, newest first, each with what became of the task it submitted; 404 for an unknown job.")
+  )
   .add(HttpApiEndpoint.del("delete", "/api/cron-jobs/:id").setPath(JobPath).addSuccess(CronJobDeletedResponse))
   .add(HttpApiEndpoint.post("edit", "/api/cron-jobs/:id/edit").setPath(JobPath).setPayload(CronJobUpdate).addSuccess(CronJobUpdatedResponse))
   .add(

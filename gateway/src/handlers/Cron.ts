@@ -1,7 +1,7 @@
 /** Cron jobs (seed section 13): goals submitted to the scheduler on a schedule. */
 import { HttpApiBuilder } from "@effect/platform"
 import { Cron } from "@annal/kernel"
-import { AnnalApi } from "@annal/spec"
+import { AnnalApi, pageRequest } from "@annal/spec"
 import { Effect } from "effect"
 import { API_ACTOR, apiError, requestMeta, asOf } from "./common.js"
 
@@ -17,6 +17,8 @@ export const CronLive = HttpApiBuilder.group(AnnalApi, "cron", (handlers) =>
           Effect.mapError(apiError("could not create the cron job"))
         ))
       .handle("get", ({ path, urlParams }) => asOf(urlParams)(Effect.mapError(cron.get(path.id), apiError("could not read the cron job"))))
+      .handle("runs", ({ path, urlParams }) =>
+        asOf(urlParams)(Effect.mapError(cron.runs(path.id, pageRequest(urlParams)), apiError("could not read the runs of the cron job"))))
       .handle("delete", ({ path }) =>
         Effect.flatMap(context, (ctx) => cron.remove(path.id, ctx)).pipe(
           Effect.map((id) => ({ deleted: id })),

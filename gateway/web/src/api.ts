@@ -50,6 +50,7 @@ export const endpoints = {
   deleteCronJob: ["DELETE", "/api/cron-jobs/{id}"],
   editCronJob: ["POST", "/api/cron-jobs/{id}/edit"],
   triggerCronJob: ["POST", "/api/cron-jobs/{id}/trigger"],
+  cronRuns: ["GET", "/api/cron-jobs/{id}/runs"],
   personas: ["GET", "/api/personas"],
   activatePersona: ["PUT", "/api/personas/active"],
   createPersona: ["POST", "/api/personas"],

@@ -255,7 +255,13 @@ export const t = {
     ran: (name: string, success: boolean, summary: string) => `${name}: ${success ? "ran" : "did not succeed"} — ${summary}`,
     jobs: "Jobs",
     noJobs: "No cron jobs yet.",
-    edit: "Edit"
+    edit: "Edit",
+    runsOf: (name: string, total: number | undefined) => `Past runs of ${name}${total === undefined ? "" : ` (${total})`}`,
+    noRuns: "It has not run yet.",
+    moreRuns: (name: string) => `Show more runs of ${name}`,
+    seq: (seq: number) => `seq ${seq}`,
+    reason: { schedule: "on schedule", manual: "by hand" },
+    runStatus: { queued: "queued", running: "running", completed: "completed", failed: "failed", cancelled: "cancelled", not_submitted: "not submitted" }
   },
   personas: {
     title: "Personas & skills",

@@ -176,10 +176,10 @@ export const checkKeyboard = async (page: Page) => {
 
 /**
  * The checks every page passes as it is now: reachable with the keyboard alone, accessible in the light theme at desktop width
- * (photographed as `<name>.png`), then at 375 px in the dark theme with no sideways scroll and
+ * (photographed as `<name>.png`; the whole page with `fullPage`, else what fits the window), then at 375 px in the dark theme with no sideways scroll and
  * still accessible (photographed as `<name>-375-dark.png`); the page is left as it was found.
  */
-export const checkPage = async (page: Page, name: string) => {
+export const checkPage = async (page: Page, name: string, options: { readonly fullPage?: boolean } = {}) => {
   await checkKeyboard(page)
   // the walk left the focus (and the scroll) at the page's last control: photograph it from the top
   await page.evaluate(() => {
@@ -187,14 +187,14 @@ export const checkPage = async (page: Page, name: string) => {
     window.scrollTo(0, 0)
   })
   await checkAccessibility(page)
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) })
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: options.fullPage ?? false })
   await page.setViewportSize({ width: 375, height: 760 })
   await page.getByLabel("Switch theme").selectOption("dark")
   await page.waitForFunction(() => document.documentElement.dataset.theme === "dark", undefined, { timeout: 5_000 })
   try {
     expect(await widerThanViewport(page)).toEqual([])
     await checkAccessibility(page)
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}-375-dark.png`) })
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}-375-dark.png`), fullPage: options.fullPage ?? false })
   } finally {
     await page.getByLabel("Switch theme").selectOption("system")
     await page.setViewportSize({ width: 1200, height: 760 })

@@ -1,7 +1,8 @@
 /**
  * The Cron page in Chromium against a real server: a job created from the form is listed with
  * its next fire time; a bad schedule is refused with the server's error; the job is edited, run
- * now (its last run then shown) and deleted — each checked on the server. The page passes the
+ * now (its last run then shown, and the run in its past runs as the server lists it) and
+ * deleted — each checked on the server. The page passes the
  * checks every page passes (axe, 375 px, dark theme, no console error).
  */
 import { describe, expect, it } from "vitest"
@@ -25,7 +26,8 @@ describe("the Cron page", () => {
     await form.getByLabel("Schedule (6 fields, UTC)").fill("0 0 2 * * *")
     await form.getByRole("button", { name: "Create a job" }).click()
     await page.getByRole("status").filter({ hasText: /^Created job / }).waitFor()
-    const item = page.getByRole("region", { name: "Jobs" }).getByRole("listitem").filter({ hasText: "nightly" })
+    // the job's own item (its runs are list items inside it)
+    const item = page.getByRole("region", { name: "Jobs" }).getByRole("listitem").filter({ has: page.getByRole("button", { name: "Run nightly now" }) })
     const next = (await jobs())[0]!.next_run!
     await expect.poll(() => item.textContent()).toContain(`Next run: ${await page.evaluate((iso) => new Date(iso).toLocaleString(), next)}`)
 
@@ -40,7 +42,20 @@ describe("the Cron page", () => {
     await page.getByRole("status").filter({ hasText: /^nightly: / }).waitFor({ timeout: 60_000 })
     expect((await jobs())[0]!.last_run).not.toBeNull()
     await expect.poll(() => item.textContent()).not.toContain("Last run: never")
-    await checkPage(page, "cron")
+    // the run appears in the job's past runs, with where its task stands as the server says
+    const runs = page.getByRole("region", { name: /^Past runs of nightly/ })
+    await runs.getByRole("heading", { name: "Past runs of nightly (1)" }).waitFor()
+    const runItem = runs.getByRole("listitem")
+    await expect.poll(() => runItem.count()).toBe(1)
+    expect(await runItem.textContent()).toContain("by hand")
+    const id = (await jobs())[0]!.id
+    const label = (status: string) => status.replace("_", " ")
+    await expect.poll(async () => {
+      const [run] = (await ui.server.json<{ items: ReadonlyArray<{ status: string; seq: number }> }>(`/api/cron-jobs/${id}/runs`)).body.items
+      const text = (await runItem.textContent()) ?? ""
+      return text.startsWith(label(run!.status)) && text.includes(`seq ${run!.seq}`)
+    }, { timeout: 30_000 }).toBe(true)
+    await checkPage(page, "cron", { fullPage: true })
 
     await page.getByRole("button", { name: "Delete nightly" }).click()
     await page.getByRole("status").filter({ hasText: "Deleted nightly." }).waitFor()

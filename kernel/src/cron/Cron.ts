@@ -5,7 +5,7 @@
  * `cron_triggered` and submits the job's goal as a task. One process fires the jobs: several
  * processes over one log would each fire them (a leader lock is future work).
  */
-import type { CreateCronJob, CronJob, CronJobUpdate, CronTriggerResult } from "@annal/spec"
+import type { CreateCronJob, CronJob, CronJobUpdate, CronRun, CronTriggerResult, PageRequest } from "@annal/spec"
 import { EventStore, type EventStoreError, IdGenerator, type StoredEvent } from "@annal/store"
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Either, Layer, Runtime } from "effect"
@@ -14,10 +14,11 @@ import { Scheduler } from "../scheduler/Scheduler.js"
 import { type CommandContext, query } from "../shared/Command.js"
 import { answerWith, commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
+import { type Paged, paged } from "../shared/Page.js"
 import { decoding } from "../shared/ViewRow.js"
 import { type CronDecision, type CronJobState, decideCreate, decideDelete, decideRunFailed, decideTrigger, decideUpdate } from "./decide.js"
 import { CRON_JOB_CREATED, CRON_JOB_DELETED, CRON_JOB_UPDATED, CRON_RUN_FAILED, CRON_TRIGGERED, cronStream } from "./events.js"
-import { type CronJobRow, fromRow } from "./projection.js"
+import { type CronJobRow, type CronRunRow, fromRow, runFromRow } from "./projection.js"
 
 /** The actor of scheduled runs. */
 export const CRON_ACTOR = "system:cron"
@@ -48,6 +49,8 @@ export class Cron extends Context.Tag("@annal/kernel/Cron")<
   {
     readonly list: Effect.Effect<ReadonlyArray<CronJob>, EventStoreError>
     readonly get: (id: string) => Effect.Effect<CronJob, EntityNotFound | EventStoreError>
+    /** A job's past runs, newest first, each with where its task stands. */
+    readonly runs: (id: string, page: PageRequest) => Effect.Effect<Paged<CronRun>, EntityNotFound | EventStoreError>
     /** Creates a job and starts its timer; returns its id. */
     readonly create: (
       request: CreateCronJob,
@@ -234,6 +237,17 @@ export class Cron extends Context.Tag("@annal/kernel/Cron")<
           Effect.flatMap((rows) => decoding(() => rows.map((r) => toCronJob(fromRow(r), nextRunOf(r.id)))))
         ),
         get: (id) => Effect.map(loadOrFail(id), (job) => toCronJob(job, nextRunOf(id))),
+        runs: (id, page) =>
+          Effect.zipRight(
+            loadOrFail(id),
+            provide(paged(
+              "the runs of a cron job",
+              page,
+              (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM cron_runs WHERE job_id = ${id}`,
+              (sql, limit, offset) => sql<CronRunRow>`SELECT * FROM cron_runs WHERE job_id = ${id} ORDER BY seq DESC LIMIT ${limit} OFFSET ${offset}`,
+              (row) => row
+            )).pipe(Effect.flatMap((runs) => decoding(() => ({ ...runs, items: runs.items.map(runFromRow) }))))
+          ),
         create: (request, context) =>
           Effect.gen(function*() {
             const id = yield* created({ id: yield* ids.next, request }, context)

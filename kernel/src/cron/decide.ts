@@ -1,11 +1,20 @@
 /** Pure decisions and evolution of cron jobs. */
-import type { CreateCronJob, CronJobUpdate } from "@annal/spec"
+import type { CreateCronJob, CronJobUpdate, CronRun } from "@annal/spec"
 import type { StoredEvent } from "@annal/store"
 import { Either } from "effect"
 import { validateDetailed } from "node-cron"
 import { InvalidCommand } from "../shared/errors.js"
 import { decodeData } from "../shared/EventData.js"
-import { TASK_CANCELLED, TASK_COMPLETED, TASK_FAILED, TaskEnded } from "../scheduler/events.js"
+import {
+  TASK_CANCELLED,
+  TASK_COMPLETED,
+  TASK_FAILED,
+  TASK_STARTED,
+  TaskCancelled,
+  TaskCompleted,
+  TaskEnded,
+  TaskFailed
+} from "../scheduler/events.js"
 import {
   CRON_JOB_CREATED,
   CRON_JOB_DELETED,
@@ -171,5 +180,36 @@ export const evolve = (job: CronJobState | undefined, event: StoredEvent): CronJ
     }
     default:
       return job
+  }
+}
+
+/** One run of a job as its events made it: the API's `CronRun`. */
+export type CronRunState = CronRun
+
+/**
+ * A run after an event: `cron_triggered` starts it (queued), a failed submission ends it
+ * (`not_submitted`), and its task's start and end move it on. Undefined until it is triggered.
+ * Deterministic.
+ */
+export const evolveRun = (run: CronRunState | undefined, event: StoredEvent): CronRunState | undefined => {
+  if (event.type === CRON_TRIGGERED) {
+    const d = decodeData(CronTriggered, event)
+    return { task_id: d.task_id, job_id: d.job_id, seq: event.seq, at: event.at, reason: d.reason, status: "queued", outcome: null, ended_at: null }
+  }
+  if (run === undefined) return undefined
+  const ended = (status: CronRunState["status"], outcome: string): CronRunState => ({ ...run, status, outcome, ended_at: event.at })
+  switch (event.type) {
+    case CRON_RUN_FAILED:
+      return ended("not_submitted", decodeData(CronRunFailed, event).error)
+    case TASK_STARTED:
+      return { ...run, status: "running" }
+    case TASK_COMPLETED:
+      return ended("completed", decodeData(TaskCompleted, event).summary)
+    case TASK_FAILED:
+      return ended("failed", decodeData(TaskFailed, event).error)
+    case TASK_CANCELLED:
+      return ended("cancelled", decodeData(TaskCancelled, event).reason)
+    default:
+      return run
   }
 }

@@ -1,11 +1,11 @@
-import { TaskPriority } from "@annal/spec"
+import { CronRunStatus, TaskPriority } from "@annal/spec"
 import type { StoredEvent, ViewDb } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
-import { TASK_ENDINGS, TaskEnded } from "../scheduler/events.js"
+import { TASK_ENDINGS, TASK_STARTED, TaskEnded } from "../scheduler/events.js"
 import { decodeData } from "../shared/EventData.js"
 import { decodeRowSync, Flag, JsonStrings } from "../shared/ViewRow.js"
 import { Schema } from "effect"
-import { type CronJobState, evolve } from "./decide.js"
+import { type CronJobState, type CronRunState, evolve, evolveRun } from "./decide.js"
 import {
   CRON_JOB_CREATED,
   CRON_JOB_DELETED,
@@ -76,6 +76,46 @@ const write = (db: ViewDb, j: CronJobState) =>
     j.last_task_id
   ])
 
+/** A row of `cron_runs`: one firing of a job and what became of its task. */
+const CronRunRowSchema = Schema.Struct({
+  task_id: Schema.String,
+  job_id: Schema.String,
+  seq: Schema.Number,
+  at: Schema.String,
+  reason: Schema.Literal("schedule", "manual"),
+  status: CronRunStatus,
+  outcome: Schema.NullOr(Schema.String),
+  ended_at: Schema.NullOr(Schema.String)
+})
+export type CronRunRow = typeof CronRunRowSchema.Encoded
+
+/** The run a row holds. */
+export const runFromRow: (row: CronRunRow) => CronRunState = decodeRowSync(CronRunRowSchema, "cron_runs")
+
+const RUN_COLUMNS = ["task_id", "job_id", "seq", "at", "reason", "status", "outcome", "ended_at"] as const
+
+const UPSERT_RUN = Projection.upsertSql("cron_runs", RUN_COLUMNS, "task_id")
+
+const writeRun = (db: ViewDb, r: CronRunState) => db.run(UPSERT_RUN, RUN_COLUMNS.map((c) => r[c]))
+
+/** Keeps `cron_runs` in step: a run starts with `cron_triggered`, its task's events move it on, deleting the job removes its runs. */
+const applyToRuns = (event: StoredEvent, db: ViewDb) => {
+  if (event.type === CRON_JOB_DELETED) {
+    db.run("DELETE FROM cron_runs WHERE job_id = ?", [decodeData(CronJobDeleted, event).id])
+    return
+  }
+  if (event.type === CRON_TRIGGERED) {
+    // a run of a job the view does not hold (deleted) is not kept, like the job
+    if (db.get("SELECT 1 FROM cron_jobs WHERE id = ?", [decodeData(CronTriggered, event).job_id]) === undefined) return
+    writeRun(db, evolveRun(undefined, event)!)
+    return
+  }
+  const taskId = event.type === CRON_RUN_FAILED ? decodeData(CronRunFailed, event).task_id : decodeData(TaskEnded, event).id
+  const row = db.get<CronRunRow>("SELECT * FROM cron_runs WHERE task_id = ?", [taskId])
+  if (row === undefined) return
+  writeRun(db, evolveRun(runFromRow(row), event)!)
+}
+
 const JOB_EVENTS: ReadonlyArray<string> = [CRON_JOB_CREATED, CRON_JOB_UPDATED, CRON_JOB_DELETED, CRON_TRIGGERED, CRON_RUN_FAILED]
 
 /** The job a job event is about: a run names it `job_id`, the job's own events `id`. */
@@ -91,10 +131,13 @@ const jobIdOf = (event: StoredEvent): string => {
   }
 }
 
-/** The cron jobs that exist, with their last run; the end of a run's task settles `last_success`. */
+/**
+ * The cron jobs that exist, with their last run (the end of a run's task settles
+ * `last_success`), and each job's runs with where their tasks stand.
+ */
 export const cronProjection = Projection.make({
   name: "cron",
-  version: 1,
+  version: 2,
   tables: [
     {
       name: "cron_jobs",
@@ -115,10 +158,26 @@ export const cronProjection = Projection.make({
         last_task_id TEXT
       );
       CREATE INDEX cron_jobs_last_task ON cron_jobs (last_task_id);`
+    },
+    {
+      name: "cron_runs",
+      ddl: `CREATE TABLE cron_runs (
+        task_id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        status TEXT NOT NULL,
+        outcome TEXT,
+        ended_at TEXT
+      );
+      CREATE INDEX cron_runs_job ON cron_runs (job_id, seq);`
     }
   ],
-  handles: [...JOB_EVENTS, ...TASK_ENDINGS],
+  handles: [...JOB_EVENTS, TASK_STARTED, ...TASK_ENDINGS],
   apply: (event: StoredEvent, db) => {
+    if (event.type !== CRON_JOB_CREATED && event.type !== CRON_JOB_UPDATED) applyToRuns(event, db)
+    if (event.type === TASK_STARTED) return
     const ofJob = JOB_EVENTS.includes(event.type)
     const key = ofJob ? jobIdOf(event) : decodeData(TaskEnded, event).id
     // a task's end concerns the job whose last run submitted it, if any
