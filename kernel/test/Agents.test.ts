@@ -116,6 +116,35 @@ describe("Supervisor", () => {
           expect(second.at(-1)).toMatchObject({ role: "tool", content: expect.stringContaining("wrote 20 bytes") })
           expect(fake.requests[2].messages.at(-1)).toMatchObject({ role: "tool", content: "hello from the agent" })
 
+          // each answer is on the agent's stream before it is used (before the usage is charged and
+          // its step recorded): the tool calls as the model made them, the text, the usage
+          const log = yield* allEvents
+          const stream = log.filter((e) => e.stream === "agent-writer-1")
+          const answers = stream.filter((e) => e.type === "model_answered")
+          expect(answers.map((e) => e.data.step)).toEqual([1, 2, 3])
+          const calls = fake.requests[1].messages.at(-2).tool_calls
+          expect(answers[0]!.data).toMatchObject({
+            agent_id: "writer-1",
+            text: "",
+            tool_calls: [{ id: calls[0].id, name: "write", arguments: JSON.stringify({ path: "notes/hello.txt", content: "hello from the agent" }) }],
+            prompt_tokens: 100,
+            completion_tokens: 10
+          })
+          expect(answers[2]!.data).toMatchObject({ text: "The file says hello from the agent.", tool_calls: [], prompt_tokens: 200, completion_tokens: 30, finish_reason: "stop" })
+          expect(new Set(answers.map((e) => e.data.request_sha256)).size).toBe(3)
+          for (const answer of answers) {
+            const charged = log.find((e) => e.type === "budget_charged" && e.seq > answer.seq)!
+            const output = stream.find((e) => e.type === "agent_output" && e.data.step === answer.data.step)!
+            expect(answer.seq).toBeLessThan(charged.seq)
+            expect(answer.seq).toBeLessThan(output.seq)
+          }
+          // what each tool gave the model is on the record whole
+          expect(log.filter((e) => e.type === "tool_call_completed" && e.data.agent_id === "writer-1").map((e) => e.data.output)).toEqual([
+            fake.requests[1].messages.at(-1).content,
+            "hello from the agent"
+          ])
+          expect(JSON.stringify(answers.map(publicView))).not.toContain("hello")
+
           // 2 calls reserved; 500 tokens charged as the model reported them
           const budget = yield* (yield* Budgets).get("writer-1")
           expect(budget.calls_remaining).toBe(8)

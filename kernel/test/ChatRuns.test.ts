@@ -87,10 +87,17 @@ describe("chat runs", () => {
         const run = events.filter((e) => e.stream.startsWith("chat-run-"))
         expect(typesOf(run)).toEqual([
           "chat_run_started",
-          ...["interview", "seed", "execute", "evaluate"].flatMap(() => ["phase_started", "phase_completed"]),
+          // the interview, seed and evaluate phases each read one model answer, on the record before it is used
+          ...["interview", "seed", "execute", "evaluate"].flatMap((p) => p === "execute" ? ["phase_started", "phase_completed"] : ["phase_started", "model_answered", "phase_completed"]),
           "chat_run_completed"
         ])
         const runId = String(run[0]!.data.run_id)
+        // each phase's model answer, whole, as the run read it
+        expect(run.filter((e) => e.type === "model_answered").map((e) => [e.data.phase, e.data.run_id, e.data.text])).toEqual([
+          ["interview", runId, clear.text],
+          ["seed", runId, JSON.stringify({ goal: "Say hi", constraints: [], acceptance_criteria: ["it says hi"], ontology: null })],
+          ["evaluate", runId, passed.text]
+        ])
         expect(run.every((e) => e.stream === `chat-run-${runId}` && e.meta.session_id === reply.session_id && e.meta.correlation_id === "req-1")).toBe(true)
         expect(run.at(-1)!.data).toMatchObject({ message_id: reply.id, phase: "evaluate", passed: true })
         // the agent ran as a task the scheduler admitted, and its events carry the session
@@ -313,14 +320,17 @@ describe("chat runs", () => {
         expect(trail).toEqual([
           "chat_run_started",
           "phase_started:interview",
+          "model_answered",
           "phase_completed:interview",
           "phase_started:seed",
+          "model_answered",
           "phase_completed:seed",
           "phase_started:execute",
           "chat_run_resumed",
           "phase_started:execute",
           "phase_completed:execute",
           "phase_started:evaluate",
+          "model_answered",
           "phase_completed:evaluate",
           "chat_run_completed"
         ])

@@ -119,7 +119,7 @@ describe("needsApproval", () => {
 })
 
 describe("the tool gate", () => {
-  it.live("runs an allowed call: requested, access decided, started, completed, with size and sha256 of the output", () =>
+  it.live("runs an allowed call: requested, access decided, started, completed, with the output whole, its size and sha256", () =>
     withKernel(Effect.gen(function*() {
       const gate = yield* ToolGate
       yield* (yield* Permissions).ensureDefaults(AGENT, user)
@@ -137,9 +137,11 @@ describe("the tool gate", () => {
         status: "completed",
         output_bytes: 9,
         sha256: createHash("sha256").update("hi there\n").digest("hex"),
-        exit_code: null
+        exit_code: null,
+        output: "hi there\n"
       })
-      expect(JSON.stringify(events.map((e) => e.data))).not.toContain("hi there")
+      // the output is on the record only in the completion (what the model was given)
+      expect(events.filter((e) => JSON.stringify(e.data).includes("hi there")).map((e) => e.type)).toEqual(["tool_call_completed"])
     })), 30_000)
 
   it.live("a permission denial is recorded and returned as a tool error", () =>

@@ -21,6 +21,7 @@ import {
   type TokenUsage,
   type ToolCall
 } from "../llm/LanguageModel.js"
+import { MODEL_ANSWERED, type ModelAnswered, modelAnswered } from "../llm/events.js"
 import { Permissions } from "../permissions/Permissions.js"
 import { SCHEDULER_ACTOR } from "../scheduler/Scheduler.js"
 import { TaskRunFailed, TaskRunner } from "../scheduler/TaskRunner.js"
@@ -162,7 +163,7 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
         stream: (command: Transition) => agentStream(command.agentId),
         load: (command) => Effect.map(agents.get(command.agentId), (row) => row.status),
         decide: (command, status) => Either.right(command.decide(status)),
-        emits: AGENT_EVENTS,
+        emits: [...AGENT_EVENTS, MODEL_ANSWERED],
         answer: answerWith(() => undefined)
       })
       // no idempotency key reaches an agent's transitions (see `correlated`)
@@ -207,14 +208,17 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
           for (let step = 1; step <= maxSteps; step++) {
             const tools = yield* registry.specs
             yield* beforeEgress(store)
+            const request = { messages: [...messages], tools }
             const completion = yield* collect(
-              model.stream({ messages, tools }).pipe(
+              model.stream(request).pipe(
                 Stream.tap((chunk) =>
                   chunk._tag === "Token" ? emit({ _tag: "Token", text: chunk.text }) : chunk._tag === "ToolCall" ? emit({ _tag: "ToolCall", call: chunk.call }) : Effect.void
                 )
               )
             )
-            // the real usage, as the model reported it, is charged before anything else happens
+            // the answer is on the record before anything uses it; then the real usage, as the
+            // model reported it, is charged before anything else happens
+            yield* append([draft<ModelAnswered>(MODEL_ANSWERED, modelAnswered(request, completion, { agent_id: agentId, step }))])
             yield* gate.chargeUsage(agentId, completion.usage, context)
             usage.prompt_tokens += completion.usage.prompt_tokens
             usage.completion_tokens += completion.usage.completion_tokens

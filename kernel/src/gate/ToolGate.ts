@@ -8,7 +8,8 @@
  *   3. approval: the tool's policy and the blacklist (`approval_requested`, `approval_resolved`);
  *      rejected or expired is a denial;
  *   4. execution under the smaller of the agent's and the tool's time limit
- *      (`tool_call_started`, then `tool_call_completed` or `tool_call_failed`).
+ *      (`tool_call_started`, then `tool_call_completed` with the output the model gets, whole,
+ *      or `tool_call_failed` with the error it gets).
  * A refusal at any step is `tool_call_denied` with the stage, and goes back to the model as a
  * tool error: the gate fails only when the log itself cannot be written. Each step's event is
  * committed before the next step (the one commit rule); the call runs, and a person is asked,
@@ -216,7 +217,8 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
             duration_ms: yield* elapsed,
             output_bytes: Buffer.byteLength(content, "utf8"),
             sha256: sha256(content),
-            exit_code: output.exitCode ?? null
+            exit_code: output.exitCode ?? null,
+            output: content
           })
           return {
             ...base,

@@ -2,7 +2,11 @@
  * Events of the tool gate: one stream per tool call (`tool-call-<id>`), a request, then either
  * a denial, or a start followed by a completion or a failure. The steps between (access
  * decisions, budget reservations, approvals) are their own contexts' events, in log order.
- * Arguments and output never enter these events: only their sizes and sha256.
+ * The arguments are the model's (its `model_answered` holds them; here only their size and
+ * sha256); the output is what the model was given, whole — already cut at
+ * `tools.output_cap_bytes` (64 KiB by default, 16 MiB at most), so an event stays that size —
+ * and with the model's answers it is everything a run reads, so a run can be replayed without
+ * firing its tools. A live stream shows neither (`publicView`).
  */
 import { Schema } from "effect"
 
@@ -52,7 +56,11 @@ export const ToolCallStarted = Schema.Struct({
 })
 export type ToolCallStarted = typeof ToolCallStarted.Type
 
-/** The call ran to the end; a process's non-zero exit code is still a completion. */
+/**
+ * The call ran to the end; a process's non-zero exit code is still a completion. `output` is
+ * what the model was given (`output_bytes` and `sha256` are of it); logs written before it was
+ * recorded have only those two.
+ */
 export const ToolCallCompleted = Schema.Struct({
   id: Schema.String,
   agent_id: Schema.String,
@@ -61,7 +69,8 @@ export const ToolCallCompleted = Schema.Struct({
   duration_ms: Schema.Int,
   output_bytes: Schema.Int,
   sha256: Schema.String,
-  exit_code: Schema.NullOr(Schema.Int)
+  exit_code: Schema.NullOr(Schema.Int),
+  output: Schema.optional(Schema.String)
 })
 export type ToolCallCompleted = typeof ToolCallCompleted.Type
 

@@ -37,12 +37,12 @@ export const repairMessages = (
  * A model that cannot be reached or fails fails this too; an answer that is still unreadable
  * after the repair is `Unreadable`, with the reader's last error.
  */
-export const askStructured = <A, E extends { readonly message: string }>(options: {
-  readonly complete: (messages: ReadonlyArray<ChatMessage>) => Effect.Effect<string, ModelUnavailable | ModelError>
+export const askStructured = <A, E extends { readonly message: string }, F = ModelUnavailable | ModelError>(options: {
+  readonly complete: (messages: ReadonlyArray<ChatMessage>) => Effect.Effect<string, F>
   readonly messages: ReadonlyArray<ChatMessage>
   readonly format: ResponseFormat
   readonly read: (text: string) => Either.Either<A, E>
-}): Effect.Effect<Structured<A>, ModelUnavailable | ModelError> =>
+}): Effect.Effect<Structured<A>, F> =>
   Effect.gen(function*() {
     const first = yield* options.complete(options.messages)
     const read = options.read(first)

@@ -20,7 +20,7 @@
  * never fails a chat. Every phase is `phase_started` / `phase_completed`; the run starts with `chat_run_started` and
  * ends with `chat_run_completed` or `chat_run_failed`; the user's message and the reply (or why
  * there is none) are recorded in the session. Tokens the model streams are published live
- * (`tokens`), never logged. A run the last stop cut off is resumed on start — from its seed, or
+ * (`tokens`), never logged; each whole answer is (`model_answered`, before the run reads it). A run the last stop cut off is resumed on start — from its seed, or
  * from the interview when it had none — once; after that it is failed with the reason.
  *
  * Runs are fibers of the service's own scope: `chat` waits at most

@@ -2,7 +2,8 @@
  * The orchestrator's events: the life of one chat run (one user message through the Ouroboros
  * loop) on the stream `chat-run-<run id>` — started, each phase started and completed, resumed
  * after a restart, and its end. They carry ids, the phase and outcomes, never message contents
- * (the session holds those), so a live stream may show them whole.
+ * (the session holds those). The stream also holds the model's answers to the run's phases
+ * (`model_answered`, llm/events.ts), which a live stream never shows.
  *
  * Logs written before runs had ids kept their phases on `orchestrator-<session id>`, without
  * `run_id`; those events still decode.

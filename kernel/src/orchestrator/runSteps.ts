@@ -1,13 +1,14 @@
 /**
  * The steps every phase of a run is made of, at the edge where they touch the world: the run's
  * events appended to its stream, a model completion (its tokens published live, after the
- * events it depends on are durable), a structured answer with its repair and fallback, a phase
+ * events it depends on are durable, its answer on the record before the run reads it), a structured answer with its repair and fallback, a phase
  * between its `phase_started` and `phase_completed`, and the run's end — a reply or a failure,
  * in the session and on the run.
  */
 import { type EventDraft, EventStore } from "@annal/store"
 import { Effect, type Either, PubSub, Stream } from "effect"
 import { type ChatMessage, collect, LanguageModel, type ModelError, type ResponseFormat } from "../llm/LanguageModel.js"
+import { MODEL_ANSWERED, type ModelAnswered, modelAnswered } from "../llm/events.js"
 import { askStructured, type Structured } from "../llm/StructuredOutput.js"
 import { Sessions } from "../sessions/Sessions.js"
 import { type CommandContext, commandsOf } from "../shared/Command.js"
@@ -75,17 +76,19 @@ export const makeRunSteps = (live: PubSub.PubSub<LiveToken>) =>
       Effect.suspend(() => {
         const reply = directReply ? directReplyStream() : undefined
         const publish = (phase: Phase, text: string) => PubSub.publish(live, { run_id: run.runId, session_id: run.sessionId, phase, text })
-        const answer = Effect.map(
-          collect(
-            model.stream({ messages, temperature: 0, responseFormat: format }).pipe(
-              Stream.tap((chunk) => {
-                if (chunk._tag !== "Token") return Effect.void
-                const replied = reply?.push(chunk.text) ?? ""
-                return replied === "" ? publish(phase, chunk.text) : Effect.zipRight(publish(phase, chunk.text), publish("respond", replied))
-              })
-            )
-          ),
-          (c) => c.text
+        const request = { messages, temperature: 0, responseFormat: format }
+        const answer = collect(
+          model.stream(request).pipe(
+            Stream.tap((chunk) => {
+              if (chunk._tag !== "Token") return Effect.void
+              const replied = reply?.push(chunk.text) ?? ""
+              return replied === "" ? publish(phase, chunk.text) : Effect.zipRight(publish(phase, chunk.text), publish("respond", replied))
+            })
+          )
+        ).pipe(
+          // the answer is on the record before the run reads it
+          Effect.tap((c) => record(run, [draft<ModelAnswered>(MODEL_ANSWERED, modelAnswered(request, c, { run_id: run.runId, phase }))])),
+          Effect.map((c) => c.text)
         )
         return Effect.zipRight(beforeEgress(store), answer)
       })
