@@ -40,9 +40,9 @@ describe("GET /api/agent-groups", () => {
     const { status, body } = await server.json("/api/agent-groups")
     expect(status).toBe(200)
     expect(body).toEqual([
-      { id: ids.running, name: "long-haul", agent_count: 2, status: "running", created_at: expect.stringMatching(/Z$/) },
-      { id: ids.review, name: "review", agent_count: 2, status: "failed", created_at: expect.any(String) },
-      { id: "group-550e8400", name: "parallel-build", agent_count: 3, status: "completed", created_at: expect.any(String) }
+      { id: ids.running, name: "long-haul", agent_count: 2, status: "running", created_at: expect.stringMatching(/Z$/), stream: `agent-group-${ids.running}` },
+      { id: ids.review, name: "review", agent_count: 2, status: "failed", created_at: expect.any(String), stream: `agent-group-${ids.review}` },
+      { id: "group-550e8400", name: "parallel-build", agent_count: 3, status: "completed", created_at: expect.any(String), stream: "agent-group-group-550e8400" }
     ])
   })
 })
@@ -64,7 +64,8 @@ describe("GET /api/agent-groups/{id}", () => {
       members: [
         { agent_id: "agent-4", status: "completed", result: null, completed_at: expect.any(String) },
         { agent_id: "agent-5", status: "failed", result: "tests failed", completed_at: expect.any(String) }
-      ]
+      ],
+      stream: `agent-group-${ids.review}`
     })
     const running = (await server.json(`/api/agent-groups/${ids.running}`)).body
     expect(running).toMatchObject({ status: "running", completed_at: null, completed_count: 1, failed_count: 0 })

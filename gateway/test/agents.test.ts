@@ -46,12 +46,12 @@ describe("GET /api/agents", () => {
     const { status, body } = await server.json("/api/agents?page=1&limit=10")
     expect(status).toBe(200)
     expect(body).toEqual({
-      items: [{ id: expect.any(String), name: 'cron job "summarise-the-logs": Summarise the logs', status: "Stopped", created_at: expect.any(String), seed_id: null }],
+      items: [{ id: expect.any(String), name: 'cron job "summarise-the-logs": Summarise the logs', status: "Stopped", created_at: expect.any(String), seed_id: null, stream: expect.stringMatching(/^agent-/) }],
       total: 1,
       page: 1,
       limit: 10
     })
-    expect(Object.keys(body.items[0]).sort()).toEqual(["created_at", "id", "name", "seed_id", "status"])
+    expect(Object.keys(body.items[0]).sort()).toEqual(["created_at", "id", "name", "seed_id", "status", "stream"])
     expect((await server.json("/api/agents?page=2&limit=10")).body).toEqual({ items: [], total: 1, page: 2, limit: 10 })
     expect((await server.json("/api/agents?limit=abc")).status).toBe(400)
     expect((await server.json("/api/agents", { token: null })).status).toBe(401)

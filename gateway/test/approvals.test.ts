@@ -92,7 +92,8 @@ describe("approvals over HTTP", () => {
       status: "pending",
       expires_at: expect.any(String),
       resolved_at: null,
-      resolved_by: null
+      resolved_by: null,
+      stream: `approval-${ids.a}`
     })
     expect(Date.parse(a.expires_at as string) - Date.parse(a.created_at as string)).toBeGreaterThan(599_000)
     const p = items.find((i) => i.id === ids.p)!

@@ -25,8 +25,8 @@ describe("budgets over HTTP", () => {
     expect(await set("builder-agent", 50000, 100, 3600)).toMatchObject({ status: 200, body: { set: true, agent_id: "builder-agent" } })
     const { status, body } = await get("builder-agent")
     expect(status).toBe(200)
-    expect(body).toEqual({ agent_id: "builder-agent", tokens_remaining: 50000, calls_remaining: 100, window_remaining_secs: 3600, is_exhausted: false })
-    expect(Object.keys(body)).toEqual(["agent_id", "tokens_remaining", "calls_remaining", "window_remaining_secs", "is_exhausted"])
+    expect(body).toEqual({ agent_id: "builder-agent", tokens_remaining: 50000, calls_remaining: 100, window_remaining_secs: 3600, is_exhausted: false, stream: "budget-builder-agent" })
+    expect(Object.keys(body)).toEqual(["agent_id", "tokens_remaining", "calls_remaining", "window_remaining_secs", "is_exhausted", "stream"])
     const to = await head()
     const [event] = (await server.json(`/api/audit/entries?from_seq=${to}&to_seq=${to}`)).body.entries
     expect(event).toMatchObject({ action: "budget_set", resource: "budget-builder-agent", agent_name: "user:api" })
@@ -57,7 +57,7 @@ describe("budgets over HTTP", () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(10)
     expect(statuses.filter((s) => s === 402)).toHaveLength(40)
     for (const r of results.filter((r) => r.status === 402)) expect(r.body.error).toMatch(/^budget exhausted: /)
-    expect((await get("racer")).body).toEqual({ agent_id: "racer", tokens_remaining: 0, calls_remaining: 990, window_remaining_secs: expect.any(Number), is_exhausted: true })
+    expect((await get("racer")).body).toEqual({ agent_id: "racer", tokens_remaining: 0, calls_remaining: 990, window_remaining_secs: expect.any(Number), is_exhausted: true, stream: "budget-racer" })
     const reserved = (await server.json("/api/audit/entries?from_seq=0&to_seq=100000")).body.entries.filter(
       (e: { action: string; resource: string }) => e.action === "budget_reserved" && e.resource === "budget-racer"
     )
@@ -69,7 +69,7 @@ describe("budgets over HTTP", () => {
     await reserve("resettable", 100)
     expect((await get("resettable")).body.is_exhausted).toBe(true)
     expect(await post("/api/budget/resettable/reset")).toMatchObject({ status: 200, body: { reset: true, agent_id: "resettable" } })
-    expect((await get("resettable")).body).toEqual({ agent_id: "resettable", tokens_remaining: 100, calls_remaining: 2, window_remaining_secs: 3600, is_exhausted: false })
+    expect((await get("resettable")).body).toEqual({ agent_id: "resettable", tokens_remaining: 100, calls_remaining: 2, window_remaining_secs: 3600, is_exhausted: false, stream: "budget-resettable" })
   })
 
   it("the window ends after window_secs and the next reservation opens a new one", async () => {
@@ -77,7 +77,7 @@ describe("budgets over HTTP", () => {
     expect((await reserve("windowed", 100)).status).toBe(200)
     expect((await reserve("windowed", 1)).status).toBe(402)
     await sleep(1200)
-    expect((await get("windowed")).body).toEqual({ agent_id: "windowed", tokens_remaining: 100, calls_remaining: 10, window_remaining_secs: 1, is_exhausted: false })
+    expect((await get("windowed")).body).toEqual({ agent_id: "windowed", tokens_remaining: 100, calls_remaining: 10, window_remaining_secs: 1, is_exhausted: false, stream: "budget-windowed" })
     expect((await reserve("windowed", 30)).status).toBe(200)
     expect((await get("windowed")).body).toMatchObject({ tokens_remaining: 70, calls_remaining: 9 })
   })

@@ -171,7 +171,8 @@ describe("POST /api/cron-jobs/{id}/trigger", () => {
         error: null,
         source: { kind: "cron", id },
         started_at: null,
-        finished_at: null
+        finished_at: null,
+        stream: `task-${body.task_id}`
       }
     ])
     const job = (await server.json(`/api/cron-jobs/${id}`)).body

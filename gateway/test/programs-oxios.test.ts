@@ -73,7 +73,8 @@ describe("a program whose tools have neither command nor module", () => {
       author: "oxios",
       enabled: true,
       tools_count: 2,
-      has_skill_content: false
+      has_skill_content: false,
+      stream: "program-describer"
     })
     const detail = (await server.json("/api/programs/describer")).body
     expect(detail.tools).toEqual([

@@ -49,8 +49,8 @@ describe("the programs API", () => {
     const list = await server.json("/api/programs")
     expect(list.body).toEqual({
       items: [
-        { name: "notes", version: "1.0.0", description: expect.stringContaining("Markdown notes"), author: "You", enabled: true, tools_count: 2, has_skill_content: true },
-        { name: "textkit", version: "1.0.0", description: expect.stringContaining("MCP server"), author: "Annal", enabled: true, tools_count: 2, has_skill_content: true }
+        { name: "notes", version: "1.0.0", description: expect.stringContaining("Markdown notes"), author: "You", enabled: true, tools_count: 2, has_skill_content: true, stream: "program-notes" },
+        { name: "textkit", version: "1.0.0", description: expect.stringContaining("MCP server"), author: "Annal", enabled: true, tools_count: 2, has_skill_content: true, stream: "program-textkit" }
       ],
       total: 2,
       page: 1,
@@ -92,7 +92,8 @@ describe("the programs API", () => {
       source: tarball,
       sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
       offered: true,
-      not_offered_reason: null
+      not_offered_reason: null,
+      stream: "program-notes"
     })
     const textkit = (await server.json("/api/programs/textkit")).body
     expect(textkit.tools.map((t: { tool_name: string; kind: string }) => `${t.kind}:${t.tool_name}`)).toEqual(["mcp:textkit__slugify", "mcp:textkit__word_frequencies"])

@@ -52,8 +52,8 @@ describe("GET /api/seeds", () => {
     // the Markdown seed was imported when the kernel first started, before the structured ones
     expect(body.items.map((s: { id: string }) => s.id)).toEqual(["seed-550e8400", lineage.gen2, lineage.gen1, lineage.root, "my-seed"])
     const root = body.items[3]
-    expect(root).toEqual({ id: lineage.root, goal: "Build a REST API", constraints_count: 3, created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/) })
-    expect(body.items[4]).toEqual({ id: "my-seed", goal: "My Seed", constraints_count: 0, created_at: expect.any(String) })
+    expect(root).toEqual({ id: lineage.root, goal: "Build a REST API", constraints_count: 3, created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/), stream: `seed-${lineage.root}` })
+    expect(body.items[4]).toEqual({ id: "my-seed", goal: "My Seed", constraints_count: 0, created_at: expect.any(String), stream: "seed-my-seed" })
   })
 
   it("paginates", async () => {
@@ -77,7 +77,8 @@ describe("GET /api/seeds/{id}", () => {
       parent_seed_id: lineage.gen1,
       acceptance_criteria: [],
       ontology: { name: "Item", description: "what the API stores", fields: [{ name: "id", field_type: "string", description: "primary key" }] },
-      evaluation: null
+      evaluation: null,
+      stream: `seed-${lineage.gen2}`
     })
     const root = (await server.json(`/api/seeds/${lineage.root}`)).body
     expect(root).toMatchObject({ generation: 0, parent_seed_id: null, acceptance_criteria: ["GET /items returns 200"], ontology: null })
@@ -87,7 +88,7 @@ describe("GET /api/seeds/{id}", () => {
   it("returns a Markdown seed as {id, content}", async () => {
     const { status, body } = await server.json("/api/seeds/my-seed")
     expect(status).toBe(200)
-    expect(body).toEqual({ id: "my-seed", content: "# My Seed\nBuild something great..." })
+    expect(body).toEqual({ id: "my-seed", content: "# My Seed\nBuild something great...", stream: "seed-my-seed" })
   })
 
   it("answers 404 {error} for an unknown id", async () => {
@@ -156,7 +157,7 @@ describe("restart", () => {
     await server.stop()
     writeFileSync(join(dataDir, "seeds", "my-seed.md"), "# My Seed, revised\nBuild something greater")
     server = await startServer({ dataDir })
-    expect((await server.json("/api/seeds/my-seed")).body).toEqual({ id: "my-seed", content: "# My Seed, revised\nBuild something greater" })
+    expect((await server.json("/api/seeds/my-seed")).body).toEqual({ id: "my-seed", content: "# My Seed, revised\nBuild something greater", stream: "seed-my-seed" })
     expect(await head(server)).toBe(headBefore + 1)
     expect((await server.json("/api/seeds")).body.items.map((s: { goal: string }) => s.goal)).toContain("My Seed, revised")
   }, 120_000)

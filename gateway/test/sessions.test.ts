@@ -47,7 +47,8 @@ describe("GET /api/sessions", () => {
       message_count: 3,
       active_seed_id: "seed-550e8400",
       created_at: expect.stringMatching(/Z$/),
-      updated_at: expect.stringMatching(/Z$/)
+      updated_at: expect.stringMatching(/Z$/),
+      stream: `session-${alice}`
     })
     expect(body.items[1]).toMatchObject({ user_id: "bob", message_count: 1, active_seed_id: null })
     const page = (await server.json("/api/sessions?page=2&limit=2")).body
@@ -76,7 +77,8 @@ describe("GET /api/sessions/{id}", () => {
       active_persona_id: "default",
       created_at: expect.any(String),
       updated_at: expect.any(String),
-      metadata: {}
+      metadata: {},
+      stream: `session-${alice}`
     })
     expect(body.updated_at > body.created_at || body.updated_at === body.created_at).toBe(true)
     const carol = (await server.json("/api/sessions/session-carol")).body

@@ -83,8 +83,8 @@ describe("the AgentGroups service", () => {
       expect((yield* Effect.flip(groups.memberCompleted("nope", "agent-9", { success: true }, supervisor)))._tag).toBe("EntityNotFound")
       expect((yield* Effect.flip(groups.create({ name: "again", agent_ids: ["x"], id: "group-solo" }, supervisor)))._tag).toBe("AlreadyExists")
       expect(yield* groups.list).toEqual([
-        { id: "group-solo", name: "solo", agent_count: 1, status: "failed", created_at: solo.created_at },
-        { id: build.id, name: "parallel-build", agent_count: 3, status: "completed", created_at: build.created_at }
+        { id: "group-solo", name: "solo", agent_count: 1, status: "failed", created_at: solo.created_at, stream: "agent-group-group-solo" },
+        { id: build.id, name: "parallel-build", agent_count: 3, status: "completed", created_at: build.created_at, stream: `agent-group-${build.id}` }
       ])
     }).pipe(Effect.provide(groupsAt(tempDir()))))
 })

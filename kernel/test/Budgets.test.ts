@@ -35,7 +35,8 @@ describe("budget decisions", () => {
       tokens_remaining: 600,
       calls_remaining: 7,
       window_remaining_secs: 40,
-      is_exhausted: false
+      is_exhausted: false,
+      stream: "budget-a"
     })
     expect(statusAt(state({ used_tokens: 1000 }), T0 + 1000).is_exhausted).toBe(true)
     expect(statusAt(state({ used_calls: 10 }), T0 + 1000).is_exhausted).toBe(true)
@@ -47,7 +48,8 @@ describe("budget decisions", () => {
       tokens_remaining: 1000,
       calls_remaining: 10,
       window_remaining_secs: 60,
-      is_exhausted: false
+      is_exhausted: false,
+      stream: "budget-a"
     })
   })
 

@@ -125,7 +125,7 @@ describe("the Seeds service", () => {
       expect(page.total).toBe(3)
       expect(page.items.map((s) => s.id)).toEqual([gen2.id, gen1.id])
       const last = yield* seeds.list(pageRequest({ page: 2, limit: 2 }))
-      expect(last.items).toEqual([{ id: root.id, goal: "Build a REST API", constraints_count: 2, created_at: root.created_at }])
+      expect(last.items).toEqual([{ id: root.id, goal: "Build a REST API", constraints_count: 2, created_at: root.created_at, stream: `seed-${root.id}` }])
 
       // the record: seed_created with everything, evaluation_complete with score and passed
       const store = yield* EventStore
@@ -179,7 +179,7 @@ describe("the Seeds service", () => {
           lineage: yield* seeds.evolution("my-seed")
         }
       }).pipe(Effect.provide(seedsAt(dir)))
-      expect(view.seed).toEqual({ id: "my-seed", content: "# My Seed v2\nBuild something greater" })
+      expect(view.seed).toEqual({ id: "my-seed", content: "# My Seed v2\nBuild something greater", stream: "seed-my-seed" })
       expect(view.list.items.map((s) => [s.id, s.goal, s.constraints_count])).toEqual([["other", "plain goal", 0], ["my-seed", "My Seed v2", 0]])
       expect(view.report).toEqual({ imported: [], unchanged: ["my-seed", "other"], skipped: [{ file: "-bad name.md", reason: expect.stringContaining("invalid seed file name") }] })
       expect(view.lineage).toEqual([{ id: "my-seed", generation: 0, goal: "My Seed v2", parent_id: null, score: null, passed: null }])

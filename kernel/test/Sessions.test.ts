@@ -89,7 +89,8 @@ describe("the Sessions service", () => {
         active_persona_id: "default",
         created_at: expect.any(String),
         updated_at: s.agent_responses[0]!.timestamp,
-        metadata: {}
+        metadata: {},
+        stream: `session-${first.session_id}`
       })
       const page = yield* sessions.list(pageRequest({}))
       expect(page.items.map((i) => [i.id, i.user_id, i.message_count])).toEqual([["session-42", "bob", 1], [first.session_id, "alice", 3]])

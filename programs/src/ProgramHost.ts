@@ -17,6 +17,7 @@ import {
   type InvalidCommand,
   type ProgramRecord,
   Programs,
+  ProgramsEvents,
   Tool,
   ToolRegistry,
   Workspace
@@ -233,7 +234,8 @@ export class ProgramHost extends Context.Tag("@annal/programs/ProgramHost")<
               source: r.source.commit === null ? r.source.location : `${r.source.location}#${r.source.commit}`,
               sha256: r.sha256,
               offered: r.enabled && offer?.offered === true,
-              not_offered_reason: !r.enabled ? "the program is disabled" : offer === undefined ? "not loaded" : offer.reason
+              not_offered_reason: !r.enabled ? "the program is disabled" : offer === undefined ? "not loaded" : offer.reason,
+              stream: ProgramsEvents.programStream(r.name)
             }
           }),
         install: (source, context) =>

@@ -7,6 +7,7 @@ import { Schema } from "effect"
 import { Authorization } from "./Auth.js"
 import { NotFound } from "./Errors.js"
 import { AtSeqQuery } from "./AtSeq.js"
+import { StreamName } from "./StreamName.js"
 
 export const AgentGroupStatus = Schema.Literal("running", "completed", "failed")
 export type AgentGroupStatus = typeof AgentGroupStatus.Type
@@ -19,7 +20,8 @@ export const AgentGroupSummary = Schema.Struct({
   name: Schema.String,
   agent_count: Schema.Int,
   status: AgentGroupStatus,
-  created_at: Schema.String
+  created_at: Schema.String,
+  stream: StreamName
 }).annotations({ identifier: "AgentGroupSummary" })
 export type AgentGroupSummary = typeof AgentGroupSummary.Type
 
@@ -43,7 +45,8 @@ export const AgentGroup = Schema.Struct({
   completed_at: Schema.NullOr(Schema.String),
   completed_count: Schema.Int,
   failed_count: Schema.Int,
-  members: Schema.Array(AgentGroupMember)
+  members: Schema.Array(AgentGroupMember),
+  stream: StreamName
 }).annotations({ identifier: "AgentGroup" })
 export type AgentGroup = typeof AgentGroup.Type
 

@@ -5,6 +5,7 @@ import { Authorization } from "./Auth.js"
 import { NotFound } from "./Errors.js"
 import { Page } from "./Pagination.js"
 import { PageAtSeqQuery } from "./AtSeq.js"
+import { StreamName } from "./StreamName.js"
 
 export const AgentStatus = Schema.Literal("Starting", "Running", "Idle", "Failed", "Stopped")
 export type AgentStatus = typeof AgentStatus.Type
@@ -16,7 +17,8 @@ export const AgentSummary = Schema.Struct({
   status: AgentStatus,
   created_at: Schema.String,
   /** The seed it executes; null for an agent a chat or a task started without one. */
-  seed_id: Schema.NullOr(Schema.String)
+  seed_id: Schema.NullOr(Schema.String),
+  stream: StreamName
 })
 export type AgentSummary = typeof AgentSummary.Type
 

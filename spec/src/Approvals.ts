@@ -9,6 +9,7 @@ import { IntegerParam } from "./IntegerParam.js"
 import { Authorization } from "./Auth.js"
 import { BadRequest, NotFound } from "./Errors.js"
 import { atSeqField } from "./AtSeq.js"
+import { StreamName } from "./StreamName.js"
 
 export const ApprovalStatus = Schema.Literal("pending", "approved", "rejected", "expired")
 export type ApprovalStatus = typeof ApprovalStatus.Type
@@ -31,7 +32,8 @@ export const Approval = Schema.Struct({
   expires_at: Schema.String,
   resolved_at: Schema.NullOr(Schema.String),
   /** Who decided (`user:api`, …), or `system` for an expiry. */
-  resolved_by: Schema.NullOr(Schema.String)
+  resolved_by: Schema.NullOr(Schema.String),
+  stream: StreamName
 })
 export type Approval = typeof Approval.Type
 

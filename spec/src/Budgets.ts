@@ -8,6 +8,7 @@ import { Authorization } from "./Auth.js"
 import { BadRequest, Conflict, NotFound, PaymentRequired } from "./Errors.js"
 import { AgentName } from "./Permissions.js"
 import { AtSeqQuery } from "./AtSeq.js"
+import { StreamName } from "./StreamName.js"
 
 const Count = Schema.Int.pipe(Schema.between(0, Number.MAX_SAFE_INTEGER))
 
@@ -17,7 +18,8 @@ export const BudgetStatus = Schema.Struct({
   calls_remaining: Schema.Number,
   /** Seconds left in the running window; the full window when none is running. */
   window_remaining_secs: Schema.Number,
-  is_exhausted: Schema.Boolean
+  is_exhausted: Schema.Boolean,
+  stream: StreamName
 })
 export type BudgetStatus = typeof BudgetStatus.Type
 

@@ -10,6 +10,7 @@ import { TaskPriority } from "./Scheduler.js"
 import { AtSeqQuery, PageAtSeqQuery } from "./AtSeq.js"
 import { NotFound } from "./Errors.js"
 import { Page } from "./Pagination.js"
+import { StreamName } from "./StreamName.js"
 
 const notBlank = (max: number) =>
   Schema.String.pipe(
@@ -43,7 +44,8 @@ export const CronJob = Schema.Struct({
   /** The next time it fires (UTC), from its schedule. */
   next_run: Schema.NullOr(Schema.String),
   created_at: Schema.String,
-  updated_at: Schema.String
+  updated_at: Schema.String,
+  stream: StreamName
 })
 export type CronJob = typeof CronJob.Type
 

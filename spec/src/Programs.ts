@@ -8,6 +8,7 @@ import { Authorization } from "./Auth.js"
 import { BadRequest, Conflict, NotFound, Unauthorized } from "./Errors.js"
 import { Page } from "./Pagination.js"
 import { AtSeqQuery, PageAtSeqQuery } from "./AtSeq.js"
+import { StreamName } from "./StreamName.js"
 
 /**
  * A program's name: letters, digits and `-`, 1–48 characters, starting with a letter or digit.
@@ -132,7 +133,8 @@ export const ProgramSummary = Schema.Struct({
   author: Schema.String,
   enabled: Schema.Boolean,
   tools_count: Schema.Number,
-  has_skill_content: Schema.Boolean
+  has_skill_content: Schema.Boolean,
+  stream: StreamName
 }).annotations({ identifier: "ProgramSummary" })
 export type ProgramSummary = typeof ProgramSummary.Type
 
@@ -176,7 +178,8 @@ export const ProgramDetail = Schema.Struct({
   source: Schema.String,
   sha256: Schema.String,
   offered: Schema.Boolean,
-  not_offered_reason: Schema.NullOr(Schema.String)
+  not_offered_reason: Schema.NullOr(Schema.String),
+  stream: StreamName
 }).annotations({ identifier: "ProgramDetail" })
 export type ProgramDetail = typeof ProgramDetail.Type
 

@@ -9,6 +9,7 @@ import { Schema } from "effect"
 import { IntegerParam } from "./IntegerParam.js"
 import { Authorization } from "./Auth.js"
 import { AtSeqQuery, atSeqField } from "./AtSeq.js"
+import { StreamName } from "./StreamName.js"
 
 export const TaskPriority = Schema.Literal("Low", "Normal", "High", "Critical")
 export type TaskPriority = typeof TaskPriority.Type
@@ -33,7 +34,8 @@ export const SchedulerTask = Schema.Struct({
   error: Schema.NullOr(Schema.String),
   source: TaskSource,
   started_at: Schema.NullOr(Schema.String),
-  finished_at: Schema.NullOr(Schema.String)
+  finished_at: Schema.NullOr(Schema.String),
+  stream: StreamName
 })
 export type SchedulerTask = typeof SchedulerTask.Type
 

@@ -9,6 +9,7 @@ import { Authorization } from "./Auth.js"
 import { NotFound } from "./Errors.js"
 import { Page } from "./Pagination.js"
 import { AtSeqQuery, PageAtSeqQuery } from "./AtSeq.js"
+import { StreamName } from "./StreamName.js"
 
 /** One field of a seed's domain model. */
 export const OntologyField = Schema.Struct({
@@ -30,7 +31,8 @@ export const SeedSummary = Schema.Struct({
   id: Schema.String,
   goal: Schema.String,
   constraints_count: Schema.Int,
-  created_at: Schema.String
+  created_at: Schema.String,
+  stream: StreamName
 }).annotations({ identifier: "SeedSummary" })
 export type SeedSummary = typeof SeedSummary.Type
 
@@ -52,14 +54,16 @@ export const SeedDetail = Schema.Struct({
   acceptance_criteria: Schema.Array(Schema.String),
   ontology: Schema.NullOr(Ontology),
   /** The latest evaluation, or null when the seed was never evaluated. */
-  evaluation: Schema.NullOr(SeedEvaluation)
+  evaluation: Schema.NullOr(SeedEvaluation),
+  stream: StreamName
 }).annotations({ identifier: "SeedDetail" })
 export type SeedDetail = typeof SeedDetail.Type
 
 /** A Markdown seed imported from `<data-dir>/seeds/<id>.md`. */
 export const MarkdownSeed = Schema.Struct({
   id: Schema.String,
-  content: Schema.String
+  content: Schema.String,
+  stream: StreamName
 }).annotations({ identifier: "MarkdownSeed" })
 export type MarkdownSeed = typeof MarkdownSeed.Type
 

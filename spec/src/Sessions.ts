@@ -5,6 +5,7 @@ import { Authorization } from "./Auth.js"
 import { NotFound } from "./Errors.js"
 import { Page } from "./Pagination.js"
 import { AtSeqQuery, PageAtSeqQuery } from "./AtSeq.js"
+import { StreamName } from "./StreamName.js"
 
 /** An item of `GET /api/sessions`; `message_count` counts user messages and agent responses. */
 export const SessionSummary = Schema.Struct({
@@ -13,7 +14,8 @@ export const SessionSummary = Schema.Struct({
   message_count: Schema.Int,
   active_seed_id: Schema.NullOr(Schema.String),
   created_at: Schema.String,
-  updated_at: Schema.String
+  updated_at: Schema.String,
+  stream: StreamName
 }).annotations({ identifier: "SessionSummary" })
 export type SessionSummary = typeof SessionSummary.Type
 
@@ -38,7 +40,8 @@ export const Session = Schema.Struct({
   active_persona_id: Schema.NullOr(Schema.String),
   created_at: Schema.String,
   updated_at: Schema.String,
-  metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown })
+  metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  stream: StreamName
 }).annotations({ identifier: "Session" })
 export type Session = typeof Session.Type
 

@@ -6,6 +6,7 @@ import { Context, Effect, Layer } from "effect"
 import { commandsOf, query } from "../shared/Command.js"
 import { EntityNotFound } from "../shared/errors.js"
 import { type Paged, paged } from "../shared/Page.js"
+import { agentStream } from "./events.js"
 import type { AgentRow } from "./projection.js"
 
 export type { AgentRow } from "./projection.js"
@@ -17,7 +18,7 @@ export interface AgentCounts {
   readonly total_failed: number
 }
 
-export const toSummary = (r: AgentRow): AgentSummary => ({ id: r.id, name: r.name, status: r.status, created_at: r.created_at, seed_id: r.seed_id })
+export const toSummary = (r: AgentRow): AgentSummary => ({ id: r.id, name: r.name, status: r.status, created_at: r.created_at, seed_id: r.seed_id, stream: agentStream(r.id) })
 
 export class Agents extends Context.Tag("@annal/kernel/Agents")<
   Agents,

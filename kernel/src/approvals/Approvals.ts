@@ -42,7 +42,7 @@ interface Row {
   readonly version: number
 }
 
-const toApproval = ({ version: _version, ...row }: Row): Approval => row
+const toApproval = ({ version: _version, ...row }: Row): Approval => ({ ...row, stream: approvalStream(row.id) })
 
 /** A decision's other failures: an idempotency key used for another request, or a change that kept conflicting. */
 type Decision = InvalidCommand | ConcurrentChange

@@ -6,7 +6,7 @@
 import type { BudgetStatus, SetBudgetRequest } from "@annal/spec"
 import { Either } from "effect"
 import { EntityNotFound, Exhausted } from "../shared/errors.js"
-import type { BudgetChargedEvent, BudgetRemovedEvent, BudgetReservedEvent, BudgetResetEvent, BudgetSetEvent } from "./events.js"
+import { type BudgetChargedEvent, type BudgetRemovedEvent, type BudgetReservedEvent, type BudgetResetEvent, type BudgetSetEvent, budgetStream } from "./events.js"
 
 /** A budget as its view holds it. */
 export interface BudgetState {
@@ -45,7 +45,8 @@ export const statusAt = (state: BudgetState, now: number): BudgetStatus => {
     tokens_remaining: tokens,
     calls_remaining: calls,
     window_remaining_secs: running ? Math.ceil((end - now) / 1000) : state.window_secs,
-    is_exhausted: tokens === 0 || calls === 0
+    is_exhausted: tokens === 0 || calls === 0,
+    stream: budgetStream(state.agent_id)
   }
 }
 

@@ -41,7 +41,8 @@ export const toCronJob = (job: CronJobState, nextRun: Date | null): CronJob => (
   last_task_id: job.last_task_id,
   next_run: nextRun === null ? null : nextRun.toISOString(),
   created_at: job.created_at,
-  updated_at: job.updated_at
+  updated_at: job.updated_at,
+  stream: cronStream(job.id)
 })
 
 export class Cron extends Context.Tag("@annal/kernel/Cron")<

@@ -80,7 +80,7 @@ export class AgentGroups extends Context.Tag("@annal/kernel/AgentGroups")<
         Effect.gen(function*() {
           const g = yield* groupRow(id)
           if (g === undefined) return yield* new EntityNotFound({ what: "agent group", id })
-          return { ...g, members: yield* members(id) } satisfies AgentGroup
+          return { ...g, members: yield* members(id), stream: agentGroupStream(id) } satisfies AgentGroup
         })
       // the group was just committed, so it is in the view
       const committed = (id: string) => get(id).pipe(Effect.catchTag("EntityNotFound", (e) => Effect.die(e)))
@@ -108,8 +108,11 @@ export class AgentGroups extends Context.Tag("@annal/kernel/AgentGroups")<
       })
 
       return AgentGroups.of({
-        list: run(query("agent groups", (sql) =>
-          sql<AgentGroupSummary>`SELECT id, name, agent_count, status, created_at FROM agent_groups ORDER BY seq DESC`)),
+        list: run(Effect.map(
+          query("agent groups", (sql) =>
+            sql<Omit<AgentGroupSummary, "stream">>`SELECT id, name, agent_count, status, created_at FROM agent_groups ORDER BY seq DESC`),
+          (rows) => rows.map((g): AgentGroupSummary => ({ ...g, stream: agentGroupStream(g.id) }))
+        )),
         get: (id) => run(get(id)),
         create: (input, ctx) => run(Effect.flatMap(input.id === undefined ? ids.next : Effect.succeed(input.id), (id) => create({ ...input, id }, ctx))),
         memberCompleted: (groupId, agentId, outcome, ctx) => run(memberCompleted({ id: groupId, agentId, outcome }, ctx))

@@ -213,7 +213,8 @@ export class Programs extends Context.Tag("@annal/kernel/Programs")<
               author: r.author,
               enabled: r.enabled === 1,
               has_skill_content: r.skill_content !== null && r.skill_content !== "",
-              declared_tools: r.declared_tools
+              declared_tools: r.declared_tools,
+              stream: programStream(r.name)
             })
           )),
         get: (name) => run(get(name)),

@@ -65,7 +65,8 @@ export const toTask = (t: TaskState): SchedulerTask => ({
   error: t.error,
   source: t.source,
   started_at: t.started_at,
-  finished_at: t.finished_at
+  finished_at: t.finished_at,
+  stream: taskStream(t.id)
 })
 
 /** A task with everything it carries. */

@@ -48,7 +48,7 @@ interface SeedRow {
 
 const toView = (row: SeedRow): SeedView =>
   row.format === "markdown"
-    ? ({ id: row.id, content: row.content ?? "" } satisfies MarkdownSeed)
+    ? ({ id: row.id, content: row.content ?? "", stream: seedStream(row.id) } satisfies MarkdownSeed)
     : ({
       id: row.id,
       goal: row.goal,
@@ -60,7 +60,8 @@ const toView = (row: SeedRow): SeedView =>
       ontology: row.ontology === null ? null : JSON.parse(row.ontology),
       evaluation: row.score === null || row.passed === null || row.evaluated_at === null
         ? null
-        : { score: row.score, passed: row.passed === 1, evaluated_at: row.evaluated_at }
+        : { score: row.score, passed: row.passed === 1, evaluated_at: row.evaluated_at },
+      stream: seedStream(row.id)
     } satisfies SeedDetail)
 
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex")
@@ -150,7 +151,7 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
             sql<{ id: string; goal: string; constraints_count: number; created_at: string }>`
               SELECT id, goal, json_array_length(constraints) AS constraints_count, created_at FROM seeds
               ORDER BY seq DESC LIMIT ${limit} OFFSET ${offset}`,
-          (r): SeedSummary => ({ id: r.id, goal: r.goal, constraints_count: r.constraints_count, created_at: r.created_at })
+          (r): SeedSummary => ({ id: r.id, goal: r.goal, constraints_count: r.constraints_count, created_at: r.created_at, stream: seedStream(r.id) })
         )
 
       const evolution = (id: string) =>

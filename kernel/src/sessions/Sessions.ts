@@ -175,7 +175,8 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
             active_persona_id: s.active_persona_id,
             created_at: s.created_at,
             updated_at: s.updated_at,
-            metadata
+            metadata,
+            stream: sessionStream(s.id)
           } satisfies Session
         })
 
@@ -194,7 +195,8 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
               message_count: r.message_count,
               active_seed_id: r.active_seed_id,
               created_at: r.created_at,
-              updated_at: r.updated_at
+              updated_at: r.updated_at,
+              stream: sessionStream(r.id)
             })
           )),
         get,
