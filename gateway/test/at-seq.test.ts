@@ -68,6 +68,14 @@ const ask = (read: Read, path = read.path) =>
 const CLOCK_FIELDS = new Set(["window_remaining_secs"])
 const stable = (body: unknown): unknown => JSON.parse(JSON.stringify(body, (key, value) => (CLOCK_FIELDS.has(key) ? undefined : value)))
 
+/** Every `stream` a body names, at any depth. */
+const streamsIn = (body: unknown): Array<string> =>
+  Array.isArray(body)
+    ? body.flatMap(streamsIn)
+    : typeof body === "object" && body !== null
+    ? Object.entries(body).flatMap(([key, value]) => (key === "stream" && typeof value === "string" ? [value] : streamsIn(value)))
+    : []
+
 describe("?at_seq: every view as it stood after event N", () => {
   it("answers what the live view answered at that moment, for every view read, during a mixed run", async () => {
     const captured: Array<{ seq: number; read: Read; status: number; body: unknown }> = []
@@ -114,6 +122,18 @@ describe("?at_seq: every view as it stood after event N", () => {
     expect((await s.fetch(`/api/memory/${ids.memory}`, { method: "DELETE" })).status).toBe(200)
     await send("PUT", "/api/permissions/ops", { allowed_tools: ["read", "write"], allowed_paths: ["**"] })
     await capture()
+
+    // every row names its entity's stream, and the stream is that entity's history
+    const named = new Map<string, string>()
+    for (const c of captured.slice(-reads(ids).length)) for (const stream of streamsIn(c.body)) named.set(stream, c.read.path)
+    for (const kind of ["agent-", "seed-", "session-", "skill-", "personas", "permissions-", "budget-", "cron-"]) {
+      expect([...named.keys()].some((stream) => stream.startsWith(kind)), `${kind} in ${[...named.keys()].join(" ")}`).toBe(true)
+    }
+    for (const [stream, path] of named) {
+      const history = await s.json(`/api/log/streams/${encodeURIComponent(stream)}?limit=200`)
+      expect({ path, stream, status: history.status }).toEqual({ path, stream, status: 200 })
+      expect(history.body.items.every((e: { stream: string }) => e.stream === stream)).toBe(true)
+    }
 
     for (const c of captured) {
       const past = await ask(c.read, withAtSeq(c.read.path, c.seq))
