@@ -7,19 +7,23 @@
  * one path from submitted to started. Queued tasks survive a restart because the queue is
  * the view; a task found running at start was cut off by the stop and is failed explicitly.
  */
-import type { SchedulerStats, SchedulerTask, SchedulerTaskDetail, SchedulerTasks, TaskPriority, TaskSource } from "@annal/spec"
+import type { SchedulerStats, SchedulerTasks, TaskPriority, TaskSource } from "@annal/spec"
 import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
-import { SqlClient } from "@effect/sql"
-import { Cause, Clock, Context, Data, Deferred, Duration, Effect, Either, Exit, FiberMap, Layer, Option, Queue, Stream } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Either, FiberMap, Layer, Option, Queue, Stream } from "effect"
 import { Configuration } from "../config/Configuration.js"
-import { type CommandContext, commandsOf, query } from "../shared/Command.js"
+import { type CommandContext, commandsOf } from "../shared/Command.js"
 import { answerWith, commandHandler, eventOf } from "../shared/CommandHandler.js"
-import { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
-import { decoding } from "../shared/ViewRow.js"
-import { decideCancel, decideEnd, decideStart, decideSubmit, PRIORITY_RANK, type TaskDecision, type TaskOutcome, type TaskState } from "./decide.js"
+import { type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
+import { decideCancel, decideEnd, decideStart, decideSubmit, type TaskDecision, type TaskOutcome, type TaskState } from "./decide.js"
 import { TASK_SUBMITTED, taskStream } from "./events.js"
+import { type TaskAbandoned, type TaskBody, taskBody } from "./inProcess.js"
 import { fromRow, type TaskRow } from "./projection.js"
-import { TaskRunFailed, TaskRunner } from "./TaskRunner.js"
+import { makeQueueReads } from "./queue.js"
+import { StartWindow, WINDOW_MS } from "./startWindow.js"
+import { TaskRunner } from "./TaskRunner.js"
+
+export { TaskAbandoned } from "./inProcess.js"
+export { DEFAULT_TASKS_LISTED, toTask, toTaskDetail } from "./queue.js"
 
 /** What a caller hands the scheduler; the id is generated unless given. */
 export interface TaskSubmission {
@@ -39,45 +43,8 @@ export interface RunnerStatus {
   readonly unavailable: string | undefined
 }
 
-/** A task run in this process (`runTask`) was cancelled, or cut off, before its body finished. */
-export class TaskAbandoned extends Data.TaggedError("TaskAbandoned")<{ readonly id: string; readonly reason: string }> {
-  override get message() {
-    return `task ${this.id} did not finish: ${this.reason}`
-  }
-}
-
 /** The actor of the scheduler's own transitions (start, end, interruption). */
 export const SCHEDULER_ACTOR = "system:scheduler"
-
-/** The rate limit's window. */
-const WINDOW_MS = 60_000
-
-/** Most tasks a list returns of each kind when the caller names no limit. */
-export const DEFAULT_TASKS_LISTED = 1000
-
-/** A task as `GET /api/scheduler/tasks` lists it. */
-export const toTask = (t: TaskState): SchedulerTask => ({
-  id: t.id,
-  description: t.description,
-  priority: t.priority,
-  status: t.status,
-  created_at: t.created_at,
-  error: t.error,
-  source: t.source,
-  started_at: t.started_at,
-  finished_at: t.finished_at,
-  stream: taskStream(t.id)
-})
-
-/** A task with everything it carries. */
-export const toTaskDetail = (t: TaskState): SchedulerTaskDetail => ({
-  ...toTask(t),
-  goal: t.goal,
-  constraints: t.constraints,
-  acceptance_criteria: t.acceptance_criteria,
-  toolchain: t.toolchain,
-  summary: t.summary
-})
 
 export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
   Scheduler,
@@ -121,12 +88,10 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
     Scheduler,
     Effect.gen(function*() {
       const ids = yield* IdGenerator
-      const sql = yield* SqlClient.SqlClient
       const store = yield* EventStore
       const config = yield* Configuration
       const runner = yield* TaskRunner
-      const provide = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) =>
-        effect.pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provideService(EventStore, store))
+      const reads = yield* makeQueueReads
 
       // Every read-decide-append of a task goes through one lock: admission, ends and
       // cancellations never race each other inside this process.
@@ -134,17 +99,11 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
       const wake = yield* Queue.sliding<void>(1)
       const signal = Effect.asVoid(Queue.offer(wake, undefined))
       const fibers = yield* FiberMap.make<string>()
-      // Tasks this process runs now (counted here, not from the FiberMap, so a finished task
-      // frees its slot before the admission fiber is woken).
-      const active = new Set<string>()
-      // Start times (Clock millis) within the last window, oldest first.
-      const starts: Array<number> = []
+      // the slots and the rolling minute; starts of the last minute count after a restart too
+      const window = new StartWindow(yield* reads.startsSince((yield* Clock.currentTimeMillis) - WINDOW_MS))
       // The work of tasks submitted by `runTask`, by task id: run instead of the TaskRunner, and
       // abandoned (the waiting caller told) when the task is cancelled before it starts.
-      const bodies = new Map<string, {
-        readonly run: (task: TaskState) => Effect.Effect<{ readonly summary: string }, TaskRunFailed>
-        readonly abandon: (reason: string) => Effect.Effect<void>
-      }>()
+      const bodies = new Map<string, TaskBody>()
 
       // the admission path reads and appends on the store's writer connection, without the SQL client's round trips
       const commands = commandsOf(store)
@@ -193,7 +152,7 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
           Effect.catchAllDefect((d) => Effect.succeed<TaskOutcome>({ _tag: "Failed", error: `the runner crashed: ${String(d)}` })),
           Effect.flatMap((outcome) => end(task.id, outcome)),
           Effect.ensuring(Effect.suspend(() => {
-            active.delete(task.id)
+            window.ended(task.id)
             bodies.delete(task.id)
             return signal
           }))
@@ -204,15 +163,6 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
         return row === undefined ? undefined : fromRow(row)
       })
 
-      const prune = (now: number) => {
-        while (starts.length > 0 && starts[0]! <= now - WINDOW_MS) starts.shift()
-      }
-      /** A task started (under the lock): it takes a slot and counts in the rolling minute. */
-      const countStart = (id: string, now: number) => {
-        starts.push(now)
-        active.add(id)
-      }
-
       /**
        * Starts what the limits allow; says how long to wait before looking again (undefined:
        * until woken by a submission, an end, a cancellation or a configuration change).
@@ -222,13 +172,13 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
         while (true) {
           const limits = (yield* config.current).scheduler
           const now = yield* Clock.currentTimeMillis
-          prune(now)
-          if (active.size >= limits.max_concurrent) return undefined
+          const recent = window.startsWithin(now)
+          if (window.running >= limits.max_concurrent) return undefined
           const next = yield* nextQueued
           if (next === undefined) return undefined
-          if (starts.length >= limits.rate_limit_per_minute) return Duration.millis(Math.max(1, starts[0]! + WINDOW_MS - now))
+          if (recent >= limits.rate_limit_per_minute) return Duration.millis(window.waitAfter(now))
           // counted as running in the same locked step as its start
-          const started = yield* transition(next.id, (t) => decideStart(t, runner.name), system, () => countStart(next.id, now)).pipe(
+          const started = yield* transition(next.id, (t) => decideStart(t, runner.name), system, () => window.started(next.id, now)).pipe(
             Effect.map(Option.some),
             Effect.catchTags({ InvalidCommand: () => Effect.succeedNone, EntityNotFound: () => Effect.succeedNone })
           )
@@ -242,13 +192,11 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
       // run it — its chat run is resumed or failed by the orchestrator's step. Admission waits for this.
       const recovered = yield* Deferred.make<void>()
       const recover = Effect.gen(function*() {
-        const interrupted = yield* provide(query("the running tasks", (sql) => sql<{ id: string }>`
-          SELECT id FROM scheduler_tasks WHERE status = 'Running' ORDER BY seq`))
+        const interrupted = yield* reads.idsIn("Running", "the running tasks")
         for (const { id } of interrupted) {
           yield* end(id, { _tag: "Failed", error: "interrupted: the server stopped while the task was running" })
         }
-        const orphans = yield* provide(query("the orphaned tasks", (sql) => sql<{ id: string }>`
-          SELECT id FROM scheduler_tasks WHERE status = 'Queued' AND source_kind = 'session' ORDER BY seq`))
+        const orphans = yield* reads.idsIn("Queued", "the orphaned tasks", "session")
         for (const { id } of orphans) {
           yield* transition(id, (t) => decideCancel(t, "the server stopped before the task started; its chat run is resumed or failed on start"), system).pipe(
             Effect.catchTag("InvalidCommand", () => Effect.void)
@@ -259,12 +207,6 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
           ? "no task was cut off"
           : `${interrupted.length} running task(s) failed as interrupted, ${orphans.length} queued chat task(s) cancelled`
       })
-      // Starts of the last minute count against the rate limit after a restart too.
-      const nowMs = yield* Clock.currentTimeMillis
-      const recent = yield* provide(query("recent task starts", (sql) => sql<{ started_at: string }>`
-        SELECT started_at FROM scheduler_tasks WHERE started_at >= ${new Date(nowMs - WINDOW_MS).toISOString()} ORDER BY started_at`))
-      for (const r of recent) starts.push(Date.parse(r.started_at))
-
       yield* Effect.forkScoped(Stream.runForEach(config.changes, () => signal))
       yield* Effect.forkScoped(Effect.zipRight(Deferred.await(recovered), Effect.forever(
         Effect.gen(function*() {
@@ -275,11 +217,6 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
         })
       )))
       yield* signal
-
-      const count = (status: string) =>
-        provide(query("the queue", (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM scheduler_tasks WHERE status = ${status}`)).pipe(
-          Effect.map((rows) => rows[0]?.n ?? 0)
-        )
 
       const submitted = handle({
         stream: (command: TaskSubmission & { readonly id: string }) => taskStream(command.id),
@@ -333,30 +270,13 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
       ) =>
         Effect.gen(function*() {
           const id = task.id ?? (yield* ids.next)
-          const done = yield* Deferred.make<A, E | TaskAbandoned>()
-          const abandon = (reason: string) => Effect.asVoid(Deferred.fail(done, new TaskAbandoned({ id, reason })))
-          bodies.set(id, {
-            run: (admitted) =>
-              Effect.exit(body(admitted)).pipe(
-                Effect.flatMap((exit) =>
-                  Effect.zipRight(
-                    Deferred.done(done, exit),
-                    Exit.match(exit, {
-                      onSuccess: (a) => Effect.succeed({ summary: summary(a) }),
-                      onFailure: (cause) =>
-                        Effect.fail(new TaskRunFailed({ message: Option.match(Cause.failureOption(cause), { onNone: () => Cause.pretty(cause), onSome: (e) => String((e as { message?: unknown })?.message ?? e) }) }))
-                    })
-                  )
-                ),
-                Effect.onInterrupt(() => abandon("interrupted while running"))
-              ),
-            abandon
-          })
+          const held = yield* taskBody(id, body, summary)
+          bodies.set(id, held.body)
           // from the submission on, a caller that gives up (its run was stopped) takes the task with it
           return yield* Effect.uninterruptibleMask((restore) =>
             Effect.zipRight(
               submit({ ...task, id }, context).pipe(Effect.onError(() => Effect.sync(() => bodies.delete(id)))),
-              restore(Deferred.await(done)).pipe(
+              restore(held.result).pipe(
                 Effect.onInterrupt(() => Effect.ignore(cancel(id, "the run waiting for it stopped (stopped on purpose, or the server is stopping)", context)))
               )
             )
@@ -371,38 +291,19 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
         cancel,
         stats: Effect.gen(function*() {
           const limits = (yield* config.current).scheduler
-          const queued = yield* count("Queued")
-          const running = yield* count("Running")
-          prune(yield* Clock.currentTimeMillis)
+          const queued = yield* reads.count("Queued")
+          const running = yield* reads.count("Running")
+          const recent = window.startsWithin(yield* Clock.currentTimeMillis)
           return {
             queued,
             running,
             max_concurrent: limits.max_concurrent,
             rate_limit_per_minute: limits.rate_limit_per_minute,
-            rate_remaining: Math.max(0, limits.rate_limit_per_minute - starts.length)
+            rate_remaining: Math.max(0, limits.rate_limit_per_minute - recent)
           }
         }),
-        tasks: (limit = DEFAULT_TASKS_LISTED) =>
-          provide(query("the queue", (sql) =>
-            Effect.all([
-              sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE status = 'Queued' ORDER BY rank DESC, seq LIMIT ${limit}`,
-              sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE status = 'Running' ORDER BY started_at, seq LIMIT ${limit}`
-            ]))).pipe(
-            Effect.flatMap(([queued, running]) =>
-              decoding(() => ({
-                queued: queued.map((r) => toTask(fromRow(r))),
-                running: running.map((r) => toTask(fromRow(r)))
-              })))
-          ),
-        position: (id) =>
-          Effect.flatMap(load(id), (t) =>
-            t === undefined || t.status !== "Queued"
-              ? Effect.succeed(undefined)
-              : provide(query("the queue", (sql) => sql<{ n: number }>`
-                  SELECT count(*) AS n FROM scheduler_tasks WHERE status = 'Queued'
-                  AND (rank > ${PRIORITY_RANK[t.priority]} OR (rank = ${PRIORITY_RANK[t.priority]} AND seq < ${t.seq}))`)).pipe(
-                  Effect.map((rows) => (rows[0]?.n ?? 0) + 1)
-                )),
+        tasks: reads.tasks,
+        position: (id) => Effect.flatMap(load(id), (t) => (t === undefined || t.status !== "Queued" ? Effect.succeed(undefined) : reads.placeOf(t))),
         runner: Effect.map(runner.unavailable, (unavailable) => ({ name: runner.name, unavailable }))
       })
     })

@@ -1,0 +1,92 @@
+/**
+ * The queue as readers see it: a task as the API lists it, the counts, the lists in admission
+ * order and a queued task's place — reads of the `scheduler_tasks` view, no decisions.
+ */
+import type { SchedulerTask, SchedulerTaskDetail, SchedulerTasks } from "@annal/spec"
+import { EventStore, type EventStoreError } from "@annal/store"
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+import { query } from "../shared/Command.js"
+import { decoding } from "../shared/ViewRow.js"
+import { PRIORITY_RANK, type TaskState } from "./decide.js"
+import { taskStream } from "./events.js"
+import { fromRow, type TaskRow } from "./projection.js"
+
+/** Most tasks a list returns of each kind when the caller names no limit. */
+export const DEFAULT_TASKS_LISTED = 1000
+
+/** A task as `GET /api/scheduler/tasks` lists it. */
+export const toTask = (t: TaskState): SchedulerTask => ({
+  id: t.id,
+  description: t.description,
+  priority: t.priority,
+  status: t.status,
+  created_at: t.created_at,
+  error: t.error,
+  source: t.source,
+  started_at: t.started_at,
+  finished_at: t.finished_at,
+  stream: taskStream(t.id)
+})
+
+/** A task with everything it carries. */
+export const toTaskDetail = (t: TaskState): SchedulerTaskDetail => ({
+  ...toTask(t),
+  goal: t.goal,
+  constraints: t.constraints,
+  acceptance_criteria: t.acceptance_criteria,
+  toolchain: t.toolchain,
+  summary: t.summary
+})
+
+/** The reads over the kernel's SQL client (the views live with the store). */
+export const makeQueueReads = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const store = yield* EventStore
+  const provide = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) =>
+    effect.pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provideService(EventStore, store))
+
+  /** The ids of the tasks in `status` (those of `source_kind` only, when given), oldest first. */
+  const idsIn = (status: "Queued" | "Running", what: string, sourceKind?: string) =>
+    provide(query(what, (sql) =>
+      sourceKind === undefined
+        ? sql<{ id: string }>`SELECT id FROM scheduler_tasks WHERE status = ${status} ORDER BY seq`
+        : sql<{ id: string }>`SELECT id FROM scheduler_tasks WHERE status = ${status} AND source_kind = ${sourceKind} ORDER BY seq`))
+
+  /** How many tasks are in `status`. */
+  const count = (status: "Queued" | "Running") =>
+    provide(query("the queue", (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM scheduler_tasks WHERE status = ${status}`)).pipe(
+      Effect.map((rows) => rows[0]?.n ?? 0)
+    )
+
+  /** Queued tasks in admission order and running tasks by start, at most `limit` of each. */
+  const tasks = (limit = DEFAULT_TASKS_LISTED): Effect.Effect<SchedulerTasks, EventStoreError> =>
+    provide(query("the queue", (sql) =>
+      Effect.all([
+        sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE status = 'Queued' ORDER BY rank DESC, seq LIMIT ${limit}`,
+        sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE status = 'Running' ORDER BY started_at, seq LIMIT ${limit}`
+      ]))).pipe(
+      Effect.flatMap(([queued, running]) =>
+        decoding(() => ({
+          queued: queued.map((r) => toTask(fromRow(r))),
+          running: running.map((r) => toTask(fromRow(r)))
+        })))
+    )
+
+  /** 1-based place of queued task `t` in admission order. */
+  const placeOf = (t: TaskState) =>
+    provide(query("the queue", (sql) => sql<{ n: number }>`
+      SELECT count(*) AS n FROM scheduler_tasks WHERE status = 'Queued'
+      AND (rank > ${PRIORITY_RANK[t.priority]} OR (rank = ${PRIORITY_RANK[t.priority]} AND seq < ${t.seq}))`)).pipe(
+      Effect.map((rows) => (rows[0]?.n ?? 0) + 1)
+    )
+
+  /** When tasks started since `sinceMs` (Clock millis), oldest first. */
+  const startsSince = (sinceMs: number) =>
+    provide(query("recent task starts", (sql) => sql<{ started_at: string }>`
+      SELECT started_at FROM scheduler_tasks WHERE started_at >= ${new Date(sinceMs).toISOString()} ORDER BY started_at`)).pipe(
+      Effect.map((rows) => rows.map((r) => Date.parse(r.started_at)))
+    )
+
+  return { idsIn, count, tasks, placeOf, startsSince }
+})
