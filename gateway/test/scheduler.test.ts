@@ -99,7 +99,8 @@ describe("GET /api/scheduler/tasks", () => {
       constraints: ["plain English"],
       acceptance_criteria: ["NOTES.md exists"],
       toolchain: "docs",
-      summary: null
+      summary: null,
+      stream: `task-${run.body.task_id}`
     })
     const missing = await server.json("/api/scheduler/tasks/no-such-task")
     expect(missing.status).toBe(404)
