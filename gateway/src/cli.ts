@@ -285,9 +285,20 @@ const annal = Command.make("annal").pipe(Command.withSubcommands([serve, audit, 
 
 const cli = Command.run(annal, { name: "annal", version: VERSION })
 
+/**
+ * A reader that leaves early (`annal audit verify | head -1`) closes the pipe: what is left to
+ * print has nowhere to go, and the command still finishes and exits with its own code, as
+ * quietly as a Unix tool stopped by SIGPIPE, instead of dying on an unhandled EPIPE.
+ */
+const ignoreClosedReader = (stream: NodeJS.WriteStream) =>
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE" && e.code !== "ERR_STREAM_DESTROYED") throw e
+  })
+
 /** Runs the CLI on process.argv. */
-export const main = () =>
-  cli(process.argv).pipe(
+export const main = () => {
+  ignoreClosedReader(process.stdout)
+  return cli(process.argv).pipe(
     Effect.provide(NodeContext.layer),
     NodeRuntime.runMain({
       disableErrorReporting: false,
@@ -297,4 +308,5 @@ export const main = () =>
       }
     })
   )
+}
 

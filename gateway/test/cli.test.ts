@@ -4,7 +4,7 @@
  * from the log), and its behaviour on a directory without a log.
  */
 import Database from "better-sqlite3"
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { promisify } from "node:util"
@@ -95,6 +95,16 @@ describe("the annal CLI on a realistic log", () => {
     expect(chain).toBe(`valid: ${EVENTS} events, head seq ${EVENTS} hash ${headHash}`)
     // the server signed its tree at shutdown: the log is consistent with that checkpoint
     expect(checkpoints).toEqual([expect.stringMatching(new RegExp(`^checkpoint: consistent with ${join(dataDir, "checkpoint")} \\(data directory, tree size ${EVENTS}, root [0-9a-f]{64}\\)$`))])
+  })
+
+  it("`annal audit verify | head` (a reader that closed the pipe) still exits with the verdict, with no EPIPE", async () => {
+    const child = spawn(process.execPath, [BIN, "audit", "verify", "--data-dir", dataDir], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] })
+    // the reader is gone before anything is written: every write to stdout meets a closed pipe
+    child.stdout.destroy()
+    let stderr = ""
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve))
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" })
   })
 
   it("`annal audit export` writes one JSON object per event with every column, which an outside verifier accepts", async () => {
