@@ -143,6 +143,74 @@ describe("POST /api/git/restore", () => {
   })
 })
 
+describe("GET /api/git/log?path= and GET /api/git/show", () => {
+  const logOf = async (path: string) => {
+    const { status, body } = await server.json(`/api/git/log?path=${encodeURIComponent(path)}`)
+    expect(status, path).toBe(200)
+    return (body.entries as Array<{ hash: string; message: string }>)
+  }
+  /** What git itself lists for the path. */
+  const gitLogOf = (path: string) => git("log", "--first-parent", "--format=%H", "--", path).trim().split("\n").filter((h) => h !== "")
+
+  it("lists only the commits that changed a file — written, edited, removed, restored — as git does", async () => {
+    expect((await put("hist/plan.md", "one")).status).toBe(200)
+    const one = git("rev-parse", "HEAD").trim()
+    expect((await put("hist/other.md", "unrelated")).status).toBe(200)
+    expect((await put("hist/plan.md", "two")).status).toBe(200)
+    git("rm", "-q", "hist/plan.md")
+    git("-c", "user.name=a", "-c", "user.email=a@x", "commit", "-q", "-m", "remove the plan")
+    // back with the content it had before it was removed: the removal still counts
+    expect((await restore({ hash: one, path: "hist/plan.md" })).status).toBe(200)
+    expect((await put("hist/other.md", "still unrelated")).status).toBe(200)
+
+    const entries = await logOf("hist/plan.md")
+    expect(entries.map((e) => e.message)).toEqual([`restore hist/plan.md from ${one.slice(0, 12)}`, "remove the plan", "write hist/plan.md", "write hist/plan.md"])
+    expect(entries.map((e) => e.hash)).toEqual(gitLogOf("hist/plan.md"))
+    expect(entries[3]!.hash).toBe(one)
+    // the same path spelled with a leading ./ and doubled slashes; a directory's commits are its files'
+    expect(await logOf("./hist//plan.md")).toEqual(entries)
+    expect((await logOf("hist")).map((e) => e.hash)).toEqual(gitLogOf("hist"))
+    expect(await logOf("hist/never-written.md")).toEqual([])
+    expect(await logOf("hist/plan.md/inside")).toEqual([])
+    // without a path: the whole log, as before
+    expect((await server.json("/api/git/log")).body.entries.slice(0, 2).map((e: { message: string }) => e.message)).toEqual([
+      "write hist/other.md",
+      `restore hist/plan.md from ${one.slice(0, 12)}`
+    ])
+  })
+
+  it("answers a file's bytes at a commit with its type, and 404, 400, 403 as restore does", async () => {
+    expect((await put("hist/notes.json", "{\"v\": 1}")).status).toBe(200)
+    const first = git("rev-parse", "HEAD").trim()
+    expect((await put("hist/notes.json", "{\"v\": 2}")).status).toBe(200)
+    const show = (hash: string, path: string) => server.fetch(`/api/git/show?hash=${encodeURIComponent(hash)}&path=${encodeURIComponent(path)}`)
+    const old = await show(first.slice(0, 10), "hist/notes.json")
+    expect(old.status).toBe(200)
+    expect(old.headers.get("content-type")).toBe("application/json; charset=utf-8")
+    expect(await old.text()).toBe(git("show", `${first}:hist/notes.json`))
+    expect(await (await show(git("rev-parse", "HEAD").trim(), "hist/notes.json")).text()).toBe("{\"v\": 2}")
+
+    const missing = await server.json(`/api/git/show?hash=${first}&path=hist/not-there.md`)
+    expect(missing.status).toBe(404)
+    expect(missing.body.error).toContain("hist/not-there.md")
+    expect((await show("0000000000", "hist/notes.json")).status).toBe(404)
+    // a directory, or the root, is no file
+    expect((await show(first, "hist")).status).toBe(404)
+    expect((await show(first, ".")).status).toBe(404)
+    expect((await show("xyz", "hist/notes.json")).status).toBe(400)
+    expect((await server.fetch(`/api/git/show?hash=${first}`)).status).toBe(400)
+    for (const path of ["../escape.txt", "/etc/passwd", "a/../../x", "%2e%2e/x", ".git/config"]) {
+      const shown = await server.json(`/api/git/show?hash=${first}&path=${encodeURIComponent(path)}`)
+      expect(shown.status, path).toBe(403)
+      expect(shown.body.error).toContain("refused")
+      const logged = await server.json(`/api/git/log?path=${encodeURIComponent(path)}`)
+      expect(logged.status, path).toBe(403)
+      expect(logged.body.error).toContain("refused")
+    }
+    expect((await server.json("/api/git/log?path=")).status).toBe(400)
+  })
+})
+
 describe("POST /api/git/verify", () => {
   it("is valid for an intact repository and finds a corrupted object", async () => {
     const s = await startServer()

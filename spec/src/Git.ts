@@ -1,8 +1,9 @@
 /** The workspace's git history (seed section 16): log, tags, integrity, restoring a file. */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authorization } from "./Auth.js"
 import { BadRequest, Forbidden, NotFound } from "./Errors.js"
+import { servedByExtension } from "./Workspace.js"
 
 /** Commits `GET /api/git/log` returns at most. */
 export const GIT_LOG_LIMIT = 100
@@ -37,9 +38,21 @@ export const CommitHash = Schema.String.pipe(
   Schema.pattern(/^[0-9a-fA-F]{4,40}$/, { message: () => "a commit hash is 4 to 40 hexadecimal digits" })
 )
 
+/** A workspace file as a git request names it: relative to the workspace root. */
+const GitPath = Schema.String.pipe(Schema.minLength(1, { message: () => "a path relative to the workspace root is required" }))
+
+/** `GET /api/git/log`'s query. */
+export const GitLogQuery = Schema.Struct({
+  /** Only the commits that changed this file (or directory): written, edited, restored or removed. */
+  path: Schema.optional(GitPath)
+})
+
+/** `GET /api/git/show`'s query: a file at a commit. */
+export const GitShowQuery = Schema.Struct({ hash: CommitHash, path: GitPath })
+
 export const GitRestoreRequest = Schema.Struct({
   hash: CommitHash,
-  path: Schema.String.pipe(Schema.minLength(1, { message: () => "a path relative to the workspace root is required" }))
+  path: GitPath
 }).annotations({ identifier: "GitRestoreRequest" })
 export type GitRestoreRequest = typeof GitRestoreRequest.Type
 
@@ -54,8 +67,30 @@ export type GitRestored = typeof GitRestored.Type
 export class GitGroup extends HttpApiGroup.make("git")
   .add(
     HttpApiEndpoint.get("log", "/api/git/log")
+      .setUrlParams(GitLogQuery)
       .addSuccess(GitLog)
-      .annotate(OpenApi.Description, "The workspace's commits from HEAD, newest first, at most 100.")
+      .addError(BadRequest)
+      .addError(Forbidden)
+      .annotate(
+        OpenApi.Description,
+        "The workspace's commits from HEAD, newest first, at most 100. With `?path=` (Annal's addition) only the commits that changed " +
+          "that file or directory, as `git log --first-parent -- <path>` lists them; 403 for a path that leaves the workspace or enters `.git`."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("show", "/api/git/show")
+      .setUrlParams(GitShowQuery)
+      .addSuccess(Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/plain" })))
+      .addError(BadRequest)
+      .addError(Forbidden)
+      .addError(NotFound)
+      .annotate(OpenApi.Transform, servedByExtension)
+      .annotate(
+        OpenApi.Description,
+        "Annal's addition: a file's bytes as commit `hash` holds them (`git show <hash>:<path>`), with the Content-Type of " +
+          "`GET /api/workspace/file/{path}`. 400 for a malformed hash, 404 when the commit or the file in it does not exist, " +
+          "403 for a path that leaves the workspace."
+      )
   )
   .add(HttpApiEndpoint.get("tags", "/api/git/tags").addSuccess(GitTags))
   .add(

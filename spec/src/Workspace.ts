@@ -54,7 +54,7 @@ const withFilePath = (op: Record<string, any>) => ({ ...op, parameters: [...(op.
  * every type is listed, each with the empty schema, since the bytes are whatever was stored
  * (a `.json` file need not hold JSON).
  */
-const servedByExtension = (op: Record<string, any>) => {
+export const servedByExtension = (op: Record<string, any>) => {
   const ok = op.responses["200"]
   const schema = { description: "The file's bytes as stored." }
   const types = [...new Set(["text/plain", ...Object.values(WORKSPACE_MIME_TYPES)])]

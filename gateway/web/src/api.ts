@@ -37,6 +37,7 @@ export const endpoints = {
   readFile: ["GET", "/api/workspace/file/{path}"],
   writeFile: ["PUT", "/api/workspace/file/{path}"],
   gitLog: ["GET", "/api/git/log"],
+  gitShow: ["GET", "/api/git/show"],
   gitRestore: ["POST", "/api/git/restore"],
   programs: ["GET", "/api/programs"],
   program: ["GET", "/api/programs/{name}"],

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest"
 import { listOf } from "../src/pages/Budgets.js"
 import { fieldOfError, flatten, patchOf } from "../src/pages/Settings.js"
 import { linePoints } from "../src/pages/Status.js"
-import { parentOf, touches } from "../src/pages/Workspace.js"
+import { parentOf } from "../src/pages/Workspace.js"
 import { visibleRange } from "../src/virtual.js"
 
 describe("flatten", () => {
@@ -90,19 +90,6 @@ describe("linePoints", () => {
   it("draws a single sample at the right edge and nothing for none", () => {
     expect(linePoints([25], 600, 160)).toBe("600.0,120.0")
     expect(linePoints([])).toBe("")
-  })
-})
-
-describe("touches", () => {
-  it("knows the workspace's messages for a file: its writes and restores", () => {
-    expect(touches("write notes/plan.md", "notes/plan.md")).toBe(true)
-    expect(touches("restore notes/plan.md from 0123456789ab", "notes/plan.md")).toBe(true)
-  })
-
-  it("does not take another file's commit for this one's, even one whose path starts the same", () => {
-    expect(touches("write notes/plan.md.bak", "notes/plan.md")).toBe(false)
-    expect(touches("restore notes/plan.md.bak from 0123", "notes/plan.md")).toBe(false)
-    expect(touches("write other.md", "notes/plan.md")).toBe(false)
   })
 })
 

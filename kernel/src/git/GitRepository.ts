@@ -5,7 +5,7 @@
  */
 import type { GitLogEntry, GitVerify } from "@annal/spec"
 import { Context, Data, Effect, FiberRef, Layer } from "effect"
-import git from "isomorphic-git"
+import git, { type ReadCommitResult } from "isomorphic-git"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import { dirname, join } from "node:path"
@@ -72,8 +72,12 @@ export interface GitRepositoryService {
   readonly resolveCommit: (hash: string) => Effect.Effect<string, EntityNotFound | InvalidCommand | GitError>
   /** A file's bytes as a commit holds it. */
   readonly readFileAt: (commit: string, path: string) => Effect.Effect<Uint8Array, EntityNotFound | GitError>
-  /** Commits from HEAD, newest first. */
-  readonly log: (limit: number) => Effect.Effect<ReadonlyArray<GitLogEntry>, GitError>
+  /**
+   * Commits from HEAD, newest first; given a path (`/`-separated, relative to the worktree),
+   * only those whose first parent held it otherwise (written, changed, removed), as `git log
+   * --first-parent -- <path>` lists them.
+   */
+  readonly log: (limit: number, path?: string) => Effect.Effect<ReadonlyArray<GitLogEntry>, GitError>
   /** Every tag, by name. */
   readonly tags: Effect.Effect<ReadonlyArray<string>, GitError>
   /** Reads and hashes every object reachable from HEAD, the branches and the tags. */
@@ -223,16 +227,57 @@ export const make = (dir: string, gitdir: string): GitRepositoryService => {
       }
     })
 
-  const log = (limit: number) =>
+  const entryOf = (oid: string, commit: ReadCommitResult["commit"]): GitLogEntry => ({
+    hash: oid,
+    author: commit.author.name,
+    message: commit.message.trimEnd(),
+    timestamp: formatGitTime(commit.author.timestamp, commit.author.timezoneOffset)
+  })
+
+  /** What a tree holds at `segments`: `<mode> <oid>`, or undefined when nothing is there. */
+  const entryAt = async (tree: string, segments: ReadonlyArray<string>, cache: object): Promise<string | undefined> => {
+    let oid = tree
+    for (const [i, segment] of segments.entries()) {
+      const entry = (await git.readTree({ ...repo, oid, cache })).tree.find((e) => e.path === segment)
+      if (entry === undefined) return undefined
+      if (i === segments.length - 1) return `${entry.mode} ${entry.oid}`
+      if (entry.type !== "tree") return undefined
+      oid = entry.oid
+    }
+    return undefined
+  }
+
+  /**
+   * The commits of the first-parent line from HEAD whose `path` differs from their parent's.
+   * (isomorphic-git's own `log({ filepath })` misses a removal when the file later comes back
+   * with the same content.)
+   */
+  const logOf = async (limit: number, segments: ReadonlyArray<string>) => {
+    const cache = {}
+    const out: Array<GitLogEntry> = []
+    let oid = await git.resolveRef({ ...repo, ref: "HEAD" })
+    let { commit } = await git.readCommit({ ...repo, oid, cache })
+    let here = await entryAt(commit.tree, segments, cache)
+    while (out.length < limit) {
+      const parentOid = commit.parent[0]
+      const parent = parentOid === undefined ? undefined : (await git.readCommit({ ...repo, oid: parentOid, cache })).commit
+      const before = parent === undefined ? undefined : await entryAt(parent.tree, segments, cache)
+      if (here !== before) out.push(entryOf(oid, commit))
+      if (parent === undefined || parentOid === undefined) break
+      oid = parentOid
+      commit = parent
+      here = before
+    }
+    return out
+  }
+
+  const log = (limit: number, path?: string) =>
     locked(
       attempt("could not read the log", async () => {
+        const segments = path === undefined ? [] : path.split("/").filter((s) => s !== "")
+        if (segments.length > 0) return logOf(limit, segments)
         const commits = await git.log({ ...repo, depth: limit, cache: {} })
-        return commits.map(({ oid, commit }): GitLogEntry => ({
-          hash: oid,
-          author: commit.author.name,
-          message: commit.message.trimEnd(),
-          timestamp: formatGitTime(commit.author.timestamp, commit.author.timezoneOffset)
-        }))
+        return commits.map(({ oid, commit }) => entryOf(oid, commit))
       })
     )
 

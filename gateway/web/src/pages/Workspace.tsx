@@ -1,6 +1,7 @@
 /**
  * Workspace: the file tree (a directory at a time), a text file viewed and edited (each save is a
- * commit), the file's git history, and restoring a version of it.
+ * commit), the file's git history (`GET /api/git/log?path=`), a past version viewed
+ * (`GET /api/git/show`) and restored (`POST /api/git/restore`).
  */
 import { useEffect, useState } from "preact/hooks"
 import { call } from "../api.js"
@@ -18,13 +19,6 @@ interface Commit {
   readonly message: string
   readonly timestamp: string
 }
-
-/**
- * Whether a workspace commit changed `path`. The git log of the API is the whole repository's,
- * so a file's history is read from the messages the workspace writes for it: `write <path>` and
- * `restore <path> from <hash>` (kernel/src/workspace/Workspace.ts).
- */
-export const touches = (message: string, path: string) => message === `write ${path}` || message.startsWith(`restore ${path} from `)
 
 /** The directory above `dir` ("" is the root). */
 export const parentOf = (dir: string) => (dir.includes("/") ? dir.slice(0, dir.lastIndexOf("/")) : "")
@@ -63,7 +57,16 @@ const Editor = ({ path, onSaved }: { readonly path: string; readonly onSaved: ()
   const [done, setDone] = useState("")
   const [tick, setTick] = useState(0)
   const { busy, error, run } = useAction()
-  const history = useLoad(() => call<{ entries: ReadonlyArray<Commit> }>("gitLog"), [path, tick])
+  const history = useLoad(() => call<{ entries: ReadonlyArray<Commit> }>("gitLog", { query: { path } }), [path, tick])
+  // the past version on view: its commit and its text (or why there is none)
+  const [shown, setShown] = useState<{ readonly hash: string; readonly text?: string; readonly error?: string } | undefined>()
+  const view = (hash: string) => {
+    setShown({ hash })
+    call<string>("gitShow", { query: { hash, path }, text: true }).then(
+      (text) => setShown((s) => (s?.hash === hash ? { hash, text } : s)),
+      (e: unknown) => setShown((s) => (s?.hash === hash ? { hash, error: e instanceof Error ? e.message : String(e) } : s))
+    )
+  }
   useEffect(() => {
     setText(undefined)
     setDone("")
@@ -83,10 +86,11 @@ const Editor = ({ path, onSaved }: { readonly path: string; readonly onSaved: ()
       await call("gitRestore", { body: { hash, path } })
       setText(await call<string>("readFile", { params: { path }, text: true }))
       setDone(t.workspace.restored(hash.slice(0, 12)))
+      setShown(undefined)
       setTick((n) => n + 1)
       onSaved()
     })
-  const commits = history.data?.entries.filter((c) => touches(c.message, path)) ?? []
+  const commits = history.data?.entries ?? []
   return (
     <div class="stack">
       <form class="card stack" onSubmit={save}>
@@ -105,11 +109,29 @@ const Editor = ({ path, onSaved }: { readonly path: string; readonly onSaved: ()
           {commits.map((c, i) => (
             <li key={c.hash} class="row">
               <span><code>{c.hash.slice(0, 12)}</code> {c.message} <span class="muted small">{new Date(c.timestamp).toLocaleString()} · {c.author}</span></span>
-              {i > 0 && <button type="button" class="quiet" aria-label={t.workspace.restoreOne(c.hash.slice(0, 12))} onClick={() => restore(c.hash)}>{t.workspace.restore}</button>}
+              <span class="decide">
+                <button type="button" class="quiet" aria-label={t.workspace.viewOne(c.hash.slice(0, 12))} aria-pressed={shown?.hash === c.hash}
+                  onClick={() => (shown?.hash === c.hash ? setShown(undefined) : view(c.hash))}>{t.workspace.view}</button>
+                {i > 0 && <button type="button" class="quiet" aria-label={t.workspace.restoreOne(c.hash.slice(0, 12))} onClick={() => restore(c.hash)}>{t.workspace.restore}</button>}
+              </span>
             </li>
           ))}
         </ol>
       </section>
+      {shown !== undefined && (
+        <section class="card" aria-labelledby="ws-version">
+          <h2 id="ws-version">{t.workspace.version(path, shown.hash.slice(0, 12))}</h2>
+          {shown.error !== undefined && <p role="alert" class="error">{shown.error}</p>}
+          {shown.text === undefined && shown.error === undefined && <p class="muted">{t.common.loading}</p>}
+          {shown.text !== undefined && <pre class="code version" tabIndex={0} aria-label={t.workspace.versionText(path, shown.hash.slice(0, 12))}>{shown.text}</pre>}
+          <div class="row">
+            {shown.text !== undefined && commits[0]?.hash !== shown.hash && (
+              <button type="button" onClick={() => restore(shown.hash)}>{t.workspace.restore}</button>
+            )}
+            <button type="button" class="quiet" onClick={() => setShown(undefined)}>{t.common.close}</button>
+          </div>
+        </section>
+      )}
     </div>
   )
 }
