@@ -209,7 +209,17 @@ describe("GET /api/cron-jobs/{id}/runs", () => {
     expect(status).toBe(200)
     expect(body).toEqual({
       items: [
-        { task_id: second, job_id: id, seq: expect.any(Number), at: expect.any(String), reason: "manual", status: "queued", outcome: null, ended_at: null },
+        {
+          task_id: second,
+          job_id: id,
+          seq: expect.any(Number),
+          at: expect.any(String),
+          reason: "manual",
+          status: "queued",
+          outcome: null,
+          ended_at: null,
+          stream: `task-${second}`
+        },
         {
           task_id: first,
           job_id: id,
@@ -218,7 +228,8 @@ describe("GET /api/cron-jobs/{id}/runs", () => {
           reason: "manual",
           status: "cancelled",
           outcome: "cancelled through the API",
-          ended_at: expect.any(String)
+          ended_at: expect.any(String),
+          stream: `task-${first}`
         }
       ],
       total: 2,
@@ -229,6 +240,9 @@ describe("GET /api/cron-jobs/{id}/runs", () => {
     const entries = (await triggers(server, id)) as unknown as Array<{ seq: number; data: { task_id: string } }>
     expect(body.items.map((r: { seq: number }) => r.seq)).toEqual([second, first].map((t) => entries.find((e) => e.data.task_id === t)!.seq))
     expect(Date.parse(body.items[1].ended_at)).toBeGreaterThanOrEqual(Date.parse(body.items[1].at))
+    // a run's stream is its task's history: submitted, then cancelled
+    const history = await server.json(`/api/log/streams/${body.items[1].stream}`)
+    expect(history.body.items.map((e: { type: string }) => e.type)).toEqual(["task_cancelled", "task_submitted"])
 
     const paged = await server.json(`/api/cron-jobs/${id}/runs?limit=1&page=2`)
     expect(paged.body).toEqual({ items: [body.items[1]], total: 2, page: 2, limit: 1 })

@@ -108,7 +108,9 @@ export const CronRun = Schema.Struct({
   /** The task's summary, error or cancellation reason once it ended; why it was not submitted. */
   outcome: Schema.NullOr(Schema.String),
   /** When its task ended (or submitting failed). */
-  ended_at: Schema.NullOr(Schema.String)
+  ended_at: Schema.NullOr(Schema.String),
+  /** Its task's stream (`task-<task_id>`): the task's submission, start and end. */
+  stream: StreamName
 }).annotations({ identifier: "CronRun" })
 export type CronRun = typeof CronRun.Type
 

@@ -10,6 +10,7 @@ import { EventStore, type EventStoreError, IdGenerator, type StoredEvent } from 
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Either, Layer, Runtime } from "effect"
 import cron, { type ScheduledTask } from "node-cron"
+import { taskStream } from "../scheduler/events.js"
 import { Scheduler } from "../scheduler/Scheduler.js"
 import { type CommandContext, query } from "../shared/Command.js"
 import { answerWith, commandHandler, eventOf } from "../shared/CommandHandler.js"
@@ -247,7 +248,9 @@ export class Cron extends Context.Tag("@annal/kernel/Cron")<
               (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM cron_runs WHERE job_id = ${id}`,
               (sql, limit, offset) => sql<CronRunRow>`SELECT * FROM cron_runs WHERE job_id = ${id} ORDER BY seq DESC LIMIT ${limit} OFFSET ${offset}`,
               (row) => row
-            )).pipe(Effect.flatMap((runs) => decoding(() => ({ ...runs, items: runs.items.map(runFromRow) }))))
+            )).pipe(Effect.flatMap((runs) =>
+              decoding(() => ({ ...runs, items: runs.items.map((row): CronRun => ({ ...runFromRow(row), stream: taskStream(row.task_id) })) }))
+            ))
           ),
         create: (request, context) =>
           Effect.gen(function*() {

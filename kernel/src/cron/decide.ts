@@ -183,8 +183,8 @@ export const evolve = (job: CronJobState | undefined, event: StoredEvent): CronJ
   }
 }
 
-/** One run of a job as its events made it: the API's `CronRun`. */
-export type CronRunState = CronRun
+/** One run of a job as its events made it: the API's `CronRun` but its stream, which its task names. */
+export type CronRunState = Omit<CronRun, "stream">
 
 /**
  * A run after an event: `cron_triggered` starts it (queued), a failed submission ends it
