@@ -8,6 +8,7 @@ import { EventStoreSqlite, IdGenerator, PastViewsSqlite, VectorIndexHnsw } from 
 import { Effect, Layer } from "effect"
 import { Access } from "./access/Access.js"
 import { Agents } from "./agents/Agents.js"
+import { agentTaskRunner } from "./agents/agentTasks.js"
 import { agentsProjection } from "./agents/projection.js"
 import { Supervisor } from "./agents/Supervisor.js"
 import { accessProjection } from "./access/projection.js"
@@ -95,7 +96,7 @@ export interface KernelOptions {
   readonly resourceSampleIntervalSecs?: number | undefined
   readonly resourceHistorySize?: number | undefined
   /**
-   * Runs the tasks the scheduler admits; default the supervisor's runner (`Supervisor.taskRunner`):
+   * Runs the tasks the scheduler admits; default the supervisor's runner (`agentTaskRunner`, agents/agentTasks.ts):
    * tasks run as agents when a model is configured and wait in the queue when none is.
    */
   readonly taskRunner?: Layer.Layer<TaskRunner> | undefined
@@ -154,7 +155,7 @@ export const layer = (options: KernelOptions) => {
   // tier 5: the supervisor, over the gate and the model
   const tier5 = Supervisor.layer.pipe(Layer.provideMerge(tier4))
   // tier 6: the scheduler, whose default runner is the supervisor (so it comes after the gate)
-  const tier6 = Scheduler.layer.pipe(Layer.provide(options.taskRunner ?? Supervisor.taskRunner), Layer.provideMerge(tier5))
+  const tier6 = Scheduler.layer.pipe(Layer.provide(options.taskRunner ?? agentTaskRunner), Layer.provideMerge(tier5))
   // tier 7: cron, which submits to the scheduler
   const tier7 = Cron.layer.pipe(Layer.provideMerge(tier6))
   // tier 8: the orchestrator (chat), over the supervisor, seeds, sessions, personas and memory
