@@ -39,6 +39,7 @@ const reads = (ids: { readonly memory?: string; readonly persona?: string; reado
   { path: "/api/skills/deploy" },
   { path: "/api/memory?limit=100" },
   { path: "/api/memory/search", body: { query: "build" } },
+  { path: "/api/memory/semantic", body: { query: "which node does the build use" } },
   { path: "/api/programs" },
   { path: "/api/personas" },
   { path: "/api/personas/active" },
@@ -66,7 +67,13 @@ const ask = (read: Read, path = read.path) =>
  * moment later (a budget's remaining window can differ by the second it crossed).
  */
 const CLOCK_FIELDS = new Set(["window_remaining_secs"])
-const stable = (body: unknown): unknown => JSON.parse(JSON.stringify(body, (key, value) => (CLOCK_FIELDS.has(key) ? undefined : value)))
+/**
+ * A semantic search names its engine: the live graph (`hnsw`) or, as of a past seq, an exact
+ * comparison with the memories of then (`exact`); the results must be the same.
+ */
+const ENGINE_FIELDS = new Set(["engine"])
+const stable = (body: unknown): unknown =>
+  JSON.parse(JSON.stringify(body, (key, value) => (CLOCK_FIELDS.has(key) || ENGINE_FIELDS.has(key) ? undefined : value)))
 
 /** Every `stream` a body names, at any depth. */
 const streamsIn = (body: unknown): Array<string> =>
@@ -135,8 +142,11 @@ describe("?at_seq: every view as it stood after event N", () => {
       expect(history.body.items.every((e: { stream: string }) => e.stream === stream)).toBe(true)
     }
 
+    const found = captured.filter((c) => c.read.path === "/api/memory/semantic" && (c.body as { count: number }).count > 0)
+    expect(found.length, "a semantic search that found the memory").toBeGreaterThan(0)
     for (const c of captured) {
       const past = await ask(c.read, withAtSeq(c.read.path, c.seq))
+      if (c.read.path === "/api/memory/semantic") expect([c.body, past.body]).toMatchObject([{ engine: "hnsw" }, { engine: "exact" }])
       expect({ at: c.seq, path: c.read.path, status: past.status, body: stable(past.body) }).toEqual({
         at: c.seq,
         path: c.read.path,

@@ -109,7 +109,8 @@ export type MemorySemanticEntry = typeof MemorySemanticEntry.Type
 export const MemorySemanticResponse = Schema.Struct({
   count: Schema.Number,
   entries: Schema.Array(MemorySemanticEntry),
-  engine: Schema.Literal("hnsw")
+  /** `hnsw`: the live index (approximate); `exact`: the memories as of `?at_seq`, compared one by one (Annal's addition). */
+  engine: Schema.Literal("hnsw", "exact")
 })
 export type MemorySemanticResponse = typeof MemorySemanticResponse.Type
 
@@ -130,9 +131,13 @@ export class MemoryGroup extends HttpApiGroup.make("memory")
   .add(
     HttpApiEndpoint.post("semantic", "/api/memory/semantic")
       .setPayload(MemorySearchRequest)
+      .setUrlParams(AtSeqQuery)
       .addSuccess(MemorySemanticResponse)
       .addError(ServiceUnavailable)
-      .annotate(OpenApi.Description, "Semantic search over an HNSW index (cosine); 503 when the configured embedding provider cannot be used.")
+      .annotate(
+        OpenApi.Description,
+        "Semantic search over an HNSW index (cosine); with ?at_seq=N, an exact comparison with the memories as they stood after event N (engine `exact`); 503 when the configured embedding provider cannot be used."
+      )
   )
   .add(HttpApiEndpoint.get("get", "/api/memory/:name").setPath(NamePath).setUrlParams(AtSeqQuery).addSuccess(MemoryEntry).addError(NotFound))
   .add(HttpApiEndpoint.del("delete", "/api/memory/:name").setPath(NamePath).addSuccess(DeleteMemoryResponse).addError(NotFound))

@@ -89,5 +89,16 @@ export class VectorIndex extends Context.Tag("@annal/store/VectorIndex")<
   {
     /** Loads the index saved at `path` when it matches `params`; otherwise starts an empty one. */
     readonly open: (options: VectorIndexOpenOptions) => Effect.Effect<OpenedVectorIndex, VectorIndexError>
+    /**
+     * The `k` of `entries` nearest `vector` by an exhaustive comparison with the same distance an
+     * index of `space` measures: exact where the graph is approximate, for sets too small or too
+     * short-lived to index (a search of the memories as they were at a past seq).
+     */
+    readonly exactSearch: (
+      space: VectorSpace,
+      entries: ReadonlyArray<{ readonly key: string; readonly vector: ArrayLike<number> }>,
+      vector: ArrayLike<number>,
+      k: number
+    ) => Effect.Effect<ReadonlyArray<VectorHit>, VectorIndexError>
   }
 >() {}

@@ -14,10 +14,11 @@ import {
   VectorIndexError,
   type VectorIndexHandle,
   type VectorIndexOpenOptions,
-  type VectorIndexParams
+  type VectorIndexParams,
+  type VectorSpace
 } from "./VectorIndex.js"
 
-const { HierarchicalNSW } = hnsw
+const { BruteforceSearch, HierarchicalNSW } = hnsw
 type Graph = InstanceType<typeof HierarchicalNSW>
 
 const FORMAT = "annal-vector-index/1"
@@ -254,5 +255,27 @@ const open = (options: VectorIndexOpenOptions): Effect.Effect<OpenedVectorIndex,
     catch: fail(`could not open the vector index at ${options.path}`)
   })
 
+const exactSearch = (
+  space: VectorSpace,
+  entries: ReadonlyArray<{ readonly key: string; readonly vector: ArrayLike<number> }>,
+  vector: ArrayLike<number>,
+  k: number
+) =>
+  Effect.try({
+    try: () => {
+      const want = Math.min(k, entries.length)
+      if (want <= 0) return []
+      const all = new BruteforceSearch(space, vector.length)
+      all.initIndex(entries.length)
+      entries.forEach((e, label) => {
+        if (e.vector.length !== vector.length) throw new Error(`a vector of length ${e.vector.length} does not fit a query of length ${vector.length}`)
+        all.addPoint(toArray(e.vector), label)
+      })
+      const result = all.searchKnn(toArray(vector), want)
+      return result.neighbors.map((label, i) => ({ key: entries[label]!.key, distance: result.distances[i]! }))
+    },
+    catch: fail("could not search the vectors")
+  })
+
 /** The VectorIndex backed by hnswlib-node. */
-export const layer: Layer.Layer<VectorIndex> = Layer.succeed(VectorIndex, VectorIndex.of({ open }))
+export const layer: Layer.Layer<VectorIndex> = Layer.succeed(VectorIndex, VectorIndex.of({ open, exactSearch }))

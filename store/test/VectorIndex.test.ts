@@ -64,6 +64,23 @@ describe("VectorIndex (hnswlib)", () => {
       expect((yield* index.search(q, 1000)).length).toBe(300)
     }))
 
+  it.effect("compares a set of vectors exhaustively with the graph's own distance: the exact k nearest, and the graph's distances to the digit", () =>
+    Effect.gen(function*() {
+      const vectors = yield* Effect.provide(VectorIndex, VectorIndexHnsw.layer)
+      const entries = vectorsOf(300, 3)
+      const q = vectorsOf(1, 98)[0]!.vector
+      const hits = yield* vectors.exactSearch("cosine", entries, q, 7)
+      const truth = exact(entries, q, 7)
+      expect(hits.map((h) => h.key)).toEqual(truth.map((t) => t.key))
+      hits.forEach((h, i) => expect(h.distance).toBeCloseTo(truth[i]!.distance, 5))
+      // the same vectors in the graph measure the same distances, bit for bit
+      const { index } = yield* open(tempIndex())
+      yield* index.addAll(entries)
+      expect(yield* index.search(q, 7, { ef: 300 })).toEqual(hits)
+      expect(yield* vectors.exactSearch("cosine", [], q, 7)).toEqual([])
+      expect((yield* vectors.exactSearch("cosine", entries.slice(0, 3), q, 7)).length).toBe(3)
+    }))
+
   it.effect("applies the filter inside the search and honours deletions", () =>
     Effect.gen(function*() {
       const { index } = yield* open(tempIndex())

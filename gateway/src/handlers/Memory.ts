@@ -24,6 +24,6 @@ export const MemoryLive = HttpApiBuilder.group(AnnalApi, "memory", (handlers) =>
         ))
       .handle("search", ({ payload, urlParams }) =>
         asOf(urlParams)(Effect.flatMap(context, (ctx) => memory.search(payload, ctx)).pipe(Effect.mapError(apiError("could not search memories")))))
-      .handle("semantic", ({ payload }) =>
-        Effect.flatMap(context, (ctx) => memory.semantic(payload, ctx)).pipe(Effect.mapError(apiError("could not search memories"))))
+      .handle("semantic", ({ payload, urlParams }) =>
+        asOf(urlParams)(Effect.flatMap(context, (ctx) => memory.semantic(payload, ctx)).pipe(Effect.mapError(apiError("could not search memories")))))
   }))

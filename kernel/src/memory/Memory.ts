@@ -13,9 +13,9 @@ import type {
   MemorySemanticResponse,
   PageRequest
 } from "@annal/spec"
-import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
+import { EventStore, type EventStoreError, IdGenerator, ReadingAt } from "@annal/store"
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Either, Layer, Queue, Schedule, Schema, Stream } from "effect"
+import { Context, Effect, Either, FiberRef, Layer, Queue, Schedule, Schema, Stream } from "effect"
 import { Configuration } from "../config/Configuration.js"
 import { type CommandContext, commandsOf, query } from "../shared/Command.js"
 import { commandHandler, eventOf } from "../shared/CommandHandler.js"
@@ -188,7 +188,29 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
           return { count: entries.length, entries }
         })
 
-      const semanticSearch = (request: MemoryQuery, context: CommandContext) =>
+      /**
+       * Semantic search of the memories as they stood at a past seq (`?at_seq`): the graph holds
+       * only today's memories, so the past's are compared exhaustively (exact, where the graph is
+       * approximate), embedded by the embedder configured now.
+       */
+      const pastSemanticSearch = (request: MemoryQuery, context: CommandContext): Effect.Effect<MemorySemanticResponse, Unavailable | EventStoreError> =>
+        Effect.gen(function*() {
+          const memory = yield* memoryConfig
+          const type = request.memory_type ?? undefined
+          const rows = yield* provide(query("memories", (sql) =>
+            type === undefined
+              ? sql<EntryRow>`SELECT id, type, content, tags, importance, created_at FROM memory_entries ORDER BY seq`
+              : sql<EntryRow>`SELECT id, type, content, tags, importance, created_at FROM memory_entries WHERE type = ${type} ORDER BY seq`))
+          const hits = yield* exclusive(semantic.searchAmong(memory, request.query, request.limit, rows))
+          const byId = new Map(rows.map((r) => [r.id, r]))
+          const entries = yield* decoding(() =>
+            hits.map((hit) => ({ ...searchEntry(byId.get(hit.key)!), similarity: 1 - hit.distance, distance: hit.distance }))
+          )
+          yield* recall("semantic", request, entries.map((e) => e.id), context)
+          return { count: entries.length, entries, engine: "exact" as const }
+        })
+
+      const liveSemanticSearch = (request: MemoryQuery, context: CommandContext): Effect.Effect<MemorySemanticResponse, Unavailable | EventStoreError> =>
         Effect.gen(function*() {
           const memory = yield* memoryConfig
           const hits = yield* exclusive(semantic.search(memory, request.query, request.limit, request.memory_type ?? undefined))
@@ -208,6 +230,9 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
           yield* recall("semantic", request, entries.map((e) => e.id), context)
           return { count: entries.length, entries, engine: "hnsw" as const }
         })
+
+      const semanticSearch = (request: MemoryQuery, context: CommandContext): Effect.Effect<MemorySemanticResponse, Unavailable | EventStoreError> =>
+        Effect.flatMap(FiberRef.get(ReadingAt), (past) => past === undefined ? liveSemanticSearch(request, context) : pastSemanticSearch(request, context))
 
       const status = Effect.gen(function*() {
         const memory = yield* memoryConfig

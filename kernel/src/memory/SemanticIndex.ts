@@ -221,6 +221,25 @@ export const makeSemanticIndex = (path: string) =>
       })
 
     /**
+     * The `k` of `memories` nearest `text` by an exhaustive comparison (the memories as they were
+     * at a past seq: not the graph's set), each embedded by the embedder configured now, measured
+     * as the graph measures; nearest first.
+     */
+    const searchAmong = (memory: MemoryConfig, text: string, k: number, memories: ReadonlyArray<{ readonly id: string; readonly content: string }>) =>
+      Effect.gen(function*() {
+        const { embedder } = yield* activate(memory)
+        const [vector] = yield* embedder.embed([text])
+        if (vector === undefined || vector.every((x) => x === 0) || memories.length === 0) return []
+        const embedded: Array<Float32Array> = []
+        for (let i = 0; i < memories.length; i += PAGE) {
+          embedded.push(...(yield* embedder.embed(memories.slice(i, i + PAGE).map((m) => m.content))))
+        }
+        return yield* vectors.exactSearch("cosine", memories.map((m, i) => ({ key: m.id, vector: embedded[i]! })), vector, k).pipe(
+          Effect.mapError(unavailable("the memories could not be compared"))
+        )
+      })
+
+    /**
      * Our own append of a non-memory event at `seq` (a recall): when it directly follows what the
      * index has seen, the index has seen it too, and the next search need not read the log.
      */
@@ -235,6 +254,7 @@ export const makeSemanticIndex = (path: string) =>
     return {
       sync,
       search,
+      searchAmong,
       passed,
       mayRetry,
       saveIfSettled,
