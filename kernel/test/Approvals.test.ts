@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Approvals, ApprovalsDecide, Configuration, Kernel, Rebuild } from "@annal/kernel"
 import { EventStore } from "@annal/store"
-import { Effect, Either, Fiber } from "effect"
+import { Effect, Either, Fiber, TestClock } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -88,20 +88,27 @@ describe("Approvals service", () => {
       expect(yield* third.decision).toBe("approved")
     }).pipe(Effect.provide(kernel(tempDir()))))
 
-  it.live("a pending approval expires at its deadline, from the configured timeout, and then cannot be approved", () =>
+  // on the TestClock: the deadline passes when the test moves time, not after a real wait
+  it.effect("a pending approval expires at its deadline, from the configured timeout, and then cannot be approved", () =>
     Effect.gen(function*() {
       const approvals = yield* Approvals
-      yield* (yield* Configuration).update({ approvals: { timeout_secs: 1 } }, user)
+      yield* (yield* Configuration).update({ approvals: { timeout_secs: 30 } }, user)
       const pending = yield* approvals.request(ask, { actor: "agent:builder" })
+      const asked = yield* approvals.get(pending.id)
+      expect(Date.parse(asked.expires_at) - Date.parse(asked.created_at)).toBe(30_000)
+      const decision = yield* Effect.fork(pending.decision)
+      yield* TestClock.adjust("29 seconds")
       expect((yield* approvals.get(pending.id)).status).toBe("pending")
-      expect(yield* pending.decision).toBe("expired")
+      expect(decision.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(decision)).toBe("expired")
       const row = yield* approvals.get(pending.id)
       expect(row).toMatchObject({ status: "expired", resolved_by: "system" })
       expect(Date.parse(row.resolved_at!)).toBeGreaterThanOrEqual(Date.parse(row.expires_at))
       expect(Either.isLeft(yield* Effect.either(approvals.approve(pending.id, user)))).toBe(true)
     }).pipe(Effect.provide(kernel(tempDir()))))
 
-  it.live("pending approvals survive a restart: re-armed, decidable, and expired at once when past their deadline; views rebuild equal", () =>
+  it.effect("pending approvals survive a restart: re-armed, decidable, and expired at once when past their deadline; views rebuild equal", () =>
     Effect.gen(function*() {
       const dir = tempDir()
       const ids = yield* Effect.gen(function*() {
@@ -112,13 +119,17 @@ describe("Approvals service", () => {
         return { long: long.id, short: short.id, later: later.id }
       }).pipe(Effect.provide(kernel(dir)))
       // closed before any deadline passed: the short one is still pending in the log
-      yield* Effect.sleep("1200 millis")
+      yield* TestClock.adjust("1200 millis")
 
       yield* Effect.gen(function*() {
         const approvals = yield* Approvals
         expect(yield* approvals.await(ids.short)).toBe("expired")
         expect((yield* approvals.get(ids.later)).status).toBe("pending")
-        expect(yield* approvals.await(ids.later)).toBe("expired")
+        const later = yield* Effect.fork(approvals.await(ids.later))
+        yield* TestClock.adjust("4 seconds")
+        expect((yield* approvals.get(ids.later)).status).toBe("pending")
+        yield* TestClock.adjust("1 second")
+        expect(yield* Fiber.join(later)).toBe("expired")
         const waiting = yield* Effect.fork(approvals.await(ids.long))
         yield* approvals.approve(ids.long, user)
         expect(yield* Fiber.join(waiting)).toBe("approved")
