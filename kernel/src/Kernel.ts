@@ -162,12 +162,17 @@ export const layer = (options: KernelOptions) => {
   const tier8 = Orchestrator.layer.pipe(Layer.provideMerge(tier7))
   // then the start-up sequence, over every service: each context's repair after a stop, in order
   const started = Startup.layer.pipe(Layer.provideMerge(tier8))
+  // the sampler measures every resources.sample_interval_secs and keeps resources.history_size
+  // samples, as configured when the kernel starts (the options win, for tests)
+  const sampler = Layer.unwrapEffect(
+    Effect.map(Effect.flatMap(Configuration, (config) => config.current), ({ resources }) =>
+      ResourceSampler.layer({
+        interval: `${options.resourceSampleIntervalSecs ?? resources.sample_interval_secs} seconds`,
+        historySize: options.resourceHistorySize ?? resources.history_size
+      }))
+  )
   return Layer.mergeAll(
-    started,
-    ResourceSampler.layer({
-      ...(options.resourceSampleIntervalSecs === undefined ? {} : { interval: `${options.resourceSampleIntervalSecs} seconds` as const }),
-      ...(options.resourceHistorySize === undefined ? {} : { historySize: options.resourceHistorySize })
-    }),
+    sampler.pipe(Layer.provideMerge(started)),
     HostTools.layer()
   )
 }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Schema, TestClock } from "effect"
+import { Configuration, Kernel } from "@annal/kernel"
+import { mkdtempSync } from "node:fs"
 import * as os from "node:os"
+import { join } from "node:path"
 import {
   appendBounded,
   cpuPercent,
@@ -188,5 +191,26 @@ describe("ResourceSampler", () => {
       const sampler = yield* ResourceSampler.pipe(Effect.provide(ResourceSampler.layer({ interval: "1 second" })))
       yield* TestClock.adjust(Duration.seconds(10))
       expect(yield* sampler.history(100)).toEqual([])
+    }))
+
+  it.effect("the kernel samples every resources.sample_interval_secs and keeps resources.history_size, as configured when it starts", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(os.tmpdir(), "annal-resources-"))
+      const kernel = () => Kernel.layer({ store: { filename: join(dir, "annal.db"), synchronous: "NORMAL" }, dataDir: dir })
+      yield* Effect.flatMap(Configuration, (c) => c.update({ resources: { sample_interval_secs: 2, history_size: 3 } }, { actor: "user:api" })).pipe(
+        Effect.provide(kernel())
+      )
+      yield* Effect.gen(function*() {
+        const sampler = yield* ResourceSampler
+        yield* TestClock.adjust("200 millis")
+        expect((yield* sampler.history(10)).length).toBe(1)
+        yield* TestClock.adjust("1900 millis")
+        expect((yield* sampler.history(10)).length).toBe(1)
+        yield* TestClock.adjust("100 millis")
+        expect((yield* sampler.history(10)).length).toBe(2)
+        for (let i = 0; i < 3; i++) yield* TestClock.adjust("2 seconds")
+        const now = yield* TestClock.currentTimeMillis
+        expect((yield* sampler.history(10)).map((h) => h.timestamp)).toEqual([now, now - 2000, now - 4000].map((t) => new Date(t).toISOString()))
+      }).pipe(Effect.provide(kernel()))
     }))
 })
