@@ -1,10 +1,10 @@
 /**
- * The `annal` command line: `serve`, `audit verify`, `audit export`, `rebuild`, `programs install`,
- * `log checkpoint|prove|bundle|verify-bundle`.
+ * The `annal` command line: `serve`, `audit verify`, `audit export`, `rebuild`, `views`, `replay`,
+ * `programs install`, `log checkpoint|prove|bundle|verify-bundle`.
  */
 import { Args, Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Configuration, DataDir, Kernel, LogCheck, Programs, Rebuild, Transparency } from "@annal/kernel"
+import { Configuration, DataDir, Kernel, LogCheck, Programs, Rebuild, Replay, Transparency } from "@annal/kernel"
 import { Installer, packDirectory } from "@annal/programs"
 import { VERSION } from "@annal/spec"
 import { EventStore, EventStoreSqlite, IdGenerator, PastViews, PastViewsSqlite, Projector, type StoredEvent } from "@annal/store"
@@ -231,6 +231,29 @@ const views = Command.make("views", { dataDir, at: atSeq, out: viewsOut }, (o) =
     )
   )))
 
+const runId = Args.text({ name: "run-id" }).pipe(Args.withDescription("The chat run to replay (its id, as chat_run_started has it)"))
+
+/**
+ * `replay RUN_ID`: the run again in a scratch store, every model answer and tool result from the
+ * log, compared with the record; exit 1 on a difference. Beside a running server or without one.
+ */
+const replay = Command.make("replay", { dataDir, runId }, (o) =>
+  onExistingLog(o.dataDir, (database) => Effect.gen(function*() {
+    const result = yield* Replay.replayRun(o.runId)
+    for (const line of result.unanswered) yield* say(`unanswered: ${line}`)
+    if (result.result === "identical") {
+      yield* say(`identical: the replay of chat run ${o.runId} produced the ${result.events} events the log records`)
+      return
+    }
+    yield* say(`DIFFERENT at seq ${result.seq}`)
+    yield* say(`  expected: ${JSON.stringify(result.expected)}`)
+    yield* say(`  actual:   ${JSON.stringify(result.actual)}`)
+    process.exitCode = 1
+  }).pipe(
+    Effect.catchTag("RunNotReplayable", (e) => failWith(e.message)),
+    Effect.provide(existingStore(database))
+  )))
+
 const programDir = Args.directory({ name: "dir", exists: "yes" }).pipe(Args.withDescription("The program's folder (with program.toml)"))
 
 /** Hands the packed folder to the server holding the data directory. */
@@ -281,7 +304,7 @@ const programsInstall = Command.make("install", { dataDir, dir: programDir }, (o
 
 const programsCommand = Command.make("programs").pipe(Command.withSubcommands([programsInstall]))
 
-const annal = Command.make("annal").pipe(Command.withSubcommands([serve, audit, rebuild, views, programsCommand, logCommand({ dataDir, checkpointDir, signingKey })]))
+const annal = Command.make("annal").pipe(Command.withSubcommands([serve, audit, rebuild, views, replay, programsCommand, logCommand({ dataDir, checkpointDir, signingKey })]))
 
 const cli = Command.run(annal, { name: "annal", version: VERSION })
 

@@ -22,6 +22,7 @@ import { configProjection } from "./config/projection.js"
 import { Cron } from "./cron/Cron.js"
 import { cronProjection } from "./cron/projection.js"
 import { toolCallsProjection } from "./gate/projection.js"
+import { ToolExecution } from "./gate/ToolExecution.js"
 import { ToolGate } from "./gate/ToolGate.js"
 import { GitRepository } from "./git/GitRepository.js"
 import { workspaceProjection } from "./workspace/projection.js"
@@ -102,6 +103,8 @@ export interface KernelOptions {
   readonly taskRunner?: Layer.Layer<TaskRunner> | undefined
   /** The language model agents use (built over the configuration); default `LanguageModel.none`. */
   readonly languageModel?: Layer.Layer<LanguageModel, never, Configuration> | undefined
+  /** How a call that passed the gate is carried out; default the tool runs (`ToolExecution.live`), a replay takes the record's outcome. */
+  readonly toolExecution?: Layer.Layer<ToolExecution> | undefined
   /** Where ids come from; default UUID v7 with the process's randomness (`IdGenerator.layer`). */
   readonly ids?: Layer.Layer<IdGenerator> | undefined
   /** The log's checkpoints: witness directory, signing key, accepting a refused log. */
@@ -149,7 +152,7 @@ export const layer = (options: KernelOptions) => {
   // tier 4: the gate, over the tools and the permissions, budgets and approvals it consults;
   // the programs record, which checks a program's required tools against the registry
   const tier4 = Layer.mergeAll(
-    ToolGate.layer,
+    ToolGate.layer.pipe(Layer.provide(options.toolExecution ?? ToolExecution.live)),
     Programs.layer
   ).pipe(Layer.provideMerge(tier3))
   // tier 5: the supervisor, over the gate and the model

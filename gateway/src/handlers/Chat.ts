@@ -4,9 +4,9 @@
  * cannot be loaded, 504 past the chat timeout. A model that answers in prose is not an error.
  */
 import { HttpApiBuilder } from "@effect/platform"
-import { Approvals, type ChatError, type ChatTimedOut, EventBus, Orchestrator } from "@annal/kernel"
+import { Approvals, type ChatError, type ChatTimedOut, EventBus, Orchestrator, Replay } from "@annal/kernel"
 import { EventStore } from "@annal/store"
-import { type ApiError, AnnalApi, BadGateway, GatewayTimeout, InternalError, ServiceUnavailable } from "@annal/spec"
+import { type ApiError, AnnalApi, BadGateway, Conflict, GatewayTimeout, InternalError, NotFound, ServiceUnavailable } from "@annal/spec"
 import { Effect } from "effect"
 import { RateLimiter } from "../http/RateLimiter.js"
 import { chatStream } from "./ChatStream.js"
@@ -45,4 +45,13 @@ export const ChatLive = HttpApiBuilder.group(AnnalApi, "chat", (handlers) =>
           return yield* orchestrator.chat(payload, { actor: API_ACTOR, meta })
         }).pipe(Effect.mapError(chatError)))
       .handleRaw("chatStream", () => Effect.provide(chatStream, services))
+      .handle("replayRun", ({ path }) =>
+        Replay.replayRun(path.id).pipe(
+          Effect.provide(services),
+          Effect.mapError((e) =>
+            e._tag === "RunNotReplayable"
+              ? e.notFound === true ? new NotFound({ error: e.message }) : new Conflict({ error: e.message })
+              : new InternalError({ error: `the replay failed: ${e.message}` })
+          )
+        ))
   }))

@@ -45,6 +45,7 @@ import {
   toolCallStream
 } from "./events.js"
 import { needsApproval } from "./needsApproval.js"
+import { ToolExecution } from "./ToolExecution.js"
 
 /** A tool call as the model made it: its id, the tool's name, the arguments as JSON text. */
 export interface ToolCallRequest {
@@ -99,6 +100,7 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
       const budgets = yield* Budgets
       const approvals = yield* Approvals
       const config = yield* Configuration
+      const execution = yield* ToolExecution
 
       const { appendDecided } = commandsOf(store)
 
@@ -194,7 +196,7 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
           const failed = (reason: string, timedOut: boolean) =>
             Effect.flatMap(elapsed, (duration_ms) =>
               append<ToolCallFailed>(TOOL_CALL_FAILED, { id, agent_id: agentId, tool: tool.name, status: "failed", duration_ms, reason, timed_out: timedOut }))
-          const outcome = yield* plan.run({ agentId, context, timeoutSecs, canAccess }).pipe(
+          const outcome = yield* execution.execute(agentId, toolCall, plan.run({ agentId, context, timeoutSecs, canAccess })).pipe(
             Effect.timeoutFail({
               duration: timeoutSecs * 1000 + GRACE_MS,
               onTimeout: () => new ToolFailed({ message: `${tool.name} did not finish within its ${timeoutSecs} s time limit`, timedOut: true })

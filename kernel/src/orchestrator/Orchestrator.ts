@@ -68,6 +68,11 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
     readonly running: Effect.Effect<ReadonlyArray<string>>
     /** Start-up: resumes or fails the chat runs the last stop cut off; says what it did. */
     readonly recover: Effect.Effect<string, ChatError>
+    /**
+     * Runs a recorded run again from its start — its `chat_run_started` as recorded, the message
+     * already in its session — as `context` (the event's actor and meta) began it: a replay's entry.
+     */
+    readonly rerun: (started: ChatRunStarted, context: CommandContext) => Effect.Effect<ChatReply, ChatError>
   }
 >() {
   static readonly layer = Layer.scoped(
@@ -199,7 +204,22 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
           )
         })
 
+      const rerun = (started: ChatRunStarted, context: CommandContext) =>
+        Effect.gen(function*() {
+          const session = yield* sessions.get(started.session_id)
+          const run = newRun({
+            runId: started.run_id,
+            sessionId: started.session_id,
+            content: session.user_messages[started.message_index] ?? "",
+            history: historyOf(session, started.message_index),
+            ctx: context
+          })
+          yield* steps.record(run, [draft<ChatRunStarted>(CHAT_RUN_STARTED, started)])
+          return yield* Fiber.join(yield* fork(run, initial(null)))
+        })
+
       return Orchestrator.of({
+        rerun,
         start,
         run: (input, context) => Effect.flatMap(start(input, context), (r) => r.reply),
         chat,

@@ -1,0 +1,147 @@
+/**
+ * Replaying recorded chat runs: the orchestrator, agents and gate run again in a scratch kernel
+ * with every model answer and tool result from the record, and the events come out identical —
+ * a run with tool calls, an approval, a denial and an evolution; a run split into an agent
+ * group — while the live log gains nothing and the model is not asked. A tool result edited in
+ * the log file comes out different, at that event.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Approvals, Configuration, EVALUATE_PROMPT, EVOLVE_PROMPT, INTERVIEW_PROMPT, Orchestrator, Replay, SEED_PROMPT, Workspace } from "@annal/kernel"
+import { EventStore, type StoredEvent } from "@annal/store"
+import { SqlClient } from "@effect/sql"
+import { Effect, type Layer } from "effect"
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { type FakeOpenAi, type ScriptedReply, startFakeOpenAi } from "./fixtures/fakeOpenAi.js"
+import { eventually, kernelWithModel } from "./support.js"
+
+type KernelServices = Layer.Layer.Success<ReturnType<typeof kernelWithModel>>
+const user = { actor: "user:api" }
+const json = (value: unknown): ScriptedReply => ({ text: JSON.stringify(value) })
+const clear = json({ goal_clarity: 0.9, constraints_clarity: 0.9, success_clarity: 0.9, questions: [] })
+
+const withFake = <A, E>(script: Array<ScriptedReply | ((body: any) => ScriptedReply)>, body: (fake: FakeOpenAi, dir: string) => Effect.Effect<A, E, KernelServices>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => mkdtempSync(join(tmpdir(), "annal-replay-test-"))),
+    (dir) =>
+      Effect.acquireUseRelease(
+        Effect.promise(() => startFakeOpenAi(script)),
+        (fake) => body(fake, dir).pipe(Effect.provide(kernelWithModel(dir, fake))),
+        (fake) => Effect.promise(() => fake.close())
+      ),
+    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  )
+
+const systemOf = (body: any) => (body.messages[0]?.role === "system" ? String(body.messages[0].content) : "")
+const lastOf = (body: any) => body.messages.at(-1)
+
+const logOf = Effect.gen(function*() {
+  const store = yield* EventStore
+  return yield* store.read(1, (yield* store.head).seq)
+})
+
+/** Replays `runId`, checking that the live log gained nothing and the model was not asked. */
+const replay = (fake: FakeOpenAi, runId: string, scratchParent: string) =>
+  Effect.gen(function*() {
+    const before = (yield* (yield* EventStore).head).seq
+    const asked = fake.requests.length
+    const result = yield* Replay.replayRun(runId, { scratchParent })
+    expect((yield* (yield* EventStore).head).seq).toBe(before)
+    expect(fake.requests.length).toBe(asked)
+    // the scratch directory is gone
+    expect(readdirSync(scratchParent)).toEqual([])
+    return result
+  })
+
+describe("replaying a chat run", () => {
+  it.live("a run with tool calls, an approval, a denial and an evolution replays identical; an edited tool result does not", () => {
+    let evaluations = 0
+    return withFake(
+      Array.from({ length: 30 }, () => (body: any): ScriptedReply => {
+        const system = systemOf(body)
+        if (system === INTERVIEW_PROMPT) return clear
+        if (system === SEED_PROMPT) return json({ goal: "Count the notes", constraints: [], acceptance_criteria: ["it says how many notes there are"], ontology: null })
+        if (system === EVALUATE_PROMPT) {
+          evaluations++
+          return evaluations === 1 ? json({ score: 0.4, passed: false, summary: "not exact" }) : json({ score: 1, passed: true, summary: "exact" })
+        }
+        if (system === EVOLVE_PROMPT) return json({ goal: "Count the notes exactly" })
+        const last = lastOf(body)
+        const goal = String(body.messages.find((m: any) => m.role === "user")?.content ?? "")
+        if (goal.includes("exactly")) return { text: "Exactly two notes." }
+        if (last.role === "user") return { toolCalls: [{ name: "read", arguments: { path: "notes.txt" }, id: "call_read" }], usage: { prompt_tokens: 40, completion_tokens: 5 } }
+        if (last.tool_call_id === "call_read") return { toolCalls: [{ name: "exec", arguments: { argv: ["rm", "notes.txt"] }, id: "call_exec" }] }
+        return { text: `About two notes (the file said: ${String(body.messages.find((m: any) => m.tool_call_id === "call_read")?.content).trim()}).` }
+      }),
+      (fake, dir) =>
+        Effect.gen(function*() {
+          // a person must approve each read
+          yield* (yield* Configuration).update({ tools: { policies: { read: "always" } } }, user)
+          yield* (yield* Workspace).write("notes.txt", new TextEncoder().encode("first note\nsecond note\n"), user)
+          const approvals = yield* Approvals
+          const started = yield* (yield* Orchestrator).start({ content: "How many notes are there?" }, { actor: "user:alice", meta: { correlation_id: "req-9" } })
+          const pending = yield* eventually(approvals.list({ status: "pending" }), (list) => list.length === 1, 15_000)
+          yield* approvals.approve(pending[0]!.id, { actor: "user:bob" })
+          const reply = yield* started.reply
+          expect(reply).toMatchObject({ reply: "Exactly two notes.", phase: "evaluate" })
+
+          const log = yield* logOf
+          const types = log.map((e) => e.type)
+          // what the replay must go through: an approval, a completed call, a denied call, an evolution
+          for (const t of ["approval_resolved", "tool_call_completed", "tool_call_denied", "seed_created"]) expect(types).toContain(t)
+          expect(log.filter((e) => e.type === "seed_created")).toHaveLength(2)
+
+          const scratch = join(dir, "scratch")
+          yield* Effect.sync(() => mkdirSync(scratch))
+          const same = yield* replay(fake, started.run_id, scratch)
+          expect(same).toMatchObject({ result: "identical", run_id: started.run_id, unanswered: [] })
+          expect((same as { events: number }).events).toBeGreaterThan(30)
+
+          // an attacker edits what the file gave the model, in the log file itself
+          const completed = log.find((e) => e.type === "tool_call_completed")!
+          const sql = yield* SqlClient.SqlClient
+          yield* sql`UPDATE events SET data = json_set(data, '$.output', 'first note\n') WHERE seq = ${completed.seq}`
+          const edited = yield* replay(fake, started.run_id, scratch)
+          expect(edited).toMatchObject({
+            result: "different",
+            seq: completed.seq,
+            expected: { type: "tool_call_completed", data: { output: "first note\n", sha256: completed.data.sha256 } },
+            actual: { type: "tool_call_completed", data: { output: "first note\n", output_bytes: 11 } }
+          })
+          // the model's next request differs from the record's: it has no answer for it
+          expect(edited.unanswered).toEqual([expect.stringContaining("the model was asked something the record has no answer to")])
+        })
+    )
+  }, 60_000)
+
+  it.live("a run split into an agent group replays identical, its members' streams paired whatever their interleaving", () =>
+    withFake(
+      Array.from({ length: 30 }, () => (body: any): ScriptedReply => {
+        const system = systemOf(body)
+        if (system === INTERVIEW_PROMPT) return clear
+        if (system === SEED_PROMPT) {
+          return json({ goal: "Describe three notes", constraints: [], acceptance_criteria: ["note a is described", "note b is described", "note c is described"], ontology: null })
+        }
+        if (system === EVALUATE_PROMPT) return json({ score: 1, passed: true, summary: "all three" })
+        const last = lastOf(body)
+        const task = String(body.messages.find((m: any) => m.role === "user" && String(m.content).includes("Your part"))?.content ?? "")
+        const note = ["a", "b", "c"].find((n) => task.split("Your part")[1]?.includes(`note ${n}`)) ?? "none"
+        if (last.role === "user") return { toolCalls: [{ name: "ls", arguments: { path: "." }, id: `call_${note}` }], delayMs: 20 }
+        return { text: `note ${note} is there` }
+      }),
+      (fake, dir) =>
+        Effect.gen(function*() {
+          yield* (yield* Configuration).update({ scheduler: { max_concurrent: 3 } }, user)
+          const reply = yield* (yield* Orchestrator).run({ content: "Describe the notes" }, user)
+          expect(reply.phase).toBe("evaluate")
+          const log: ReadonlyArray<StoredEvent> = yield* logOf
+          const group = log.find((e) => e.type === "agent_group_created")!
+          expect(group.data.agent_ids).toHaveLength(3)
+          const runId = String(log.find((e) => e.type === "chat_run_started")!.data.run_id)
+          const scratch = join(dir, "scratch")
+          yield* Effect.sync(() => mkdirSync(scratch))
+          expect(yield* replay(fake, runId, scratch)).toMatchObject({ result: "identical", unanswered: [] })
+        })
+    ), 60_000)
+})
