@@ -16,7 +16,7 @@
  *   for is resolved as the run's approval at the same place was, by the same actor.
  */
 import { ApprovalResolution } from "@annal/spec"
-import { EventStore, type EventStoreError, type StoredEvent } from "@annal/store"
+import { EventStore, type EventStoreError, IdGenerator, type StoredEvent } from "@annal/store"
 import { Data, Effect, Either, Fiber, Layer, Schema, Stream } from "effect"
 import { createHash } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -217,8 +217,16 @@ export const replayRun = (runId: string, options: ReplayOptions = {}): Effect.Ef
     const store = { filename: join(dir, "annal.db"), synchronous: "OFF" as const }
     // the log up to the run, before any service starts: each loads its state from it
     yield* Effect.flatMap(EventStore, (scratch) => seed(source, scratch, run.first.seq - 1)).pipe(Effect.provide(Kernel.storeLayer(store)))
+    // the ids the replay makes: the comparison pairs these, and only these, with the record's
+    const made = new Set<string>()
+    const base = IdGenerator.make()
+    const ids = Layer.succeed(IdGenerator, {
+      next: Effect.tap(base.next, (id) => Effect.sync(() => made.add(id))),
+      unsafeNext: base.unsafeNext
+    })
     const scratchKernel = Kernel.layer({
       store,
+      ids,
       dataDir: dir,
       languageModel: Layer.succeed(LanguageModel, replayingModel(run.events, unanswered)),
       toolExecution: Layer.succeed(ToolExecution, tools),
@@ -239,5 +247,5 @@ export const replayRun = (runId: string, options: ReplayOptions = {}): Effect.Ef
       const events = yield* scratch.read(seeded + 1, (yield* scratch.head).seq)
       return events.filter((e) => e.meta.session_id === run.started.session_id)
     }).pipe(Effect.provide(scratchKernel), Effect.mapError((e) => (e._tag === "EventStoreError" ? e : new RunNotReplayable({ message: `the scratch kernel could not run: ${e.message}` }))))
-    return { run_id: runId, ...compareRuns(run.events, replayed), unanswered }
+    return { run_id: runId, ...compareRuns(run.events, replayed, made), unanswered }
   }).pipe(Effect.scoped)

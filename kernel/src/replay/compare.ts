@@ -4,9 +4,10 @@
  * may differ; each stream's own order may not), the type, the stream, the actor and the data
  * must be equal — with two allowances, both "taken from the record":
  *
- * - **ids**: an id the replay made (a UUID) stands for the id the record has in its place, one
- *   to one: the first time a replayed id meets a recorded one they are paired, and from then on
- *   each must meet only the other (an id both share, e.g. the session's, pairs with itself);
+ * - **ids**: an id the replay made (a UUID from its IdGenerator) stands for the id the record
+ *   has in its place, one to one: the first time it meets a recorded one they are paired, and
+ *   from then on each must meet only the other; any other id (the session's, a seed's from
+ *   before the run) must be the record's own;
  * - **times**: an ISO-8601 time, and a `duration_ms`, read from the clock, are equal when both
  *   are times (durations).
  *
@@ -45,7 +46,10 @@ class Pairing {
   private readonly backward = new Map<string, string>()
   private trail: Array<string> = []
 
+  constructor(private readonly made: (id: string) => boolean) {}
+
   pair(recorded: string, replayed: string): boolean {
+    if (!this.made(replayed) && recorded !== replayed) return false
     const known = this.forward.get(recorded)
     if (known !== undefined) return known === replayed
     if (this.backward.has(replayed)) return false
@@ -111,9 +115,9 @@ const byStream = (events: ReadonlyArray<StoredEvent>) => {
   return streams
 }
 
-/** Compares the replay's events with the record's (each side in seq order). */
-export const compareRuns = (recorded: ReadonlyArray<StoredEvent>, replayed: ReadonlyArray<StoredEvent>): Comparison => {
-  const pairing = new Pairing()
+/** Compares the replay's events with the record's (each side in seq order); `made` holds the ids the replay made. */
+export const compareRuns = (recorded: ReadonlyArray<StoredEvent>, replayed: ReadonlyArray<StoredEvent>, made: ReadonlySet<string>): Comparison => {
+  const pairing = new Pairing((id) => made.has(id))
   const replayedStreams = byStream(replayed)
   // recorded stream → the replayed stream it pairs with
   const streamOf = new Map<string, string>()
