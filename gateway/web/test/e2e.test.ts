@@ -2,7 +2,7 @@
  * The web UI end to end, the way a person uses it: Debian's Chromium driven by playwright-core
  * against a real Annal server on a random port, its agents on a fake OpenAI-compatible model
  * (a local HTTP server speaking the real protocol): sign in, chat with an approval decided
- * inline, then the run on the record. The chat and record pages pass the checks every page
+ * inline, then the run on the record (filtered by type, stream, actor and time). The chat and record pages pass the checks every page
  * passes (Tab reaches every control, axe, 375 px, dark theme, no console error).
  */
 import { join } from "node:path"
@@ -106,8 +106,24 @@ describe("the web UI", () => {
     // the link works with the session cookie alone, like any link the page holds
     const linked = await page.context().request.get(`${server.url}${href}`)
     expect(linked.status()).toBe(200)
-    expect(((await linked.json()) as { items: ReadonlyArray<{ type: string }> }).items.map((e) => e.type)).toEqual(["memory_stored"])
+    const stored = ((await linked.json()) as { items: ReadonlyArray<{ type: string; stream: string; actor: string }> }).items
+    expect(stored.map((e) => e.type)).toEqual(["memory_stored"])
+    // the other filters: the memory's stream and its actor find its one event; another actor, or a
+    // time after it, none
+    const options = () => list.getByRole("option").count()
     await page.getByLabel("Type").fill("")
+    await page.getByLabel("Stream").fill(stored[0]!.stream)
+    await expect.poll(options).toBe(1)
+    await page.getByLabel("Actor").fill(stored[0]!.actor)
+    await expect.poll(options).toBe(1)
+    await page.getByLabel("Actor").fill("agent:")
+    await expect.poll(options).toBe(0)
+    await page.getByLabel("Actor").fill("")
+    await page.getByLabel("Since (ISO time)").fill(new Date(Date.now() + 60_000).toISOString())
+    await expect.poll(options).toBe(0)
+    await page.getByLabel("Since (ISO time)").fill("")
+    await page.getByLabel("Stream").fill("")
+    await expect.poll(options).toBeGreaterThan(10)
     await page.getByRole("button", { name: "Verify the chain" }).click()
     await expect.poll(() => page.getByRole("status").filter({ hasText: "Chain" }).textContent(), { timeout: 20_000 }).toMatch(/Chain valid: \d+ events verified/)
     await checkPage(page, "record")

@@ -1,13 +1,14 @@
 /**
  * The pages' pure helpers: how settings become fields and a patch, which field a server error
- * names, how a list typed as text is read, how samples become a chart line, and the windowing
- * of long lists.
+ * names, how a list typed as text is read, how samples become a chart line, the record's
+ * filters, and the windowing of long lists.
  */
 import { describe, expect, it } from "vitest"
 import { listOf } from "../src/pages/Budgets.js"
 import { fieldOfError, flatten, patchOf } from "../src/pages/Settings.js"
 import { linePoints } from "../src/pages/Status.js"
 import { parentOf } from "../src/pages/Workspace.js"
+import { isFiltered, matches, noFilters } from "../src/recordPages.js"
 import { visibleRange } from "../src/virtual.js"
 
 describe("flatten", () => {
@@ -110,5 +111,24 @@ describe("visibleRange", () => {
     expect(visibleRange(0, 560, 28, 100_000, 10)).toEqual({ first: 0, last: 30 })
     expect(visibleRange(28 * 99_990, 560, 28, 100_000, 10)).toEqual({ first: 99_980, last: 100_000 })
     expect(visibleRange(0, 560, 28, 5, 10)).toEqual({ first: 0, last: 5 })
+  })
+})
+
+describe("the record's filters", () => {
+  const event = { type: "memory_stored", stream: "memory-0193", actor: "user:api", at: "2026-12-06T03:00:00.000Z" }
+
+  it("pass an event whose type, stream and actor hold what is typed, from the time given on", () => {
+    expect(isFiltered(noFilters)).toBe(false)
+    expect(matches(event, noFilters)).toBe(true)
+    expect(matches(event, { ...noFilters, type: "memory", stream: "memory-01", actor: "user:" })).toBe(true)
+    // a time from which on: the same moment, or a shorter prefix of one (a day, an hour)
+    for (const since of ["2026-12-06T03:00:00.000Z", "2026-12-06", "2026-12-06T02"]) expect(matches(event, { ...noFilters, since }), since).toBe(true)
+  })
+
+  it("refuse an event any one filter does not hold", () => {
+    for (const f of [{ type: "agent_" }, { stream: "cron-" }, { actor: "system" }, { since: "2026-12-06T03:00:00.001Z" }, { since: "2026-12-07" }]) {
+      expect(isFiltered({ ...noFilters, ...f })).toBe(true)
+      expect(matches(event, { ...noFilters, ...f }), JSON.stringify(f)).toBe(false)
+    }
   })
 })
