@@ -4,7 +4,7 @@
  * service layer to the tier whose services it needs, and its `recover` step, if it repairs
  * anything after a stop, to `Startup.ts`.
  */
-import { EventStoreSqlite, IdGenerator, PastViewsSqlite, VectorIndexHnsw } from "@annal/store"
+import { type EventStore, EventStoreSqlite, IdGenerator, PastViewsSqlite, VectorIndexHnsw } from "@annal/store"
 import { Effect, Layer } from "effect"
 import { Access } from "./access/Access.js"
 import { Agents } from "./agents/Agents.js"
@@ -104,7 +104,7 @@ export interface KernelOptions {
   /** The language model agents use (built over the configuration); default `LanguageModel.none`. */
   readonly languageModel?: Layer.Layer<LanguageModel, never, Configuration> | undefined
   /** How a call that passed the gate is carried out; default the tool runs (`ToolExecution.live`), a replay takes the record's outcome. */
-  readonly toolExecution?: Layer.Layer<ToolExecution> | undefined
+  readonly toolExecution?: Layer.Layer<ToolExecution, never, EventStore> | undefined
   /** Where ids come from; default UUID v7 with the process's randomness (`IdGenerator.layer`). */
   readonly ids?: Layer.Layer<IdGenerator> | undefined
   /** The log's checkpoints: witness directory, signing key, accepting a refused log. */

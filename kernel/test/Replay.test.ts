@@ -1,7 +1,7 @@
 /**
  * Replaying recorded chat runs: the orchestrator, agents and gate run again in a scratch kernel
  * with every model answer and tool result from the record, and the events come out identical —
- * a run with tool calls, an approval, a denial and an evolution; a run split into an agent
+ * a run with tool calls (their own events too), an approval, a denial and an evolution; a run split into an agent
  * group — while the live log gains nothing and the model is not asked. A tool result edited in
  * the log file comes out different, at that event.
  */
@@ -55,7 +55,7 @@ const replay = (fake: FakeOpenAi, runId: string, scratchParent: string) =>
   })
 
 describe("replaying a chat run", () => {
-  it.live("a run with tool calls, an approval, a denial and an evolution replays identical; an edited tool result does not", () => {
+  it.live("a run with tool calls (a memory stored, a file written), an approval, a denial and an evolution replays identical; an edited tool result does not", () => {
     let evaluations = 0
     return withFake(
       Array.from({ length: 30 }, () => (body: any): ScriptedReply => {
@@ -71,13 +71,15 @@ describe("replaying a chat run", () => {
         const goal = String(body.messages.find((m: any) => m.role === "user")?.content ?? "")
         if (goal.includes("exactly")) return { text: "Exactly two notes." }
         if (last.role === "user") return { toolCalls: [{ name: "read", arguments: { path: "notes.txt" }, id: "call_read" }], usage: { prompt_tokens: 40, completion_tokens: 5 } }
-        if (last.tool_call_id === "call_read") return { toolCalls: [{ name: "exec", arguments: { argv: ["rm", "notes.txt"] }, id: "call_exec" }] }
+        if (last.tool_call_id === "call_read") return { toolCalls: [{ name: "memory_store", arguments: { content: "there are two notes", tags: ["notes"] }, id: "call_mem" }] }
+        if (last.tool_call_id === "call_mem") return { toolCalls: [{ name: "write", arguments: { path: "count.txt", content: "2" }, id: "call_write" }] }
+        if (last.tool_call_id === "call_write") return { toolCalls: [{ name: "exec", arguments: { argv: ["rm", "notes.txt"] }, id: "call_exec" }] }
         return { text: `About two notes (the file said: ${String(body.messages.find((m: any) => m.tool_call_id === "call_read")?.content).trim()}).` }
       }),
       (fake, dir) =>
         Effect.gen(function*() {
           // a person must approve each read
-          yield* (yield* Configuration).update({ tools: { policies: { read: "always" } } }, user)
+          yield* (yield* Configuration).update({ tools: { policies: { read: "always", write: "auto" } } }, user)
           yield* (yield* Workspace).write("notes.txt", new TextEncoder().encode("first note\nsecond note\n"), user)
           const approvals = yield* Approvals
           const started = yield* (yield* Orchestrator).start({ content: "How many notes are there?" }, { actor: "user:alice", meta: { correlation_id: "req-9" } })
@@ -89,7 +91,8 @@ describe("replaying a chat run", () => {
           const log = yield* logOf
           const types = log.map((e) => e.type)
           // what the replay must go through: an approval, a completed call, a denied call, an evolution
-          for (const t of ["approval_resolved", "tool_call_completed", "tool_call_denied", "seed_created"]) expect(types).toContain(t)
+          // and the tools' own events: a memory stored, a file's write recorded
+          for (const t of ["approval_resolved", "tool_call_completed", "tool_call_denied", "seed_created", "memory_stored", "workspace_file_written"]) expect(types).toContain(t)
           expect(log.filter((e) => e.type === "seed_created")).toHaveLength(2)
 
           const scratch = join(dir, "scratch")

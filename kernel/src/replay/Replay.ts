@@ -11,7 +11,8 @@
  *   whose `request_sha256` is the request's: a request the record does not have fails, and the
  *   run's events then differ from the record's.
  * - The gate's execution (`replayingTools`) gives a call the outcome recorded for the same tool,
- *   call id and arguments: `tool_call_completed`'s `output`, or `tool_call_failed`'s reason.
+ *   call id and arguments: `tool_call_completed`'s `output`, or `tool_call_failed`'s reason; the
+ *   events the tool appended of its own are appended again as recorded.
  * - A person's decision on an approval is taken from the record: each approval the replay asks
  *   for is resolved as the run's approval at the same place was, by the same actor.
  */
@@ -25,7 +26,7 @@ import { join } from "node:path"
 import { Approvals } from "../approvals/Approvals.js"
 import { APPROVAL_REQUESTED, APPROVAL_RESOLVED, ApprovalResolved, approvalStream } from "../approvals/events.js"
 import { ToolExecution } from "../gate/ToolExecution.js"
-import { TOOL_CALL_COMPLETED, TOOL_CALL_FAILED, TOOL_CALL_REQUESTED, ToolCallCompleted, ToolCallFailed, ToolCallRequested, toolCallStream } from "../gate/events.js"
+import { TOOL_CALL_COMPLETED, TOOL_CALL_FAILED, TOOL_CALL_REQUESTED, TOOL_CALL_STARTED, ToolCallCompleted, ToolCallFailed, ToolCallRequested, toolCallStream } from "../gate/events.js"
 import * as Kernel from "../Kernel.js"
 import { MODEL_ANSWERED, ModelAnswered, requestDigest } from "../llm/events.js"
 import { LanguageModel, ModelError, type ModelChunk } from "../llm/LanguageModel.js"
@@ -94,42 +95,69 @@ const replayingModel = (recorded: ReadonlyArray<StoredEvent>, unanswered: Array<
   }
 }
 
-type Outcome = Either.Either<ToolOutput, ToolFailed>
+/** A call's recorded outcome, and the events the tool appended of its own while it ran. */
+interface RecordedCall {
+  readonly agentId: string
+  readonly outcome: Either.Either<ToolOutput, ToolFailed>
+  readonly effects: ReadonlyArray<StoredEvent>
+}
 
-/** The gate's execution in a replay: each call's outcome from the record, by tool, call id and arguments. */
+/** The events a call's tool appended itself: its agent's, between its start and its end, outside the gate's and permissions' streams. */
+const effectsOf = (recorded: ReadonlyArray<StoredEvent>, agentId: string, started: number, ended: number) =>
+  recorded.filter((e) => e.seq > started && e.seq < ended && e.actor === `agent:${agentId}` && !e.stream.startsWith("tool-call-") && !e.stream.startsWith("access-"))
+
+/** `value` with every occurrence of `from` replaced by `to`, in strings at any depth. */
+const renamed = <A>(value: A, from: string, to: string): A => JSON.parse(JSON.stringify(value).split(from).join(to)) as A
+
+/**
+ * The gate's execution in a replay: each call's outcome from the record, by tool, call id and
+ * arguments; the events its tool appended of its own (a memory stored, a file's write recorded)
+ * are appended again as recorded, under the replay's agent, so what follows sees them.
+ */
 const replayingTools = (source: EventStore["Type"], recorded: ReadonlyArray<StoredEvent>, unanswered: Array<string>) =>
   Effect.gen(function*() {
-    const entries: Array<readonly [string, Outcome]> = []
+    const entries: Array<readonly [string, RecordedCall]> = []
     for (const e of recorded.filter((e) => e.type === TOOL_CALL_REQUESTED)) {
       const requested = decode(ToolCallRequested, e)
       const stream = yield* source.readStream(toolCallStream(requested.id))
+      const started = stream.find((s) => s.type === TOOL_CALL_STARTED)
       const end = stream.find((s) => s.type === TOOL_CALL_COMPLETED || s.type === TOOL_CALL_FAILED)
-      if (end === undefined) continue
+      if (started === undefined || end === undefined) continue
       const key = `${requested.tool}\n${requested.call_id}\n${requested.arguments_sha256}`
+      const effects = effectsOf(recorded, requested.agent_id, started.seq, end.seq)
       if (end.type === TOOL_CALL_FAILED) {
         const failed = decode(ToolCallFailed, end)
-        entries.push([key, Either.left(new ToolFailed({ message: failed.reason, timedOut: failed.timed_out }))])
+        entries.push([key, { agentId: requested.agent_id, effects, outcome: Either.left(new ToolFailed({ message: failed.reason, timedOut: failed.timed_out })) }])
         continue
       }
       const completed = decode(ToolCallCompleted, end)
-      entries.push([
-        key,
-        completed.output === undefined
+      entries.push([key, {
+        agentId: requested.agent_id,
+        effects,
+        outcome: completed.output === undefined
           ? Either.left(new ToolFailed({ message: "the record has only the output's size and sha256 (written before outputs were recorded)" }))
           : Either.right({ text: completed.output, ...(completed.exit_code === null ? {} : { exitCode: completed.exit_code }) })
-      ])
+      }])
     }
     const next = queues(entries)
-    return ToolExecution.of({
-      execute: (_agentId, call) =>
-        Effect.suspend(() => {
-          const outcome = next(`${call.name}\n${call.id}\n${sha256(call.arguments)}`)
-          if (outcome !== undefined) return outcome
-          const why = `tool ${call.name} was called (call ${call.id}) with arguments the record has no result for`
-          unanswered.push(why)
-          return Effect.fail(new ToolFailed({ message: why }))
-        })
-    })
+    return Layer.effect(
+      ToolExecution,
+      Effect.map(EventStore, (scratch) =>
+        ToolExecution.of({
+          execute: (agentId, call) =>
+            Effect.suspend(() => {
+              const found = next(`${call.name}\n${call.id}\n${sha256(call.arguments)}`)
+              if (found === undefined) {
+                const why = `tool ${call.name} was called (call ${call.id}) with arguments the record has no result for`
+                unanswered.push(why)
+                return Effect.fail(new ToolFailed({ message: why }))
+              }
+              const again = Effect.forEach(found.effects, (e) =>
+                scratch.append(renamed({ stream: e.stream, expectedVersion: "any" as const, events: [{ type: e.type, data: e.data }], actor: e.actor, meta: e.meta }, found.agentId, agentId)))
+              return Effect.zipRight(Effect.orDie(again), found.outcome)
+            })
+        }))
+    )
   })
 
 interface Resolution {
@@ -229,7 +257,7 @@ export const replayRun = (runId: string, options: ReplayOptions = {}): Effect.Ef
       ids,
       dataDir: dir,
       languageModel: Layer.succeed(LanguageModel, replayingModel(run.events, unanswered)),
-      toolExecution: Layer.succeed(ToolExecution, tools),
+      toolExecution: tools,
       viewSnapshotEvery: 0,
       resourceSampleIntervalSecs: 3600
     })
