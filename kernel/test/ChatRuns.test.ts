@@ -330,10 +330,13 @@ describe("chat runs", () => {
           "phase_started:execute",
           "phase_completed:execute",
           "phase_started:evaluate",
+          // the criteria name note.txt: the evaluation's look for it is on the record first
+          "workspace_checked",
           "model_answered",
           "phase_completed:evaluate",
           "chat_run_completed"
         ])
+        expect(run.find((e) => e.type === "workspace_checked")!.data).toMatchObject({ paths: ["note.txt"], missing: [] })
         expect(run.find((e) => e.type === "chat_run_resumed")!).toMatchObject({ actor: "system:orchestrator", data: { phase: "execute", reason: "interrupted by a restart" } })
         // the agent the stop cut off was failed explicitly; one seed only
         expect(events.filter((e) => e.type === "agent_failed").map((e) => e.data.error)).toEqual(["interrupted by a restart"])

@@ -61,7 +61,7 @@ describe("replaying a chat run", () => {
       Array.from({ length: 30 }, () => (body: any): ScriptedReply => {
         const system = systemOf(body)
         if (system === INTERVIEW_PROMPT) return clear
-        if (system === SEED_PROMPT) return json({ goal: "Count the notes", constraints: [], acceptance_criteria: ["it says how many notes there are"], ontology: null })
+        if (system === SEED_PROMPT) return json({ goal: "Count the notes", constraints: [], acceptance_criteria: ["it says how many notes there are in `count.txt`"], ontology: null })
         if (system === EVALUATE_PROMPT) {
           evaluations++
           return evaluations === 1 ? json({ score: 0.4, passed: false, summary: "not exact" }) : json({ score: 1, passed: true, summary: "exact" })
@@ -93,6 +93,11 @@ describe("replaying a chat run", () => {
           // what the replay must go through: an approval, a completed call, a denied call, an evolution
           // and the tools' own events: a memory stored, a file's write recorded
           for (const t of ["approval_resolved", "tool_call_completed", "tool_call_denied", "seed_created", "memory_stored", "workspace_file_written"]) expect(types).toContain(t)
+          // each evaluation's look for the file its criteria name, on the record before it decided
+          expect(log.filter((e) => e.type === "workspace_checked").map((e) => e.data)).toEqual([
+            { run_id: started.run_id, paths: ["count.txt"], missing: [] },
+            { run_id: started.run_id, paths: ["count.txt"], missing: [] }
+          ])
           expect(log.filter((e) => e.type === "seed_created")).toHaveLength(2)
 
           const scratch = join(dir, "scratch")

@@ -206,6 +206,9 @@ export const pathsNamed = (criterion: string): ReadonlyArray<string> =>
     .map((m) => m[1]!)
     .filter((p) => (p.includes("/") || p.includes(".")) && !p.startsWith("/") && !p.split("/").includes(".."))
 
+/** Every path the criteria name, once each. */
+export const namedPaths = (criteria: ReadonlyArray<string>): ReadonlyArray<string> => [...new Set(criteria.flatMap(pathsNamed))]
+
 /** The criteria's named paths that `exists` says are missing. */
 export const missingPaths = (criteria: ReadonlyArray<string>, exists: (path: string) => boolean): ReadonlyArray<string> =>
   [...new Set(criteria.flatMap(pathsNamed))].filter((p) => !exists(p))

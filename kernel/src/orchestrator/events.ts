@@ -16,6 +16,7 @@ export const PHASE_COMPLETED = "phase_completed"
 export const CHAT_RUN_RESUMED = "chat_run_resumed"
 export const CHAT_RUN_COMPLETED = "chat_run_completed"
 export const CHAT_RUN_FAILED = "chat_run_failed"
+export const WORKSPACE_CHECKED = "workspace_checked"
 
 export const ORCHESTRATOR_EVENTS = [CHAT_RUN_STARTED, PHASE_STARTED, PHASE_COMPLETED, CHAT_RUN_RESUMED, CHAT_RUN_COMPLETED, CHAT_RUN_FAILED] as const
 
@@ -106,5 +107,16 @@ export const ChatRunFailed = Schema.Struct({
   message_id: Schema.optional(Schema.NullOr(Schema.String))
 })
 export type ChatRunFailed = typeof ChatRunFailed.Type
+
+/**
+ * The evaluation looked for the files the criteria name (`paths`, relative to the workspace) and
+ * found `missing` absent; recorded before it is used, so a replay reads the same.
+ */
+export const WorkspaceChecked = Schema.Struct({
+  run_id: Schema.String,
+  paths: Schema.Array(Schema.String),
+  missing: Schema.Array(Schema.String)
+})
+export type WorkspaceChecked = typeof WorkspaceChecked.Type
 
 export const chatRunStream = (runId: string) => `chat-run-${runId}`

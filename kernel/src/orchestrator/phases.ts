@@ -6,22 +6,19 @@
  */
 import type { AnnalConfig } from "@annal/spec"
 import { Effect, Option } from "effect"
-import { existsSync } from "node:fs"
-import { join } from "node:path"
 import { Configuration } from "../config/Configuration.js"
 import type { Structured } from "../llm/StructuredOutput.js"
 import { Memory } from "../memory/Memory.js"
 import { Personas } from "../personas/Personas.js"
 import { Programs, withSkills } from "../programs/Programs.js"
 import { Seeds } from "../seeds/Seeds.js"
-import { Workspace } from "../workspace/Workspace.js"
 import { FORMATS } from "./answers.js"
 import type { ChatError, ChatReply } from "./chat.js"
 import {
   decideAfterInterview,
   mechanicalEvaluation,
-  missingPaths,
   type ModelEvaluation,
+  namedPaths,
   parseEvaluation,
   parseInterview,
   parseRefinement,
@@ -41,7 +38,9 @@ import {
   SEED_PROMPT,
   WORK_INTERVIEW_PROMPT
 } from "./prompts.js"
-import { answerDetail, type RunContext, type RunSteps } from "./runSteps.js"
+import { WORKSPACE_CHECKED, type WorkspaceChecked } from "./events.js"
+import { answerDetail, draft, type RunContext, type RunSteps } from "./runSteps.js"
+import { WorkspaceCheck } from "./WorkspaceCheck.js"
 
 type Work = { readonly [T in Working["_tag"]]: (state: Extract<Working, { _tag: T }>) => Effect.Effect<Outcomes[T], ChatError> }
 
@@ -53,7 +52,7 @@ export const makePhases = (steps: RunSteps, execution: Effect.Effect.Success<Ret
     const personas = yield* Personas
     const memory = yield* Memory
     const programs = yield* Programs
-    const workspace = yield* Workspace
+    const check = yield* WorkspaceCheck
     const { ask, phase } = steps
 
     /** Each state's work for one run, under the settings it started with. */
@@ -135,7 +134,10 @@ export const makePhases = (steps: RunSteps, execution: Effect.Effect.Success<Ret
             "evaluate",
             Effect.gen(function*() {
               const criteria = seed.spec.acceptance_criteria
-              const missing = missingPaths(criteria, (p) => existsSync(join(workspace.root, p)))
+              const paths = namedPaths(criteria)
+              const missing = paths.length === 0 ? [] : yield* check.missing(run.runId, paths)
+              // what the workspace showed is on the record before it decides anything
+              if (paths.length > 0) yield* steps.record(run, [draft<WorkspaceChecked>(WORKSPACE_CHECKED, { run_id: run.runId, paths, missing })])
               // a file the criteria name is missing: failed without asking the model
               const verdict: Structured<ModelEvaluation> | undefined = missing.length > 0 ? undefined : yield* ask(
                 run,

@@ -13,6 +13,8 @@
  * - The gate's execution (`replayingTools`) gives a call the outcome recorded for the same tool,
  *   call id and arguments: `tool_call_completed`'s `output`, or `tool_call_failed`'s reason; the
  *   events the tool appended of its own are appended again as recorded.
+ * - The evaluation's look for the files its criteria name (`WorkspaceCheck`) answers what the
+ *   run's `workspace_checked` recorded.
  * - A person's decision on an approval is taken from the record: each approval the replay asks
  *   for is resolved as the run's approval at the same place was, by the same actor.
  */
@@ -31,7 +33,17 @@ import * as Kernel from "../Kernel.js"
 import { MODEL_ANSWERED, ModelAnswered, requestDigest } from "../llm/events.js"
 import { LanguageModel, ModelError, type ModelChunk } from "../llm/LanguageModel.js"
 import { Orchestrator } from "../orchestrator/Orchestrator.js"
-import { CHAT_RUN_COMPLETED, CHAT_RUN_FAILED, CHAT_RUN_RESUMED, CHAT_RUN_STARTED, ChatRunStarted, chatRunStream } from "../orchestrator/events.js"
+import {
+  CHAT_RUN_COMPLETED,
+  CHAT_RUN_FAILED,
+  CHAT_RUN_RESUMED,
+  CHAT_RUN_STARTED,
+  ChatRunStarted,
+  chatRunStream,
+  WORKSPACE_CHECKED,
+  WorkspaceChecked
+} from "../orchestrator/events.js"
+import { WorkspaceCheck } from "../orchestrator/WorkspaceCheck.js"
 import { type Comparison, compareRuns } from "./compare.js"
 import { ToolFailed, type ToolOutput } from "../tools/Tool.js"
 
@@ -93,6 +105,20 @@ const replayingModel = (recorded: ReadonlyArray<StoredEvent>, unanswered: Array<
         return Stream.fromIterable(chunks)
       })
   }
+}
+
+/** The evaluation's look at the workspace in a replay: what the run's `workspace_checked` recorded, in order. */
+const replayingCheck = (recorded: ReadonlyArray<StoredEvent>, unanswered: Array<string>) => {
+  const checks = recorded.filter((e) => e.type === WORKSPACE_CHECKED).map((e) => decode(WorkspaceChecked, e))
+  return Layer.succeed(WorkspaceCheck, {
+    missing: (_runId, paths) =>
+      Effect.sync(() => {
+        const check = checks.shift()
+        if (check !== undefined && check.paths.join("\n") === paths.join("\n")) return check.missing
+        unanswered.push(`the evaluation looked for ${paths.join(", ")} where the record has ${check === undefined ? "no look at the workspace" : `a look for ${check.paths.join(", ")}`}`)
+        return paths
+      })
+  })
 }
 
 /** A call's recorded outcome, and the events the tool appended of its own while it ran. */
@@ -258,6 +284,7 @@ export const replayRun = (runId: string, options: ReplayOptions = {}): Effect.Ef
       dataDir: dir,
       languageModel: Layer.succeed(LanguageModel, replayingModel(run.events, unanswered)),
       toolExecution: tools,
+      workspaceCheck: replayingCheck(run.events, unanswered),
       viewSnapshotEvery: 0,
       resourceSampleIntervalSecs: 3600
     })
