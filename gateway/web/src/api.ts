@@ -15,6 +15,7 @@ export const endpoints = {
   auditVerify: ["GET", "/api/audit/verify"],
   auditExport: ["POST", "/api/audit/export"],
   logStream: ["GET", "/api/log/streams/{stream}"],
+  seed: ["GET", "/api/seeds/{id}"],
   sessions: ["GET", "/api/sessions"],
   session: ["GET", "/api/sessions/{id}"],
   deleteSession: ["DELETE", "/api/sessions/{id}"],

@@ -71,7 +71,15 @@ export const t = {
       "Start the server with a model: `npm start -- --model ./model.gguf` (a local GGUF), or set ANNAL_LLM_BASE_URL and ANNAL_LLM_MODEL for an OpenAI-compatible endpoint such as Ollama. Settings → llm shows the stored choice.",
     failed: "The run failed",
     empty: "Start the conversation below. Everything the agents do lands on the record.",
-    score: (passed: boolean) => (passed ? "evaluation passed" : "evaluation did not pass")
+    score: (passed: boolean) => (passed ? "evaluation passed" : "evaluation did not pass"),
+    seed: "The run's seed",
+    goal: "Goal",
+    criteria: "Acceptance criteria",
+    evaluation: (score: number, passed: boolean) => `Evaluation score ${score} (${passed ? "passed" : "did not pass"})`,
+    toolDetails: (tool: string) => `Arguments and result of ${tool}`,
+    arguments: "Arguments",
+    result: (outcome: string, stage: string | undefined) => `Result (${outcome}${stage === undefined ? "" : ` at ${stage}`})`,
+    notRecorded: "(not on the record)"
   },
   record: {
     title: "The record",

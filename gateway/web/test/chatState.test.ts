@@ -32,6 +32,17 @@ describe("applyFrame", () => {
     expect(state.lastSeq).toBe(15)
   })
 
+  it("keeps the latest seed a frame names: an evolution's new seed replaces the first", () => {
+    const seeded = fold([
+      { type: "phase_started", seq: 20, session_id: S, run_id: "r2", phase: "seed" },
+      { type: "phase_completed", seq: 21, session_id: S, run_id: "r2", phase: "seed", seed_id: "s1" }
+    ])
+    expect(seeded.turns[0]!.seedId).toBe("s1")
+    const evolved = fold([{ type: "phase_completed", seq: 30, session_id: S, run_id: "r2", phase: "evolve", seed_id: "s2" }], seeded)
+    expect(evolved.turns[0]!.seedId).toBe("s2")
+    expect(fold(run).turns[0]!.seedId).toBeUndefined()
+  })
+
   it("applies a frame replayed by a resume only once", () => {
     const once = fold(run)
     const twice = fold(run.filter((f) => f.seq !== undefined && f.seq >= 11), once)

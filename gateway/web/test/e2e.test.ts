@@ -2,7 +2,8 @@
  * The web UI end to end, the way a person uses it: Debian's Chromium driven by playwright-core
  * against a real Annal server on a random port, its agents on a fake OpenAI-compatible model
  * (a local HTTP server speaking the real protocol): sign in, chat with an approval decided
- * inline, then the run on the record (filtered by type, stream, actor and time). The chat and record pages pass the checks every page
+ * inline (the seed's goal, criteria and score, and the call's arguments and result shown), then
+ * the run on the record (filtered by type, stream, actor and time). The chat and record pages pass the checks every page
  * passes (Tab reaches every control, axe, 375 px, dark theme, no console error).
  */
 import { join } from "node:path"
@@ -70,6 +71,24 @@ describe("the web UI", () => {
     expect(await reply.textContent()).toContain(`<img src="x" onerror="alert(1)">`)
     await expect.poll(() => page.locator(".approval").textContent()).toContain("approved")
     await expect.poll(() => page.locator(".timeline").first().textContent()).toContain("write")
+    // the run's seed, read from GET /api/seeds/{id}: its goal, its criteria, then its evaluation's score
+    const seedCard = page.getByRole("region", { name: "The run's seed" })
+    await expect.poll(() => seedCard.textContent(), { timeout: 20_000 }).toContain("Goal: Do the work")
+    expect(await seedCard.locator("li").allTextContents()).toEqual(["`hello.txt` exists"])
+    const seedId = (await server.json<{ items: ReadonlyArray<{ id: string }> }>("/api/seeds")).body.items[0]!.id
+    const evaluation = (await server.json<{ evaluation: { score: number; passed: boolean } }>(`/api/seeds/${seedId}`)).body.evaluation
+    await expect.poll(() => seedCard.textContent(), { timeout: 20_000 }).toContain(`Evaluation score ${evaluation.score} (passed)`)
+    // the write's arguments (from the agent's model_answered) and result (its tool-call stream), read when opened
+    await page.getByText("Arguments and result of write").click()
+    const details = page.locator(".tool-detail dd pre")
+    await expect.poll(() => details.count()).toBe(2)
+    expect(JSON.parse((await details.nth(0).textContent())!)).toEqual({ path: "hello.txt", content: "hello" })
+    const toolCallId = (await server.json<{ entries: ReadonlyArray<{ type: string; stream: string }> }>("/api/audit/entries?from_seq=0&to_seq=100000")).body.entries
+      .find((e) => e.type === "tool_call_completed")!.stream
+    const completed = (await server.json<{ items: ReadonlyArray<{ type: string; data: { output: string } }> }>(`/api/log/streams/${toolCallId}`)).body.items[0]!
+    expect(completed.type).toBe("tool_call_completed")
+    expect(await details.nth(1).textContent()).toBe(completed.data.output)
+    expect(await page.locator(".tool-detail dt").nth(1).textContent()).toBe("Result (completed)")
     // the session is listed and has its own address
     await expect.poll(() => page.url()).toMatch(/\/chat\/[0-9a-f-]{36}$/)
     await expect.poll(() => page.locator(".sessions li").count()).toBe(1)

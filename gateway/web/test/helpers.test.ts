@@ -1,13 +1,14 @@
 /**
  * The pages' pure helpers: how settings become fields and a patch, which field a server error
  * names, how a list typed as text is read, how samples become a chart line, the record's
- * filters, and the windowing of long lists.
+ * filters, a tool call read from the record, and the windowing of long lists.
  */
 import { describe, expect, it } from "vitest"
 import { listOf } from "../src/pages/Budgets.js"
 import { fieldOfError, flatten, patchOf } from "../src/pages/Settings.js"
 import { linePoints } from "../src/pages/Status.js"
 import { parentOf } from "../src/pages/Workspace.js"
+import { indentJson, toolDetailOf } from "../src/chat/details.js"
 import { isFiltered, matches, noFilters } from "../src/recordPages.js"
 import { visibleRange } from "../src/virtual.js"
 
@@ -130,5 +131,35 @@ describe("the record's filters", () => {
       expect(isFiltered({ ...noFilters, ...f })).toBe(true)
       expect(matches(event, { ...noFilters, ...f }), JSON.stringify(f)).toBe(false)
     }
+  })
+})
+
+describe("toolDetailOf", () => {
+  const requested = { type: "tool_call_requested", data: { id: "g1", agent_id: "a1", call_id: "call_2", tool: "write" } }
+  const agent = [
+    { type: "model_answered", data: { text: "", tool_calls: [{ id: "call_1", name: "read", arguments: "{\"path\":\"a\"}" }] } },
+    { type: "agent_step", data: {} },
+    { type: "model_answered", data: { text: "", tool_calls: [{ id: "call_2", name: "write", arguments: "{\"path\":\"hello.txt\",\"content\":\"hi\"}" }] } }
+  ]
+
+  it("finds the arguments in the agent's answer that made the call, and the output it got back", () => {
+    const completed = { type: "tool_call_completed", data: { id: "g1", status: "completed", duration_ms: 3, output: "wrote 2 bytes" } }
+    expect(toolDetailOf([completed, { type: "tool_call_started", data: {} }, requested], agent)).toEqual({
+      arguments: '{\n  "path": "hello.txt",\n  "content": "hi"\n}',
+      result: "wrote 2 bytes",
+      outcome: "completed",
+      stage: undefined
+    })
+  })
+
+  it("gives a denial's reason and stage, a running call no result, and no arguments it cannot find", () => {
+    const denied = { type: "tool_call_denied", data: { id: "g1", status: "denied", stage: "permission", reason: "not allowed" } }
+    expect(toolDetailOf([denied, requested], agent)).toMatchObject({ result: "not allowed", outcome: "denied", stage: "permission" })
+    expect(toolDetailOf([requested], [])).toEqual({ arguments: undefined, result: undefined, outcome: "running", stage: undefined })
+  })
+
+  it("indents JSON and leaves other text as it is", () => {
+    expect(indentJson("{\"a\":[1]}")).toBe('{\n  "a": [\n    1\n  ]\n}')
+    expect(indentJson("not json {")).toBe("not json {")
   })
 })

@@ -55,6 +55,8 @@ export interface Turn {
   readonly status: "running" | "completed" | "failed"
   readonly error: string | undefined
   readonly agents: ReadonlyArray<string>
+  /** The run's seed (the latest a frame named: an evolution makes a new one); its goal, criteria and score are read from `GET /api/seeds/{id}`. */
+  readonly seedId: string | undefined
 }
 
 export interface ChatState {
@@ -83,7 +85,8 @@ const newTurn = (key: string, user: string | undefined): Turn => ({
   evaluationPassed: undefined,
   status: "running",
   error: undefined,
-  agents: []
+  agents: [],
+  seedId: undefined
 })
 
 /** Turns from a stored session (`GET /api/sessions/{id}`): its messages and replies, in order. */
@@ -140,7 +143,9 @@ const updateTurn = (state: ChatState, frame: Frame, f: (turn: Turn) => Turn): Ch
   const withRun = runId !== undefined && current.runId === undefined ? { ...current, runId } : current
   const agentId = str(frame.agent_id)
   const withAgent = agentId !== undefined && !withRun.agents.includes(agentId) ? { ...withRun, agents: [...withRun.agents, agentId] } : withRun
-  turns[index] = f(withAgent)
+  const seedId = str(frame.seed_id)
+  const withSeed = seedId !== undefined && seedId !== withAgent.seedId ? { ...withAgent, seedId } : withAgent
+  turns[index] = f(withSeed)
   return { ...state, turns }
 }
 

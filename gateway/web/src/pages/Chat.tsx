@@ -1,12 +1,15 @@
 /**
  * Chat: the sessions, and the conversation of the open one over the WebSocket — tokens as they
  * stream, the run's phases, tool calls and approvals as a compact timeline (approvals decided
- * here), the reply as sanitized Markdown, and a stop button that kills the run's agents.
+ * here; each call's arguments and result read from the record on demand), the seed's goal,
+ * criteria and evaluation score, the reply as sanitized Markdown, and a stop button that kills
+ * the run's agents.
  */
 import { useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks"
 import { call } from "../api.js"
 import { ChatSocket, chatSocketUrl } from "../chat/ChatSocket.js"
-import { applyFrame, type ApprovalItem, type ChatState, emptyChat, type Frame, fromSession, isNoModel, sent, type TimelineItem, type Turn } from "../chat/chatState.js"
+import { type StreamEvent, toolCallStream, type ToolDetail, toolDetailOf } from "../chat/details.js"
+import { applyFrame, type ApprovalItem, type ChatState, emptyChat, type Frame, fromSession, isNoModel, sent, type TimelineItem, type ToolCall, type Turn } from "../chat/chatState.js"
 import { useLoad, useNow } from "../hooks.js"
 import { renderMarkdown } from "../markdown.js"
 import { navigate, usePath } from "../router.js"
@@ -35,6 +38,64 @@ interface SessionSummary {
 }
 
 const shortId = (id: string) => id.slice(-8)
+
+/** The events of a stream, newest first (at most 500: a tool call has a handful, an agent one per step and call). */
+const streamEvents = async (stream: string) =>
+  (await call<{ items: ReadonlyArray<StreamEvent> }>("logStream", { params: { stream }, query: { limit: 500 } })).items
+
+/** A tool call's arguments and result, read from the record when opened. */
+const ToolDetails = ({ item }: { readonly item: ToolCall }) => {
+  const [detail, setDetail] = useState<ToolDetail | undefined>()
+  const [error, setError] = useState<string | undefined>()
+  const load = (event: Event) => {
+    if (!(event.currentTarget as HTMLDetailsElement).open || detail !== undefined) return
+    Promise.all([streamEvents(toolCallStream(item.id)), item.agentId === undefined ? [] : streamEvents(`agent-${item.agentId}`)]).then(
+      ([calls, agent]) => setDetail(toolDetailOf(calls, agent)),
+      (e: unknown) => setError(e instanceof Error ? e.message : String(e))
+    )
+  }
+  return (
+    <details class="tool-detail" onToggle={load}>
+      <summary>{t.chat.toolDetails(item.tool)}</summary>
+      {error !== undefined && <p role="alert" class="error">{error}</p>}
+      {detail === undefined && error === undefined && <p class="muted">{t.common.loading}</p>}
+      {detail !== undefined && (
+        <dl>
+          <dt>{t.chat.arguments}</dt>
+          <dd><pre>{detail.arguments ?? t.chat.notRecorded}</pre></dd>
+          <dt>{t.chat.result(detail.outcome, detail.stage)}</dt>
+          <dd><pre>{detail.result ?? t.chat.notRecorded}</pre></dd>
+        </dl>
+      )}
+    </details>
+  )
+}
+
+interface Seed {
+  readonly goal: string
+  readonly acceptance_criteria: ReadonlyArray<string>
+  readonly evaluation: { readonly score: number; readonly passed: boolean } | null
+}
+
+/** The run's seed: its goal and acceptance criteria, and its evaluation's score once it has one. */
+const SeedCard = ({ seedId, status }: { readonly seedId: string; readonly status: Turn["status"] }) => {
+  // read again when the run ends: the evaluation's score arrives last
+  const seed = useLoad(() => call<Seed>("seed", { params: { id: seedId } }), [seedId, status])
+  if (seed.data === undefined || !("goal" in seed.data)) return null
+  const { goal, acceptance_criteria: criteria, evaluation } = seed.data
+  return (
+    <section class="seed" aria-label={t.chat.seed}>
+      <p><strong>{t.chat.goal}:</strong> {goal}</p>
+      {criteria.length > 0 && (
+        <>
+          <p class="small muted">{t.chat.criteria}</p>
+          <ul class="small">{criteria.map((c, i) => <li key={i}>{c}</li>)}</ul>
+        </>
+      )}
+      {evaluation !== null && <p class="small">{t.chat.evaluation(evaluation.score, evaluation.passed)}</p>}
+    </section>
+  )
+}
 
 const Approval = ({ item, decide }: { readonly item: ApprovalItem; readonly decide: (id: string, approve: boolean) => void }) => {
   const now = useNow()
@@ -72,6 +133,7 @@ const TimelineEntry = ({ item, decide }: { readonly item: TimelineItem; readonly
           {item.durationMs !== undefined && <span class="muted"> {t.chat.duration(item.durationMs)}</span>}
           {item.stage !== undefined && <span class="muted"> · {item.stage}</span>}
           {item.reason !== undefined && <span class="muted"> · {item.reason}</span>}
+          {item.id !== "" && <ToolDetails item={item} />}
         </li>
       )
     case "approval":
@@ -91,6 +153,7 @@ const TurnView = ({ turn, decide }: { readonly turn: Turn; readonly decide: (id:
       )}
       <div class="msg agent">
         <span class="who">{t.chat.annal}</span>
+        {turn.seedId !== undefined && <SeedCard seedId={turn.seedId} status={turn.status} />}
         {turn.timeline.length > 0 && (
           <ol class="timeline" aria-label={t.chat.timeline}>
             {turn.timeline.map((item, i) => <TimelineEntry key={i} item={item} decide={decide} />)}
