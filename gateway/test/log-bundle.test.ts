@@ -13,7 +13,7 @@ import { promisify } from "node:util"
 import { Checkpoint, SigningKey } from "@annal/kernel"
 import { Chain } from "@annal/store"
 import { describe, expect, it } from "vitest"
-import { ROOT, runCli, type RunningServer, startServer, startServerProcess, tempDir } from "./harness.js"
+import { ROOT, runCli, type RunningServer, startServer, tempDir } from "./harness.js"
 
 /** Runs the outside verifier; a non-zero exit is a result. */
 const outside = async (file: string, key?: string) => {
@@ -198,8 +198,9 @@ describe("proof bundles and the independent verifier", () => {
       expect(await first.stop()).toBe(0)
       rmSync(join(dir, "log-signing.key"))
       // the start refuses: its checkpoint no longer verifies with the key it finds
-      await expect(startServerProcess({ dataDir: dir })).rejects.toThrow(/does not verify with key/)
-      const accepted = await startServerProcess({ dataDir: dir, args: ["--accept-log-rollback"] })
+      // in this process: what `annal serve` prints of a refused start is log.test.ts's
+      await expect(startServer({ dataDir: dir })).rejects.toThrow(/does not verify with key/)
+      const accepted = await startServer({ dataDir: dir, args: ["--accept-log-rollback"] })
       try {
         const file = join(work, "bundle.json")
         expect((await runCli(["log", "bundle", "--data-dir", dir, "--from", "1", "--to", "3", "--out", file])).code).toBe(0)
