@@ -55,6 +55,13 @@ describe("the Cron page", () => {
       const text = (await runItem.textContent()) ?? ""
       return text.startsWith(label(run!.status)) && text.includes(`seq ${run!.seq}`)
     }, { timeout: 30_000 }).toBe(true)
+    // five more runs through the API: the page lists the newest five, and shows the sixth on asking
+    for (let i = 0; i < 5; i++) expect((await ui.server.json(`/api/cron-jobs/${id}/trigger`, { method: "POST" })).status).toBe(200)
+    await runs.getByRole("heading", { name: "Past runs of nightly (6)" }).waitFor({ timeout: 30_000 })
+    await expect.poll(() => runItem.count()).toBe(5)
+    await runs.getByRole("button", { name: "Show more runs of nightly" }).click()
+    await expect.poll(() => runItem.count()).toBe(6)
+    expect(await runs.getByRole("button", { name: "Show more runs of nightly" }).count()).toBe(0)
     await checkPage(page, "cron", { fullPage: true })
 
     await page.getByRole("button", { name: "Delete nightly" }).click()
