@@ -123,6 +123,27 @@ describe("replaying a chat run", () => {
     )
   }, 60_000)
 
+  it.live("a run whose agent's model failed replays identical: the failure is on the record like an answer", () =>
+    withFake(
+      [
+        clear,
+        json({ goal: "Say hello", constraints: [], acceptance_criteria: ["it says hello"], ontology: null }),
+        { status: 500, error: "the model is down" }
+      ],
+      (fake, dir) =>
+        Effect.gen(function*() {
+          const started = yield* (yield* Orchestrator).start({ content: "say hello" }, user)
+          const failed = yield* Effect.flip(started.reply)
+          expect(failed.message).toContain("the model is down")
+          const log = yield* logOf
+          expect(log.find((e) => e.type === "model_failed")!.data).toMatchObject({ error: expect.stringContaining("the model is down"), unavailable: false, step: 1 })
+          expect(log.map((e) => e.type)).toContain("chat_run_failed")
+          const scratch = join(dir, "scratch")
+          yield* Effect.sync(() => mkdirSync(scratch))
+          expect(yield* replay(fake, started.run_id, scratch)).toMatchObject({ result: "identical", unanswered: [] })
+        })
+    ), 60_000)
+
   it.live("a run split into an agent group replays identical, its members' streams paired whatever their interleaving", () =>
     withFake(
       Array.from({ length: 30 }, () => (body: any): ScriptedReply => {

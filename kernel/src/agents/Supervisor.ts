@@ -8,7 +8,7 @@
 import { type EventDraft, EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import type { SqlClient } from "@effect/sql"
 import { Cause, Context, Data, Deferred, Effect, Either, Exit, FiberMap, Layer, Option } from "effect"
-import { MODEL_ANSWERED } from "../llm/events.js"
+import { MODEL_ANSWERED, MODEL_FAILED } from "../llm/events.js"
 import { type CommandContext, query } from "../shared/Command.js"
 import { answerWith, commandHandler } from "../shared/CommandHandler.js"
 import type { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
@@ -98,7 +98,7 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
         stream: (command: Transition) => agentStream(command.agentId),
         load: (command) => Effect.map(agents.get(command.agentId), (row) => row.status),
         decide: (command, status) => Either.right(command.decide(status)),
-        emits: [...AGENT_EVENTS, MODEL_ANSWERED],
+        emits: [...AGENT_EVENTS, MODEL_ANSWERED, MODEL_FAILED],
         answer: answerWith(() => undefined)
       })
       // no idempotency key reaches an agent's transitions (see `correlated`)

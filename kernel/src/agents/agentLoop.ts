@@ -8,7 +8,7 @@ import { type EventDraft, EventStore, type EventStoreError } from "@annal/store"
 import { Effect, Stream } from "effect"
 import { ToolGate, type ToolCallResult } from "../gate/ToolGate.js"
 import { type ChatMessage, collect, LanguageModel, type ModelError, type ModelUnavailable, type TokenUsage, type ToolCall } from "../llm/LanguageModel.js"
-import { MODEL_ANSWERED, type ModelAnswered, modelAnswered } from "../llm/events.js"
+import { MODEL_ANSWERED, MODEL_FAILED, type ModelAnswered, modelAnswered, type ModelFailed, modelFailed } from "../llm/events.js"
 import { Permissions } from "../permissions/Permissions.js"
 import type { CommandContext } from "../shared/Command.js"
 import { beforeEgress } from "../shared/Egress.js"
@@ -106,7 +106,7 @@ export const makeAgentLoop = (
                 chunk._tag === "Token" ? emit({ _tag: "Token", text: chunk.text }) : chunk._tag === "ToolCall" ? emit({ _tag: "ToolCall", call: chunk.call }) : Effect.void
               )
             )
-          )
+          ).pipe(Effect.tapError((e) => append([draft<ModelFailed>(MODEL_FAILED, modelFailed(request, e, { agent_id: agentId, step }))])))
           // the answer is on the record before anything uses it; then the real usage, as the
           // model reported it, is charged before anything else happens
           yield* append([draft<ModelAnswered>(MODEL_ANSWERED, modelAnswered(request, completion, { agent_id: agentId, step }))])

@@ -4,12 +4,13 @@
  * `agent-<id>` for its steps) right after the answer arrives and before anything uses it. With
  * the tool results (`tool_call_completed` carries the output whole), it is everything a run reads
  * from outside the log, so a run can be replayed without firing the model again. The text and the
- * tool calls stay on the record: a live stream shows none of them (`publicView`).
+ * tool calls stay on the record: a live stream shows none of them (`publicView`). A completion
+ * that fails is `model_failed`, with the error the asker got.
  */
 import { Chain } from "@annal/store"
 import { Schema } from "effect"
 import { createHash } from "node:crypto"
-import type { Completion, CompletionRequest } from "./LanguageModel.js"
+import type { Completion, CompletionRequest, ModelError, ModelUnavailable } from "./LanguageModel.js"
 
 export const MODEL_ANSWERED = "model_answered"
 
@@ -35,6 +36,23 @@ export const ModelAnswered = Schema.Struct({
 })
 export type ModelAnswered = typeof ModelAnswered.Type
 
+export const MODEL_FAILED = "model_failed"
+
+/**
+ * A completion that failed (the endpoint unreachable or answering an error, no model): what the
+ * asker got instead of an answer — `unavailable` for no usable model — so a replay fails alike.
+ */
+export const ModelFailed = Schema.Struct({
+  request_sha256: Schema.String,
+  error: Schema.String,
+  unavailable: Schema.Boolean,
+  run_id: Schema.optional(Schema.String),
+  phase: Schema.optional(Schema.String),
+  agent_id: Schema.optional(Schema.String),
+  step: Schema.optional(Schema.Int)
+})
+export type ModelFailed = typeof ModelFailed.Type
+
 /** The parts of a request that decide the answer, without the fields left undefined. */
 const requestShape = (request: CompletionRequest) => ({
   messages: request.messages.map((m) => ({
@@ -53,11 +71,22 @@ const requestShape = (request: CompletionRequest) => ({
 export const requestDigest = (request: CompletionRequest): string =>
   createHash("sha256").update(Chain.canonicalJson(requestShape(request)), "utf8").digest("hex")
 
+/** Who asked the model: a chat run's phase, or an agent's step. */
+type Asker = { readonly run_id: string; readonly phase: string } | { readonly agent_id: string; readonly step: number }
+
+/** The `model_failed` of a failed completion of `request`, with who asked. */
+export const modelFailed = (request: CompletionRequest, error: ModelUnavailable | ModelError, asker: Asker): ModelFailed => ({
+  request_sha256: requestDigest(request),
+  error: error.message,
+  unavailable: error._tag === "ModelUnavailable",
+  ...asker
+})
+
 /** The `model_answered` of a completion to `request`, with who asked. */
 export const modelAnswered = (
   request: CompletionRequest,
   completion: Completion,
-  asker: { readonly run_id: string; readonly phase: string } | { readonly agent_id: string; readonly step: number }
+  asker: Asker
 ): ModelAnswered => ({
   request_sha256: requestDigest(request),
   text: completion.text,

@@ -8,7 +8,7 @@
 import { type EventDraft, EventStore } from "@annal/store"
 import { Effect, type Either, PubSub, Stream } from "effect"
 import { type ChatMessage, collect, LanguageModel, type ModelError, type ResponseFormat } from "../llm/LanguageModel.js"
-import { MODEL_ANSWERED, type ModelAnswered, modelAnswered } from "../llm/events.js"
+import { MODEL_ANSWERED, MODEL_FAILED, type ModelAnswered, modelAnswered, type ModelFailed, modelFailed } from "../llm/events.js"
 import { askStructured, type Structured } from "../llm/StructuredOutput.js"
 import { Sessions } from "../sessions/Sessions.js"
 import { type CommandContext, commandsOf } from "../shared/Command.js"
@@ -86,7 +86,8 @@ export const makeRunSteps = (live: PubSub.PubSub<LiveToken>) =>
             })
           )
         ).pipe(
-          // the answer is on the record before the run reads it
+          // the answer (or the failure) is on the record before the run reads it
+          Effect.tapError((e) => record(run, [draft<ModelFailed>(MODEL_FAILED, modelFailed(request, e, { run_id: run.runId, phase }))])),
           Effect.tap((c) => record(run, [draft<ModelAnswered>(MODEL_ANSWERED, modelAnswered(request, c, { run_id: run.runId, phase }))])),
           Effect.map((c) => c.text)
         )

@@ -7,9 +7,9 @@
  * produces is compared with what the record holds (`compare.ts`). Nothing is written to the
  * live log; the scratch directory is removed afterwards.
  *
- * - The model (`replayingModel`) answers a request with the next recorded `model_answered`
- *   whose `request_sha256` is the request's: a request the record does not have fails, and the
- *   run's events then differ from the record's.
+ * - The model (`replayingModel`) answers a request with the next recorded `model_answered` (or
+ *   fails it as the recorded `model_failed`) whose `request_sha256` is the request's: a request
+ *   the record does not have fails, and the run's events then differ from the record's.
  * - The gate's execution (`replayingTools`) gives a call the outcome recorded for the same tool,
  *   call id and arguments: `tool_call_completed`'s `output`, or `tool_call_failed`'s reason; the
  *   events the tool appended of its own are appended again as recorded.
@@ -30,8 +30,8 @@ import { APPROVAL_REQUESTED, APPROVAL_RESOLVED, ApprovalResolved, approvalStream
 import { ToolExecution } from "../gate/ToolExecution.js"
 import { TOOL_CALL_COMPLETED, TOOL_CALL_FAILED, TOOL_CALL_REQUESTED, TOOL_CALL_STARTED, ToolCallCompleted, ToolCallFailed, ToolCallRequested, toolCallStream } from "../gate/events.js"
 import * as Kernel from "../Kernel.js"
-import { MODEL_ANSWERED, ModelAnswered, requestDigest } from "../llm/events.js"
-import { LanguageModel, ModelError, type ModelChunk } from "../llm/LanguageModel.js"
+import { MODEL_ANSWERED, MODEL_FAILED, ModelAnswered, ModelFailed, requestDigest } from "../llm/events.js"
+import { LanguageModel, type ModelChunk, ModelError, ModelUnavailable } from "../llm/LanguageModel.js"
 import { Orchestrator } from "../orchestrator/Orchestrator.js"
 import {
   CHAT_RUN_COMPLETED,
@@ -81,8 +81,8 @@ const queues = <A>(entries: ReadonlyArray<readonly [string, A]>) => {
 
 /** The model of a replay: every answer from the record, by the request's digest. */
 const replayingModel = (recorded: ReadonlyArray<StoredEvent>, unanswered: Array<string>): LanguageModel["Type"] => {
-  const next = queues(recorded.filter((e) => e.type === MODEL_ANSWERED).map((e) => {
-    const answer = decode(ModelAnswered, e)
+  const next = queues(recorded.filter((e) => e.type === MODEL_ANSWERED || e.type === MODEL_FAILED).map((e) => {
+    const answer = e.type === MODEL_ANSWERED ? decode(ModelAnswered, e) : decode(ModelFailed, e)
     return [answer.request_sha256, answer] as const
   }))
   return {
@@ -96,6 +96,7 @@ const replayingModel = (recorded: ReadonlyArray<StoredEvent>, unanswered: Array<
           unanswered.push(why)
           return Stream.fail(new ModelError({ message: why }))
         }
+        if ("error" in answer) return Stream.fail(answer.unavailable ? new ModelUnavailable({ message: answer.error }) : new ModelError({ message: answer.error }))
         const chunks: Array<ModelChunk> = [
           ...(answer.text === "" ? [] : [{ _tag: "Token", text: answer.text } as const]),
           ...answer.tool_calls.map((call) => ({ _tag: "ToolCall", call } as const)),
