@@ -82,6 +82,23 @@ describe("the workspace repository", () => {
     }).pipe(Effect.provide(kernel(dataDir)))
   })
 
+  it.live("logs a path's commits only, at most the limit, as git log --first-parent -- <path>", () => {
+    const dataDir = temp()
+    return Effect.gen(function*() {
+      const ws = yield* withHistory
+      const workspace = yield* Workspace
+      yield* workspace.write("a.txt", bytes("alpha 3"), ctx)
+      const repo = yield* GitRepository
+      const ofA = yield* repo.log(100, "a.txt")
+      expect(ofA.map((e) => e.message)).toEqual(["write a.txt", "write a.txt", "write a.txt"])
+      expect(ofA.map((e) => e.hash)).toEqual(gitCli(ws, "log", "--first-parent", "--format=%H", "--", "a.txt").trim().split("\n"))
+      // the limit counts the path's commits, not the commits walked
+      expect((yield* repo.log(2, "a.txt")).map((e) => e.hash)).toEqual(ofA.slice(0, 2).map((e) => e.hash))
+      expect((yield* repo.log(100, "src")).map((e) => e.message)).toEqual(["write src/b.rs"])
+      expect(yield* repo.log(100, "nowhere.txt")).toEqual([])
+    }).pipe(Effect.provide(kernel(dataDir)))
+  })
+
   it.live("lists lightweight and annotated tags", () => {
     const dataDir = temp()
     return Effect.gen(function*() {
