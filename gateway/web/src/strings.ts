@@ -56,6 +56,15 @@ export const t = {
     timeline: "Run timeline",
     phase: (phase: string) => `Phase: ${phase}`,
     phaseDone: (phase: string) => `${phase} done`,
+    /** What the interview decided, beside its phase. */
+    interviewOutcome: { questions: "asked you questions", proceed: "clear enough: on with the work", respond: "answered directly" } as Record<string, string>,
+    /** A model answer that stayed unreadable, and what the run did instead. */
+    fallback: {
+      let_through: "the model's answer was unreadable: went on with the work",
+      message_as_goal: "the model's answer was unreadable: your message is the goal",
+      mechanical_result: "the model's answer was unreadable: the checks' result stands",
+      stop_evolving: "the model's answer was unreadable: stopped evolving"
+    } as Record<string, string>,
     tool: (name: string) => `Tool ${name}`,
     toolStatus: { running: "running", completed: "completed", failed: "failed", denied: "denied" } as Record<string, string>,
     duration: (ms: number) => `${ms} ms`,

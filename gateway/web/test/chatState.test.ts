@@ -43,6 +43,17 @@ describe("applyFrame", () => {
     expect(fold(run).turns[0]!.seedId).toBeUndefined()
   })
 
+  it("keeps what the interview decided and a phase's fallback on its timeline item", () => {
+    const state = fold([
+      { type: "phase_completed", seq: 40, session_id: S, run_id: "r3", phase: "interview", outcome: "questions" },
+      { type: "phase_completed", seq: 41, session_id: S, run_id: "r3", phase: "seed", fallback: "message_as_goal", detail: "not JSON" }
+    ])
+    expect(state.turns[0]!.timeline).toEqual([
+      { kind: "phase", phase: "interview", state: "completed", generation: undefined, outcome: "questions", fallback: undefined },
+      { kind: "phase", phase: "seed", state: "completed", generation: undefined, outcome: undefined, fallback: "message_as_goal" }
+    ])
+  })
+
   it("applies a frame replayed by a resume only once", () => {
     const once = fold(run)
     const twice = fold(run.filter((f) => f.seq !== undefined && f.seq >= 11), once)

@@ -38,6 +38,10 @@ export interface PhaseItem {
   readonly phase: string
   readonly state: "started" | "completed"
   readonly generation: number | undefined
+  /** What the interview decided: `questions`, `proceed` or `respond`. */
+  readonly outcome: string | undefined
+  /** The model's answer stayed unreadable after the repair request: what the run did instead. */
+  readonly fallback: string | undefined
 }
 
 export type TimelineItem = ToolCall | ApprovalItem | PhaseItem
@@ -181,7 +185,14 @@ export const applyFrame = (state: ChatState, frame: Frame): ChatState => {
         ...t,
         timeline: [
           ...t.timeline,
-          { kind: "phase", phase: str(frame.phase) ?? "?", state: frame.type === "phase_started" ? "started" : "completed", generation: num(frame.generation) }
+          {
+            kind: "phase",
+            phase: str(frame.phase) ?? "?",
+            state: frame.type === "phase_started" ? "started" : "completed",
+            generation: num(frame.generation),
+            outcome: str(frame.outcome),
+            fallback: str(frame.fallback)
+          }
         ]
       }))
     case "tool_start":

@@ -124,6 +124,8 @@ const TimelineEntry = ({ item, decide }: { readonly item: TimelineItem; readonly
         <li class={`phase ${item.state}`}>
           {item.state === "started" ? t.chat.phase(item.phase) : t.chat.phaseDone(item.phase)}
           {item.generation !== undefined && item.generation > 1 ? ` (gen ${item.generation})` : ""}
+          {item.outcome !== undefined && <span class="muted"> · {t.chat.interviewOutcome[item.outcome] ?? item.outcome}</span>}
+          {item.fallback !== undefined && <span class="muted"> · {t.chat.fallback[item.fallback] ?? item.fallback}</span>}
         </li>
       )
     case "tool":
