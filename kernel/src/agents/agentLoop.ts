@@ -10,7 +10,7 @@ import { ToolGate, type ToolCallResult } from "../gate/ToolGate.js"
 import { type ChatMessage, collect, LanguageModel, type ModelError, type ModelUnavailable, type TokenUsage, type ToolCall } from "../llm/LanguageModel.js"
 import { MODEL_ANSWERED, MODEL_FAILED, type ModelAnswered, modelAnswered, type ModelFailed, modelFailed } from "../llm/events.js"
 import { Permissions } from "../permissions/Permissions.js"
-import type { CommandContext } from "../shared/Command.js"
+import { type CommandContext, draft } from "../shared/Command.js"
 import { beforeEgress } from "../shared/Egress.js"
 import type { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { ToolRegistry } from "../tools/ToolRegistry.js"
@@ -58,8 +58,6 @@ export interface AgentRunResult {
 
 /** How an agent's loop can fail. */
 export type LoopError = ModelUnavailable | ModelError | InvalidCommand | EntityNotFound | ConcurrentChange | EventStoreError
-
-const draft = <A extends object>(type: string, data: A): EventDraft => ({ type, data: data as unknown as Record<string, unknown> })
 
 /** The messages an agent starts with: its system prompt, the earlier turns, its goal. */
 const firstMessages = (input: AgentRunInput): Array<ChatMessage> => [

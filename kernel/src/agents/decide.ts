@@ -1,5 +1,6 @@
 /** Pure decisions of the agents context: which transitions an agent's current status allows. */
 import type { EventDraft } from "@annal/store"
+import { draft } from "../shared/Command.js"
 import { Either } from "effect"
 import { InvalidCommand } from "../shared/errors.js"
 import { AGENT_CREATED, AGENT_FAILED, AGENT_STOPPED, type AgentCreated, type AgentFailed, type AgentStopped, type StopReason } from "./events.js"
@@ -10,8 +11,6 @@ export type AgentStatus = "Starting" | "Running" | "Idle" | "Failed" | "Stopped"
 export const LIVE: ReadonlyArray<AgentStatus> = ["Starting", "Running", "Idle"]
 
 export const isLive = (status: AgentStatus) => LIVE.includes(status)
-
-const draft = <A extends object>(type: string, data: A): EventDraft => ({ type, data: data as unknown as Record<string, unknown> })
 
 export interface CreateAgent {
   readonly agent_id: string

@@ -39,7 +39,8 @@ import {
   WORK_INTERVIEW_PROMPT
 } from "./prompts.js"
 import { WORKSPACE_CHECKED, type WorkspaceChecked } from "./events.js"
-import { answerDetail, draft, type RunContext, type RunSteps } from "./runSteps.js"
+import { draft } from "../shared/Command.js"
+import { answerDetail, type RunContext, type RunSteps } from "./runSteps.js"
 import { WorkspaceCheck } from "./WorkspaceCheck.js"
 
 type Work = { readonly [T in Working["_tag"]]: (state: Extract<Working, { _tag: T }>) => Effect.Effect<Outcomes[T], ChatError> }

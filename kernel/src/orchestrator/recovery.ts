@@ -14,7 +14,8 @@ import { CHAT_RUN_RESUMED, type ChatRunResumed, type Phase } from "./events.js"
 import { initial, type Working } from "./machine.js"
 import type { ChatRunRow } from "./projection.js"
 import { historyOf } from "./prompts.js"
-import { draft, newRun, type RunContext, type RunSteps } from "./runSteps.js"
+import { newRun, type RunContext, type RunSteps } from "./runSteps.js"
+import { draft } from "../shared/Command.js"
 
 /** The actor of what the orchestrator does on its own (resuming or failing cut-off runs). */
 export const ORCHESTRATOR_ACTOR = "system:orchestrator"

@@ -11,7 +11,7 @@ import { type ChatMessage, collect, LanguageModel, type ModelError, type Respons
 import { MODEL_ANSWERED, MODEL_FAILED, type ModelAnswered, modelAnswered, type ModelFailed, modelFailed } from "../llm/events.js"
 import { askStructured, type Structured } from "../llm/StructuredOutput.js"
 import { Sessions } from "../sessions/Sessions.js"
-import { type CommandContext, commandsOf } from "../shared/Command.js"
+import { type CommandContext, commandsOf, draft } from "../shared/Command.js"
 import { beforeEgress } from "../shared/Egress.js"
 import type { ChatReply, LiveToken } from "./chat.js"
 import { directReplyStream } from "./directReply.js"
@@ -41,8 +41,6 @@ export interface RunContext {
 }
 
 export const newRun = (fields: Omit<RunContext, "progress">, phase: Phase | null = null): RunContext => ({ ...fields, progress: { phase } })
-
-export const draft = <A extends object>(type: string, data: A): EventDraft => ({ type, data: data as unknown as Record<string, unknown> })
 
 export const errorMessage = (e: { readonly message?: unknown }) => String(e.message ?? e)
 

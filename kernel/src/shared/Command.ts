@@ -57,6 +57,9 @@ export const appendDecided = (
     Effect.catchTag(store.append({ stream, expectedVersion, events, actor: context.actor, meta: context.meta }), "StreamVersionConflict", conflict))
 
 /** A failed view query as the store's error (the views are part of the store). */
+/** An event to append, from its Schema'd data. */
+export const draft = <A extends object>(type: string, data: A): EventDraft => ({ type, data: data as unknown as Record<string, unknown> })
+
 export const readFailed = (what: string) => (cause: SqlError) => new EventStoreError({ reason: `could not read ${what}`, cause })
 
 /** Runs a view query, mapping SQL failures to EventStoreError. */
