@@ -1,4 +1,4 @@
-import { CronRunStatus, TaskPriority } from "@annal/spec"
+import { CronRun, TaskPriority } from "@annal/spec"
 import type { StoredEvent, ViewDb } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
 import { TASK_ENDINGS, TASK_STARTED, TaskEnded } from "../scheduler/events.js"
@@ -76,17 +76,8 @@ const write = (db: ViewDb, j: CronJobState) =>
     j.last_task_id
   ])
 
-/** A row of `cron_runs`: one firing of a job and what became of its task. */
-const CronRunRowSchema = Schema.Struct({
-  task_id: Schema.String,
-  job_id: Schema.String,
-  seq: Schema.Number,
-  at: Schema.String,
-  reason: Schema.Literal("schedule", "manual"),
-  status: CronRunStatus,
-  outcome: Schema.NullOr(Schema.String),
-  ended_at: Schema.NullOr(Schema.String)
-})
+/** A row of `cron_runs`: one firing of a job and what became of its task — the API's run but for its stream. */
+const CronRunRowSchema = CronRun.pipe(Schema.omit("stream"))
 export type CronRunRow = typeof CronRunRowSchema.Encoded
 
 /** The run a row holds. */
