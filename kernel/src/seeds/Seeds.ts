@@ -3,9 +3,9 @@
  * `<data-dir>/seeds/*.md` at start, evaluations recorded against them, and their lineage.
  */
 import { SqlClient } from "@effect/sql"
-import type { MarkdownSeed, PageRequest, SeedDetail, SeedEvolutionEntry, SeedSummary, SeedView } from "@annal/spec"
+import { type MarkdownSeed, Ontology, type PageRequest, type SeedDetail, type SeedEvolutionEntry, type SeedSummary, type SeedView } from "@annal/spec"
 import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
-import { Context, Effect, Either, Layer } from "effect"
+import { Context, Effect, Either, Layer, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
@@ -15,6 +15,7 @@ import { DataDir } from "../shared/DataDir.js"
 import type { AlreadyExists, ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { EntityNotFound as NotFound } from "../shared/errors.js"
 import { type Paged, paged } from "../shared/Page.js"
+import { decodeRowSync, decoding, JsonStrings } from "../shared/ViewRow.js"
 import { type CreateSeed, decideCreate, decideEvaluation, decideImport, type Evaluation, type SeedRef } from "./decide.js"
 import { EVALUATION_COMPLETE, SEED_CREATED, SEED_IMPORTED, seedStream } from "./events.js"
 
@@ -46,18 +47,22 @@ interface SeedRow {
   readonly created_at: string
 }
 
+/** A structured seed's JSON columns, as its projection writes them. */
+const seedJson = decodeRowSync(
+  Schema.Struct({ constraints: JsonStrings, acceptance_criteria: JsonStrings, ontology: Schema.NullOr(Schema.parseJson(Ontology)) }),
+  "seeds"
+)
+
 const toView = (row: SeedRow): SeedView =>
   row.format === "markdown"
     ? ({ id: row.id, content: row.content ?? "", stream: seedStream(row.id) } satisfies MarkdownSeed)
     : ({
       id: row.id,
       goal: row.goal,
-      constraints: JSON.parse(row.constraints),
+      ...seedJson(row),
       created_at: row.created_at,
       generation: row.generation,
       parent_seed_id: row.parent_id,
-      acceptance_criteria: JSON.parse(row.acceptance_criteria),
-      ontology: row.ontology === null ? null : JSON.parse(row.ontology),
       evaluation: row.score === null || row.passed === null || row.evaluated_at === null
         ? null
         : { score: row.score, passed: row.passed === 1, evaluated_at: row.evaluated_at },
@@ -113,8 +118,12 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
         Effect.map(row(id), (r): SeedRef | undefined =>
           r === undefined ? undefined : { id: r.id, format: r.format, generation: r.generation, sha256: r.sha256 })
 
-      const get = (id: string) =>
-        Effect.flatMap(row(id), (r) => (r === undefined ? Effect.fail(new NotFound({ what: "seed", id })) : Effect.succeed(toView(r))))
+      const get = (id: string): Effect.Effect<SeedView, EntityNotFound | EventStoreError> =>
+        Effect.gen(function*() {
+          const r = yield* row(id)
+          if (r === undefined) return yield* new NotFound({ what: "seed", id })
+          return yield* decoding(() => toView(r))
+        })
 
       const handle = commandHandler(Context.get(context, EventStore))
 
