@@ -6,9 +6,9 @@
  * records `program_uninstalled` first, then the runtime removes the folder.
  */
 import { SqlClient } from "@effect/sql"
-import type { PageRequest, ProgramSummary } from "@annal/spec"
+import { type PageRequest, type ProgramSummary, ProgramToolArgument } from "@annal/spec"
 import { EventStore, type EventMeta, type EventStoreError } from "@annal/store"
-import { Context, Effect, Either, Layer, Option } from "effect"
+import { Context, Effect, Either, Layer, Option, Schema } from "effect"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { type CommandContext, query } from "../shared/Command.js"
@@ -16,6 +16,7 @@ import { commandHandler, eventOf, replayed } from "../shared/CommandHandler.js"
 import { DataDir } from "../shared/DataDir.js"
 import { type AlreadyExists, type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { type Paged, paged } from "../shared/Page.js"
+import { decodeRowSync, decoding, JsonStrings } from "../shared/ViewRow.js"
 import { ToolRegistry } from "../tools/ToolRegistry.js"
 import { decideInstall, decideSetEnabled, decideUninstall, relevantSkills } from "./decide.js"
 import {
@@ -30,6 +31,20 @@ import {
   programStream
 } from "./events.js"
 import type { ProgramRow, ProgramToolRow } from "./projection.js"
+
+/** A program row's JSON columns, as its projection writes them. */
+const programJson = decodeRowSync(
+  Schema.Struct({
+    mcp_servers: Schema.parseJson(Schema.Array(Schema.Struct({ name: Schema.String, enabled: Schema.Boolean }))),
+    requires_tools: JsonStrings,
+    host_required: JsonStrings,
+    host_optional: JsonStrings,
+    skill_keywords: Schema.NullOr(JsonStrings)
+  }),
+  "programs"
+)
+/** A declared tool's arguments, as the projection writes them. */
+const toolJson = decodeRowSync(Schema.Struct({ arguments: Schema.parseJson(Schema.Array(ProgramToolArgument)) }), "program_tools")
 
 /** An installed program as the view has it. */
 export interface ProgramRecord {
@@ -109,24 +124,27 @@ export class Programs extends Context.Tag("@annal/kernel/Programs")<
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
       const pathOf = (name: string) => join(directory, name)
 
-      const toRecord = (r: ProgramRow, tools: ReadonlyArray<ProgramToolRow>): ProgramRecord => ({
-        name: r.name,
-        version: r.version,
-        description: r.description,
-        author: r.author,
-        enabled: r.enabled === 1,
-        source: { kind: r.source_kind, location: r.source_location, commit: r.source_commit },
-        sha256: r.sha256,
-        tools: tools.map((t) => ({ name: t.name, tool_name: t.tool_name, kind: t.kind, description: t.description, arguments: JSON.parse(t.arguments) })),
-        mcp_servers: JSON.parse(r.mcp_servers),
-        requires_tools: JSON.parse(r.requires_tools),
-        host_requirements: { required: JSON.parse(r.host_required), optional: JSON.parse(r.host_optional) },
-        skill: r.skill_content === null
-          ? null
-          : { description: r.skill_description ?? "", keywords: JSON.parse(r.skill_keywords ?? "[]"), content: r.skill_content },
-        path: pathOf(r.name),
-        installed_at: r.installed_at
-      })
+      const toRecord = (r: ProgramRow, tools: ReadonlyArray<ProgramToolRow>): ProgramRecord => {
+        const json = programJson(r)
+        return {
+          name: r.name,
+          version: r.version,
+          description: r.description,
+          author: r.author,
+          enabled: r.enabled === 1,
+          source: { kind: r.source_kind, location: r.source_location, commit: r.source_commit },
+          sha256: r.sha256,
+          tools: tools.map((t) => ({ name: t.name, tool_name: t.tool_name, kind: t.kind, description: t.description, ...toolJson(t) })),
+          mcp_servers: json.mcp_servers,
+          requires_tools: json.requires_tools,
+          host_requirements: { required: json.host_required, optional: json.host_optional },
+          skill: r.skill_content === null
+            ? null
+            : { description: r.skill_description ?? "", keywords: json.skill_keywords ?? [], content: r.skill_content },
+          path: pathOf(r.name),
+          installed_at: r.installed_at
+        }
+      }
 
       const rows = (name?: string) =>
         query("programs", (sql) =>
@@ -135,7 +153,7 @@ export class Programs extends Context.Tag("@annal/kernel/Programs")<
             name === undefined
               ? sql<ProgramToolRow>`SELECT * FROM program_tools ORDER BY program, name`
               : sql<ProgramToolRow>`SELECT * FROM program_tools WHERE program = ${name} ORDER BY name`
-          ])).pipe(Effect.map(([programs, tools]) => programs.map((p) => toRecord(p, tools.filter((t) => t.program === p.name)))))
+          ])).pipe(Effect.flatMap(([programs, tools]) => decoding(() => programs.map((p) => toRecord(p, tools.filter((t) => t.program === p.name))))))
 
       const find = (name: string) => Effect.map(rows(name), (r) => r[0])
       const get = (name: string) =>
