@@ -65,8 +65,7 @@ const writeLog = Effect.gen(function*() {
 const readAt = (seq: number) =>
   Effect.gen(function*() {
     const past = yield* (yield* PastViews).at(seq)
-    const store = yield* EventStore
-    return yield* readingAt(past)(store.readViews((db) => db.get<{ n: number }>("SELECT count(*) AS n FROM memory_entries")!.n))
+    return yield* readingAt(past)(Effect.map(past.sql<{ n: number }>`SELECT count(*) AS n FROM memory_entries`, (rows) => rows[0]!.n))
   })
 
 const timedMs = <A, E, R>(effect: Effect.Effect<A, E, R>) =>

@@ -20,6 +20,7 @@ import {
 import { EventStore, type StoredEvent } from "@annal/store"
 import { SqlClient } from "@effect/sql"
 import { Effect, Exit, Layer, Scope } from "effect"
+import Database from "better-sqlite3"
 import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -232,14 +233,18 @@ describe("chat runs", () => {
       seen.push(look())
       return { text: "read it" }
     })
-    return withFake(Array.from({ length: 5 }, () => answer), () =>
+    return withFake(Array.from({ length: 5 }, () => answer), (_, dir) =>
       Effect.gen(function*() {
-        const store = yield* EventStore
-        look = () => Effect.runSync(store.readViews((db) => db.all<{ type: string }>("SELECT type FROM events WHERE stream LIKE 'tool-call-%' OR type = 'access_decided' ORDER BY seq", []))).map((r) => r.type)
-        yield* (yield* Workspace).write("note.txt", new TextEncoder().encode("hello"), user)
-        const reply = yield* (yield* Orchestrator).run({ content: "read the note", session_id: "s-read" }, user)
-        expect(reply.reply).toBe("read it")
-        expect(seen).toEqual([["tool_call_requested", "access_decided", "tool_call_started", "tool_call_completed"]])
+        // a connection of its own, opened once the kernel made the file: it sees what was committed (WAL), nothing that is not
+        const log = new Database(join(dir, "annal.db"), { readonly: true })
+        look = () =>
+          log.prepare<[], { type: string }>("SELECT type FROM events WHERE stream LIKE 'tool-call-%' OR type = 'access_decided' ORDER BY seq").all().map((r) => r.type)
+        yield* Effect.gen(function*() {
+          yield* (yield* Workspace).write("note.txt", new TextEncoder().encode("hello"), user)
+          const reply = yield* (yield* Orchestrator).run({ content: "read the note", session_id: "s-read" }, user)
+          expect(reply.reply).toBe("read it")
+          expect(seen).toEqual([["tool_call_requested", "access_decided", "tool_call_started", "tool_call_completed"]])
+        }).pipe(Effect.ensuring(Effect.sync(() => log.close())))
       })
     )
   })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Access, Configuration, Kernel, MalformedEvent, Projection, Rebuild } from "@annal/kernel"
 import { EventStore, EventStoreSqlite, IdGenerator, openScratch, type StoredEvent } from "@annal/store"
+import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -100,7 +101,7 @@ describe("projections", () => {
       expect(failure.cause).toBeInstanceOf(MalformedEvent)
       expect(failure.cause).toMatchObject({ seq: before + 1, type: "agent_created", stream: "agent-x" })
       expect((yield* store.head).seq).toBe(before)
-      expect(yield* store.readViews((db) => db.all("SELECT id FROM agents"))).toEqual([])
+      expect(yield* (yield* SqlClient.SqlClient)`SELECT id FROM agents`).toEqual([])
     }).pipe(Effect.provide(kernel(tempDb())))
   )
 

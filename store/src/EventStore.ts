@@ -1,7 +1,7 @@
 import { Context, Data, type Effect, type Stream } from "effect"
 import type { ChainBreak } from "./Chain.js"
 import type { EventDraft, EventMeta, LogHead, StoredEvent } from "./StoredEvent.js"
-import type { ViewDb, ViewReader } from "./ViewDb.js"
+import type { ViewDb } from "./ViewDb.js"
 
 /** The stream's version the command decided on: a number (0 = the stream must not exist) or "any". */
 export type ExpectedVersion = number | "any"
@@ -139,6 +139,8 @@ export class EventStore extends Context.Tag("@annal/store/EventStore")<
     readonly read: (fromSeq: number, toSeq: number) => Effect.Effect<ReadonlyArray<StoredEvent>, EventStoreError>
     /** The events an idempotency key already appended, or undefined when the key is new. */
     readonly applied: (idempotencyKey: string) => Effect.Effect<ReadonlyArray<StoredEvent> | undefined, EventStoreError>
+    /** The stream's version: its last event's, 0 when it has none. What a command's append expects. */
+    readonly version: (stream: string) => Effect.Effect<number, EventStoreError>
     /** Every event of one stream, in version order. */
     readonly readStream: (stream: string) => Effect.Effect<ReadonlyArray<StoredEvent>, EventStoreError>
     /** All events after `afterSeq`, page by page, without holding the log in memory. */
@@ -158,11 +160,6 @@ export class EventStore extends Context.Tag("@annal/store/EventStore")<
     readonly repairedAtOpen: ReadonlyArray<string>
     /** Runs `f` on the writer connection, in one transaction, between appends. */
     readonly withViews: <A>(f: (db: ViewDb) => A) => Effect.Effect<A, EventStoreError>
-    /**
-     * Reads the views (or the log) at once on the writer connection, between appends: what every
-     * committed append left, without a round trip through the SQL client or the writer's queue.
-     */
-    readonly readViews: <A>(f: (db: ViewReader) => A) => Effect.Effect<A, EventStoreError>
     /** Live subscribers right now (relays not counted). */
     readonly subscriberCount: Effect.Effect<number>
   }

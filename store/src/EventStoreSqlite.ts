@@ -8,7 +8,7 @@ import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import Database from "better-sqlite3"
 import * as Reactivity from "@effect/experimental/Reactivity"
-import { Chunk, Context, Deferred, Effect, Exit, FiberId, FiberRef, Layer, Option, Queue, Stream } from "effect"
+import { Chunk, Context, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, Stream } from "effect"
 import { canonicalJson, checkRow, GENESIS_HASH, hashOfCanonical } from "./Chain.js"
 import {
   type AppendInput,
@@ -20,11 +20,11 @@ import {
   type VerifyResult
 } from "./EventStore.js"
 import { IdGenerator } from "./IdGenerator.js"
-import { ReadingAt, routedClient } from "./ReadingAt.js"
+import { routedClient } from "./ReadingAt.js"
 import { Projector } from "./Projector.js"
 import { type EventRow, forEachStoredEvent, fromRow, type LogHead, type StoredEvent } from "./StoredEvent.js"
 import { makeLogTree, openTree, TREE_DDL } from "./TreeSqlite.js"
-import { type ViewDb, viewDbOf, type ViewReader, viewReaderOf } from "./ViewDb.js"
+import { type ViewDb, viewDbOf } from "./ViewDb.js"
 
 export type Synchronous = "OFF" | "NORMAL" | "FULL" | "EXTRA"
 
@@ -156,7 +156,6 @@ export const make = (config: EventStoreSqliteConfig) =>
       (db) => Effect.sync(() => db.close())
     )
     const views = viewDbOf(db)
-    const reader = viewReaderOf(db)
     const maxBatch = config.maxBatch ?? 512
     const defaultBuffer = config.subscriberBuffer ?? 4096
 
@@ -430,11 +429,13 @@ export const make = (config: EventStoreSqliteConfig) =>
     // a job like the others, so it is decided after every one queued before it
     const settled = Effect.catchAll(submit<void, EventStoreError>((done) => ({ _tag: "Barrier", done })), () => Effect.void)
 
-    // Synchronous between appends: the writer's transactions never span a yield, so a read here
-    // sees exactly the committed appends.
-    const readViews = <A>(f: (db: ViewReader) => A) =>
-      Effect.flatMap(FiberRef.get(ReadingAt), (past) =>
-        Effect.try({ try: () => f(past === undefined ? reader : past.reader), catch: (e) => storeError("could not read the views", e) }))
+    // Synchronous between appends: the writer's transactions never span a yield, so this sees
+    // exactly the committed appends.
+    const version = (stream: string) =>
+      Effect.try({
+        try: () => versions.get(stream) ?? ((stmt.streamVersion.get(stream) as number | undefined) ?? 0),
+        catch: (e) => storeError(`could not read the version of ${stream}`, e)
+      })
 
     const withViews = <A>(f: (db: ViewDb) => A) =>
       submit<A, EventStoreError>((done) => ({ _tag: "Views", run: f, done: done as Deferred.Deferred<unknown, EventStoreError> }))
@@ -548,7 +549,7 @@ export const make = (config: EventStoreSqliteConfig) =>
       verify,
       tree: makeLogTree(tree),
       withViews,
-      readViews,
+      version,
       subscriberCount: Effect.sync(() => subscribers.size - relays),
       repairedAtOpen
     })

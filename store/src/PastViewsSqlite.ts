@@ -17,7 +17,7 @@ import { BeyondHead, PastViews } from "./PastViews.js"
 import { Projector } from "./Projector.js"
 import type { PastView } from "./ReadingAt.js"
 import type { StoredEvent } from "./StoredEvent.js"
-import { viewDbOf, viewReaderOf } from "./ViewDb.js"
+import { viewDbOf } from "./ViewDb.js"
 
 export interface PastViewsOptions {
   /** Where scratch databases and snapshots are kept (`<data-dir>/past-views`). */
@@ -217,7 +217,7 @@ export const make = (options: PastViewsOptions) =>
           Effect.mapError(fail("could not open the past views")),
           Effect.onError(() => closeAll)
         )
-        return { past: { seq, atMillis: built.atMillis, reader: viewReaderOf(built.db), sql }, close: closeAll }
+        return { past: { seq, atMillis: built.atMillis, sql }, close: closeAll }
       }).pipe(Effect.provide(Reactivity.layer))
 
     const at = (seq: number) =>

@@ -1,22 +1,19 @@
 /**
  * Reading the views as they stood after an earlier event. A request that asks for `?at_seq=N`
  * runs with `ReadingAt` set to views rebuilt as of seq N; every read of the views made inside it
- * — through `EventStore.readViews` or through the SqlClient the store provides — goes to them
- * instead of the live views, so each service answers about the past in its usual shape without
- * knowing it. The store's own reads of the log never move.
+ * (through the SqlClient the store provides) goes to them instead of the live views, so each
+ * service answers about the past in its usual shape without knowing it. The store's own reads of the log never move.
  */
 import { SqlClient } from "@effect/sql"
 import * as Statement from "@effect/sql/Statement"
 import type { SqliteClient } from "@effect/sql-sqlite-node"
 import { Clock, Effect, FiberRef } from "effect"
-import type { ViewReader } from "./ViewDb.js"
 
 /** The views as they stood right after event `seq`. */
 export interface PastView {
   readonly seq: number
   /** When event `seq` was appended (epoch ms): "now" for what a read computes from the clock. */
   readonly atMillis: number
-  readonly reader: ViewReader
   readonly sql: SqlClient.SqlClient
 }
 

@@ -42,33 +42,6 @@ export const viewDbOf = (db: Database.Database): ViewDb => {
   }
 }
 
-/**
- * Read-only access to the views and the log on the writer connection, between appends: the state
- * every committed append left. Only statements that change nothing are accepted.
- */
-export interface ViewReader {
-  readonly get: <A = Record<string, unknown>>(sql: string, params?: SqlParams) => A | undefined
-  readonly all: <A = Record<string, unknown>>(sql: string, params?: SqlParams) => Array<A>
-}
-
-/** A ViewReader over a better-sqlite3 connection, with a statement cache; a statement that writes throws. */
-export const viewReaderOf = (db: Database.Database): ViewReader => {
-  const cache = new Map<string, Database.Statement>()
-  const prepare = (sql: string) => {
-    let stmt = cache.get(sql)
-    if (stmt === undefined) {
-      stmt = db.prepare(sql)
-      if (!stmt.readonly || !stmt.reader) throw new TypeError(`a view read must be a read-only query: ${sql}`)
-      cache.set(sql, stmt)
-    }
-    return stmt
-  }
-  return {
-    get: <A>(sql: string, params?: SqlParams) => prepare(sql).get(...bind(params)) as A | undefined,
-    all: <A>(sql: string, params?: SqlParams) => prepare(sql).all(...bind(params)) as Array<A>
-  }
-}
-
 /** A throwaway in-memory database for building views away from the live ones (rebuild checks). */
 export const openScratch = (): { readonly db: ViewDb; readonly close: () => void } => {
   const sqlite = new BetterSqlite3(":memory:")

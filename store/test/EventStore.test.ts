@@ -171,16 +171,18 @@ describe("EventStore (SQLite)", () => {
       })
     ))
 
-  it.effect("readViews reads what was committed at once and refuses a statement that writes", () =>
+  it.effect("version is a stream's last event's version, 0 for a stream with none, and moves with each append", () =>
     withStore(tempDb(), (store) =>
       Effect.gen(function*() {
+        expect(yield* store.version("a")).toBe(0)
         yield* store.append({ stream: "a", expectedVersion: 0, events: [draft(1), draft(2)], actor: "system" })
-        const versions = yield* store.readViews((db) => db.all<{ version: number }>("SELECT version FROM events WHERE stream = ? ORDER BY seq", ["a"]))
-        expect(versions.map((r) => r.version)).toEqual([1, 2])
-        expect(yield* store.readViews((db) => db.get("SELECT seq FROM events WHERE stream = ?", ["none"]))).toBeUndefined()
-        const refused = yield* Effect.flip(store.readViews((db) => db.get("DELETE FROM events RETURNING seq")))
-        expect(refused.message).toContain("read-only")
-        expect((yield* store.head).seq).toBe(2)
+        yield* store.append({ stream: "b", expectedVersion: 0, events: [draft(3)], actor: "system" })
+        expect(yield* store.version("a")).toBe(2)
+        expect(yield* store.version("b")).toBe(1)
+        expect(yield* store.version("none")).toBe(0)
+        const conflict = yield* Effect.flip(store.append({ stream: "a", expectedVersion: 1, events: [draft(4)], actor: "system" }))
+        expect(conflict._tag).toBe("StreamVersionConflict")
+        expect(yield* store.version("a")).toBe(2)
       })
     ))
 

@@ -1,7 +1,7 @@
 /** The agents view as a service: the list the API pages through, and one agent's row. */
 import type { AgentSummary, PageRequest } from "@annal/spec"
 import { EventStore, type EventStoreError } from "@annal/store"
-import type { SqlClient } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
 import { commandsOf, query } from "../shared/Command.js"
 import { EntityNotFound } from "../shared/errors.js"
@@ -34,7 +34,7 @@ export class Agents extends Context.Tag("@annal/kernel/Agents")<
     Agents,
     Effect.gen(function*() {
       const services = yield* Effect.context<SqlClient.SqlClient | EventStore>()
-      const commands = commandsOf(Context.get(services, EventStore))
+      const commands = commandsOf(Context.get(services, EventStore), Context.get(services, SqlClient.SqlClient))
       return Agents.of({
         list: (page) =>
           paged(
@@ -44,9 +44,8 @@ export class Agents extends Context.Tag("@annal/kernel/Agents")<
             (sql, limit, offset) => sql<AgentRow>`SELECT * FROM agents ORDER BY seq DESC LIMIT ${limit} OFFSET ${offset}`,
             toSummary
           ).pipe(Effect.provide(services)),
-        // every agent's start reads it: on the store's writer connection, nothing to provide
         get: (id) =>
-          commands.view("an agent", (db) => db.get<AgentRow>("SELECT * FROM agents WHERE id = ?", [id])).pipe(
+          commands.view("an agent", (sql) => Effect.map(sql<AgentRow>`SELECT * FROM agents WHERE id = ${id}`, (rows) => rows[0])).pipe(
             Effect.flatMap((row) => (row === undefined ? Effect.fail(new EntityNotFound({ what: "agent", id })) : Effect.succeed(row)))
           ),
         counts: query("agent counters", (sql) => sql<AgentCounts>`

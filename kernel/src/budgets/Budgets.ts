@@ -6,6 +6,7 @@
  */
 import type { BudgetStatus, SetBudgetRequest } from "@annal/spec"
 import { type EventDraft, EventStore, type EventStoreError } from "@annal/store"
+import { SqlClient } from "@effect/sql"
 import { Clock, Context, Effect, Either, Layer } from "effect"
 import { type CommandContext, commandsOf } from "../shared/Command.js"
 import { commandHandler } from "../shared/CommandHandler.js"
@@ -49,7 +50,7 @@ export class Budgets extends Context.Tag("@annal/kernel/Budgets")<
     Effect.gen(function*() {
       // the gate charges and reserves on every step and call: bound to the store, nothing to provide
       const store = yield* EventStore
-      const { view } = commandsOf(store)
+      const { view } = commandsOf(store, yield* SqlClient.SqlClient)
       const handle = commandHandler(store)
       const locks = new Map<string, Effect.Semaphore>()
       const lockOf = (agentId: string) => {
@@ -62,7 +63,7 @@ export class Budgets extends Context.Tag("@annal/kernel/Budgets")<
       }
 
       const read = (agentId: string) =>
-        view("budgets", (db) => db.get<BudgetState>("SELECT * FROM budgets WHERE agent_id = ?", [agentId]))
+        view("budgets", (sql) => Effect.map(sql<BudgetState>`SELECT * FROM budgets WHERE agent_id = ${agentId}`, (rows) => rows[0]))
 
       /**
        * A budget command: decided on the budget as it stands and the current time, serialised per

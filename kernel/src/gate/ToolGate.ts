@@ -15,6 +15,7 @@
  * committed before the next step (the one commit rule); the call runs, and a person is asked,
  * only after `beforeEgress`.
  */
+import { SqlClient } from "@effect/sql"
 import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import { Clock, Context, Effect, Either, Layer, Option } from "effect"
 import { createHash } from "node:crypto"
@@ -102,7 +103,7 @@ export class ToolGate extends Context.Tag("@annal/kernel/ToolGate")<
       const config = yield* Configuration
       const execution = yield* ToolExecution
 
-      const { appendDecided } = commandsOf(store)
+      const { appendDecided } = commandsOf(store, yield* SqlClient.SqlClient)
 
       const call = (agentId: string, toolCall: ToolCallRequest, context: CommandContext) =>
         Effect.gen(function*() {

@@ -79,8 +79,7 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
       const paths = yield* DataDir
       const provide = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) =>
         effect.pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provideService(EventStore, store))
-      // the chat recalls memories every turn: bound to the store, nothing to provide
-      const commands = commandsOf(store)
+      const commands = commandsOf(store, sql)
       const handle = commandHandler(store)
       const semantic = yield* makeSemanticIndex(paths.memoryIndex)
       // every use of the semantic index takes this one permit: it is one mutable graph
@@ -216,11 +215,8 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
           const hits = yield* exclusive(semantic.search(memory, request.query, request.limit, request.memory_type ?? undefined))
           if (hits.length === 0) return { count: 0, entries: [], engine: "hnsw" as const }
           const seqs = hits.map((h) => h.seq)
-          const rows = yield* commands.view("memories", (db) =>
-            db.all<EntryRow>(
-              `SELECT id, type, content, tags, importance, created_at FROM memory_entries WHERE seq IN (${seqs.map(() => "?").join(", ")})`,
-              seqs
-            ))
+          const rows = yield* commands.view("memories", (sql) =>
+            sql<EntryRow>`SELECT id, type, content, tags, importance, created_at FROM memory_entries WHERE seq IN ${sql.in(seqs)}`)
           const byId = new Map(rows.map((r) => [r.id, r]))
           const entries = hits.flatMap((hit) => {
             const row = byId.get(hit.key)

@@ -59,7 +59,7 @@ export const makeSemanticIndex = (path: string) =>
     const store = yield* EventStore
     const sql = yield* SqlClient.SqlClient
     const provide = Effect.provideService(SqlClient.SqlClient, sql)
-    const commands = commandsOf(store)
+    const commands = commandsOf(store, sql)
     let active: Active | undefined
     let failure: { readonly key: string; readonly message: string; readonly at: number } | undefined
 
@@ -154,17 +154,16 @@ export const makeSemanticIndex = (path: string) =>
         const head = (yield* store.head).seq
         // every semantic search catches up first, most often over nothing: one index probe per
         // type says so (the page query below sorts, which costs tens of µs even when empty)
-        const nothing = yield* commands.view("the log", (db) =>
-          INDEXED_TYPES.every((type) =>
-            db.get("SELECT 1 FROM events WHERE type = ? AND seq > ? AND seq <= ? LIMIT 1", [type, a.lastSeq, head]) === undefined))
+        const nothing = yield* commands.view("the log", (sql) =>
+          Effect.map(
+            Effect.forEach(INDEXED_TYPES, (type) => sql`SELECT 1 FROM events WHERE type = ${type} AND seq > ${a.lastSeq} AND seq <= ${head} LIMIT 1`),
+            (found) => found.every((rows) => rows.length === 0)
+          ))
         if (nothing) a.lastSeq = Math.max(a.lastSeq, head)
         while (a.lastSeq < head) {
-          const rows = yield* commands.view("the log", (db) =>
-            db.all<{ seq: number; type: string; stream: string; data: string }>(
-              `SELECT seq, type, stream, data FROM events WHERE type IN (${INDEXED_TYPES.map(() => "?").join(", ")}) AND seq > ? AND seq <= ?
-              ORDER BY seq LIMIT ?`,
-              [...INDEXED_TYPES, a.lastSeq, head, PAGE]
-            ))
+          const rows = yield* commands.view("the log", (sql) =>
+            sql<{ seq: number; type: string; stream: string; data: string }>`SELECT seq, type, stream, data FROM events
+              WHERE type IN ${sql.in(INDEXED_TYPES)} AND seq > ${a.lastSeq} AND seq <= ${head} ORDER BY seq LIMIT ${PAGE}`)
           let run: Array<MemoryStored & { readonly seq: number }> = []
           const flush = Effect.gen(function*() {
             if (run.length === 0) return

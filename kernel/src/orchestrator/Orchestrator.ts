@@ -31,6 +31,7 @@
  * and groups), `runSteps.ts` (a phase on the record, a completion, the run's end),
  * `recovery.ts` (crash resume), and here the service: starting, joining and stopping runs.
  */
+import { SqlClient } from "@effect/sql"
 import { type EventMeta, EventStore, IdGenerator } from "@annal/store"
 import { Cause, Context, Duration, Effect, Exit, Fiber, FiberSet, Layer, Option, PubSub, Stream } from "effect"
 import { Configuration } from "../config/Configuration.js"
@@ -93,7 +94,7 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
       const keyedStarts = RunOnce.make<string, ChatRun, ChatError>()
 
       const unavailable = () => new ModelUnavailable({ message: model.problem ?? NOT_CONFIGURED })
-      const commands = commandsOf(store)
+      const commands = commandsOf(store, yield* SqlClient.SqlClient)
       const steps = yield* makeRunSteps(live)
       const phases = yield* makePhases(steps, yield* makeExecution(live, stoppedOnPurpose))
 
@@ -125,18 +126,19 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
        */
       const earlierRun = (messageId: string) =>
         Effect.gen(function*() {
-          const row = yield* commands.view("the run of a message", (db) => db.get<ChatRunRow>("SELECT * FROM chat_runs WHERE message_id = ?", [messageId]))
+          const row = yield* commands.view("the run of a message", (sql) =>
+            Effect.map(sql<ChatRunRow>`SELECT * FROM chat_runs WHERE message_id = ${messageId}`, (rows) => rows[0]))
           if (row === undefined) return undefined
           const fiber = runs.get(row.id)?.fiber
           const answered = Effect.gen(function*() {
             if (row.status === "failed") return yield* new ChatRunFailedEarlier({ run_id: row.id, reason: row.error ?? "unknown" })
-            const reply = row.reply_id === null ? undefined : yield* commands.view("a reply", (db) =>
-              db.get<{ content: string }>("SELECT content FROM session_messages WHERE message_id = ? AND role = 'agent'", [row.reply_id]))
+            const reply = row.reply_id === null ? undefined : yield* commands.view("a reply", (sql) =>
+              Effect.map(sql<{ content: string }>`SELECT content FROM session_messages WHERE message_id = ${row.reply_id} AND role = 'agent'`, (rows) => rows[0]))
             if (reply === undefined) {
               return yield* new ConcurrentChange({ message: `the run of this Idempotency-Key (${row.id}) has not answered yet; its reply will be in session ${row.session_id}` })
             }
-            const asked = yield* commands.view("a message", (db) =>
-              db.get<{ content: string }>("SELECT content FROM session_messages WHERE message_id = ? AND role = 'user'", [messageId]))
+            const asked = yield* commands.view("a message", (sql) =>
+              Effect.map(sql<{ content: string }>`SELECT content FROM session_messages WHERE message_id = ${messageId} AND role = 'user'`, (rows) => rows[0]))
             return { id: row.reply_id!, echo: asked?.content ?? "", reply: reply.content, session_id: row.session_id, phase: (row.phase as Phase | null) ?? "interview" } satisfies ChatReply
           })
           return { run_id: row.id, session_id: row.session_id, reply: fiber === undefined ? answered : Fiber.join(fiber) } satisfies ChatRun

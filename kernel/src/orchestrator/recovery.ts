@@ -4,6 +4,7 @@
  * already resumed, one whose session or message is gone, or one with no model to go on with
  * is failed with the reason (`decideResume`).
  */
+import { SqlClient } from "@effect/sql"
 import { EventStore } from "@annal/store"
 import { Effect, Option } from "effect"
 import { LanguageModel, NOT_CONFIGURED } from "../llm/LanguageModel.js"
@@ -26,13 +27,12 @@ export const makeRecovery = (steps: RunSteps, resume: (run: RunContext, from: Wo
     const store = yield* EventStore
     const model = yield* LanguageModel
     const sessions = yield* Sessions
-    const commands = commandsOf(store)
+    const commands = commandsOf(store, yield* SqlClient.SqlClient)
 
     /** Resumes or fails the runs the last stop cut off; says what it did. */
     return Effect.gen(function*() {
       let resumed = 0
-      const cutOff = yield* commands.view("unfinished chat runs", (db) =>
-        db.all<ChatRunRow>("SELECT * FROM chat_runs WHERE status = 'running' ORDER BY seq", []))
+      const cutOff = yield* commands.view("unfinished chat runs", (sql) => sql<ChatRunRow>`SELECT * FROM chat_runs WHERE status = 'running' ORDER BY seq`)
       for (const row of cutOff) {
         const session = yield* sessions.get(row.session_id).pipe(Effect.option)
         const ctx: CommandContext = {

@@ -5,6 +5,7 @@
  * between its `phase_started` and `phase_completed`, and the run's end — a reply or a failure,
  * in the session and on the run.
  */
+import { SqlClient } from "@effect/sql"
 import { type EventDraft, EventStore } from "@annal/store"
 import { Effect, type Either, PubSub, Stream } from "effect"
 import { type ChatMessage, collect, LanguageModel, type ModelError, type ResponseFormat } from "../llm/LanguageModel.js"
@@ -61,7 +62,7 @@ export const makeRunSteps = (live: PubSub.PubSub<LiveToken>) =>
     const store = yield* EventStore
     const model = yield* LanguageModel
     const sessions = yield* Sessions
-    const commands = commandsOf(store)
+    const commands = commandsOf(store, yield* SqlClient.SqlClient)
 
     /** Appends to a run's stream; only the run's own fiber (or start-up, before it) writes there. */
     const record = (run: RunContext, drafts: ReadonlyArray<EventDraft>) => Effect.asVoid(commands.appendDecided(chatRunStream(run.runId), "any", drafts, run.ctx))

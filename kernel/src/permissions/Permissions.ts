@@ -2,6 +2,7 @@
  * The permissions service: each agent's policy, changed only by `permissions_changed`, and the
  * check every tool call passes, recorded as an access decision.
  */
+import { SqlClient } from "@effect/sql"
 import type { AgentPermissions, PermissionsPatch } from "@annal/spec"
 import { EventStore, type EventStoreError } from "@annal/store"
 import { Context, Effect, Either, Layer, Schema } from "effect"
@@ -58,12 +59,11 @@ export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
     Permissions,
     Effect.gen(function*() {
       const store = yield* EventStore
-      // every tool call reads the permissions: bound to the store, nothing to provide
-      const { appendDecided, view } = commandsOf(store)
+      const { appendDecided, view } = commandsOf(store, yield* SqlClient.SqlClient)
       const handle = commandHandler(store)
 
       const read = (agent: string) =>
-        Effect.flatMap(view("permissions", (db) => db.get("SELECT * FROM agent_permissions WHERE agent_name = ?", [agent])), (row) =>
+        Effect.flatMap(view("permissions", (sql) => Effect.map(sql`SELECT * FROM agent_permissions WHERE agent_name = ${agent}`, (rows) => rows[0])), (row) =>
           row === undefined ? Effect.succeed(undefined) : decodeRowOf(row))
 
       const get = (agent: string) =>

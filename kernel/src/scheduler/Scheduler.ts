@@ -7,6 +7,7 @@
  * one path from submitted to started. Queued tasks survive a restart because the queue is
  * the view; a task found running at start was cut off by the stop and is failed explicitly.
  */
+import { SqlClient } from "@effect/sql"
 import type { SchedulerStats, SchedulerTasks, TaskPriority, TaskSource } from "@annal/spec"
 import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import { Clock, Context, Deferred, Duration, Effect, Either, FiberMap, Layer, Option, Queue, Stream } from "effect"
@@ -105,14 +106,11 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
       // abandoned (the waiting caller told) when the task is cancelled before it starts.
       const bodies = new Map<string, TaskBody>()
 
-      // the admission path reads and appends on the store's writer connection, without the SQL client's round trips
-      const commands = commandsOf(store)
+      const commands = commandsOf(store, yield* SqlClient.SqlClient)
       const handle = commandHandler(store)
       const load = (id: string) =>
-        commands.view("a task", (db) => {
-          const row = db.get<TaskRow>("SELECT * FROM scheduler_tasks WHERE id = ?", [id])
-          return row === undefined ? undefined : fromRow(row)
-        })
+        commands.view("a task", (sql) =>
+          Effect.map(sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE id = ${id}`, (rows) => rows[0] === undefined ? undefined : fromRow(rows[0])))
 
       const get = (id: string) =>
         Effect.flatMap(load(id), (t) => (t === undefined ? Effect.fail(new EntityNotFound({ what: "task", id })) : Effect.succeed(t)))
@@ -158,10 +156,11 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
           }))
         )
 
-      const nextQueued = commands.view("the queue", (db) => {
-        const row = db.get<TaskRow>("SELECT * FROM scheduler_tasks WHERE status = 'Queued' ORDER BY rank DESC, seq LIMIT 1", [])
-        return row === undefined ? undefined : fromRow(row)
-      })
+      const nextQueued = commands.view("the queue", (sql) =>
+        Effect.map(
+          sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE status = 'Queued' ORDER BY rank DESC, seq LIMIT 1`,
+          (rows) => rows[0] === undefined ? undefined : fromRow(rows[0])
+        ))
 
       /**
        * Starts what the limits allow; says how long to wait before looking again (undefined:

@@ -104,15 +104,14 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
       const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const { seeds: directory } = yield* DataDir
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
-      // the chat creates and evaluates a seed every turn: bound to the store, nothing to provide
-      const { view } = commandsOf(Context.get(context, EventStore))
+      const { view } = commandsOf(Context.get(context, EventStore), Context.get(context, SqlClient.SqlClient))
 
       const row = (id: string) =>
-        view("a seed", (db) =>
-          db.get<SeedRow>(
-            `SELECT id, format, goal, constraints, acceptance_criteria, ontology, content, sha256, generation, parent_id,
-              score, passed, evaluated_at, created_at FROM seeds WHERE id = ?`,
-            [id]
+        view("a seed", (sql) =>
+          Effect.map(
+            sql<SeedRow>`SELECT id, format, goal, constraints, acceptance_criteria, ontology, content, sha256, generation, parent_id,
+              score, passed, evaluated_at, created_at FROM seeds WHERE id = ${id}`,
+            (rows) => rows[0]
           ))
       const ref = (id: string) =>
         Effect.map(row(id), (r): SeedRef | undefined =>

@@ -76,15 +76,14 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
       const ids = yield* IdGenerator
       const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
-      // the chat records a message and a response every turn: bound to the store, nothing to provide
-      const { view } = commandsOf(Context.get(context, EventStore))
+      const { view } = commandsOf(Context.get(context, EventStore), Context.get(context, SqlClient.SqlClient))
       const handle = commandHandler(Context.get(context, EventStore))
 
       const row = (id: string) =>
-        view("a session", (db) =>
-          db.get<SessionRow>(
-            `SELECT id, user_id, message_count, active_seed_id, active_persona_id, metadata, created_at, updated_at FROM sessions WHERE id = ?`,
-            [id]
+        view("a session", (sql) =>
+          Effect.map(
+            sql<SessionRow>`SELECT id, user_id, message_count, active_seed_id, active_persona_id, metadata, created_at, updated_at FROM sessions WHERE id = ${id}`,
+            (rows) => rows[0]
           ))
 
       const load = (command: { readonly id: string }) =>
@@ -107,11 +106,11 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
         answer: (stored) => {
           const received = eventOf(stored, MESSAGE_RECEIVED)!
           return Effect.map(
-            view("a session's messages", (db) =>
-              db.get<{ n: number }>("SELECT count(*) AS n FROM session_messages WHERE session_id = ? AND role = 'user' AND seq < ?", [
-                String(received.data.session_id),
-                received.seq
-              ])),
+            view("a session's messages", (sql) =>
+              Effect.map(
+                sql<{ n: number }>`SELECT count(*) AS n FROM session_messages WHERE session_id = ${String(received.data.session_id)} AND role = 'user' AND seq < ${received.seq}`,
+                (rows) => rows[0]
+              )),
             (before): RecordedMessage => ({
               session_id: String(received.data.session_id),
               message_id: String(received.data.message_id),
@@ -153,11 +152,8 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
         Effect.gen(function*() {
           const s = yield* row(id)
           if (s === undefined) return yield* new EntityNotFound({ what: "session", id })
-          const messages = yield* view("a session's messages", (db) =>
-            db.all<MessageRow>(
-              "SELECT role, content, seed_id, phase_reached, evaluation_passed, at FROM session_messages WHERE session_id = ? ORDER BY seq",
-              [id]
-            ))
+          const messages = yield* view("a session's messages", (sql) =>
+            sql<MessageRow>`SELECT role, content, seed_id, phase_reached, evaluation_passed, at FROM session_messages WHERE session_id = ${id} ORDER BY seq`)
           const metadata = yield* decoding(() => decodeMetadata(s.metadata))
           return {
             id: s.id,

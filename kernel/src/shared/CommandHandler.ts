@@ -48,18 +48,11 @@ export const replayed = (store: EventStore["Type"], emits: ReadonlyArray<string>
 
 /** Handles commands against `store`. */
 export const commandHandler = (store: EventStore["Type"]) => {
-  const streamVersion = (stream: string) =>
-    Effect.mapError(
-      store.readViews((db) =>
-        db.get<{ version: number }>("SELECT version FROM events WHERE stream = ? ORDER BY version DESC LIMIT 1", [stream])?.version ?? 0),
-      (e) => new EventStoreError({ reason: `could not read the version of ${stream}`, cause: e.cause })
-    )
-
   /** Load, decide and append once; a concurrent change fails with ConcurrentChange. */
   const attempt = <C, S, E, R, EL>(decider: Pick<Decider<C, S, unknown, E, R, never, never, EL>, "stream" | "load" | "decide">, command: C, context: CommandContext) =>
     Effect.gen(function*() {
       const stream = decider.stream(command)
-      const version = yield* streamVersion(stream)
+      const version = yield* store.version(stream)
       const state = yield* decider.load(command)
       const events = yield* Either.match(decider.decide(command, state), { onLeft: Effect.fail, onRight: Effect.succeed })
       if (events.length === 0) return [] as ReadonlyArray<StoredEvent>

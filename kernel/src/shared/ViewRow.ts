@@ -21,7 +21,7 @@ const refused = (what: string, e: ParseResult.ParseError) =>
 
 /**
  * Decodes a view row where the caller is synchronous (a projection in the append transaction,
- * a read on the writer connection): it throws, and the append or read fails with that message.
+ * a read that is not an Effect): it throws, and the append or read fails with that message.
  */
 export const decodeRowSync = <A, I>(schema: Schema.Schema<A, I, never>, what: string) => {
   const decode = Schema.decodeUnknownEither(schema)
