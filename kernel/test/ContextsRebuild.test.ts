@@ -98,10 +98,8 @@ describe("seeds, skills, personas, sessions and agent groups", () => {
       yield* Effect.gen(function*() {
         yield* run
         const store = yield* EventStore
-        yield* store.withViews((db) => {
-          db.run("UPDATE seeds SET score = 0.99")
-          db.run("DELETE FROM session_messages WHERE role = 'agent'")
-        })
+        yield* store.withViews((db) =>
+          Effect.all([db.run("UPDATE seeds SET score = 0.99"), db.run("DELETE FROM session_messages WHERE role = 'agent'")]))
         const broken = yield* Rebuild.rebuild(Kernel.projections, { replace: true })
         expect(broken.tables.filter((t) => !t.equal).map((t) => t.table).sort()).toEqual(["seeds", "session_messages"])
         expect((yield* Rebuild.rebuild(Kernel.projections)).equal).toBe(true)

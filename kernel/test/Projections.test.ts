@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Access, Configuration, Kernel, MalformedEvent, Projection, Rebuild } from "@annal/kernel"
-import { EventStore, EventStoreSqlite, IdGenerator, openScratch, type StoredEvent } from "@annal/store"
+import { EventStore, EventStoreSqlite, IdGenerator, openScratch, runNow, type StoredEvent } from "@annal/store"
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { mkdtempSync } from "node:fs"
@@ -70,11 +70,10 @@ describe("projections", () => {
         version: 2,
         tables: [{ name: "access_denials", ddl: "CREATE TABLE access_denials (subject TEXT PRIMARY KEY, n INTEGER NOT NULL)" }],
         handles: ["access_decided"],
-        apply: (event, db) => {
-          if (event.data.allowed === false) {
-            db.run("INSERT INTO access_denials (subject, n) VALUES (?, 1) ON CONFLICT (subject) DO UPDATE SET n = n + 1", [event.data.subject])
-          }
-        }
+        apply: (event, db) =>
+          event.data.allowed === false
+            ? Effect.asVoid(db.run("INSERT INTO access_denials (subject, n) VALUES (?, 1) ON CONFLICT (subject) DO UPDATE SET n = n + 1", [event.data.subject]))
+            : Effect.void
       })
       const rows = yield* Effect.gen(function*() {
         const store = yield* EventStore
@@ -114,10 +113,8 @@ describe("projections", () => {
     const replay = () => {
       const scratch = openScratch()
       try {
-        Projection.buildInto(scratch.db, Kernel.projections, (apply) => {
-          apply(event(1, submitted))
-          apply(event(2, { runner: "agent" }))
-        })
+        runNow(Projection.buildInto(scratch.db, Kernel.projections, (apply) =>
+          Effect.zipRight(apply(event(1, submitted)), apply(event(2, { runner: "agent" })))))
       } finally {
         scratch.close()
       }

@@ -158,8 +158,8 @@ export class EventStore extends Context.Tag("@annal/store/EventStore")<
      * (its tail cut or an older copy restored while stopped) are rebuilt from it. Empty normally.
      */
     readonly repairedAtOpen: ReadonlyArray<string>
-    /** Runs `f` on the writer connection, in one transaction, between appends. */
-    readonly withViews: <A>(f: (db: ViewDb) => A) => Effect.Effect<A, EventStoreError>
+    /** Runs `f` on the views in one transaction between appends (nothing appends while it runs). */
+    readonly withViews: <A>(f: (db: ViewDb) => Effect.Effect<A>) => Effect.Effect<A, EventStoreError>
     /** Live subscribers right now (relays not counted). */
     readonly subscriberCount: Effect.Effect<number>
   }

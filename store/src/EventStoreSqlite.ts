@@ -24,7 +24,7 @@ import { routedClient } from "./ReadingAt.js"
 import { Projector } from "./Projector.js"
 import { type EventRow, forEachStoredEvent, fromRow, type LogHead, type StoredEvent } from "./StoredEvent.js"
 import { makeLogTree, openTree, TREE_DDL } from "./TreeSqlite.js"
-import { type ViewDb, viewDbOf } from "./ViewDb.js"
+import { runNow, type ViewDb, viewDbOf } from "./ViewDb.js"
 
 export type Synchronous = "OFF" | "NORMAL" | "FULL" | "EXTRA"
 
@@ -94,7 +94,7 @@ interface AppendJob {
 }
 interface ViewsJob {
   readonly _tag: "Views"
-  readonly run: (db: ViewDb) => unknown
+  readonly run: (db: ViewDb) => Effect.Effect<unknown>
   readonly done: Deferred.Deferred<unknown, EventStoreError>
 }
 interface BarrierJob {
@@ -199,9 +199,7 @@ export const make = (config: EventStoreSqliteConfig) =>
             const forgotten = stmt.forgetKeysAfter.run(logHead.seq).changes
             if (forgotten > 0) repairs.push(`${forgotten} idempotency ${forgotten === 1 ? "key" : "keys"} of events after seq ${logHead.seq} forgotten`)
           }
-          projector.prepare(views, (apply) => {
-            forEachStoredEvent(views, apply)
-          }, { rebuildAll: outOfStep })
+          runNow(projector.prepare(views, (apply) => Effect.asVoid(forEachStoredEvent(views, apply)), { rebuildAll: outOfStep }))
           stmt.setViewsAt.run(logHead.seq, logHead.hash)
           return repairs
         })(),
@@ -268,7 +266,7 @@ export const make = (config: EventStoreSqliteConfig) =>
           prev_hash: prev.hash,
           hash
         }
-        projector.apply(event, views)
+        runNow(projector.apply(event, views))
         out.push(event)
         prev = { seq: fields.seq, hash }
       }
@@ -284,7 +282,7 @@ export const make = (config: EventStoreSqliteConfig) =>
 
     /** Runs one job inside the open transaction; throws when it fails. */
     const runJob = (job: Job, local: LogHead, published: Array<StoredEvent>): { value: unknown; head: LogHead } => {
-      if (job._tag === "Views") return { value: job.run(views), head: local }
+      if (job._tag === "Views") return { value: runNow(job.run(views)), head: local }
       if (job._tag === "Barrier") return { value: undefined, head: local }
       const { events, fresh } = appendOne(job.input, local)
       if (!fresh) return { value: events, head: local }
@@ -437,7 +435,7 @@ export const make = (config: EventStoreSqliteConfig) =>
         catch: (e) => storeError(`could not read the version of ${stream}`, e)
       })
 
-    const withViews = <A>(f: (db: ViewDb) => A) =>
+    const withViews = <A>(f: (db: ViewDb) => Effect.Effect<A>) =>
       submit<A, EventStoreError>((done) => ({ _tag: "Views", run: f, done: done as Deferred.Deferred<unknown, EventStoreError> }))
 
     const sqlError = (what: string) => (e: unknown) => storeError(what, e)

@@ -17,7 +17,7 @@ import { BeyondHead, PastViews } from "./PastViews.js"
 import { Projector } from "./Projector.js"
 import type { PastView } from "./ReadingAt.js"
 import type { StoredEvent } from "./StoredEvent.js"
-import { viewDbOf } from "./ViewDb.js"
+import { runNow, viewDbOf } from "./ViewDb.js"
 
 export interface PastViewsOptions {
   /** Where scratch databases and snapshots are kept (`<data-dir>/past-views`). */
@@ -153,7 +153,7 @@ export const make = (options: PastViewsOptions) =>
           if (from === 0) {
             yield* Effect.try({
               try: () => {
-                projector.prepare(views, () => {}, { rebuildAll: true })
+                runNow(projector.prepare(views, () => Effect.void, { rebuildAll: true }))
                 db.exec(POSITION_DDL)
                 db.prepare("INSERT INTO past_position (id, seq, hash) VALUES (1, 0, '')").run()
               },
@@ -173,7 +173,7 @@ export const make = (options: PastViewsOptions) =>
                 // one transaction per page; committed before each snapshot (VACUUM INTO needs none open)
                 db.exec("BEGIN")
                 for (const event of events) {
-                  projector.apply(event, views)
+                  runNow(projector.apply(event, views))
                   if (points.has(event.seq)) {
                     setPosition.run(event.seq, event.hash)
                     db.exec("COMMIT")

@@ -1,4 +1,5 @@
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
+import type { ViewDb } from "./ViewDb.js"
 
 /** A JSON object: the only shape `data` and `meta` may take. */
 export type JsonObject = { readonly [key: string]: unknown }
@@ -87,17 +88,18 @@ export interface LogHead {
  * the same connection between pages, which an open cursor would forbid).
  */
 export const forEachStoredEvent = (
-  db: { readonly all: <A>(sql: string, params?: ReadonlyArray<unknown>) => Array<A> },
-  apply: (event: StoredEvent) => void,
+  db: Pick<ViewDb, "all">,
+  apply: (event: StoredEvent) => Effect.Effect<void>,
   pageSize = 2000
-): number => {
-  let after = 0
-  let count = 0
-  while (true) {
-    const rows = db.all<EventRow>("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", [after, pageSize])
-    for (const row of rows) apply(fromRow(row))
-    count += rows.length
-    if (rows.length < pageSize) return count
-    after = rows[rows.length - 1]!.seq
-  }
-}
+): Effect.Effect<number> =>
+  Effect.gen(function*() {
+    let after = 0
+    let count = 0
+    while (true) {
+      const rows = yield* db.all<EventRow>("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", [after, pageSize])
+      for (const row of rows) yield* apply(fromRow(row))
+      count += rows.length
+      if (rows.length < pageSize) return count
+      after = rows[rows.length - 1]!.seq
+    }
+  })

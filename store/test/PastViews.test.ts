@@ -1,6 +1,6 @@
 /**
  * Past views on SQLite: the views as of any seq, read through `readingAt` by the same queries the
- * live views answer (the store's reader and its SqlClient), snapshots written as replays pass
+ * live views answer (through the store's SqlClient), snapshots written as replays pass
  * them and dropped when the log no longer has the event they were taken at.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -14,15 +14,14 @@ import { EventStore, EventStoreSqlite, IdGenerator, PastViews, PastViewsSqlite, 
 
 /** A view of one table: the running total and count of `added` events. */
 const totals = Layer.succeed(Projector, {
-  prepare: (db, replay, { rebuildAll }) => {
-    if (rebuildAll) db.exec("DROP TABLE IF EXISTS totals")
-    db.exec("CREATE TABLE IF NOT EXISTS totals (id INTEGER PRIMARY KEY CHECK (id = 1), total INTEGER NOT NULL, count INTEGER NOT NULL)")
-    db.run("INSERT INTO totals (id, total, count) VALUES (1, 0, 0) ON CONFLICT (id) DO NOTHING")
-    if (rebuildAll) replay((event) => db.run("UPDATE totals SET total = total + ?, count = count + 1", [(event.data as { n: number }).n]))
-  },
-  apply: (event, db) => {
-    db.run("UPDATE totals SET total = total + ?, count = count + 1", [(event.data as { n: number }).n])
-  }
+  prepare: (db, replay, { rebuildAll }) =>
+    Effect.gen(function*() {
+      if (rebuildAll) yield* db.exec("DROP TABLE IF EXISTS totals")
+      yield* db.exec("CREATE TABLE IF NOT EXISTS totals (id INTEGER PRIMARY KEY CHECK (id = 1), total INTEGER NOT NULL, count INTEGER NOT NULL)")
+      yield* db.run("INSERT INTO totals (id, total, count) VALUES (1, 0, 0) ON CONFLICT (id) DO NOTHING")
+      if (rebuildAll) yield* replay((event) => Effect.asVoid(db.run("UPDATE totals SET total = total + ?, count = count + 1", [(event.data as { n: number }).n])))
+    }),
+  apply: (event, db) => Effect.asVoid(db.run("UPDATE totals SET total = total + ?, count = count + 1", [(event.data as { n: number }).n]))
 })
 
 const setup = (every: number) => {

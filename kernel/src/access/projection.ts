@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
 import { ACCESS_DECIDED, AccessDecided } from "./events.js"
@@ -22,16 +23,17 @@ export const accessProjection = Projection.make({
     }
   ],
   handles: [ACCESS_DECIDED],
-  apply: (event, db) => {
-    const d = decodeData(AccessDecided, event)
-    db.run("INSERT INTO access_decisions (seq, at, subject, action, resource, allowed, reason) VALUES (?, ?, ?, ?, ?, ?, ?)", [
-      event.seq,
-      event.at,
-      d.subject,
-      d.action,
-      d.resource,
-      d.allowed ? 1 : 0,
-      d.reason
-    ])
-  }
+  apply: (event, db) =>
+    Effect.gen(function*() {
+      const d = decodeData(AccessDecided, event)
+      yield* db.run("INSERT INTO access_decisions (seq, at, subject, action, resource, allowed, reason) VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        event.seq,
+        event.at,
+        d.subject,
+        d.action,
+        d.resource,
+        d.allowed ? 1 : 0,
+        d.reason
+      ])
+  })
 })

@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
 import {
@@ -40,42 +41,43 @@ export const agentsProjection = Projection.make({
     }
   ],
   handles: [AGENT_CREATED, AGENT_STARTED, AGENT_OUTPUT, AGENT_STOPPED, AGENT_FAILED],
-  apply: (event, db) => {
-    switch (event.type) {
-      case AGENT_CREATED: {
-        const d = decodeData(AgentCreated, event)
-        db.run(
-          `INSERT INTO agents (id, name, status, created_at, seed_id, task_id, session_id, steps, tool_calls, tokens, stop_reason, error, updated_at, seq)
-           VALUES (?, ?, 'Starting', ?, ?, ?, ?, 0, 0, 0, NULL, NULL, ?, ?)`,
-          [d.agent_id, d.name, event.at, d.seed_id, d.task_id ?? null, d.session_id ?? null, event.at, event.seq]
-        )
-        return
+  apply: (event, db) =>
+    Effect.gen(function*() {
+      switch (event.type) {
+        case AGENT_CREATED: {
+          const d = decodeData(AgentCreated, event)
+          yield* db.run(
+            `INSERT INTO agents (id, name, status, created_at, seed_id, task_id, session_id, steps, tool_calls, tokens, stop_reason, error, updated_at, seq)
+             VALUES (?, ?, 'Starting', ?, ?, ?, ?, 0, 0, 0, NULL, NULL, ?, ?)`,
+            [d.agent_id, d.name, event.at, d.seed_id, d.task_id ?? null, d.session_id ?? null, event.at, event.seq]
+          )
+          return
+        }
+        case AGENT_STARTED: {
+          const d = decodeData(AgentStarted, event)
+          yield* db.run(`UPDATE agents SET status = 'Running', updated_at = ? WHERE id = ?`, [event.at, d.agent_id])
+          return
+        }
+        case AGENT_OUTPUT: {
+          const d = decodeData(AgentOutput, event)
+          yield* db.run(
+            `UPDATE agents SET steps = ${db.greatest("steps", "?")}, tool_calls = tool_calls + ?, tokens = tokens + ?, updated_at = ? WHERE id = ?`,
+            [d.step, d.tool_call_count, d.tokens, event.at, d.agent_id]
+          )
+          return
+        }
+        case AGENT_STOPPED: {
+          const d = decodeData(AgentStopped, event)
+          yield* db.run(`UPDATE agents SET status = 'Stopped', stop_reason = ?, updated_at = ? WHERE id = ?`, [d.reason, event.at, d.agent_id])
+          return
+        }
+        case AGENT_FAILED: {
+          const d = decodeData(AgentFailed, event)
+          yield* db.run(`UPDATE agents SET status = 'Failed', error = ?, updated_at = ? WHERE id = ?`, [d.error, event.at, d.agent_id])
+          return
+        }
       }
-      case AGENT_STARTED: {
-        const d = decodeData(AgentStarted, event)
-        db.run(`UPDATE agents SET status = 'Running', updated_at = ? WHERE id = ?`, [event.at, d.agent_id])
-        return
-      }
-      case AGENT_OUTPUT: {
-        const d = decodeData(AgentOutput, event)
-        db.run(
-          `UPDATE agents SET steps = max(steps, ?), tool_calls = tool_calls + ?, tokens = tokens + ?, updated_at = ? WHERE id = ?`,
-          [d.step, d.tool_call_count, d.tokens, event.at, d.agent_id]
-        )
-        return
-      }
-      case AGENT_STOPPED: {
-        const d = decodeData(AgentStopped, event)
-        db.run(`UPDATE agents SET status = 'Stopped', stop_reason = ?, updated_at = ? WHERE id = ?`, [d.reason, event.at, d.agent_id])
-        return
-      }
-      case AGENT_FAILED: {
-        const d = decodeData(AgentFailed, event)
-        db.run(`UPDATE agents SET status = 'Failed', error = ?, updated_at = ? WHERE id = ?`, [d.error, event.at, d.agent_id])
-        return
-      }
-    }
-  }
+  })
 })
 
 export interface AgentRow {

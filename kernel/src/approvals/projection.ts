@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
 import { APPROVAL_REQUESTED, APPROVAL_RESOLVED, ApprovalRequested, ApprovalResolved } from "./events.js"
@@ -27,23 +28,24 @@ export const approvalsProjection = Projection.make({
     }
   ],
   handles: [APPROVAL_REQUESTED, APPROVAL_RESOLVED],
-  apply: (event, db) => {
-    if (event.type === APPROVAL_REQUESTED) {
-      const d = decodeData(ApprovalRequested, event)
-      db.run(
-        `INSERT INTO approvals (id, seq, subject, action, resource, reason, created_at, expires_at, status, resolved_at, resolved_by, version)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, ?)`,
-        [d.id, event.seq, d.subject, d.action, d.resource, d.reason, event.at, d.expires_at, event.version]
-      )
-    } else {
-      const d = decodeData(ApprovalResolved, event)
-      db.run("UPDATE approvals SET status = ?, resolved_at = ?, resolved_by = ?, version = ? WHERE id = ?", [
-        d.resolution,
-        event.at,
-        d.by,
-        event.version,
-        d.id
-      ])
-    }
-  }
+  apply: (event, db) =>
+    Effect.gen(function*() {
+      if (event.type === APPROVAL_REQUESTED) {
+        const d = decodeData(ApprovalRequested, event)
+        yield* db.run(
+          `INSERT INTO approvals (id, seq, subject, action, resource, reason, created_at, expires_at, status, resolved_at, resolved_by, version)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, ?)`,
+          [d.id, event.seq, d.subject, d.action, d.resource, d.reason, event.at, d.expires_at, event.version]
+        )
+      } else {
+        const d = decodeData(ApprovalResolved, event)
+        yield* db.run("UPDATE approvals SET status = ?, resolved_at = ?, resolved_by = ?, version = ? WHERE id = ?", [
+          d.resolution,
+          event.at,
+          d.by,
+          event.version,
+          d.id
+        ])
+      }
+  })
 })

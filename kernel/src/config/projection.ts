@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import type { StoredEvent } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
@@ -21,15 +22,16 @@ export const configProjection = Projection.make({
     }
   ],
   handles: [CONFIG_CHANGED],
-  apply: (event: StoredEvent, db) => {
-    const data = decodeData(ConfigChanged, event)
-    db.run(
-      `INSERT INTO config_current (id, config, api_key_sha256, extra, version, updated_at) VALUES (1, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET config = excluded.config, api_key_sha256 = excluded.api_key_sha256,
-         extra = excluded.extra, version = excluded.version, updated_at = excluded.updated_at`,
-      // the configuration and the unknown keys exactly as recorded: decoding orders keys as the
-      // Schema does and drops those this version does not know
-      [JSON.stringify(event.data["config"]), data.api_key_sha256, JSON.stringify(event.data["extra"] ?? {}), event.version, event.at]
-    )
-  }
+  apply: (event: StoredEvent, db) =>
+    Effect.gen(function*() {
+      const data = decodeData(ConfigChanged, event)
+      yield* db.run(
+        `INSERT INTO config_current (id, config, api_key_sha256, extra, version, updated_at) VALUES (1, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET config = excluded.config, api_key_sha256 = excluded.api_key_sha256,
+           extra = excluded.extra, version = excluded.version, updated_at = excluded.updated_at`,
+        // the configuration and the unknown keys exactly as recorded: decoding orders keys as the
+        // Schema does and drops those this version does not know
+        [JSON.stringify(event.data["config"]), data.api_key_sha256, JSON.stringify(event.data["extra"] ?? {}), event.version, event.at]
+      )
+  })
 })

@@ -4,7 +4,7 @@ import * as Projection from "../projection/Projection.js"
 import { TASK_ENDINGS, TASK_STARTED, TaskEnded } from "../scheduler/events.js"
 import { decodeData } from "../shared/EventData.js"
 import { decodeRowSync, Flag, JsonStrings } from "../shared/ViewRow.js"
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { type CronJobState, type CronRunState, evolve, evolveRun } from "./decide.js"
 import {
   CRON_JOB_CREATED,
@@ -90,22 +90,23 @@ const UPSERT_RUN = Projection.upsertSql("cron_runs", RUN_COLUMNS, "task_id")
 const writeRun = (db: ViewDb, r: CronRunState) => db.run(UPSERT_RUN, RUN_COLUMNS.map((c) => r[c]))
 
 /** Keeps `cron_runs` in step: a run starts with `cron_triggered`, its task's events move it on, deleting the job removes its runs. */
-const applyToRuns = (event: StoredEvent, db: ViewDb) => {
-  if (event.type === CRON_JOB_DELETED) {
-    db.run("DELETE FROM cron_runs WHERE job_id = ?", [decodeData(CronJobDeleted, event).id])
-    return
-  }
-  if (event.type === CRON_TRIGGERED) {
-    // a run of a job the view does not hold (deleted) is not kept, like the job
-    if (db.get("SELECT 1 FROM cron_jobs WHERE id = ?", [decodeData(CronTriggered, event).job_id]) === undefined) return
-    writeRun(db, evolveRun(undefined, event)!)
-    return
-  }
-  const taskId = event.type === CRON_RUN_FAILED ? decodeData(CronRunFailed, event).task_id : decodeData(TaskEnded, event).id
-  const row = db.get<CronRunRow>("SELECT * FROM cron_runs WHERE task_id = ?", [taskId])
-  if (row === undefined) return
-  writeRun(db, evolveRun(runFromRow(row), event)!)
-}
+const applyToRuns = (event: StoredEvent, db: ViewDb) =>
+  Effect.gen(function*() {
+    if (event.type === CRON_JOB_DELETED) {
+      yield* db.run("DELETE FROM cron_runs WHERE job_id = ?", [decodeData(CronJobDeleted, event).id])
+      return
+    }
+    if (event.type === CRON_TRIGGERED) {
+      // a run of a job the view does not hold (deleted) is not kept, like the job
+      if ((yield* db.get("SELECT 1 FROM cron_jobs WHERE id = ?", [decodeData(CronTriggered, event).job_id])) === undefined) return
+      yield* writeRun(db, evolveRun(undefined, event)!)
+      return
+    }
+    const taskId = event.type === CRON_RUN_FAILED ? decodeData(CronRunFailed, event).task_id : decodeData(TaskEnded, event).id
+    const row = yield* db.get<CronRunRow>("SELECT * FROM cron_runs WHERE task_id = ?", [taskId])
+    if (row === undefined) return
+    yield* writeRun(db, evolveRun(runFromRow(row), event)!)
+  })
 
 const JOB_EVENTS: ReadonlyArray<string> = [CRON_JOB_CREATED, CRON_JOB_UPDATED, CRON_JOB_DELETED, CRON_TRIGGERED, CRON_RUN_FAILED]
 
@@ -166,19 +167,20 @@ export const cronProjection = Projection.make({
     }
   ],
   handles: [...JOB_EVENTS, TASK_STARTED, ...TASK_ENDINGS],
-  apply: (event: StoredEvent, db) => {
-    if (event.type !== CRON_JOB_CREATED && event.type !== CRON_JOB_UPDATED) applyToRuns(event, db)
-    if (event.type === TASK_STARTED) return
-    const ofJob = JOB_EVENTS.includes(event.type)
-    const key = ofJob ? jobIdOf(event) : decodeData(TaskEnded, event).id
-    // a task's end concerns the job whose last run submitted it, if any
-    const row = ofJob
-      ? db.get<CronJobRow>("SELECT * FROM cron_jobs WHERE id = ?", [key])
-      : db.get<CronJobRow>("SELECT * FROM cron_jobs WHERE last_task_id = ?", [key])
-    if (row === undefined && event.type !== CRON_JOB_CREATED) return
-    const job = row === undefined ? undefined : fromRow(row)
-    const next = evolve(job, event)
-    if (next !== undefined) write(db, next)
-    else if (job !== undefined) db.run("DELETE FROM cron_jobs WHERE id = ?", [job.id])
-  }
+  apply: (event: StoredEvent, db) =>
+    Effect.gen(function*() {
+      if (event.type !== CRON_JOB_CREATED && event.type !== CRON_JOB_UPDATED) yield* applyToRuns(event, db)
+      if (event.type === TASK_STARTED) return
+      const ofJob = JOB_EVENTS.includes(event.type)
+      const key = ofJob ? jobIdOf(event) : decodeData(TaskEnded, event).id
+      // a task's end concerns the job whose last run submitted it, if any
+      const row = ofJob
+        ? yield* db.get<CronJobRow>("SELECT * FROM cron_jobs WHERE id = ?", [key])
+        : yield* db.get<CronJobRow>("SELECT * FROM cron_jobs WHERE last_task_id = ?", [key])
+      if (row === undefined && event.type !== CRON_JOB_CREATED) return
+      const job = row === undefined ? undefined : fromRow(row)
+      const next = evolve(job, event)
+      if (next !== undefined) yield* write(db, next)
+      else if (job !== undefined) yield* db.run("DELETE FROM cron_jobs WHERE id = ?", [job.id])
+  })
 })

@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
 import { groupStatus } from "./decide.js"
@@ -38,37 +39,38 @@ export const agentGroupsProjection = Projection.make({
     }
   ],
   handles: [AGENT_GROUP_CREATED, AGENT_GROUP_MEMBER_COMPLETED],
-  apply: (event, db) => {
-    if (event.type === AGENT_GROUP_CREATED) {
-      const d = decodeData(AgentGroupCreated, event)
-      db.run(
-        `INSERT INTO agent_groups (id, seq, name, agent_count, completed_count, failed_count, status, created_at, updated_at, completed_at)
-         VALUES (?, ?, ?, ?, 0, 0, 'running', ?, ?, NULL)`,
-        [d.group_id, event.seq, d.name, d.agent_ids.length, event.at, event.at]
+  apply: (event, db) =>
+    Effect.gen(function*() {
+      if (event.type === AGENT_GROUP_CREATED) {
+        const d = decodeData(AgentGroupCreated, event)
+        yield* db.run(
+          `INSERT INTO agent_groups (id, seq, name, agent_count, completed_count, failed_count, status, created_at, updated_at, completed_at)
+           VALUES (?, ?, ?, ?, 0, 0, 'running', ?, ?, NULL)`,
+          [d.group_id, event.seq, d.name, d.agent_ids.length, event.at, event.at]
+        )
+        for (const [i, agent] of d.agent_ids.entries()) {
+          yield* db.run("INSERT INTO agent_group_members (group_id, agent_id, position, status, result, completed_at) VALUES (?, ?, ?, 'running', NULL, NULL)", [
+            d.group_id,
+            agent,
+            i
+          ])
+        }
+        return
+      }
+      const d = decodeData(AgentGroupMemberCompleted, event)
+      yield* db.run("UPDATE agent_group_members SET status = ?, result = ?, completed_at = ? WHERE group_id = ? AND agent_id = ?", [
+        d.success ? "completed" : "failed",
+        d.result,
+        event.at,
+        d.group_id,
+        d.agent_id
+      ])
+      const statuses = yield* db.all<{ status: "running" | "completed" | "failed" }>("SELECT status FROM agent_group_members WHERE group_id = ?", [d.group_id])
+      const status = groupStatus(statuses)
+      yield* db.run(
+        `UPDATE agent_groups SET completed_count = completed_count + ?, failed_count = failed_count + ?, status = ?,
+           completed_at = ?, updated_at = ? WHERE id = ?`,
+        [d.success ? 1 : 0, d.success ? 0 : 1, status, status === "running" ? null : event.at, event.at, d.group_id]
       )
-      d.agent_ids.forEach((agent, i) => {
-        db.run("INSERT INTO agent_group_members (group_id, agent_id, position, status, result, completed_at) VALUES (?, ?, ?, 'running', NULL, NULL)", [
-          d.group_id,
-          agent,
-          i
-        ])
-      })
-      return
-    }
-    const d = decodeData(AgentGroupMemberCompleted, event)
-    db.run("UPDATE agent_group_members SET status = ?, result = ?, completed_at = ? WHERE group_id = ? AND agent_id = ?", [
-      d.success ? "completed" : "failed",
-      d.result,
-      event.at,
-      d.group_id,
-      d.agent_id
-    ])
-    const statuses = db.all<{ status: "running" | "completed" | "failed" }>("SELECT status FROM agent_group_members WHERE group_id = ?", [d.group_id])
-    const status = groupStatus(statuses)
-    db.run(
-      `UPDATE agent_groups SET completed_count = completed_count + ?, failed_count = failed_count + ?, status = ?,
-         completed_at = ?, updated_at = ? WHERE id = ?`,
-      [d.success ? 1 : 0, d.success ? 0 : 1, status, status === "running" ? null : event.at, event.at, d.group_id]
-    )
-  }
+  })
 })

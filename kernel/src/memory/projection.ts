@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import type { StoredEvent } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
@@ -39,28 +40,29 @@ export const memoryProjection = Projection.make({
   // memory_recalled changes no view: per-memory recall counts would rewrite a page per result
   // in every search's commit, which costs more than the search itself
   handles: [MEMORY_STORED, MEMORY_DELETED],
-  apply: (event: StoredEvent, db) => {
-    switch (event.type) {
-      case MEMORY_STORED: {
-        const d = decodeData(MemoryStored, event)
-        const tags = JSON.stringify(d.tags)
-        db.run(
-          `INSERT INTO memory_entries (seq, id, type, content, tags, importance, created_at, actor)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          [event.seq, d.id, d.memory_type, d.content, tags, d.importance, event.at, event.actor]
-        )
-        db.run("INSERT INTO memory_fts (rowid, content, tags) VALUES (?, ?, ?)", [event.seq, d.content, tags])
-        return
+  apply: (event: StoredEvent, db) =>
+    Effect.gen(function*() {
+      switch (event.type) {
+        case MEMORY_STORED: {
+          const d = decodeData(MemoryStored, event)
+          const tags = JSON.stringify(d.tags)
+          yield* db.run(
+            `INSERT INTO memory_entries (seq, id, type, content, tags, importance, created_at, actor)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+            [event.seq, d.id, d.memory_type, d.content, tags, d.importance, event.at, event.actor]
+          )
+          yield* db.run("INSERT INTO memory_fts (rowid, content, tags) VALUES (?, ?, ?)", [event.seq, d.content, tags])
+          return
+        }
+        case MEMORY_DELETED: {
+          const d = decodeData(MemoryDeleted, event)
+          const row = yield* db.get<{ seq: number; content: string; tags: string }>("SELECT seq, content, tags FROM memory_entries WHERE id = ?", [d.id])
+          if (row === undefined) return
+          // an external-content FTS table forgets a row only when told its indexed values
+          yield* db.run("INSERT INTO memory_fts (memory_fts, rowid, content, tags) VALUES ('delete', ?, ?, ?)", [row.seq, row.content, row.tags])
+          yield* db.run("DELETE FROM memory_entries WHERE seq = ?", [row.seq])
+          return
+        }
       }
-      case MEMORY_DELETED: {
-        const d = decodeData(MemoryDeleted, event)
-        const row = db.get<{ seq: number; content: string; tags: string }>("SELECT seq, content, tags FROM memory_entries WHERE id = ?", [d.id])
-        if (row === undefined) return
-        // an external-content FTS table forgets a row only when told its indexed values
-        db.run("INSERT INTO memory_fts (memory_fts, rowid, content, tags) VALUES ('delete', ?, ?, ?)", [row.seq, row.content, row.tags])
-        db.run("DELETE FROM memory_entries WHERE seq = ?", [row.seq])
-        return
-      }
-    }
-  }
+  })
 })

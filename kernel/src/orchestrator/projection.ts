@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
 import {
@@ -48,56 +49,57 @@ export const chatRunsProjection = Projection.make({
     }
   ],
   handles: [CHAT_RUN_STARTED, PHASE_STARTED, PHASE_COMPLETED, CHAT_RUN_RESUMED, CHAT_RUN_COMPLETED, CHAT_RUN_FAILED],
-  apply: (event, db) => {
-    switch (event.type) {
-      case CHAT_RUN_STARTED: {
-        const d = decodeData(ChatRunStarted, event)
-        db.run(
-          `INSERT INTO chat_runs (id, session_id, message_id, message_index, status, phase, seed_id, generation, resumes, reply_id, error, actor, correlation_id, started_at, updated_at, seq)
-           VALUES (?, ?, ?, ?, 'running', NULL, NULL, 0, 0, NULL, NULL, ?, ?, ?, ?, ?)`,
-          [d.run_id, d.session_id, d.message_id, d.message_index, event.actor, event.meta.correlation_id ?? null, event.at, event.at, event.seq]
-        )
-        return
+  apply: (event, db) =>
+    Effect.gen(function*() {
+      switch (event.type) {
+        case CHAT_RUN_STARTED: {
+          const d = decodeData(ChatRunStarted, event)
+          yield* db.run(
+            `INSERT INTO chat_runs (id, session_id, message_id, message_index, status, phase, seed_id, generation, resumes, reply_id, error, actor, correlation_id, started_at, updated_at, seq)
+             VALUES (?, ?, ?, ?, 'running', NULL, NULL, 0, 0, NULL, NULL, ?, ?, ?, ?, ?)`,
+            [d.run_id, d.session_id, d.message_id, d.message_index, event.actor, event.meta.correlation_id ?? null, event.at, event.at, event.seq]
+          )
+          return
+        }
+        case PHASE_STARTED: {
+          const d = decodeData(PhaseStarted, event)
+          if (d.run_id === undefined) return
+          yield* db.run(`UPDATE chat_runs SET phase = ?, generation = coalesce(?, generation), updated_at = ? WHERE id = ?`, [
+            d.phase,
+            d.generation ?? null,
+            event.at,
+            d.run_id
+          ])
+          return
+        }
+        case PHASE_COMPLETED: {
+          const d = decodeData(PhaseCompleted, event)
+          if (d.run_id === undefined) return
+          yield* db.run(`UPDATE chat_runs SET seed_id = coalesce(?, seed_id), generation = coalesce(?, generation), updated_at = ? WHERE id = ?`, [
+            d.seed_id ?? null,
+            d.generation ?? null,
+            event.at,
+            d.run_id
+          ])
+          return
+        }
+        case CHAT_RUN_RESUMED: {
+          const d = decodeData(ChatRunResumed, event)
+          yield* db.run(`UPDATE chat_runs SET resumes = resumes + 1, phase = ?, updated_at = ? WHERE id = ?`, [d.phase, event.at, d.run_id])
+          return
+        }
+        case CHAT_RUN_COMPLETED: {
+          const d = decodeData(ChatRunCompleted, event)
+          yield* db.run(`UPDATE chat_runs SET status = 'completed', phase = ?, reply_id = ?, updated_at = ? WHERE id = ?`, [d.phase, d.message_id, event.at, d.run_id])
+          return
+        }
+        case CHAT_RUN_FAILED: {
+          const d = decodeData(ChatRunFailed, event)
+          yield* db.run(`UPDATE chat_runs SET status = 'failed', error = ?, updated_at = ? WHERE id = ?`, [d.error, event.at, d.run_id])
+          return
+        }
       }
-      case PHASE_STARTED: {
-        const d = decodeData(PhaseStarted, event)
-        if (d.run_id === undefined) return
-        db.run(`UPDATE chat_runs SET phase = ?, generation = coalesce(?, generation), updated_at = ? WHERE id = ?`, [
-          d.phase,
-          d.generation ?? null,
-          event.at,
-          d.run_id
-        ])
-        return
-      }
-      case PHASE_COMPLETED: {
-        const d = decodeData(PhaseCompleted, event)
-        if (d.run_id === undefined) return
-        db.run(`UPDATE chat_runs SET seed_id = coalesce(?, seed_id), generation = coalesce(?, generation), updated_at = ? WHERE id = ?`, [
-          d.seed_id ?? null,
-          d.generation ?? null,
-          event.at,
-          d.run_id
-        ])
-        return
-      }
-      case CHAT_RUN_RESUMED: {
-        const d = decodeData(ChatRunResumed, event)
-        db.run(`UPDATE chat_runs SET resumes = resumes + 1, phase = ?, updated_at = ? WHERE id = ?`, [d.phase, event.at, d.run_id])
-        return
-      }
-      case CHAT_RUN_COMPLETED: {
-        const d = decodeData(ChatRunCompleted, event)
-        db.run(`UPDATE chat_runs SET status = 'completed', phase = ?, reply_id = ?, updated_at = ? WHERE id = ?`, [d.phase, d.message_id, event.at, d.run_id])
-        return
-      }
-      case CHAT_RUN_FAILED: {
-        const d = decodeData(ChatRunFailed, event)
-        db.run(`UPDATE chat_runs SET status = 'failed', error = ?, updated_at = ? WHERE id = ?`, [d.error, event.at, d.run_id])
-        return
-      }
-    }
-  }
+  })
 })
 
 export interface ChatRunRow {

@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
 import { PERMISSIONS_CHANGED, PermissionsChanged } from "./events.js"
@@ -24,28 +25,29 @@ export const permissionsProjection = Projection.make({
     }
   ],
   handles: [PERMISSIONS_CHANGED],
-  apply: (event, db) => {
-    const d = decodeData(PermissionsChanged, event)
-    db.run(
-      `INSERT INTO agent_permissions (agent_name, allowed_tools, allowed_paths, denied_paths, network_access,
-         max_execution_time_secs, max_memory_mb, can_fork, version, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (agent_name) DO UPDATE SET allowed_tools = excluded.allowed_tools, allowed_paths = excluded.allowed_paths,
-         denied_paths = excluded.denied_paths, network_access = excluded.network_access,
-         max_execution_time_secs = excluded.max_execution_time_secs, max_memory_mb = excluded.max_memory_mb,
-         can_fork = excluded.can_fork, version = excluded.version, updated_at = excluded.updated_at`,
-      [
-        d.agent_name,
-        JSON.stringify(d.allowed_tools),
-        JSON.stringify(d.allowed_paths),
-        JSON.stringify(d.denied_paths),
-        d.network_access ? 1 : 0,
-        d.max_execution_time_secs,
-        d.max_memory_mb,
-        d.can_fork ? 1 : 0,
-        event.version,
-        event.at
-      ]
-    )
-  }
+  apply: (event, db) =>
+    Effect.gen(function*() {
+      const d = decodeData(PermissionsChanged, event)
+      yield* db.run(
+        `INSERT INTO agent_permissions (agent_name, allowed_tools, allowed_paths, denied_paths, network_access,
+           max_execution_time_secs, max_memory_mb, can_fork, version, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (agent_name) DO UPDATE SET allowed_tools = excluded.allowed_tools, allowed_paths = excluded.allowed_paths,
+           denied_paths = excluded.denied_paths, network_access = excluded.network_access,
+           max_execution_time_secs = excluded.max_execution_time_secs, max_memory_mb = excluded.max_memory_mb,
+           can_fork = excluded.can_fork, version = excluded.version, updated_at = excluded.updated_at`,
+        [
+          d.agent_name,
+          JSON.stringify(d.allowed_tools),
+          JSON.stringify(d.allowed_paths),
+          JSON.stringify(d.denied_paths),
+          d.network_access ? 1 : 0,
+          d.max_execution_time_secs,
+          d.max_memory_mb,
+          d.can_fork ? 1 : 0,
+          event.version,
+          event.at
+        ]
+      )
+  })
 })

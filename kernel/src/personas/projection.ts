@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
 import {
@@ -48,41 +49,42 @@ export const personasProjection = Projection.make({
     }
   ],
   handles: [PERSONA_CREATED, PERSONA_UPDATED, PERSONA_DELETED, PERSONA_ACTIVATED],
-  apply: (event, db) => {
-    switch (event.type) {
-      case PERSONA_CREATED: {
-        const d = decodeData(PersonaCreated, event)
-        db.run(
-          `INSERT INTO personas (id, seq, name, role, description, system_prompt, enabled, model, personality_traits, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [d.persona_id, event.seq, ...COLUMNS.map((k) => column(k, d[k])), event.at, event.at]
-        )
-        return
+  apply: (event, db) =>
+    Effect.gen(function*() {
+      switch (event.type) {
+        case PERSONA_CREATED: {
+          const d = decodeData(PersonaCreated, event)
+          yield* db.run(
+            `INSERT INTO personas (id, seq, name, role, description, system_prompt, enabled, model, personality_traits, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            [d.persona_id, event.seq, ...COLUMNS.map((k) => column(k, d[k])), event.at, event.at]
+          )
+          return
+        }
+        case PERSONA_UPDATED: {
+          const d = decodeData(PersonaUpdated, event)
+          const keys = COLUMNS.filter((k) => d[k] !== undefined)
+          yield* db.run(
+            `UPDATE personas SET ${keys.map((k) => `${k} = ?, `).join("")}updated_at = ? WHERE id = ?`,
+            [...keys.map((k) => column(k, d[k])), event.at, d.persona_id]
+          )
+          return
+        }
+        case PERSONA_DELETED: {
+          const d = decodeData(PersonaDeleted, event)
+          yield* db.run("DELETE FROM personas WHERE id = ?", [d.persona_id])
+          yield* db.run("UPDATE persona_active SET persona_id = NULL, activated_at = ? WHERE persona_id = ?", [event.at, d.persona_id])
+          return
+        }
+        case PERSONA_ACTIVATED: {
+          const d = decodeData(PersonaActivated, event)
+          yield* db.run(
+            `INSERT INTO persona_active (slot, persona_id, activated_at) VALUES (1, ?, ?)
+             ON CONFLICT (slot) DO UPDATE SET persona_id = excluded.persona_id, activated_at = excluded.activated_at`,
+            [d.persona_id, event.at]
+          )
+          return
+        }
       }
-      case PERSONA_UPDATED: {
-        const d = decodeData(PersonaUpdated, event)
-        const keys = COLUMNS.filter((k) => d[k] !== undefined)
-        db.run(
-          `UPDATE personas SET ${keys.map((k) => `${k} = ?, `).join("")}updated_at = ? WHERE id = ?`,
-          [...keys.map((k) => column(k, d[k])), event.at, d.persona_id]
-        )
-        return
-      }
-      case PERSONA_DELETED: {
-        const d = decodeData(PersonaDeleted, event)
-        db.run("DELETE FROM personas WHERE id = ?", [d.persona_id])
-        db.run("UPDATE persona_active SET persona_id = NULL, activated_at = ? WHERE persona_id = ?", [event.at, d.persona_id])
-        return
-      }
-      case PERSONA_ACTIVATED: {
-        const d = decodeData(PersonaActivated, event)
-        db.run(
-          `INSERT INTO persona_active (slot, persona_id, activated_at) VALUES (1, ?, ?)
-           ON CONFLICT (slot) DO UPDATE SET persona_id = excluded.persona_id, activated_at = excluded.activated_at`,
-          [d.persona_id, event.at]
-        )
-        return
-      }
-    }
-  }
+  })
 })

@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import { Chain } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
@@ -88,60 +89,61 @@ export const programsProjection = Projection.make({
     }
   ],
   handles: [PROGRAM_INSTALLED, PROGRAM_ENABLED, PROGRAM_DISABLED, PROGRAM_UNINSTALLED],
-  apply: (event, db) => {
-    switch (event.type) {
-      case PROGRAM_INSTALLED: {
-        const d = decodeData(ProgramInstalled, event)
-        db.run(
-          `INSERT INTO programs (name, version, description, author, enabled, source_kind, source_location, source_commit, sha256,
-            requires_tools, host_required, host_optional, mcp_servers, skill_description, skill_keywords, skill_content, installed_at, updated_at, seq)
-           VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [
-            d.name,
-            d.version,
-            d.description,
-            d.author,
-            d.source.kind,
-            d.source.location,
-            d.source.commit,
-            d.sha256,
-            JSON.stringify(d.requires_tools),
-            JSON.stringify(d.host_requirements.required),
-            JSON.stringify(d.host_requirements.optional),
-            // canonical, as recorded: the decoded objects' keys come in the Schema's order
-            Chain.canonicalJson(d.mcp_servers),
-            d.skill?.description ?? null,
-            d.skill === null ? null : JSON.stringify(d.skill.keywords),
-            d.skill?.content ?? null,
-            event.at,
-            event.at,
-            event.seq
-          ]
-        )
-        for (const t of d.tools) {
-          db.run("INSERT INTO program_tools (program, name, tool_name, kind, description, arguments) VALUES (?, ?, ?, ?, ?, ?)", [
-            d.name,
-            t.name,
-            t.tool_name,
-            t.kind,
-            t.description,
-            Chain.canonicalJson(t.arguments)
-          ])
+  apply: (event, db) =>
+    Effect.gen(function*() {
+      switch (event.type) {
+        case PROGRAM_INSTALLED: {
+          const d = decodeData(ProgramInstalled, event)
+          yield* db.run(
+            `INSERT INTO programs (name, version, description, author, enabled, source_kind, source_location, source_commit, sha256,
+              requires_tools, host_required, host_optional, mcp_servers, skill_description, skill_keywords, skill_content, installed_at, updated_at, seq)
+             VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            [
+              d.name,
+              d.version,
+              d.description,
+              d.author,
+              d.source.kind,
+              d.source.location,
+              d.source.commit,
+              d.sha256,
+              JSON.stringify(d.requires_tools),
+              JSON.stringify(d.host_requirements.required),
+              JSON.stringify(d.host_requirements.optional),
+              // canonical, as recorded: the decoded objects' keys come in the Schema's order
+              Chain.canonicalJson(d.mcp_servers),
+              d.skill?.description ?? null,
+              d.skill === null ? null : JSON.stringify(d.skill.keywords),
+              d.skill?.content ?? null,
+              event.at,
+              event.at,
+              event.seq
+            ]
+          )
+          for (const t of d.tools) {
+            yield* db.run("INSERT INTO program_tools (program, name, tool_name, kind, description, arguments) VALUES (?, ?, ?, ?, ?, ?)", [
+              d.name,
+              t.name,
+              t.tool_name,
+              t.kind,
+              t.description,
+              Chain.canonicalJson(t.arguments)
+            ])
+          }
+          return
         }
-        return
+        case PROGRAM_ENABLED:
+        case PROGRAM_DISABLED: {
+          const d = decodeData(ProgramChanged, event)
+          yield* db.run("UPDATE programs SET enabled = ?, updated_at = ?, seq = ? WHERE name = ?", [event.type === PROGRAM_ENABLED ? 1 : 0, event.at, event.seq, d.name])
+          return
+        }
+        case PROGRAM_UNINSTALLED: {
+          const d = decodeData(ProgramChanged, event)
+          yield* db.run("DELETE FROM program_tools WHERE program = ?", [d.name])
+          yield* db.run("DELETE FROM programs WHERE name = ?", [d.name])
+          return
+        }
       }
-      case PROGRAM_ENABLED:
-      case PROGRAM_DISABLED: {
-        const d = decodeData(ProgramChanged, event)
-        db.run("UPDATE programs SET enabled = ?, updated_at = ?, seq = ? WHERE name = ?", [event.type === PROGRAM_ENABLED ? 1 : 0, event.at, event.seq, d.name])
-        return
-      }
-      case PROGRAM_UNINSTALLED: {
-        const d = decodeData(ProgramChanged, event)
-        db.run("DELETE FROM program_tools WHERE program = ?", [d.name])
-        db.run("DELETE FROM programs WHERE name = ?", [d.name])
-        return
-      }
-    }
-  }
+  })
 })

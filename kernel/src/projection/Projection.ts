@@ -1,11 +1,12 @@
 /**
  * Projections: each bounded context turns events into rows of its own view tables, inside the
  * append transaction. A projection is deterministic — it reads only the event and its tables —
- * so replaying the log rebuilds identical views.
+ * so replaying the log rebuilds identical views. It reaches its tables only through the store's
+ * engine-neutral ViewDb (every call an Effect, SQL both engines accept: docs/store.md).
  */
 import { Projector, type StoredEvent, type ViewDb } from "@annal/store"
 import { createHash } from "node:crypto"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 
 export interface ViewTable {
   readonly name: string
@@ -21,7 +22,7 @@ export interface Projection {
   readonly tables: ReadonlyArray<ViewTable>
   /** Event types it reacts to; others are never passed to apply. */
   readonly handles: ReadonlyArray<string>
-  readonly apply: (event: StoredEvent, db: ViewDb) => void
+  readonly apply: (event: StoredEvent, db: ViewDb) => Effect.Effect<void>
 }
 
 /** `INSERT … ON CONFLICT (key) DO UPDATE` of every column: the upsert of a view row. */
@@ -51,30 +52,27 @@ const router = (projections: ReadonlyArray<Projection>) => {
       byType.set(type, list)
     }
   }
-  return (event: StoredEvent, db: ViewDb) => {
+  return (event: StoredEvent, db: ViewDb): Effect.Effect<void> => {
     const targets = byType.get(event.type)
-    if (targets === undefined) return
-    for (const p of targets) p.apply(event, db)
+    if (targets === undefined) return Effect.void
+    return targets.length === 1 ? targets[0]!.apply(event, db) : Effect.forEach(targets, (p) => p.apply(event, db), { discard: true })
   }
 }
 
-const dropTables = (db: ViewDb, p: Projection) => {
-  for (const t of p.tables) db.exec(`DROP TABLE IF EXISTS "${t.name}"`)
-}
-const createTables = (db: ViewDb, p: Projection) => {
-  for (const t of p.tables) db.exec(t.ddl)
-}
+const dropTables = (db: ViewDb, p: Projection) => Effect.forEach(p.tables, (t) => db.exec(`DROP TABLE IF EXISTS "${t.name}"`), { discard: true })
+const createTables = (db: ViewDb, p: Projection) => Effect.forEach(p.tables, (t) => db.exec(t.ddl), { discard: true })
 
 /** Creates every projection's tables in an empty database and replays events into them. */
 export const buildInto = (
   db: ViewDb,
   projections: ReadonlyArray<Projection>,
-  replay: (apply: (event: StoredEvent) => void) => void
-) => {
-  for (const p of projections) createTables(db, p)
-  const apply = router(projections)
-  replay((event) => apply(event, db))
-}
+  replay: (apply: (event: StoredEvent) => Effect.Effect<void>) => Effect.Effect<void>
+): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    yield* Effect.forEach(projections, (p) => createTables(db, p), { discard: true })
+    const apply = router(projections)
+    yield* replay((event) => apply(event, db))
+  })
 
 /**
  * The store's Projector for a set of projections. On start, a projection whose version or
@@ -82,38 +80,37 @@ export const buildInto = (
  */
 export const projector = (projections: ReadonlyArray<Projection>): Layer.Layer<Projector> =>
   Layer.succeed(Projector, {
-    prepare: (db, replay, { rebuildAll }) => {
-      db.exec(VERSIONS_DDL)
-      const stale = rebuildAll ? projections : projections.filter((p) => {
-        const row = db.get<{ version: number; schema_hash: string }>(
-          "SELECT version, schema_hash FROM projection_versions WHERE name = ?",
-          [p.name]
-        )
-        return row === undefined || row.version !== p.version || row.schema_hash !== schemaHash(p)
-      })
-      if (stale.length === 0) return
-      for (const p of stale) dropTables(db, p)
-      buildInto(db, stale, replay)
-      for (const p of stale) {
-        db.run(
-          "INSERT INTO projection_versions (name, version, schema_hash) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version, schema_hash = excluded.schema_hash",
-          [p.name, p.version, schemaHash(p)]
-        )
-      }
-    },
+    prepare: (db, replay, { rebuildAll }) =>
+      Effect.gen(function*() {
+        yield* db.exec(VERSIONS_DDL)
+        const stale = rebuildAll ? projections : yield* Effect.filter(projections, (p) =>
+          Effect.map(
+            db.get<{ version: number; schema_hash: string }>("SELECT version, schema_hash FROM projection_versions WHERE name = ?", [p.name]),
+            (row) => row === undefined || row.version !== p.version || row.schema_hash !== schemaHash(p)
+          ))
+        if (stale.length === 0) return
+        yield* Effect.forEach(stale, (p) => dropTables(db, p), { discard: true })
+        yield* buildInto(db, stale, replay)
+        yield* Effect.forEach(stale, (p) =>
+          db.run(
+            "INSERT INTO projection_versions (name, version, schema_hash) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version, schema_hash = excluded.schema_hash",
+            [p.name, p.version, schemaHash(p)]
+          ), { discard: true })
+      }),
     apply: router(projections)
   })
 
-/** A stable digest of one table's rows, independent of insertion order. */
-export const tableDigest = (db: ViewDb, table: string): { rows: number; digest: string } => {
-  const columns = db.all<{ name: string }>(`SELECT name FROM pragma_table_info(?)`, [table]).map((c) => `"${c.name}"`)
-  const rows = db.all<Record<string, unknown>>(
-    `SELECT ${columns.map((c) => `typeof(${c}), ${c}`).join(", ")} FROM "${table}" ORDER BY ${columns.join(", ")}`
-  )
-  const hash = createHash("sha256")
-  for (const row of rows) hash.update(JSON.stringify(Object.values(row))).update("\n")
-  return { rows: rows.length, digest: hash.digest("hex") }
-}
+/** A stable digest of one table's rows (each value with its SQLite storage class), independent of insertion order. */
+export const tableDigest = (db: ViewDb, table: string): Effect.Effect<{ rows: number; digest: string }> =>
+  Effect.gen(function*() {
+    const columns = (yield* db.all<{ name: string }>(`SELECT name FROM pragma_table_info(?)`, [table])).map((c) => `"${c.name}"`)
+    const rows = yield* db.all<Record<string, unknown>>(
+      `SELECT ${columns.map((c) => `typeof(${c}), ${c}`).join(", ")} FROM "${table}" ORDER BY ${columns.join(", ")}`
+    )
+    const hash = createHash("sha256")
+    for (const row of rows) hash.update(JSON.stringify(Object.values(row))).update("\n")
+    return { rows: rows.length, digest: hash.digest("hex") }
+  })
 
 /** Every view table of a set of projections. */
 export const tablesOf = (projections: ReadonlyArray<Projection>): ReadonlyArray<string> =>

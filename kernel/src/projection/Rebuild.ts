@@ -22,9 +22,7 @@ export interface RebuildReport {
   readonly replaced: boolean
 }
 
-const replayFrom = (db: ViewDb) => (apply: (event: StoredEvent) => void) => {
-  forEachStoredEvent(db, apply)
-}
+const replayFrom = (db: ViewDb) => (apply: (event: StoredEvent) => Effect.Effect<void>) => Effect.asVoid(forEachStoredEvent(db, apply))
 
 /**
  * Replays the log into a scratch database and compares every view table with the live one.
@@ -33,29 +31,31 @@ const replayFrom = (db: ViewDb) => (apply: (event: StoredEvent) => void) => {
 export const rebuild = (projections: ReadonlyArray<Projection>, options: { readonly replace?: boolean } = {}) =>
   Effect.gen(function*() {
     const store = yield* EventStore
-    return yield* store.withViews((live) => {
-      // Inside the writer's transaction nothing can append, so both sides see the same log.
-      const scratch = openScratch()
-      try {
-        let events = 0
-        buildInto(scratch.db, projections, (apply) =>
-          replayFrom(live)((event) => {
-            events++
-            apply(event)
-          }))
-        const tables = tablesOf(projections).map((table): TableComparison => {
-          const l = tableDigest(live, table)
-          const f = tableDigest(scratch.db, table)
-          return { table, live: l, fresh: f, equal: l.digest === f.digest }
-        })
-        const equal = tables.every((t) => t.equal)
-        if (!equal && options.replace === true) {
-          for (const table of tablesOf(projections)) live.exec(`DROP TABLE IF EXISTS "${table}"`)
-          buildInto(live, projections, replayFrom(live))
-        }
-        return { equal, events, tables, replaced: !equal && options.replace === true } satisfies RebuildReport
-      } finally {
-        scratch.close()
-      }
-    })
+    // Inside the store's transaction nothing can append, so both sides see the same log.
+    return yield* store.withViews((live) =>
+      Effect.acquireUseRelease(
+        Effect.sync(openScratch),
+        (scratch) =>
+          Effect.gen(function*() {
+            let events = 0
+            yield* buildInto(scratch.db, projections, (apply) =>
+              replayFrom(live)((event) => {
+                events++
+                return apply(event)
+              }))
+            const tables = yield* Effect.forEach(tablesOf(projections), (table) =>
+              Effect.gen(function*() {
+                const l = yield* tableDigest(live, table)
+                const f = yield* tableDigest(scratch.db, table)
+                return { table, live: l, fresh: f, equal: l.digest === f.digest } satisfies TableComparison
+              }))
+            const equal = tables.every((t) => t.equal)
+            if (!equal && options.replace === true) {
+              yield* Effect.forEach(tablesOf(projections), (table) => live.exec(`DROP TABLE IF EXISTS "${table}"`), { discard: true })
+              yield* buildInto(live, projections, replayFrom(live))
+            }
+            return { equal, events, tables, replaced: !equal && options.replace === true } satisfies RebuildReport
+          }),
+        (scratch) => Effect.sync(() => scratch.close())
+      ))
   })

@@ -4,7 +4,7 @@ import * as Projection from "../projection/Projection.js"
 import { evolve, PRIORITY_RANK, type TaskState } from "./decide.js"
 import { decodeData } from "../shared/EventData.js"
 import { decodeRowSync, JsonStrings } from "../shared/ViewRow.js"
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { TASK_EVENTS, TaskEnded } from "./events.js"
 
 /** A row of `scheduler_tasks`, read into the task it holds (the lists are JSON, the source two columns). */
@@ -141,11 +141,12 @@ export const schedulerProjection = Projection.make({
     }
   ],
   handles: [...TASK_EVENTS],
-  apply: (event: StoredEvent, db) => {
-    // every task event names its task by id
-    const { id } = decodeData(TaskEnded, event)
-    const row = db.get<TaskRow>("SELECT * FROM scheduler_tasks WHERE id = ?", [id])
-    const next = evolve(row === undefined ? undefined : fromRow(row), event)
-    if (next !== undefined) write(db, next)
-  }
+  apply: (event: StoredEvent, db) =>
+    Effect.gen(function*() {
+      // every task event names its task by id
+      const { id } = decodeData(TaskEnded, event)
+      const row = yield* db.get<TaskRow>("SELECT * FROM scheduler_tasks WHERE id = ?", [id])
+      const next = evolve(row === undefined ? undefined : fromRow(row), event)
+      if (next !== undefined) yield* write(db, next)
+  })
 })

@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import { Chain } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
@@ -42,49 +43,50 @@ export const seedsProjection = Projection.make({
     }
   ],
   handles: [SEED_CREATED, SEED_IMPORTED, EVALUATION_COMPLETE],
-  apply: (event, db) => {
-    switch (event.type) {
-      case SEED_CREATED: {
-        const d = decodeData(SeedCreated, event)
-        db.run(
-          `INSERT INTO seeds (id, seq, format, goal, constraints, acceptance_criteria, ontology, content, sha256, generation, parent_id, created_at, updated_at)
-           VALUES (?, ?, 'json', ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?)`,
-          [
-            d.seed_id,
-            event.seq,
-            d.goal,
-            JSON.stringify(d.constraints),
-            JSON.stringify(d.acceptance_criteria),
-            // canonical, as recorded: the decoded object's keys come in the Schema's order
-            d.ontology === null ? null : Chain.canonicalJson(d.ontology),
-            d.generation,
-            d.parent_seed_id,
-            event.at,
-            event.at
-          ]
-        )
-        return
+  apply: (event, db) =>
+    Effect.gen(function*() {
+      switch (event.type) {
+        case SEED_CREATED: {
+          const d = decodeData(SeedCreated, event)
+          yield* db.run(
+            `INSERT INTO seeds (id, seq, format, goal, constraints, acceptance_criteria, ontology, content, sha256, generation, parent_id, created_at, updated_at)
+             VALUES (?, ?, 'json', ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?)`,
+            [
+              d.seed_id,
+              event.seq,
+              d.goal,
+              JSON.stringify(d.constraints),
+              JSON.stringify(d.acceptance_criteria),
+              // canonical, as recorded: the decoded object's keys come in the Schema's order
+              d.ontology === null ? null : Chain.canonicalJson(d.ontology),
+              d.generation,
+              d.parent_seed_id,
+              event.at,
+              event.at
+            ]
+          )
+          return
+        }
+        case SEED_IMPORTED: {
+          // a changed file replaces the content; the seed keeps its place and creation time
+          const d = decodeData(SeedImported, event)
+          yield* db.run(
+            `INSERT INTO seeds (id, seq, format, goal, constraints, acceptance_criteria, ontology, content, sha256, generation, parent_id, created_at, updated_at)
+             VALUES (?, ?, 'markdown', ?, '[]', '[]', NULL, ?, ?, 0, NULL, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET goal = excluded.goal, content = excluded.content, sha256 = excluded.sha256,
+               updated_at = excluded.updated_at`,
+            [d.seed_id, event.seq, markdownTitle(d.content), d.content, d.sha256, event.at, event.at]
+          )
+          return
+        }
+        case EVALUATION_COMPLETE: {
+          const d = decodeData(EvaluationComplete, event)
+          yield* db.run(
+            `UPDATE seeds SET score = ?, passed = ?, evaluated_at = ?, evaluations = evaluations + 1, updated_at = ? WHERE id = ?`,
+            [d.score, d.passed ? 1 : 0, event.at, event.at, d.seed_id]
+          )
+          return
+        }
       }
-      case SEED_IMPORTED: {
-        // a changed file replaces the content; the seed keeps its place and creation time
-        const d = decodeData(SeedImported, event)
-        db.run(
-          `INSERT INTO seeds (id, seq, format, goal, constraints, acceptance_criteria, ontology, content, sha256, generation, parent_id, created_at, updated_at)
-           VALUES (?, ?, 'markdown', ?, '[]', '[]', NULL, ?, ?, 0, NULL, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET goal = excluded.goal, content = excluded.content, sha256 = excluded.sha256,
-             updated_at = excluded.updated_at`,
-          [d.seed_id, event.seq, markdownTitle(d.content), d.content, d.sha256, event.at, event.at]
-        )
-        return
-      }
-      case EVALUATION_COMPLETE: {
-        const d = decodeData(EvaluationComplete, event)
-        db.run(
-          `UPDATE seeds SET score = ?, passed = ?, evaluated_at = ?, evaluations = evaluations + 1, updated_at = ? WHERE id = ?`,
-          [d.score, d.passed ? 1 : 0, event.at, event.at, d.seed_id]
-        )
-        return
-      }
-    }
-  }
+  })
 })

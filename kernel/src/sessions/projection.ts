@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
 import {
@@ -48,60 +49,61 @@ export const sessionsProjection = Projection.make({
     }
   ],
   handles: [SESSION_STARTED, MESSAGE_RECEIVED, AGENT_RESPONDED, SESSION_DELETED],
-  apply: (event, db) => {
-    switch (event.type) {
-      case SESSION_STARTED: {
-        const d = decodeData(SessionStarted, event)
-        db.run(
-          `INSERT INTO sessions (id, user_id, message_count, active_seed_id, active_persona_id, metadata, created_at, updated_at, last_seq)
-           VALUES (?, ?, 0, NULL, ?, ?, ?, ?, ?)`,
-          [d.session_id, d.user_id, d.persona_id, JSON.stringify(d.metadata), event.at, event.at, event.seq]
-        )
-        return
+  apply: (event, db) =>
+    Effect.gen(function*() {
+      switch (event.type) {
+        case SESSION_STARTED: {
+          const d = decodeData(SessionStarted, event)
+          yield* db.run(
+            `INSERT INTO sessions (id, user_id, message_count, active_seed_id, active_persona_id, metadata, created_at, updated_at, last_seq)
+             VALUES (?, ?, 0, NULL, ?, ?, ?, ?, ?)`,
+            [d.session_id, d.user_id, d.persona_id, JSON.stringify(d.metadata), event.at, event.at, event.seq]
+          )
+          return
+        }
+        case MESSAGE_RECEIVED: {
+          const d = decodeData(MessageReceived, event)
+          yield* db.run(
+            `INSERT INTO session_messages (seq, session_id, message_id, role, content, seed_id, phase_reached, evaluation_passed, at)
+             VALUES (?, ?, ?, 'user', ?, NULL, NULL, NULL, ?)`,
+            [event.seq, d.session_id, d.message_id, d.content, event.at]
+          )
+          yield* db.run(
+            `UPDATE sessions SET message_count = message_count + 1, active_persona_id = coalesce(?, active_persona_id),
+               updated_at = ?, last_seq = ? WHERE id = ?`,
+            [d.persona_id ?? null, event.at, event.seq, d.session_id]
+          )
+          return
+        }
+        case AGENT_RESPONDED: {
+          const d = decodeData(AgentResponded, event)
+          yield* db.run(
+            `INSERT INTO session_messages (seq, session_id, message_id, role, content, seed_id, phase_reached, evaluation_passed, at)
+             VALUES (?, ?, ?, 'agent', ?, ?, ?, ?, ?)`,
+            [
+              event.seq,
+              d.session_id,
+              d.message_id,
+              d.content,
+              d.seed_id,
+              d.phase_reached,
+              d.evaluation_passed === null ? null : d.evaluation_passed ? 1 : 0,
+              event.at
+            ]
+          )
+          yield* db.run(
+            `UPDATE sessions SET message_count = message_count + 1, active_seed_id = coalesce(?, active_seed_id),
+               updated_at = ?, last_seq = ? WHERE id = ?`,
+            [d.seed_id, event.at, event.seq, d.session_id]
+          )
+          return
+        }
+        case SESSION_DELETED: {
+          const d = decodeData(SessionDeleted, event)
+          yield* db.run("DELETE FROM session_messages WHERE session_id = ?", [d.session_id])
+          yield* db.run("DELETE FROM sessions WHERE id = ?", [d.session_id])
+          return
+        }
       }
-      case MESSAGE_RECEIVED: {
-        const d = decodeData(MessageReceived, event)
-        db.run(
-          `INSERT INTO session_messages (seq, session_id, message_id, role, content, seed_id, phase_reached, evaluation_passed, at)
-           VALUES (?, ?, ?, 'user', ?, NULL, NULL, NULL, ?)`,
-          [event.seq, d.session_id, d.message_id, d.content, event.at]
-        )
-        db.run(
-          `UPDATE sessions SET message_count = message_count + 1, active_persona_id = coalesce(?, active_persona_id),
-             updated_at = ?, last_seq = ? WHERE id = ?`,
-          [d.persona_id ?? null, event.at, event.seq, d.session_id]
-        )
-        return
-      }
-      case AGENT_RESPONDED: {
-        const d = decodeData(AgentResponded, event)
-        db.run(
-          `INSERT INTO session_messages (seq, session_id, message_id, role, content, seed_id, phase_reached, evaluation_passed, at)
-           VALUES (?, ?, ?, 'agent', ?, ?, ?, ?, ?)`,
-          [
-            event.seq,
-            d.session_id,
-            d.message_id,
-            d.content,
-            d.seed_id,
-            d.phase_reached,
-            d.evaluation_passed === null ? null : d.evaluation_passed ? 1 : 0,
-            event.at
-          ]
-        )
-        db.run(
-          `UPDATE sessions SET message_count = message_count + 1, active_seed_id = coalesce(?, active_seed_id),
-             updated_at = ?, last_seq = ? WHERE id = ?`,
-          [d.seed_id, event.at, event.seq, d.session_id]
-        )
-        return
-      }
-      case SESSION_DELETED: {
-        const d = decodeData(SessionDeleted, event)
-        db.run("DELETE FROM session_messages WHERE session_id = ?", [d.session_id])
-        db.run("DELETE FROM sessions WHERE id = ?", [d.session_id])
-        return
-      }
-    }
-  }
+  })
 })

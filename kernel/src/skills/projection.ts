@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
 import { SKILL_CREATED, SKILL_DELETED, SkillCreated, SkillDeleted } from "./events.js"
@@ -19,19 +20,20 @@ export const skillsProjection = Projection.make({
     }
   ],
   handles: [SKILL_CREATED, SKILL_DELETED],
-  apply: (event, db) => {
-    if (event.type === SKILL_CREATED) {
-      const d = decodeData(SkillCreated, event)
-      db.run("INSERT INTO skills (name, description, content, seq, created_at) VALUES (?, ?, ?, ?, ?)", [
-        d.name,
-        d.description,
-        d.content,
-        event.seq,
-        event.at
-      ])
-    } else {
-      const d = decodeData(SkillDeleted, event)
-      db.run("DELETE FROM skills WHERE name = ?", [d.name])
-    }
-  }
+  apply: (event, db) =>
+    Effect.gen(function*() {
+      if (event.type === SKILL_CREATED) {
+        const d = decodeData(SkillCreated, event)
+        yield* db.run("INSERT INTO skills (name, description, content, seq, created_at) VALUES (?, ?, ?, ?, ?)", [
+          d.name,
+          d.description,
+          d.content,
+          event.seq,
+          event.at
+        ])
+      } else {
+        const d = decodeData(SkillDeleted, event)
+        yield* db.run("DELETE FROM skills WHERE name = ?", [d.name])
+      }
+  })
 })

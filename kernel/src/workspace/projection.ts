@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import type { StoredEvent, ViewDb } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
@@ -49,23 +50,24 @@ export const workspaceProjection = Projection.make({
     }
   ],
   handles: [WORKSPACE_FILE_WRITTEN, WORKSPACE_FILE_RESTORED, WORKSPACE_RECONCILED],
-  apply: (event, db) => {
-    let commit: string
-    if (event.type === WORKSPACE_RECONCILED) {
-      const d = decodeData(WorkspaceReconciled, event)
-      commit = d.commit
-      for (const file of d.written) upsert(db, event, file, commit)
-      for (const path of d.deleted) db.run("DELETE FROM workspace_files WHERE path = ?", [path])
-    } else {
-      // written and restored carry the same file fields and commit
-      const d = decodeData(WorkspaceFileWritten, event)
-      commit = d.commit
-      upsert(db, event, d, commit)
-    }
-    db.run(
-      `INSERT INTO workspace_head (id, commit_oid, seq, at) VALUES (1, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET commit_oid = excluded.commit_oid, seq = excluded.seq, at = excluded.at`,
-      [commit, event.seq, event.at]
-    )
-  }
+  apply: (event, db) =>
+    Effect.gen(function*() {
+      let commit: string
+      if (event.type === WORKSPACE_RECONCILED) {
+        const d = decodeData(WorkspaceReconciled, event)
+        commit = d.commit
+        for (const file of d.written) yield* upsert(db, event, file, commit)
+        for (const path of d.deleted) yield* db.run("DELETE FROM workspace_files WHERE path = ?", [path])
+      } else {
+        // written and restored carry the same file fields and commit
+        const d = decodeData(WorkspaceFileWritten, event)
+        commit = d.commit
+        yield* upsert(db, event, d, commit)
+      }
+      yield* db.run(
+        `INSERT INTO workspace_head (id, commit_oid, seq, at) VALUES (1, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET commit_oid = excluded.commit_oid, seq = excluded.seq, at = excluded.at`,
+        [commit, event.seq, event.at]
+      )
+  })
 })
