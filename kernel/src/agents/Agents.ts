@@ -49,10 +49,10 @@ export class Agents extends Context.Tag("@annal/kernel/Agents")<
             Effect.flatMap((row) => (row === undefined ? Effect.fail(new EntityNotFound({ what: "agent", id })) : Effect.succeed(row)))
           ),
         counts: query("agent counters", (sql) => sql<AgentCounts>`
-          SELECT coalesce(sum(status IN ('Starting', 'Running', 'Idle')), 0) AS active_count,
+          SELECT coalesce(sum(CASE WHEN status IN ('Starting', 'Running', 'Idle') THEN 1 ELSE 0 END), 0) AS active_count,
                  count(*) AS total_forked,
-                 coalesce(sum(status = 'Stopped' AND stop_reason = 'completed'), 0) AS total_completed,
-                 coalesce(sum(status = 'Failed'), 0) AS total_failed
+                 coalesce(sum(CASE WHEN status = 'Stopped' AND stop_reason = 'completed' THEN 1 ELSE 0 END), 0) AS total_completed,
+                 coalesce(sum(CASE WHEN status = 'Failed' THEN 1 ELSE 0 END), 0) AS total_failed
           FROM agents`).pipe(
           Effect.map((rows) => rows[0] ?? { active_count: 0, total_forked: 0, total_completed: 0, total_failed: 0 }),
           Effect.provide(services)
