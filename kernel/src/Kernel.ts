@@ -57,6 +57,7 @@ import { sessionsProjection } from "./sessions/projection.js"
 import { skillsProjection } from "./skills/projection.js"
 import { Skills } from "./skills/Skills.js"
 import * as Startup from "./Startup.js"
+import { ToolOffer } from "./tools/ToolOffer.js"
 import { ToolRegistry } from "./tools/ToolRegistry.js"
 
 /** Every projection of every bounded context; `annal rebuild` replays exactly these. */
@@ -106,6 +107,8 @@ export interface KernelOptions {
   readonly languageModel?: Layer.Layer<LanguageModel, never, Configuration> | undefined
   /** How a call that passed the gate is carried out; default the tool runs (`ToolExecution.live`), a replay takes the record's outcome. */
   readonly toolExecution?: Layer.Layer<ToolExecution, never, EventStore> | undefined
+  /** The tools an agent is offered; default the registry's as it starts (`ToolOffer.live`), a replay the recorded agent's. */
+  readonly toolOffer?: Layer.Layer<ToolOffer, never, ToolRegistry> | undefined
   /** What the evaluation reads of the workspace; default the files (`WorkspaceCheck.live`), a replay the record's `workspace_checked`. */
   readonly workspaceCheck?: Layer.Layer<WorkspaceCheck, never, Workspace> | undefined
   /** Where ids come from; default UUID v7 with the process's randomness (`IdGenerator.layer`). */
@@ -158,8 +161,8 @@ export const layer = (options: KernelOptions) => {
     ToolGate.layer.pipe(Layer.provide(options.toolExecution ?? ToolExecution.live)),
     Programs.layer
   ).pipe(Layer.provideMerge(tier3))
-  // tier 5: the supervisor, over the gate and the model
-  const tier5 = Supervisor.layer.pipe(Layer.provideMerge(tier4))
+  // tier 5: the supervisor, over the gate, the model and the tools agents are offered
+  const tier5 = Supervisor.layer.pipe(Layer.provide(options.toolOffer ?? ToolOffer.live), Layer.provideMerge(tier4))
   // tier 6: the scheduler, whose default runner is the supervisor (so it comes after the gate)
   const tier6 = Scheduler.layer.pipe(Layer.provide(options.taskRunner ?? agentTaskRunner), Layer.provideMerge(tier5))
   // tier 7: cron, which submits to the scheduler

@@ -2,14 +2,16 @@
  * Replaying recorded chat runs: the orchestrator, agents and gate run again in a scratch kernel
  * with every model answer and tool result from the record, and the events come out identical —
  * a run with tool calls (their own events too), an approval, a denial and an evolution; a run split into an agent
- * group — while the live log gains nothing and the model is not asked. A tool result edited in
- * the log file comes out different, at that event.
+ * group; a run whose agent calls a tool the scratch kernel does not have (as a program's is) —
+ * while the live log gains nothing and the model is not asked. A tool result edited in the log
+ * file comes out different, at that event. A run recorded before agents' offers were still
+ * replays, with the built-ins.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Approvals, Configuration, EVALUATE_PROMPT, EVOLVE_PROMPT, INTERVIEW_PROMPT, Orchestrator, Replay, SEED_PROMPT, Workspace } from "@annal/kernel"
+import { Approvals, Configuration, EVALUATE_PROMPT, EVOLVE_PROMPT, INTERVIEW_PROMPT, Orchestrator, publicView, Replay, SEED_PROMPT, Tool, ToolRegistry, Workspace } from "@annal/kernel"
 import { EventStore, type StoredEvent } from "@annal/store"
 import { SqlClient } from "@effect/sql"
-import { Effect, type Layer } from "effect"
+import { Effect, Either, type Layer, Schema } from "effect"
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -106,9 +108,13 @@ describe("replaying a chat run", () => {
           expect(same).toMatchObject({ result: "identical", run_id: started.run_id, unanswered: [] })
           expect((same as { events: number }).events).toBeGreaterThan(30)
 
+          // recorded before agents' offers were: no tools on agent_started, and still identical (the built-ins are offered, off the record)
+          const sql = yield* SqlClient.SqlClient
+          yield* sql`UPDATE events SET data = json_remove(data, '$.tools') WHERE type = 'agent_started'`
+          expect(yield* replay(fake, started.run_id, scratch)).toMatchObject({ result: "identical", unanswered: [] })
+
           // an attacker edits what the file gave the model, in the log file itself
           const completed = log.find((e) => e.type === "tool_call_completed")!
-          const sql = yield* SqlClient.SqlClient
           yield* sql`UPDATE events SET data = json_set(data, '$.output', 'first note\n') WHERE seq = ${completed.seq}`
           const edited = yield* replay(fake, started.run_id, scratch)
           expect(edited).toMatchObject({
@@ -171,6 +177,65 @@ describe("replaying a chat run", () => {
           const scratch = join(dir, "scratch")
           yield* Effect.sync(() => mkdirSync(scratch))
           expect(yield* replay(fake, runId, scratch)).toMatchObject({ result: "identical", unanswered: [] })
+        })
+    ), 60_000)
+
+  it.live("a run whose agent calls a tool the replay does not load (a program's) replays identical from its recorded offer and the gate's reading of each call; an edited output does not", () =>
+    withFake(
+      [
+        clear,
+        json({ goal: "Count the words of the notes", constraints: [], acceptance_criteria: ["it says how many words"], ontology: null }),
+        // first without its argument (refused at the gate), then with it (a person approves: it is consequential)
+        { toolCalls: [{ name: "notes__words", arguments: {}, id: "call_bad" }] },
+        { toolCalls: [{ name: "notes__words", arguments: { path: "notes.txt" }, id: "call_words" }] },
+        { text: "Four words." },
+        json({ score: 1, passed: true, summary: "counted" })
+      ],
+      (fake, dir) =>
+        Effect.gen(function*() {
+          // a tool only the live kernel has, as a program's is: a path argument, consequential, its own resource and time limit
+          const words = Either.getOrThrow(Tool.make({
+            name: "notes__words",
+            description: "Words of a note",
+            args: Schema.Struct({ path: Schema.String }),
+            access: (args) => ({ paths: [args.path] }),
+            consequential: () => true,
+            resource: (args) => `wc -w ${args.path}`,
+            timeoutSecs: Effect.succeed(7),
+            run: () => Effect.succeed({ text: "4 notes.txt" })
+          }))
+          yield* (yield* ToolRegistry).register(words)
+          const approvals = yield* Approvals
+          const started = yield* (yield* Orchestrator).start({ content: "How many words are in the notes?" }, user)
+          const pending = yield* eventually(approvals.list({ status: "pending" }), (list) => list.length === 1, 15_000)
+          expect(pending[0]!.resource).toBe("wc -w notes.txt")
+          yield* approvals.approve(pending[0]!.id, { actor: "user:bob" })
+          expect(yield* started.reply).toMatchObject({ reply: "Four words.", phase: "evaluate" })
+
+          const log = yield* logOf
+          // the agent's offer is on the record, as its requests listed it, and no live stream shows it
+          const agentStarted = log.find((e) => e.type === "agent_started")!
+          const offered = agentStarted.data.tools as Array<{ name: string }>
+          expect(offered.find((t) => t.name === "notes__words")).toEqual({ name: "notes__words", description: "Words of a note", parameters: words.parameters })
+          expect(offered.map((t) => t.name)).toEqual(fake.requests[2]!.tools.map((t: any) => t.function.name))
+          expect(publicView(agentStarted)).not.toHaveProperty("tools")
+          expect(log.find((e) => e.type === "tool_call_denied")!.data).toMatchObject({ stage: "arguments", tool: "notes__words" })
+          expect(log.find((e) => e.type === "tool_call_started")!.data).toMatchObject({ tool: "notes__words", timeout_secs: 7 })
+
+          const scratch = join(dir, "scratch")
+          yield* Effect.sync(() => mkdirSync(scratch))
+          expect(yield* replay(fake, started.run_id, scratch)).toMatchObject({ result: "identical", unanswered: [] })
+
+          // what the tool gave the model, edited in the log file
+          const completed = log.find((e) => e.type === "tool_call_completed")!
+          const sql = yield* SqlClient.SqlClient
+          yield* sql`UPDATE events SET data = json_set(data, '$.output', '9 notes.txt') WHERE seq = ${completed.seq}`
+          expect(yield* replay(fake, started.run_id, scratch)).toMatchObject({
+            result: "different",
+            seq: completed.seq,
+            expected: { type: "tool_call_completed", data: { output: "9 notes.txt", sha256: completed.data.sha256 } },
+            actual: { type: "tool_call_completed", data: { output: "9 notes.txt", tool: "notes__words" } }
+          })
         })
     ), 60_000)
 })

@@ -1,5 +1,6 @@
 /**
- * An agent's tool-calling loop: send the messages and the registry's tool specs to the model,
+ * An agent's tool-calling loop: send the messages and the tools it is offered (`ToolOffer`, on
+ * the record in its `agent_started`) to the model,
  * put its answer on the record, charge the usage it reports, pass every tool call it makes
  * through the ToolGate and answer it with the result (a refusal is a tool error the model sees),
  * until it answers without tool calls or runs out of steps.
@@ -13,7 +14,7 @@ import { Permissions } from "../permissions/Permissions.js"
 import { type CommandContext, draft } from "../shared/Command.js"
 import { beforeEgress } from "../shared/Egress.js"
 import type { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
-import { ToolRegistry } from "../tools/ToolRegistry.js"
+import { ToolOffer } from "../tools/ToolOffer.js"
 import { AGENT_OUTPUT, AGENT_STARTED, type AgentOutput, type AgentStarted, type StopReason } from "./events.js"
 
 /** Steps (model calls) an agent gets when the caller names no limit. */
@@ -77,7 +78,7 @@ export const makeAgentLoop = (
     const store = yield* EventStore
     const model = yield* LanguageModel
     const gate = yield* ToolGate
-    const registry = yield* ToolRegistry
+    const offer = yield* ToolOffer
     const permissions = yield* Permissions
 
     /** The loop of one agent; the stream holds its agent_created when it begins. */
@@ -86,7 +87,9 @@ export const makeAgentLoop = (
         const append = (drafts: ReadonlyArray<EventDraft>) => progress(agentId, drafts, context)
         const emit = (event: AgentLoopEvent) => (input.onEvent === undefined ? Effect.void : input.onEvent(event))
 
-        yield* append([draft<AgentStarted>(AGENT_STARTED, { agent_id: agentId })])
+        // the tools it is offered are fixed as it starts, and on the record
+        const offered = yield* offer.offered({ id: agentId, name: input.name })
+        yield* append([draft<AgentStarted>(AGENT_STARTED, { agent_id: agentId, ...(offered.onRecord ? { tools: offered.tools } : {}) })])
         // the supervisor, not the agent, grants an agent its permissions
         yield* permissions.ensureDefaults(agentId, { ...context, actor: SUPERVISOR_ACTOR })
 
@@ -95,9 +98,8 @@ export const makeAgentLoop = (
         const usage = { prompt_tokens: 0, completion_tokens: 0 }
         let text = ""
         for (let step = 1; step <= maxSteps; step++) {
-          const tools = yield* registry.specs
           yield* beforeEgress(store)
-          const request = { messages: [...messages], tools }
+          const request = { messages: [...messages], tools: offered.tools }
           const completion = yield* collect(
             model.stream(request).pipe(
               Stream.tap((chunk) =>

@@ -23,8 +23,21 @@ export const AgentCreated = Schema.Struct({
 })
 export type AgentCreated = typeof AgentCreated.Type
 
-/** Its loop began (permissions granted, first model call next). */
-export const AgentStarted = Schema.Struct({ agent_id: Schema.String })
+/** A tool as offered to the model: exactly what goes in a model request's `tools`. */
+export const OfferedTool = Schema.Struct({
+  name: Schema.String,
+  description: Schema.String,
+  parameters: Schema.Record({ key: Schema.String, value: Schema.Unknown })
+})
+export type OfferedTool = typeof OfferedTool.Type
+
+/**
+ * Its loop began (permissions granted, first model call next). `tools`: the tools it is offered
+ * for its whole loop — built-ins, programs' and MCP servers' tools — as its model requests list
+ * them, so a replay offers the same (absent in events recorded before offers were; never on a
+ * live stream).
+ */
+export const AgentStarted = Schema.Struct({ agent_id: Schema.String, tools: Schema.optional(Schema.Array(OfferedTool)) })
 export type AgentStarted = typeof AgentStarted.Type
 
 /**

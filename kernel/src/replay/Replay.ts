@@ -13,6 +13,9 @@
  * - The gate's execution (`replayingTools`) gives a call the outcome recorded for the same tool,
  *   call id and arguments: `tool_call_completed`'s `output`, or `tool_call_failed`'s reason; the
  *   events the tool appended of its own are appended again as recorded.
+ * - The tools (`offers.ts`): each agent is offered what the recorded agent was offered; a tool
+ *   the scratch kernel does not have (a program's, an MCP server's) is registered as the record
+ *   shows it — its spec, and what the gate read of each of its calls.
  * - The evaluation's look for the files its criteria name (`WorkspaceCheck`) answers what the
  *   run's `workspace_checked` recorded.
  * - A person's decision on an approval is taken from the record: each approval the replay asks
@@ -45,6 +48,7 @@ import {
 } from "../orchestrator/events.js"
 import { WorkspaceCheck } from "../orchestrator/WorkspaceCheck.js"
 import { type Comparison, compareRuns } from "./compare.js"
+import { registerRecordedTools, replayingOffer } from "./offers.js"
 import { ToolFailed, type ToolOutput } from "../tools/Tool.js"
 
 /** The run cannot be replayed (unknown, not ended, resumed after a restart); the message says why. */
@@ -285,6 +289,7 @@ export const replayRun = (runId: string, options: ReplayOptions = {}): Effect.Ef
       dataDir: dir,
       languageModel: Layer.succeed(LanguageModel, replayingModel(run.events, unanswered)),
       toolExecution: tools,
+      toolOffer: replayingOffer(run.events),
       workspaceCheck: replayingCheck(run.events, unanswered),
       viewSnapshotEvery: 0,
       resourceSampleIntervalSecs: 3600
@@ -292,6 +297,7 @@ export const replayRun = (runId: string, options: ReplayOptions = {}): Effect.Ef
     const replayed = yield* Effect.gen(function*() {
       const scratch = yield* EventStore
       const seeded = (yield* scratch.head).seq
+      yield* registerRecordedTools(source, run.events, unanswered)
       const approver = yield* Effect.fork(decideAsRecorded(scratch, resolutions, seeded))
       // a failed run is events too: they are compared like any
       yield* (yield* Orchestrator).rerun(run.started, { actor: run.first.actor, meta: run.first.meta }).pipe(
