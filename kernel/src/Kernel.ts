@@ -34,6 +34,7 @@ import { LanguageModel } from "./llm/LanguageModel.js"
 import * as Transparency from "./log/TransparencyLog.js"
 import { Memory } from "./memory/Memory.js"
 import { Orchestrator } from "./orchestrator/Orchestrator.js"
+import { SkillOffer } from "./orchestrator/SkillOffer.js"
 import { WorkspaceCheck } from "./orchestrator/WorkspaceCheck.js"
 import { memoryProjection } from "./memory/projection.js"
 import { chatRunsProjection } from "./orchestrator/projection.js"
@@ -111,6 +112,8 @@ export interface KernelOptions {
   readonly toolOffer?: Layer.Layer<ToolOffer, never, ToolRegistry> | undefined
   /** What the evaluation reads of the workspace; default the files (`WorkspaceCheck.live`), a replay the record's `workspace_checked`. */
   readonly workspaceCheck?: Layer.Layer<WorkspaceCheck, never, Workspace> | undefined
+  /** Which programs' skills an agent is briefed with; default the programs offered now (`SkillOffer.live`), a replay the record's `skills_offered`. */
+  readonly skillOffer?: Layer.Layer<SkillOffer, never, Programs> | undefined
   /** Where ids come from; default UUID v7 with the process's randomness (`IdGenerator.layer`). */
   readonly ids?: Layer.Layer<IdGenerator> | undefined
   /** The log's checkpoints: witness directory, signing key, accepting a refused log. */
@@ -168,7 +171,10 @@ export const layer = (options: KernelOptions) => {
   // tier 7: cron, which submits to the scheduler
   const tier7 = Cron.layer.pipe(Layer.provideMerge(tier6))
   // tier 8: the orchestrator (chat), over the supervisor, seeds, sessions, personas and memory
-  const tier8 = Orchestrator.layer.pipe(Layer.provide(options.workspaceCheck ?? WorkspaceCheck.live), Layer.provideMerge(tier7))
+  const tier8 = Orchestrator.layer.pipe(
+    Layer.provide(Layer.merge(options.workspaceCheck ?? WorkspaceCheck.live, options.skillOffer ?? SkillOffer.live)),
+    Layer.provideMerge(tier7)
+  )
   // then the start-up sequence, over every service: each context's repair after a stop, in order
   const started = Startup.layer.pipe(Layer.provideMerge(tier8))
   // the sampler measures every resources.sample_interval_secs and keeps resources.history_size

@@ -17,6 +17,7 @@ export const CHAT_RUN_RESUMED = "chat_run_resumed"
 export const CHAT_RUN_COMPLETED = "chat_run_completed"
 export const CHAT_RUN_FAILED = "chat_run_failed"
 export const WORKSPACE_CHECKED = "workspace_checked"
+export const SKILLS_OFFERED = "skills_offered"
 
 export const ORCHESTRATOR_EVENTS = [CHAT_RUN_STARTED, PHASE_STARTED, PHASE_COMPLETED, CHAT_RUN_RESUMED, CHAT_RUN_COMPLETED, CHAT_RUN_FAILED] as const
 
@@ -118,5 +119,18 @@ export const WorkspaceChecked = Schema.Struct({
   missing: Schema.Array(Schema.String)
 })
 export type WorkspaceChecked = typeof WorkspaceChecked.Type
+
+/**
+ * The agent of the seed of `generation` was briefed with the skills of these programs (in the
+ * order its instructions list them; their texts are the programs view's): which programs were
+ * in place and relevant is read outside the log, so it is recorded before the agent is briefed,
+ * and a replay reads the same. Appended only when there is at least one.
+ */
+export const SkillsOffered = Schema.Struct({
+  run_id: Schema.String,
+  generation: Schema.Int,
+  programs: Schema.Array(Schema.String)
+})
+export type SkillsOffered = typeof SkillsOffered.Type
 
 export const chatRunStream = (runId: string) => `chat-run-${runId}`

@@ -10,7 +10,7 @@ import { Configuration } from "../config/Configuration.js"
 import type { Structured } from "../llm/StructuredOutput.js"
 import { Memory } from "../memory/Memory.js"
 import { Personas } from "../personas/Personas.js"
-import { Programs, withSkills } from "../programs/Programs.js"
+import { withSkills } from "../programs/Programs.js"
 import { Seeds } from "../seeds/Seeds.js"
 import { FORMATS } from "./answers.js"
 import type { ChatError, ChatReply } from "./chat.js"
@@ -38,9 +38,10 @@ import {
   SEED_PROMPT,
   WORK_INTERVIEW_PROMPT
 } from "./prompts.js"
-import { WORKSPACE_CHECKED, type WorkspaceChecked } from "./events.js"
+import { SKILLS_OFFERED, type SkillsOffered, WORKSPACE_CHECKED, type WorkspaceChecked } from "./events.js"
 import { draft } from "../shared/Command.js"
 import { answerDetail, type RunContext, type RunSteps } from "./runSteps.js"
+import { SkillOffer } from "./SkillOffer.js"
 import { WorkspaceCheck } from "./WorkspaceCheck.js"
 
 type Work = { readonly [T in Working["_tag"]]: (state: Extract<Working, { _tag: T }>) => Effect.Effect<Outcomes[T], ChatError> }
@@ -52,7 +53,7 @@ export const makePhases = (steps: RunSteps, execution: Effect.Effect.Success<Ret
     const seeds = yield* Seeds
     const personas = yield* Personas
     const memory = yield* Memory
-    const programs = yield* Programs
+    const skillOffer = yield* SkillOffer
     const check = yield* WorkspaceCheck
     const { ask, phase } = steps
 
@@ -120,7 +121,11 @@ export const makePhases = (steps: RunSteps, execution: Effect.Effect.Success<Ret
             Effect.map((r) => r.entries.map((e) => e.content)),
             Effect.catchAll(() => Effect.succeed([] as Array<string>))
           )
-          const skills = yield* Effect.orElseSucceed(programs.skillsFor(seed.spec.goal), () => [])
+          const skills = yield* skillOffer.skillsFor(run.runId, seed.generation, seed.spec.goal)
+          // which programs' skills the agent gets is on the record before it is briefed
+          if (skills.length > 0) {
+            yield* steps.record(run, [draft<SkillsOffered>(SKILLS_OFFERED, { run_id: run.runId, generation: seed.generation, programs: skills.map((s) => s.program) })])
+          }
           return { _tag: "Prepared", brief: { systemPrompt: withSkills(systemPrompt, skills), memories } }
         }),
       Execute: ({ brief, seed }) =>

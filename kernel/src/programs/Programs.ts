@@ -72,6 +72,13 @@ export interface OfferedSkill {
   readonly content: string
 }
 
+/** A program's skill as an agent's instructions get it. */
+export const offeredSkillOf = (program: Pick<ProgramRecord, "name" | "description">, skill: ProgramSkill): OfferedSkill => ({
+  program: program.name,
+  description: `${program.description} ${skill.description}`,
+  content: skill.content
+})
+
 /** The agent's system prompt with the skills of the programs offered for its goal after it. */
 export const withSkills = (systemPrompt: string | undefined, skills: ReadonlyArray<OfferedSkill>): string | undefined =>
   skills.length === 0
@@ -208,7 +215,7 @@ export class Programs extends Context.Tag("@annal/kernel/Programs")<
           const registered = new Set(specs.map((s) => s.name))
           const candidates = (yield* rows()).flatMap((p) =>
             p.enabled && p.skill !== null && existsSync(p.path) && p.requires_tools.every((t) => registered.has(t))
-              ? [{ program: p.name, description: `${p.description} ${p.skill.description}`, keywords: p.skill.keywords, content: p.skill.content }]
+              ? [{ ...offeredSkillOf(p, p.skill), keywords: p.skill.keywords }]
               : []
           )
           return relevantSkills(goal, candidates).map((c): OfferedSkill => ({ program: c.program, description: c.description, content: c.content }))

@@ -17,7 +17,8 @@
  *   the scratch kernel does not have (a program's, an MCP server's) is registered as the record
  *   shows it — its spec, and what the gate read of each of its calls.
  * - The evaluation's look for the files its criteria name (`WorkspaceCheck`) answers what the
- *   run's `workspace_checked` recorded.
+ *   run's `workspace_checked` recorded; the programs whose skills an agent is briefed with
+ *   (`SkillOffer`), what its `skills_offered` recorded.
  * - A person's decision on an approval is taken from the record: each approval the replay asks
  *   for is resolved as the run's approval at the same place was, by the same actor.
  */
@@ -43,10 +44,14 @@ import {
   CHAT_RUN_STARTED,
   ChatRunStarted,
   chatRunStream,
+  SKILLS_OFFERED,
+  SkillsOffered,
   WORKSPACE_CHECKED,
   WorkspaceChecked
 } from "../orchestrator/events.js"
+import { SkillOffer } from "../orchestrator/SkillOffer.js"
 import { WorkspaceCheck } from "../orchestrator/WorkspaceCheck.js"
+import { offeredSkillOf, Programs } from "../programs/Programs.js"
 import { type Comparison, compareRuns } from "./compare.js"
 import { registerRecordedTools, replayingOffer } from "./offers.js"
 import { ToolFailed, type ToolOutput } from "../tools/Tool.js"
@@ -124,6 +129,30 @@ const replayingCheck = (recorded: ReadonlyArray<StoredEvent>, unanswered: Array<
         return paths
       })
   })
+}
+
+/** The skills an agent is briefed with in a replay: the programs the run's `skills_offered` of that generation names, as the programs view has them. */
+const replayingSkills = (recorded: ReadonlyArray<StoredEvent>, unanswered: Array<string>) => {
+  const offered = recorded.filter((e) => e.type === SKILLS_OFFERED).map((e) => decode(SkillsOffered, e))
+  return Layer.effect(
+    SkillOffer,
+    Effect.map(Programs, (programs) =>
+      SkillOffer.of({
+        skillsFor: (_runId, generation) =>
+          Effect.suspend(() => {
+            const index = offered.findIndex((o) => o.generation === generation)
+            const names = index === -1 ? [] : offered.splice(index, 1)[0]!.programs
+            return Effect.map(
+              Effect.forEach(names, (name) =>
+                programs.get(name).pipe(
+                  Effect.map((p) => (p.skill === null ? [] : [offeredSkillOf(p, p.skill)])),
+                  Effect.orElse(() => Effect.sync(() => (unanswered.push(`the record offered the skill of program ${name}, which the log does not have`), [])))
+                )),
+              (skills) => skills.flat()
+            )
+          })
+      }))
+  )
 }
 
 /** A call's recorded outcome, and the events the tool appended of its own while it ran. */
@@ -291,6 +320,7 @@ export const replayRun = (runId: string, options: ReplayOptions = {}): Effect.Ef
       toolExecution: tools,
       toolOffer: replayingOffer(run.events),
       workspaceCheck: replayingCheck(run.events, unanswered),
+      skillOffer: replayingSkills(run.events, unanswered),
       viewSnapshotEvery: 0,
       resourceSampleIntervalSecs: 3600
     })
