@@ -1,55 +1,16 @@
 import { describe, expect, it } from "@effect/vitest"
-import { AgentGroups, Kernel, Personas, Rebuild, Seeds, Sessions, Skills } from "@annal/kernel"
+import { AgentGroups, Kernel, Rebuild, Seeds } from "@annal/kernel"
 import { EventStore } from "@annal/store"
 import { Effect } from "effect"
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { contextsRun as run } from "./fixtures/mixedRun.js"
 
 const MY_TABLES = ["agent_group_members", "agent_groups", "persona_active", "personas", "seeds", "session_messages", "sessions", "skills"]
 
 const kernel = (dir: string) =>
   Kernel.layer({ store: { filename: join(dir, "annal.db"), synchronous: "NORMAL" }, dataDir: dir, resourceSampleIntervalSecs: 60 })
-
-/** A realistic run of seeds, skills, personas, sessions and agent groups together. */
-const run = Effect.gen(function*() {
-  const seeds = yield* Seeds
-  const skills = yield* Skills
-  const personas = yield* Personas
-  const sessions = yield* Sessions
-  const groups = yield* AgentGroups
-  const user = { actor: "user:api" }
-  const agent = { actor: "agent:orchestrator" }
-
-  const reviewer = yield* personas.create(
-    { name: "Reviewer", role: "Code Reviewer", description: "thorough", system_prompt: "Review.", enabled: true, model: "gpt-4", personality_traits: ["careful"] },
-    user
-  )
-  yield* personas.update(reviewer.id, { personality_traits: ["careful", "kind"], enabled: true }, user)
-  yield* personas.activate(reviewer.id, user)
-  for (let i = 0; i < 6; i++) yield* skills.create({ name: `skill-${i}`, description: `skill ${i}`, content: `# Skill ${i}\n${"step\n".repeat(i)}` }, user)
-  yield* skills.delete("skill-2", user)
-  yield* skills.create({ name: "skill-2", description: "again", content: "recreated" }, user)
-  yield* skills.delete("skill-4", user)
-
-  for (let conversation = 0; conversation < 3; conversation++) {
-    const { session_id } = yield* sessions.recordUserMessage(undefined, { content: `Build thing ${conversation}`, user_id: `user-${conversation}`, persona_id: reviewer.id }, user)
-    let parent: string | null = null
-    for (let generation = 0; generation < 3; generation++) {
-      const seed: { id: string } = yield* seeds.create({ goal: `thing ${conversation} v${generation}`, constraints: ["tested"], parent_seed_id: parent }, agent)
-      yield* seeds.recordEvaluation(seed.id, { score: 0.3 * (generation + 1), passed: generation === 2 }, agent)
-      const group = yield* groups.create({ name: `build-${conversation}-${generation}`, agent_ids: ["a", "b"] }, agent)
-      yield* groups.memberCompleted(group.id, "a", { success: true, result: "ok" }, agent)
-      if (generation > 0) yield* groups.memberCompleted(group.id, "b", { success: generation === 2 }, agent)
-      yield* sessions.recordResponse(session_id, { content: `generation ${generation}`, seed_id: seed.id, phase_reached: "evaluate", evaluation_passed: generation === 2 }, agent)
-      parent = seed.id
-    }
-    yield* sessions.recordUserMessage(session_id, { content: "thanks" }, user)
-    if (conversation === 1) yield* sessions.delete(session_id, user)
-  }
-  const deleted = yield* personas.delete(reviewer.id, user)
-  expect(deleted.active_id).toBe("default")
-})
 
 describe("seeds, skills, personas, sessions and agent groups", () => {
   it.live("rebuilding from the log gives views identical to the live ones", () =>

@@ -1,5 +1,5 @@
 /** Applies events to a projection's tables in a scratch SQLite database, without a store: evolve, tested directly. */
-import type { Projection } from "@annal/kernel"
+import { Projection } from "@annal/kernel"
 import { openScratch, runNow, type SqlParams, type StoredEvent } from "@annal/store"
 
 export interface ScratchViews {
@@ -16,7 +16,7 @@ export interface ScratchViews {
 /** Scratch views of one projection, events stamped 2026-01-01T00:00:<seq>Z. */
 export const scratchViews = (projection: Projection.Projection): ScratchViews => {
   const scratch = openScratch()
-  for (const t of projection.tables) runNow(scratch.db.exec(t.ddl))
+  for (const t of projection.tables) runNow(scratch.db.exec(Projection.ddlOn(t, scratch.db.engine)))
   let seq = 0
   return {
     db: {

@@ -19,8 +19,8 @@ export type SqlParams = ReadonlyArray<unknown> | Readonly<Record<string, unknown
  * caller gets the error.
  */
 export interface ViewDb {
-  /** The engine's name, for the rare table only one engine has (SQLite's full-text index). */
-  readonly engine: "sqlite"
+  /** The engine's name, for the rare table only one engine has (memory's full-text index). */
+  readonly engine: "sqlite" | "postgres"
   /** Runs a statement; returns the number of changed rows. */
   readonly run: (sql: string, params?: SqlParams) => Effect.Effect<number>
   readonly get: <A = Record<string, unknown>>(sql: string, params?: SqlParams) => Effect.Effect<A | undefined>

@@ -5,9 +5,10 @@ import { decodeData } from "../shared/EventData.js"
 import { MEMORY_DELETED, MEMORY_STORED, MemoryDeleted, MemoryStored } from "./events.js"
 
 /**
- * Stored memories, and their keyword index: an FTS5 table over `content` and `tags` whose
- * rows are the memories' rows (external content, rowid = the memory_stored seq), kept in step
- * here, so BM25 search is read-your-writes. The semantic index is not a view: it lives in
+ * Stored memories, and their keyword index, kept in step here so keyword search is
+ * read-your-writes: on SQLite an FTS5 table over `content` and `tags` whose rows are the
+ * memories' rows (external content, rowid = the memory_stored seq), ranked by BM25; on
+ * PostgreSQL a table of the same rows with a generated `tsvector` under a GIN index. The semantic index is not a view: it lives in
  * `memory.hnsw` and follows the log on its own.
  */
 export const memoryProjection = Projection.make({
@@ -30,11 +31,20 @@ export const memoryProjection = Projection.make({
     },
     {
       name: "memory_fts",
-      ddl: `CREATE VIRTUAL TABLE memory_fts USING fts5(
+      ddl: {
+        sqlite: `CREATE VIRTUAL TABLE memory_fts USING fts5(
         content, tags,
         content = 'memory_entries', content_rowid = 'seq',
         tokenize = 'porter unicode61 remove_diacritics 2'
-      )`
+      )`,
+        postgres: `CREATE TABLE memory_fts (
+        rowid BIGINT PRIMARY KEY,
+        content TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        document tsvector GENERATED ALWAYS AS (to_tsvector('english', content || ' ' || tags)) STORED
+      );
+      CREATE INDEX memory_fts_document ON memory_fts USING GIN (document);`
+      }
     }
   ],
   // memory_recalled changes no view: per-memory recall counts would rewrite a page per result
@@ -59,7 +69,11 @@ export const memoryProjection = Projection.make({
           const row = yield* db.get<{ seq: number; content: string; tags: string }>("SELECT seq, content, tags FROM memory_entries WHERE id = ?", [d.id])
           if (row === undefined) return
           // an external-content FTS table forgets a row only when told its indexed values
-          yield* db.run("INSERT INTO memory_fts (memory_fts, rowid, content, tags) VALUES ('delete', ?, ?, ?)", [row.seq, row.content, row.tags])
+          if (db.engine === "sqlite") {
+            yield* db.run("INSERT INTO memory_fts (memory_fts, rowid, content, tags) VALUES ('delete', ?, ?, ?)", [row.seq, row.content, row.tags])
+          } else {
+            yield* db.run("DELETE FROM memory_fts WHERE rowid = ?", [row.seq])
+          }
           yield* db.run("DELETE FROM memory_entries WHERE seq = ?", [row.seq])
           return
         }

@@ -10,9 +10,15 @@ import { Effect, Layer } from "effect"
 
 export interface ViewTable {
   readonly name: string
-  /** CREATE TABLE (and CREATE INDEX) statements for this table. */
-  readonly ddl: string
+  /**
+   * CREATE TABLE (and CREATE INDEX) statements for this table, in the SQL every engine accepts —
+   * or, for the rare table one engine builds its own way (a full-text index), one per engine.
+   */
+  readonly ddl: string | { readonly [engine in ViewDb["engine"]]: string }
 }
+
+/** The table's DDL on `engine`. */
+export const ddlOn = (table: ViewTable, engine: ViewDb["engine"]) => (typeof table.ddl === "string" ? table.ddl : table.ddl[engine])
 
 export interface Projection {
   /** The bounded context that owns it, e.g. "config". */
@@ -39,8 +45,8 @@ const VERSIONS_DDL = `CREATE TABLE IF NOT EXISTS projection_versions (
   schema_hash TEXT NOT NULL
 )`
 
-const schemaHash = (p: Projection) =>
-  createHash("sha256").update(p.tables.map((t) => t.ddl).join("\n")).digest("hex")
+const schemaHash = (p: Projection, engine: ViewDb["engine"]) =>
+  createHash("sha256").update(p.tables.map((t) => ddlOn(t, engine)).join("\n")).digest("hex")
 
 /** Routes each event type to the projections that handle it. */
 const router = (projections: ReadonlyArray<Projection>) => {
@@ -60,7 +66,7 @@ const router = (projections: ReadonlyArray<Projection>) => {
 }
 
 const dropTables = (db: ViewDb, p: Projection) => Effect.forEach(p.tables, (t) => db.exec(`DROP TABLE IF EXISTS "${t.name}"`), { discard: true })
-const createTables = (db: ViewDb, p: Projection) => Effect.forEach(p.tables, (t) => db.exec(t.ddl), { discard: true })
+const createTables = (db: ViewDb, p: Projection) => Effect.forEach(p.tables, (t) => db.exec(ddlOn(t, db.engine)), { discard: true })
 
 /** Creates every projection's tables in an empty database and replays events into them. */
 export const buildInto = (
@@ -86,7 +92,7 @@ export const projector = (projections: ReadonlyArray<Projection>): Layer.Layer<P
         const stale = rebuildAll ? projections : yield* Effect.filter(projections, (p) =>
           Effect.map(
             db.get<{ version: number; schema_hash: string }>("SELECT version, schema_hash FROM projection_versions WHERE name = ?", [p.name]),
-            (row) => row === undefined || row.version !== p.version || row.schema_hash !== schemaHash(p)
+            (row) => row === undefined || row.version !== p.version || row.schema_hash !== schemaHash(p, db.engine)
           ))
         if (stale.length === 0) return
         yield* Effect.forEach(stale, (p) => dropTables(db, p), { discard: true })
@@ -94,7 +100,7 @@ export const projector = (projections: ReadonlyArray<Projection>): Layer.Layer<P
         yield* Effect.forEach(stale, (p) =>
           db.run(
             "INSERT INTO projection_versions (name, version, schema_hash) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version, schema_hash = excluded.schema_hash",
-            [p.name, p.version, schemaHash(p)]
+            [p.name, p.version, schemaHash(p, db.engine)]
           ), { discard: true })
       }),
     apply: router(projections)
