@@ -7,7 +7,8 @@ import { IntegerParam } from "./IntegerParam.js"
 import { Page, PageQuery } from "./Pagination.js"
 
 const Count = IntegerParam(0)
-const Hex = Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/))
+/** A SHA-256 in bare lowercase hex. */
+export const Hex = Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/))
 
 export const InclusionQuery = Schema.Struct({ seq: Count, tree_size: Schema.optional(Count) })
 export const ConsistencyQuery = Schema.Struct({ first: Count, second: Schema.optional(Count) })
@@ -41,7 +42,7 @@ export const LogPublicKey = Schema.Struct({
 
 /** An event exactly as the log holds it (as `annal audit export` writes it); hashes in bare hex. */
 export const LogEvent = Schema.Struct({
-  seq: Schema.Number,
+  seq: Schema.Number.pipe(Schema.int(), Schema.positive()),
   id: Schema.String,
   stream: Schema.String,
   version: Schema.Number,

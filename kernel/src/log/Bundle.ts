@@ -6,27 +6,13 @@
  */
 import { Chain, MerkleTree } from "@annal/store"
 import { Either, Schema } from "effect"
+import { Hex, LogEvent } from "@annal/spec"
 import { openCheckpoint, parseVerifierKey } from "./Checkpoint.js"
 
 export const BUNDLE_FORMAT = "annal-log-bundle/1"
 
-const Hex = Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/))
-const Json = Schema.Record({ key: Schema.String, value: Schema.Unknown })
-
-/** An event as the JSONL export writes it: every column, `data` and `meta` parsed. */
-export const BundleEvent = Schema.Struct({
-  seq: Schema.Number.pipe(Schema.int(), Schema.positive()),
-  id: Schema.String,
-  stream: Schema.String,
-  version: Schema.Number,
-  type: Schema.String,
-  actor: Schema.String,
-  at: Schema.String,
-  data: Json,
-  meta: Json,
-  prev_hash: Hex,
-  hash: Hex
-})
+/** An event as the JSONL export writes it: every column, `data` and `meta` parsed (the API's LogEvent). */
+export const BundleEvent = LogEvent
 export type BundleEvent = typeof BundleEvent.Type
 
 export const Bundle = Schema.Struct({
