@@ -1,21 +1,20 @@
 /**
  * What the browser end-to-end files share: Debian's Chromium driven by playwright-core (one
- * browser per test worker, each file in a context of its own), a real Annal server on a random port with the fake
+ * browser per run, each file in a context of its own), a real Annal server on a random port with the fake
  * OpenAI-compatible model, sign-in through the form, and the checks every page passes — axe-core
  * with no serious or critical violation, no sideways scroll at 375 px, light and dark, and no
  * console error or warning — with its screenshot in docs/screenshots/.
  */
 import type { AxeResults } from "axe-core"
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdirSync, readFileSync } from "node:fs"
+import { mkdirSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { join } from "node:path"
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
-import { afterAll, beforeAll, expect } from "vitest"
+import { afterAll, beforeAll, expect, inject } from "vitest"
 import { type FakeOpenAi, startFakeOpenAi } from "../../../kernel/test/fixtures/fakeOpenAi.js"
 import { ROOT, type RunningServer, startServer, tempDir } from "../../test/harness.js"
 
-export const CHROMIUM = "/usr/bin/chromium"
 export const SCREENSHOTS = join(ROOT, "docs", "screenshots")
 
 /**
@@ -61,22 +60,16 @@ export interface Ui {
 let shared: Promise<Browser> | undefined
 
 /**
- * The worker's one Chromium, launched by the first file that asks for it and reused by every
- * later file of the same worker (the workers keep loaded modules between files): launching a
- * browser per file was seconds of each file on a busy machine. Each file still gets a fresh
- * context — its own cookies, storage and pages. playwright-core kills the browsers it launched
- * when the worker's process exits.
+ * The run's one Chromium (launched by the global setup), connected to once per worker and reused
+ * by every later file of the same worker (the workers keep loaded modules between files). Each
+ * file still gets a fresh context — its own cookies, storage and pages.
  */
 export const sharedBrowser = (): Promise<Browser> => {
   if (shared === undefined) {
-    if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (.ci/run does)`)
-    const launching = chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-    })
-    shared = launching
-    // a browser that crashed or failed to start is launched again by the next file
-    launching.then((b) => b.on("disconnected", () => shared === launching && (shared = undefined)), () => shared === launching && (shared = undefined))
+    const connecting = chromium.connect(inject("chromiumEndpoint"))
+    shared = connecting
+    // a connection that dropped or failed is made again by the next file
+    connecting.then((b) => b.on("disconnected", () => shared === connecting && (shared = undefined)), () => shared === connecting && (shared = undefined))
   }
   return shared
 }
