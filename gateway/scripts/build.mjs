@@ -5,7 +5,7 @@
 // rather than an ES module because gateway/bin/annal.js compiles it through V8's code cache,
 // which Node 20 offers only for scripts (vm.Script), not for ES modules.
 import { build } from "esbuild"
-import { copyFileSync, mkdirSync, renameSync, rmSync } from "node:fs"
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { dirname, join, resolve } from "node:path"
 
@@ -74,7 +74,30 @@ export const buildAnnal = async () => {
   copyFileSync(join(ROOT, "programs", "src", "sandbox", "runner.mjs"), runner)
 }
 
+/** The newest modification time under a path (a file's own, or the newest of a folder's files). */
+const newest = (path) => {
+  const stat = statSync(path)
+  if (!stat.isDirectory()) return stat.mtimeMs
+  return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))))
+}
+
+/** What the bundle is made of: the packages' sources, this script, and the installed libraries. */
+const INPUTS = [
+  ...["spec", "store", "kernel", "programs", "gateway"].map((p) => join(ROOT, p, "src")),
+  import.meta.filename,
+  join(ROOT, "package-lock.json")
+]
+
+/** dist/annal.cjs is missing or older than something it is built from. */
+export const isStale = () => {
+  const built = join(DIST, "annal.cjs")
+  if (!existsSync(built) || !existsSync(join(DIST, "sandbox", "runner.mjs"))) return true
+  return Math.max(...INPUTS.filter(existsSync).map(newest)) > statSync(built).mtimeMs
+}
+
+// `--if-stale` (the tests' global setup): only when the build is older than its sources
 if (process.argv[1] === import.meta.filename) {
+  if (process.argv.includes("--if-stale") && !isStale()) process.exit(0)
   const started = performance.now()
   await buildAnnal()
   console.error(`built gateway/dist/annal.cjs in ${Math.round(performance.now() - started)} ms`)
