@@ -6,7 +6,6 @@
  * console error or warning — with its screenshot in docs/screenshots/.
  */
 import type { AxeResults } from "axe-core"
-import { execFileSync } from "node:child_process"
 import { mkdirSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { join } from "node:path"
@@ -84,10 +83,11 @@ export interface UiOptions {
   readonly prepare?: (dataDir: string) => Promise<void>
 }
 
-/** Starts the fake model and the server, opens a page in the worker's browser, and signs in through the form. */
+/**
+ * Starts the fake model and the server, opens a page in the run's browser, and signs in through the
+ * form. The UI is built (when stale) by the global setup, once before any file starts.
+ */
 export const openUi = async (options: UiOptions = {}): Promise<Ui> => {
-  // builds the UI when it is missing or older than its sources (npm test has just built it)
-  execFileSync(process.execPath, [join(ROOT, "gateway", "web", "scripts", "ensureBuilt.mjs")], { cwd: ROOT, stdio: "inherit" })
   mkdirSync(SCREENSHOTS, { recursive: true })
   const browser = sharedBrowser()
   const dataDir = tempDir()

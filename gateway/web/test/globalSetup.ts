@@ -1,6 +1,6 @@
 /**
- * Before the web tests' files start: builds the UI once (each browser file also makes sure it is
- * built, and two files finding it stale at once would build into the same dist/ together), and
+ * Before the web tests' files start: builds the UI when it is missing or older than its sources
+ * (once, before any file could find it stale, so no two build into the same dist/ together), and
  * launches the run's one Chromium, which every file's worker connects to (`sharedBrowser` in
  * browser.ts) and closed when the run ends: a launch per worker was seconds of a busy machine.
  */
