@@ -21,6 +21,7 @@ import {
 } from "./EventStore.js"
 import { IdGenerator } from "./IdGenerator.js"
 import { routedClient } from "./ReadingAt.js"
+import * as ViewConnection from "./ViewConnection.js"
 import { Projector } from "./Projector.js"
 import { type EventRow, forEachStoredEvent, fromRow, type LogHead, type StoredEvent } from "./StoredEvent.js"
 import { makeLogTree, openTree, TREE_DDL } from "./TreeSqlite.js"
@@ -40,6 +41,9 @@ export interface EventStoreSqliteConfig {
   /** Default live buffer per subscriber. */
   readonly subscriberBuffer?: number | undefined
 }
+
+/** How long a connection waits on a lock another process holds, unless configured (ms). */
+const DEFAULT_BUSY_TIMEOUT_MS = 5000
 
 const EVENT_TYPE = /^[a-z][a-z0-9_]*$/
 const isJsonObject = (u: unknown): u is Record<string, unknown> => {
@@ -129,7 +133,7 @@ const openWriter = (config: EventStoreSqliteConfig): Database.Database => {
   const db = new Database(config.filename)
   db.pragma("journal_mode = WAL")
   db.pragma(`synchronous = ${config.synchronous ?? "FULL"}`)
-  db.pragma(`busy_timeout = ${config.busyTimeoutMs ?? 5000}`)
+  db.pragma(`busy_timeout = ${config.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`)
   db.pragma("foreign_keys = ON")
   return db
 }
@@ -146,7 +150,7 @@ export const make = (config: EventStoreSqliteConfig) =>
     const projector = yield* Projector
     const ids = yield* IdGenerator
     const clock = yield* Effect.clock
-    yield* sql.unsafe(`PRAGMA busy_timeout = ${config.busyTimeoutMs ?? 5000}`).pipe(
+    yield* sql.unsafe(`PRAGMA busy_timeout = ${config.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`).pipe(
       Effect.mapError((e) => storeError("could not configure the database", e))
     )
     yield* runMigrations.pipe(Effect.mapError((e) => storeError("could not migrate the event log", e)))
@@ -563,7 +567,7 @@ export const layer = (
   const clients = Layer.scopedContext(
     Effect.gen(function*() {
       const live = yield* SqliteClient.make({ filename: config.filename })
-      const routed = yield* routedClient(live)
+      const routed = yield* routedClient(live, yield* ViewConnection.make(config.filename, config.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))
       return Context.make(SqliteClient.SqliteClient, live).pipe(Context.add(SqlClient.SqlClient, routed))
     })
   ).pipe(Layer.mapError((e) => storeError("could not open the database", e)), Layer.provide(Reactivity.layer))

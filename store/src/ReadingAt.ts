@@ -5,6 +5,7 @@
  * service answers about the past in its usual shape without knowing it. The store's own reads of the log never move.
  */
 import { SqlClient } from "@effect/sql"
+import type { Connection } from "@effect/sql/SqlConnection"
 import * as Statement from "@effect/sql/Statement"
 import type { SqliteClient } from "@effect/sql-sqlite-node"
 import { Clock, Effect, FiberRef } from "effect"
@@ -39,13 +40,16 @@ export const readingAt =
     Effect.clockWith((live) => Effect.withClock(Effect.locally(effect, ReadingAt, past), stoppedAt(past.atMillis, live)))
 
 /**
- * The SqlClient the kernel reads its views through: the live client, except inside
- * `readingAt`, where each query goes to the past views' client. Transactions always use the
- * live client (nothing writes the past).
+ * The SqlClient the kernel reads its views through: `views` (a connection of the live views'
+ * own, see ViewConnection), except inside `readingAt`, where each query goes to the past views'
+ * client. Transactions always use the live client (nothing writes the past).
  */
-export const routedClient = (live: SqliteClient.SqliteClient) =>
+export const routedClient = (live: SqliteClient.SqliteClient, views: Connection) =>
   SqlClient.make({
-    acquirer: Effect.flatMap(FiberRef.get(ReadingAt), (past) => (past === undefined ? live.reserve : past.sql.reserve)),
+    acquirer: Effect.withFiberRuntime((fiber) => {
+      const past = fiber.getFiberRef(ReadingAt)
+      return past === undefined ? Effect.succeed(views) : past.sql.reserve
+    }),
     transactionAcquirer: live.reserve,
     compiler: Statement.makeCompilerSqlite(),
     spanAttributes: [["db.system.name", "sqlite"]]

@@ -34,11 +34,10 @@ export type Authenticated =
   | { readonly ok: true; readonly by: "cookie"; readonly claim: SessionClaim }
   | { readonly ok: false; readonly status: 401 | 403; readonly reason: string }
 
-/** Checks a request: its token, else its session cookie (and then its origin when it must). */
-export const authenticate = (request: HttpServerRequest.HttpServerRequest, bearer: string) =>
+/** Checks a request against the given token store and sessions: its token, else its session cookie (and then its origin when it must). */
+const authenticateWith = (tokens: ApiTokens["Type"], sessions: BrowserSessions["Type"]) =>
+(request: HttpServerRequest.HttpServerRequest, bearer: string) =>
   Effect.gen(function*() {
-    const tokens = yield* ApiTokens
-    const sessions = yield* BrowserSessions
     const token = presentedToken(request, bearer)
     const cookie = request.cookies[SESSION_COOKIE] ?? ""
     if (token !== "" || cookie === "") {
@@ -54,6 +53,10 @@ export const authenticate = (request: HttpServerRequest.HttpServerRequest, beare
     }
     return { ok: true, by: "cookie", claim: session.claim } satisfies Authenticated
   })
+
+/** Checks a request: its token, else its session cookie (and then its origin when it must). */
+export const authenticate = (request: HttpServerRequest.HttpServerRequest, bearer: string) =>
+  Effect.flatMap(Effect.all([ApiTokens, BrowserSessions]), ([tokens, sessions]) => authenticateWith(tokens, sessions)(request, bearer))
 
 /** Records an access decision about a request; a failure to record is logged, not the request's failure. */
 export const recordDecision = (
@@ -94,26 +97,24 @@ export const AuthorizationLive = Layer.effect(
     const tokens = yield* ApiTokens
     const sessions = yield* BrowserSessions
     const access = yield* Access
-    const provide = <A, E>(effect: Effect.Effect<A, E, ApiTokens | BrowserSessions | Access | HttpServerRequest.HttpServerRequest>) =>
-      effect.pipe(Effect.provideService(ApiTokens, tokens), Effect.provideService(BrowserSessions, sessions), Effect.provideService(Access, access))
+    const check = authenticateWith(tokens, sessions)
     return Authorization.of({
-      // Tried first (the security schemes are tried in order): a request that passes is done here.
+      // Tried first (the security schemes are tried in order): a request that passes is done here,
+      // with the services it needs at hand (providing them per request copies the whole context).
       bearer: (redacted) =>
-        provide(Effect.gen(function*() {
-          const outcome = yield* authenticate(yield* HttpServerRequest.HttpServerRequest, Redacted.value(redacted))
-          if (!outcome.ok) return yield* Effect.fail(REFUSED_FIRST)
-        })),
+        Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+          Effect.flatMap(check(request, Redacted.value(redacted)), (outcome) => (outcome.ok ? Effect.void : Effect.fail(REFUSED_FIRST)))),
       // Only after the bearer check refused: the same check, recorded, and its answer.
       cookie: () =>
-        provide(Effect.gen(function*() {
+        Effect.provideService(Effect.gen(function*() {
           const request = yield* HttpServerRequest.HttpServerRequest
-          const outcome = yield* authenticate(request, bearerOf(request))
+          const outcome = yield* check(request, bearerOf(request))
           if (outcome.ok) return
           yield* recordDecision(request, { action: "authenticate", allowed: false, reason: outcome.reason })
           return yield* outcome.status === 403
             ? new Forbidden({ error: outcome.reason })
             : new Unauthorized({ error: `unauthorized: ${outcome.reason}` })
-        }))
+        }), Access, access)
     })
   })
 )

@@ -10,10 +10,10 @@ import { beforeEgress, Configuration } from "@annal/kernel"
 import { EventStore } from "@annal/store"
 import { Effect, Option } from "effect"
 import { errorResponse, renderFailures } from "./Errors.js"
-import { refuseBody } from "./JsonBody.js"
+import { hasBody, refuseBody } from "./JsonBody.js"
 import { Metrics } from "./Metrics.js"
 import { RateLimiter } from "./RateLimiter.js"
-import { routeOf } from "./Routes.js"
+import { routeFor } from "./Routes.js"
 
 /** Builds the guard from the services it needs. */
 export const makeGuard = Effect.gen(function*() {
@@ -26,6 +26,7 @@ export const makeGuard = Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const started = performance.now()
       const path = request.url.split("?")[0] ?? "/"
+      const route = routeFor(request.method, path)
       const { security } = yield* config.current
       let response: HttpServerResponse.HttpServerResponse
       const decision = path.startsWith("/api/")
@@ -39,15 +40,16 @@ export const makeGuard = Effect.gen(function*() {
         // the client, still sending, is not reset before it can read the answer.
         response = errorResponse(413, `request body is too large: ${length} bytes, the limit is ${security.max_body_bytes}`)
       } else {
-        response = yield* refuseBody(request, path).pipe(
-          Effect.flatMap(Option.match({ onNone: () => app, onSome: Effect.succeed })),
-          IncomingMessage.withMaxBodySize(Option.some(security.max_body_bytes)),
-          renderFailures
-        )
+        response = yield* (hasBody(request.headers)
+          ? refuseBody(request, route).pipe(
+            Effect.flatMap(Option.match({ onNone: () => app, onSome: Effect.succeed })),
+            IncomingMessage.withMaxBodySize(Option.some(security.max_body_bytes))
+          )
+          : app).pipe(renderFailures) // no body to check, limit or read (a GET's usual case)
         // a read answers from committed views; a command's answer waits for what it appended
         if (request.method !== "GET" && request.method !== "HEAD") yield* beforeEgress(store)
       }
-      metrics.observeRequest(request.method, routeOf(request.method, path), response.status, (performance.now() - started) / 1000)
+      metrics.observeRequest(request.method, route?.template ?? "unmatched", response.status, (performance.now() - started) / 1000)
       return response
     })
   )

@@ -9,7 +9,7 @@
 import type { HttpServerRequest } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { errorResponse } from "./Errors.js"
-import { bodyTypesOf } from "./Routes.js"
+import type { Route } from "./Routes.js"
 
 /** The deepest nesting of arrays and objects a JSON body may have. */
 export const MAX_JSON_DEPTH = 512
@@ -40,7 +40,8 @@ export const nestsDeeperThan = (text: string, limit: number): boolean => {
   return false
 }
 
-const hasBody = (headers: HttpServerRequest.HttpServerRequest["headers"]): boolean =>
+/** Whether a request comes with a body (HTTP/1.1: a non-zero Content-Length or a Transfer-Encoding). */
+export const hasBody = (headers: HttpServerRequest.HttpServerRequest["headers"]): boolean =>
   headers["transfer-encoding"] !== undefined || (headers["content-length"] !== undefined && headers["content-length"] !== "0")
 
 /**
@@ -48,9 +49,9 @@ const hasBody = (headers: HttpServerRequest.HttpServerRequest["headers"]): boole
  * platform caches it for the route's own decoder); a body that cannot be read dies, as the
  * platform's own reading does, with a RequestError the error renderer answers (400 or 413).
  */
-export const refuseBody = (request: HttpServerRequest.HttpServerRequest, path: string) =>
+export const refuseBody = (request: HttpServerRequest.HttpServerRequest, route: Route | undefined) =>
   Effect.gen(function*() {
-    const accepted = bodyTypesOf(request.method, path)
+    const accepted = route?.bodyTypes
     if (accepted === undefined || !accepted.includes("application/json") || !hasBody(request.headers)) return Option.none()
     const contentType = request.headers["content-type"]
     // No Content-Type at all is read as JSON, as the platform does.

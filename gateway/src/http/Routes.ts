@@ -6,7 +6,8 @@
 import { HttpApi } from "@effect/platform"
 import { AnnalApi } from "@annal/spec"
 
-interface Route {
+/** A route of the API: its method and template, and what its request bodies may be. */
+export interface Route {
   readonly method: string
   readonly template: string
   readonly pattern: RegExp
@@ -47,23 +48,40 @@ const extra: ReadonlyArray<Route> = [
   { method: "GET", template: "/docs", pattern: /^\/docs(\/.*)?$/, bodyTypes: [] }
 ]
 
-let routes: ReadonlyArray<Route> | undefined
-
-const all = () => (routes ??= [...collect(), ...extra])
-
-const find = (method: string, path: string): Route | undefined => {
-  return all().find((r) => (r.method === method || (method === "HEAD" && r.method === "GET")) && r.pattern.test(path))
+interface Table {
+  /** Every route, in the order a request's path is tried against them. */
+  readonly ordered: ReadonlyArray<Route>
+  /**
+   * The routes a request finds by `METHOD path` without a scan: each literal route no earlier
+   * route would take instead.
+   */
+  readonly literal: ReadonlyMap<string, Route>
 }
 
-/** The route template a request matched, or `unmatched`. */
-export const routeOf = (method: string, path: string): string => find(method, path)?.template ?? "unmatched"
+let table: Table | undefined
 
-/** The media types the body of a request to this route may have, or undefined when no route matches. */
-export const bodyTypesOf = (method: string, path: string): ReadonlyArray<string> | undefined => find(method, path)?.bodyTypes
+const tableOf = (): Table => {
+  if (table !== undefined) return table
+  const ordered = [...collect(), ...extra]
+  const literal = new Map<string, Route>()
+  ordered.forEach((r, i) => {
+    const key = `${r.method} ${r.template}`
+    const shadowed = ordered.slice(0, i).some((earlier) => earlier.method === r.method && earlier.pattern.test(r.template))
+    if (!/[:*]/.test(r.template) && r.pattern.test(r.template) && !shadowed) literal.set(key, r)
+  })
+  return (table = { ordered, literal })
+}
+
+const scan = (method: string, path: string): Route | undefined =>
+  tableOf().ordered.find((r) => (r.method === method || (method === "HEAD" && r.method === "GET")) && r.pattern.test(path))
+
+/** The route a request takes (HEAD takes GET's), or undefined when none does; literal routes before parameterised ones. */
+export const routeFor = (method: string, path: string): Route | undefined =>
+  (method === "HEAD" || path.endsWith("/") ? undefined : tableOf().literal.get(`${method} ${path}`)) ?? scan(method, path)
 
 /** The methods some route has for `path` (HEAD wherever GET is), in a stable order; none for a path no route has. */
 export const methodsOf = (path: string): ReadonlyArray<string> => {
-  const methods = new Set(all().filter((r) => r.pattern.test(path)).map((r) => r.method))
+  const methods = new Set(tableOf().ordered.filter((r) => r.pattern.test(path)).map((r) => r.method))
   if (methods.has("GET")) methods.add("HEAD")
   return [...methods].sort()
 }
