@@ -48,19 +48,20 @@ export interface StoredEvent {
 }
 
 /** A row as SQLite holds it: data and meta are JSON text. */
-export interface EventRow {
-  readonly seq: number
-  readonly id: string
-  readonly stream: string
-  readonly version: number
-  readonly type: string
-  readonly actor: string
-  readonly at: string
-  readonly data: string
-  readonly meta: string
-  readonly prev_hash: string
-  readonly hash: string
-}
+export const EventRow = Schema.Struct({
+  seq: Schema.Number,
+  id: Schema.String,
+  stream: Schema.String,
+  version: Schema.Number,
+  type: Schema.String,
+  actor: Schema.String,
+  at: Schema.String,
+  data: Schema.String,
+  meta: Schema.String,
+  prev_hash: Schema.String,
+  hash: Schema.String
+})
+export type EventRow = typeof EventRow.Type
 
 /** Parses a stored row into an event. */
 export const fromRow = (row: EventRow): StoredEvent => ({

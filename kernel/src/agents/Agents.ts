@@ -7,16 +7,9 @@ import { commandsOf, query } from "../shared/Command.js"
 import { EntityNotFound } from "../shared/errors.js"
 import { type Paged, paged } from "../shared/Page.js"
 import { agentStream } from "./events.js"
-import type { AgentRow } from "./projection.js"
+import { AgentCounts, AgentRow } from "./projection.js"
 
-export type { AgentRow } from "./projection.js"
-
-export interface AgentCounts {
-  readonly active_count: number
-  readonly total_forked: number
-  readonly total_completed: number
-  readonly total_failed: number
-}
+export { AgentCounts, AgentRow } from "./projection.js"
 
 export const toSummary = (r: AgentRow): AgentSummary => ({ id: r.id, name: r.name, status: r.status, created_at: r.created_at, seed_id: r.seed_id, stream: agentStream(r.id) })
 
@@ -40,15 +33,16 @@ export class Agents extends Context.Tag("@annal/kernel/Agents")<
           paged(
             "agents",
             page,
-            (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM agents`,
-            (sql, limit, offset) => sql<AgentRow>`SELECT * FROM agents ORDER BY seq DESC LIMIT ${limit} OFFSET ${offset}`,
+            (sql) => sql`SELECT count(*) AS n FROM agents`,
+            AgentRow,
+            (sql, limit, offset) => sql`SELECT * FROM agents ORDER BY seq DESC LIMIT ${limit} OFFSET ${offset}`,
             toSummary
           ).pipe(Effect.provide(services)),
         get: (id) =>
-          commands.view("an agent", (sql) => Effect.map(sql<AgentRow>`SELECT * FROM agents WHERE id = ${id}`, (rows) => rows[0])).pipe(
-            Effect.flatMap((row) => (row === undefined ? Effect.fail(new EntityNotFound({ what: "agent", id })) : Effect.succeed(row)))
+          commands.view("agents", AgentRow, (sql) => sql`SELECT * FROM agents WHERE id = ${id}`).pipe(
+            Effect.flatMap(([row]) => (row === undefined ? Effect.fail(new EntityNotFound({ what: "agent", id })) : Effect.succeed(row)))
           ),
-        counts: query("agent counters", (sql) => sql<AgentCounts>`
+        counts: query("agents' counters", AgentCounts, (sql) => sql`
           SELECT coalesce(sum(CASE WHEN status IN ('Starting', 'Running', 'Idle') THEN 1 ELSE 0 END), 0) AS active_count,
                  count(*) AS total_forked,
                  coalesce(sum(CASE WHEN status = 'Stopped' AND stop_reason = 'completed' THEN 1 ELSE 0 END), 0) AS total_completed,

@@ -7,7 +7,7 @@
  */
 import { type EventDraft, EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import type { SqlClient } from "@effect/sql"
-import { Cause, Context, Data, Deferred, Effect, Either, Exit, FiberMap, Layer, Option } from "effect"
+import { Cause, Context, Data, Deferred, Effect, Either, Exit, FiberMap, Layer, Option, Schema } from "effect"
 import { MODEL_ANSWERED, MODEL_FAILED } from "../llm/events.js"
 import { type CommandContext, query } from "../shared/Command.js"
 import { answerWith, commandHandler } from "../shared/CommandHandler.js"
@@ -16,7 +16,7 @@ import { type AgentRunInput, type AgentRunResult, type LoopError, makeAgentLoop,
 import { Agents } from "./Agents.js"
 import { type AgentStatus, decideCreate, decideFail, decideStop, isLive, LIVE } from "./decide.js"
 import { AGENT_CREATED, AGENT_EVENTS, agentStream } from "./events.js"
-import type { AgentRow } from "./projection.js"
+import { AgentRow } from "./projection.js"
 
 export { type AgentLoopEvent, type AgentRunInput, type AgentRunResult, DEFAULT_MAX_STEPS, SUPERVISOR_ACTOR } from "./agentLoop.js"
 
@@ -113,8 +113,8 @@ export class Supervisor extends Context.Tag("@annal/kernel/Supervisor")<
       // Start-up: agents the view shows live have no fiber in this process — the last one stopped
       // under them. Nothing starts an agent before the start-up sequence has run this.
       const recover = Effect.gen(function*() {
-        const stale = yield* query("live agents", (sql) =>
-          sql<Pick<AgentRow, "id" | "status">>`SELECT id, status FROM agents WHERE status IN ${sql.in(LIVE)} ORDER BY seq`).pipe(withServices)
+        const stale = yield* query("agents", AgentRow.pipe(Schema.pick("id", "status")), (sql) =>
+          sql`SELECT id, status FROM agents WHERE status IN ${sql.in(LIVE)} ORDER BY seq`).pipe(withServices)
         for (const row of stale) {
           yield* transition({ agentId: row.id, decide: (status) => decideFail(row.id, status, "interrupted by a restart") }, { actor: SUPERVISOR_ACTOR }).pipe(
             Effect.catchTag("EntityNotFound", (e) => Effect.die(e))

@@ -4,12 +4,15 @@
  * configure one) rather than fail: nothing is lost, and they run once a model is there.
  */
 import type { SqlClient } from "@effect/sql"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { LanguageModel, NOT_CONFIGURED } from "../llm/LanguageModel.js"
+import { TaskRow } from "../scheduler/projection.js"
 import { SCHEDULER_ACTOR } from "../scheduler/Scheduler.js"
 import { TaskRunFailed, TaskRunner } from "../scheduler/TaskRunner.js"
 import { type CommandContext, query } from "../shared/Command.js"
 import { Supervisor } from "./Supervisor.js"
+
+const TaskStatusRow = Schema.encodedSchema(TaskRow).pipe(Schema.pick("status"))
 
 const taskName = (description: string, id: string) => {
   const name = description.trim().split("\n")[0]!.slice(0, 200)
@@ -36,7 +39,7 @@ export const agentTaskRunner = Layer.effect(
     // server stops. Only a cancellation kills the agent; on a stop the agent is left to the
     // next start, which fails it as cut off by the restart, like the task.
     const cancelled = (taskId: string) =>
-      query("a task's status", (sql) => sql<{ status: string }>`SELECT status FROM scheduler_tasks WHERE id = ${taskId}`).pipe(
+      query("scheduler_tasks", TaskStatusRow, (sql) => sql`SELECT status FROM scheduler_tasks WHERE id = ${taskId}`).pipe(
         Effect.map((rows) => rows[0]?.status === "Cancelled"),
         Effect.orElseSucceed(() => false),
         Effect.provide(services)

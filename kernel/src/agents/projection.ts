@@ -1,4 +1,5 @@
-import { Effect } from "effect"
+import { AgentStatus } from "@annal/spec"
+import { Effect, Schema } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
 import {
@@ -80,17 +81,30 @@ export const agentsProjection = Projection.make({
   })
 })
 
-export interface AgentRow {
-  readonly id: string
-  readonly name: string
-  readonly status: "Starting" | "Running" | "Idle" | "Failed" | "Stopped"
-  readonly created_at: string
-  readonly seed_id: string | null
-  readonly task_id: string | null
-  readonly session_id: string | null
-  readonly steps: number
-  readonly tool_calls: number
-  readonly tokens: number
-  readonly stop_reason: string | null
-  readonly error: string | null
-}
+/** A row of `agents`, as the projection writes it. */
+export const AgentRow = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  status: AgentStatus,
+  created_at: Schema.String,
+  seed_id: Schema.NullOr(Schema.String),
+  task_id: Schema.NullOr(Schema.String),
+  session_id: Schema.NullOr(Schema.String),
+  steps: Schema.Number,
+  tool_calls: Schema.Number,
+  tokens: Schema.Number,
+  stop_reason: Schema.NullOr(Schema.String),
+  error: Schema.NullOr(Schema.String),
+  updated_at: Schema.String,
+  seq: Schema.Number
+})
+export type AgentRow = typeof AgentRow.Type
+
+/** The counters `/api/status` reports, as one read of `agents` sums them. */
+export const AgentCounts = Schema.Struct({
+  active_count: Schema.Number,
+  total_forked: Schema.Number,
+  total_completed: Schema.Number,
+  total_failed: Schema.Number
+})
+export type AgentCounts = typeof AgentCounts.Type

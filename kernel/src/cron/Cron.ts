@@ -8,7 +8,7 @@
 import type { CreateCronJob, CronJob, CronJobUpdate, CronRun, CronTriggerResult, PageRequest } from "@annal/spec"
 import { EventStore, type EventStoreError, IdGenerator, type StoredEvent } from "@annal/store"
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Either, Layer, Runtime } from "effect"
+import { Context, Effect, Either, Layer, Runtime, Schema } from "effect"
 import cron, { type ScheduledTask } from "node-cron"
 import { taskStream } from "../scheduler/events.js"
 import { Scheduler } from "../scheduler/Scheduler.js"
@@ -16,10 +16,11 @@ import { type CommandContext, query } from "../shared/Command.js"
 import { answerWith, commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { type Paged, paged } from "../shared/Page.js"
-import { decoding } from "../shared/ViewRow.js"
 import { type CronDecision, type CronJobState, decideCreate, decideDelete, decideRunFailed, decideTrigger, decideUpdate } from "./decide.js"
 import { CRON_JOB_CREATED, CRON_JOB_DELETED, CRON_JOB_UPDATED, CRON_RUN_FAILED, CRON_TRIGGERED, cronStream } from "./events.js"
-import { type CronJobRow, type CronRunRow, fromRow, runFromRow } from "./projection.js"
+import { CronJobRow, CronRunRow } from "./projection.js"
+
+const CronJobId = CronJobRow.pipe(Schema.pick("id"))
 
 /** The actor of scheduled runs. */
 export const CRON_ACTOR = "system:cron"
@@ -92,9 +93,7 @@ export class Cron extends Context.Tag("@annal/kernel/Cron")<
       }
 
       const load = (id: string) =>
-        provide(query("a cron job", (sql) => sql<CronJobRow>`SELECT * FROM cron_jobs WHERE id = ${id}`)).pipe(
-          Effect.flatMap((rows) => decoding(() => (rows[0] === undefined ? undefined : fromRow(rows[0]))))
-        )
+        provide(query("cron_jobs", CronJobRow, (sql) => sql`SELECT * FROM cron_jobs WHERE id = ${id}`)).pipe(Effect.map(([job]) => job))
       const loadOrFail = (id: string) =>
         Effect.flatMap(load(id), (job) => (job === undefined ? Effect.fail(new EntityNotFound({ what: "cron job", id })) : Effect.succeed(job)))
 
@@ -230,26 +229,25 @@ export class Cron extends Context.Tag("@annal/kernel/Cron")<
       const nextRunOf = (id: string) => timers.get(id)?.task.getNextRun() ?? null
 
       // Every job in the view gets its timer back; runs missed while stopped are not caught up.
-      const jobs = yield* provide(query("the cron jobs", (sql) => sql<{ id: string }>`SELECT id FROM cron_jobs ORDER BY created_at, id`))
+      const jobs = yield* provide(query("cron_jobs", CronJobId, (sql) => sql`SELECT id FROM cron_jobs ORDER BY created_at, id`))
       for (const { id } of jobs) yield* sync(id)
       yield* Effect.addFinalizer(() => Effect.forEach([...timers.keys()], unschedule, { discard: true }))
 
       return Cron.of({
-        list: provide(query("the cron jobs", (sql) => sql<CronJobRow>`SELECT * FROM cron_jobs ORDER BY created_at, id`)).pipe(
-          Effect.flatMap((rows) => decoding(() => rows.map((r) => toCronJob(fromRow(r), nextRunOf(r.id)))))
+        list: provide(query("cron_jobs", CronJobRow, (sql) => sql`SELECT * FROM cron_jobs ORDER BY created_at, id`)).pipe(
+          Effect.map((jobs) => jobs.map((job) => toCronJob(job, nextRunOf(job.id))))
         ),
         get: (id) => Effect.map(loadOrFail(id), (job) => toCronJob(job, nextRunOf(id))),
         runs: (id, page) =>
           Effect.zipRight(
             loadOrFail(id),
             provide(paged(
-              "the runs of a cron job",
+              "cron_runs",
               page,
-              (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM cron_runs WHERE job_id = ${id}`,
-              (sql, limit, offset) => sql<CronRunRow>`SELECT * FROM cron_runs WHERE job_id = ${id} ORDER BY seq DESC LIMIT ${limit} OFFSET ${offset}`,
-              (row) => row
-            )).pipe(Effect.flatMap((runs) =>
-              decoding(() => ({ ...runs, items: runs.items.map((row): CronRun => ({ ...runFromRow(row), stream: taskStream(row.task_id) })) }))
+              (sql) => sql`SELECT count(*) AS n FROM cron_runs WHERE job_id = ${id}`,
+              CronRunRow,
+              (sql, limit, offset) => sql`SELECT * FROM cron_runs WHERE job_id = ${id} ORDER BY seq DESC LIMIT ${limit} OFFSET ${offset}`,
+              (row): CronRun => ({ ...row, stream: taskStream(row.task_id) })
             ))
           ),
         create: (request, context) =>

@@ -18,7 +18,7 @@ import {
 } from "./events.js"
 
 /** A row of `cron_jobs`, read into the job it holds: the lists are JSON, `last_success` 0 or 1. */
-const CronJobRowSchema = Schema.Struct({
+export const CronJobRow = Schema.Struct({
   id: Schema.String,
   version: Schema.Number,
   name: Schema.String,
@@ -34,10 +34,10 @@ const CronJobRowSchema = Schema.Struct({
   last_success: Schema.NullOr(Flag),
   last_task_id: Schema.NullOr(Schema.String)
 })
-export type CronJobRow = typeof CronJobRowSchema.Encoded
+export type CronJobRow = typeof CronJobRow.Encoded
 
 /** The job a row holds. */
-export const fromRow: (row: CronJobRow) => CronJobState = decodeRowSync(CronJobRowSchema, "cron_jobs")
+export const fromRow: (row: CronJobRow) => CronJobState = decodeRowSync(CronJobRow, "cron_jobs")
 
 const COLUMNS = [
   "id",
@@ -77,11 +77,11 @@ const write = (db: ViewDb, j: CronJobState) =>
   ])
 
 /** A row of `cron_runs`: one firing of a job and what became of its task — the API's run but for its stream. */
-const CronRunRowSchema = CronRun.pipe(Schema.omit("stream"))
-export type CronRunRow = typeof CronRunRowSchema.Encoded
+export const CronRunRow = CronRun.pipe(Schema.omit("stream"))
+export type CronRunRow = typeof CronRunRow.Encoded
 
 /** The run a row holds. */
-export const runFromRow: (row: CronRunRow) => CronRunState = decodeRowSync(CronRunRowSchema, "cron_runs")
+const runFromRow: (row: CronRunRow) => CronRunState = decodeRowSync(CronRunRow, "cron_runs")
 
 const RUN_COLUMNS = ["task_id", "job_id", "seq", "at", "reason", "status", "outcome", "ended_at"] as const
 

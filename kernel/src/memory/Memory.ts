@@ -17,15 +17,15 @@ import { EventStore, type EventStoreError, IdGenerator, ReadingAt } from "@annal
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Either, FiberRef, Layer, Queue, Schedule, Schema, Stream } from "effect"
 import { Configuration } from "../config/Configuration.js"
-import { type CommandContext, commandsOf, query } from "../shared/Command.js"
+import { type CommandContext, commandsOf, counted, query } from "../shared/Command.js"
 import { commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { DataDir } from "../shared/DataDir.js"
 import { type ConcurrentChange, EntityNotFound, type InvalidCommand, type Unavailable } from "../shared/errors.js"
 import { readData } from "../shared/EventData.js"
 import { type Paged, paged } from "../shared/Page.js"
-import { decodeRowSync, decoding, JsonStrings } from "../shared/ViewRow.js"
 import { decideDelete, decideRecall, decideStore, matchExpression } from "./decide.js"
 import { MEMORY_DELETED, MEMORY_RECALLED, MEMORY_STORED, type MemoryRecalled, MemoryStored, memoryStream, RECALL_STREAM } from "./events.js"
+import { MemoryRow } from "./projection.js"
 import { makeSemanticIndex } from "./SemanticIndex.js"
 
 /** What `GET /api/status` shows of memory. */
@@ -35,17 +35,10 @@ export interface MemoryStatus {
   readonly total_entries: number
 }
 
-/** A row of `memory_entries` as searches read it: the tags are JSON. */
-const EntryRowSchema = Schema.Struct({
-  id: Schema.String,
-  type: Schema.String,
-  content: Schema.String,
-  tags: JsonStrings,
-  importance: Schema.Number,
-  created_at: Schema.String
-})
-type EntryRow = typeof EntryRowSchema.Encoded
-const searchEntry: (row: EntryRow) => MemorySearchEntry = decodeRowSync(EntryRowSchema, "memory_entries")
+/** A row of `memory_entries` as searches read it. */
+const EntryRow = MemoryRow.pipe(Schema.pick("id", "type", "content", "tags", "importance", "created_at"))
+const searchEntry = (row: typeof EntryRow.Type): MemorySearchEntry => row
+const MemoryListed = MemoryRow.pipe(Schema.pick("id", "type", "importance", "created_at"))
 
 /** Keyword and semantic search requests as the kernel takes them (the limit is required). */
 export type MemoryQuery = Pick<MemorySearchRequest, "query" | "limit"> & { readonly memory_type?: MemorySearchRequest["memory_type"] }
@@ -142,27 +135,28 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
         provide(paged(
           "memories",
           page,
-          (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM memory_entries`,
+          (sql) => sql`SELECT count(*) AS n FROM memory_entries`,
+          MemoryListed,
           (sql, limit, offset) =>
-            sql<{ id: string; type: string; importance: number; created_at: string }>`
+            sql`
               SELECT id, type, importance, created_at FROM memory_entries ORDER BY seq DESC LIMIT ${limit} OFFSET ${offset}`,
           (r): MemoryListItem => ({ name: r.id, category: r.type, importance: r.importance, created_at: r.created_at, stream: memoryStream(r.id) })
         ))
 
       const get = (id: string) =>
         Effect.gen(function*() {
-          const rows = yield* provide(query("a memory", (sql) =>
-            sql<EntryRow>`SELECT id, type, content, tags, importance, created_at FROM memory_entries WHERE id = ${id}`))
+          const rows = yield* provide(query("memory_entries", EntryRow, (sql) =>
+            sql`SELECT id, type, content, tags, importance, created_at FROM memory_entries WHERE id = ${id}`))
           const r = rows[0]
           if (r === undefined) return yield* new EntityNotFound({ what: "memory", id })
-          const entry = yield* decoding(() => searchEntry(r))
+          const entry = searchEntry(r)
           return { name: r.id, category: r.type, ...entry, stream: memoryStream(r.id) } satisfies MemoryEntry
         })
 
       const remove = handle({
         stream: memoryStream,
         load: (id: string) =>
-          provide(Effect.map(query("a memory", (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM memory_entries WHERE id = ${id}`), (r) => (r[0]?.n ?? 0) > 0)),
+          provide(Effect.map(counted("memory_entries", (sql) => sql`SELECT count(*) AS n FROM memory_entries WHERE id = ${id}`), (n) => n > 0)),
         decide: (id, exists) => Either.map(decideDelete(id, exists), (data) => [{ type: MEMORY_DELETED, data }]),
         emits: [MEMORY_DELETED],
         answer: () => kick
@@ -174,15 +168,15 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
           if (match === undefined) return { count: 0, entries: [] }
           const type = request.memory_type ?? undefined
           // content weighs twice as much as tags; ties go to the newer memory
-          const rows = yield* provide(query("memories", (sql) =>
-            sql.unsafe<EntryRow>(
+          const rows = yield* provide(query("memory_entries", EntryRow, (sql) =>
+            sql.unsafe(
               `SELECT e.id, e.type, e.content, e.tags, e.importance, e.created_at
                FROM memory_fts JOIN memory_entries e ON e.seq = memory_fts.rowid
                WHERE memory_fts MATCH ?${type === undefined ? "" : " AND e.type = ?"}
                ORDER BY bm25(memory_fts, 1.0, 0.5), e.seq DESC LIMIT ?`,
               type === undefined ? [match, request.limit] : [match, type, request.limit]
             )))
-          const entries = yield* decoding(() => rows.map(searchEntry))
+          const entries = rows.map(searchEntry)
           yield* recall("keyword", request, entries.map((e) => e.id), context)
           return { count: entries.length, entries }
         })
@@ -196,15 +190,13 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
         Effect.gen(function*() {
           const memory = yield* memoryConfig
           const type = request.memory_type ?? undefined
-          const rows = yield* provide(query("memories", (sql) =>
+          const rows = yield* provide(query("memory_entries", EntryRow, (sql) =>
             type === undefined
-              ? sql<EntryRow>`SELECT id, type, content, tags, importance, created_at FROM memory_entries ORDER BY seq`
-              : sql<EntryRow>`SELECT id, type, content, tags, importance, created_at FROM memory_entries WHERE type = ${type} ORDER BY seq`))
+              ? sql`SELECT id, type, content, tags, importance, created_at FROM memory_entries ORDER BY seq`
+              : sql`SELECT id, type, content, tags, importance, created_at FROM memory_entries WHERE type = ${type} ORDER BY seq`))
           const hits = yield* exclusive(semantic.searchAmong(memory, request.query, request.limit, rows))
           const byId = new Map(rows.map((r) => [r.id, r]))
-          const entries = yield* decoding(() =>
-            hits.map((hit) => ({ ...searchEntry(byId.get(hit.key)!), similarity: 1 - hit.distance, distance: hit.distance }))
-          )
+          const entries = hits.map((hit) => ({ ...searchEntry(byId.get(hit.key)!), similarity: 1 - hit.distance, distance: hit.distance }))
           yield* recall("semantic", request, entries.map((e) => e.id), context)
           return { count: entries.length, entries, engine: "exact" as const }
         })
@@ -215,8 +207,8 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
           const hits = yield* exclusive(semantic.search(memory, request.query, request.limit, request.memory_type ?? undefined))
           if (hits.length === 0) return { count: 0, entries: [], engine: "hnsw" as const }
           const seqs = hits.map((h) => h.seq)
-          const rows = yield* commands.view("memories", (sql) =>
-            sql<EntryRow>`SELECT id, type, content, tags, importance, created_at FROM memory_entries WHERE seq IN ${sql.in(seqs)}`)
+          const rows = yield* commands.view("memory_entries", EntryRow, (sql) =>
+            sql`SELECT id, type, content, tags, importance, created_at FROM memory_entries WHERE seq IN ${sql.in(seqs)}`)
           const byId = new Map(rows.map((r) => [r.id, r]))
           const entries = hits.flatMap((hit) => {
             const row = byId.get(hit.key)
@@ -232,9 +224,9 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
 
       const status = Effect.gen(function*() {
         const memory = yield* memoryConfig
-        const rows = yield* provide(query("memories", (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM memory_entries`))
+        const total = yield* provide(counted("memory_entries", (sql) => sql`SELECT count(*) AS n FROM memory_entries`))
         const s = semantic.status(memory)
-        return { enabled: s.enabled, index_size: s.size, total_entries: rows[0]?.n ?? 0 }
+        return { enabled: s.enabled, index_size: s.size, total_entries: total }
       })
 
       const syncIndex = Effect.gen(function*() {

@@ -5,14 +5,20 @@
  * when it was built by another embedder, or when it belongs to another log.
  */
 import type { MemoryConfig } from "@annal/spec"
-import { EventStore, type EventStoreError, VectorIndex, type VectorIndexHandle } from "@annal/store"
+import { EventRow, EventStore, type EventStoreError, VectorIndex, type VectorIndexHandle } from "@annal/store"
 import { SqlClient } from "@effect/sql"
-import { Clock, Effect } from "effect"
-import { commandsOf, query } from "../shared/Command.js"
+import { Clock, Effect, Schema } from "effect"
+import { commandsOf, counted, query } from "../shared/Command.js"
 import { Unavailable } from "../shared/errors.js"
 import { readRowData } from "../shared/EventData.js"
 import { type Embedder, makeEmbedder } from "./Embedder.js"
 import { INDEXED_TYPES, MEMORY_STORED, MemoryDeleted, MemoryStored } from "./events.js"
+import { MemoryRow } from "./projection.js"
+
+const LogHash = EventRow.pipe(Schema.pick("hash"))
+const LogEntry = EventRow.pipe(Schema.pick("seq", "type", "stream", "data"))
+const LogSeq = EventRow.pipe(Schema.pick("seq"))
+const IndexedMemory = MemoryRow.pipe(Schema.pick("id", "type", "seq"))
 
 /** Events read from the log per step of a catch-up. */
 const PAGE = 512
@@ -64,7 +70,7 @@ export const makeSemanticIndex = (path: string) =>
     let failure: { readonly key: string; readonly message: string; readonly at: number } | undefined
 
     const hashAt = (seq: number) =>
-      provide(query("the log", (sql) => Effect.map(sql<{ hash: string }>`SELECT hash FROM events WHERE seq = ${seq}`, (rows) => rows[0]?.hash)))
+      provide(query("events", LogHash, (sql) => sql`SELECT hash FROM events WHERE seq = ${seq}`)).pipe(Effect.map(([row]) => row?.hash))
 
     const save = (a: Active) =>
       Effect.gen(function*() {
@@ -108,14 +114,14 @@ export const makeSemanticIndex = (path: string) =>
           Effect.tapError((e) => Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => (failure = { key, message: e.message, at }))))
         )
         failure = undefined
-        const count = yield* provide(query("memories", (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM memory_entries`))
+        const count = yield* provide(counted("memory_entries", (sql) => sql`SELECT count(*) AS n FROM memory_entries`))
         const opened = yield* vectors.open({
           path,
           dimension: embedder.dimension,
           space: "cosine",
           m: memory.hnsw.m,
           efConstruction: memory.hnsw.ef_construction,
-          initialCapacity: Math.ceil((count[0]?.n ?? 0) * 1.1) + 1024
+          initialCapacity: Math.ceil(count * 1.1) + 1024
         }).pipe(Effect.mapError(unavailable("the semantic index could not be opened")))
         const meta = opened.meta
         let reason = opened.reason
@@ -129,7 +135,7 @@ export const makeSemanticIndex = (path: string) =>
           else lastSeq = seq
           if (lastSeq === 0 && seq !== 0) yield* opened.index.clear.pipe(Effect.mapError(unavailable("the semantic index could not be cleared")))
         }
-        const rows = yield* provide(query("memories", (sql) => sql<{ id: string; type: string; seq: number }>`SELECT id, type, seq FROM memory_entries`))
+        const rows = yield* provide(query("memory_entries", IndexedMemory, (sql) => sql`SELECT id, type, seq FROM memory_entries`))
         const a: Active = {
           key,
           embedder,
@@ -154,15 +160,15 @@ export const makeSemanticIndex = (path: string) =>
         const head = (yield* store.head).seq
         // every semantic search catches up first, most often over nothing: one index probe per
         // type says so (the page query below sorts, which costs tens of µs even when empty)
-        const nothing = yield* commands.view("the log", (sql) =>
-          Effect.map(
-            Effect.forEach(INDEXED_TYPES, (type) => sql`SELECT 1 FROM events WHERE type = ${type} AND seq > ${a.lastSeq} AND seq <= ${head} LIMIT 1`),
-            (found) => found.every((rows) => rows.length === 0)
-          ))
+        const nothing = yield* Effect.map(
+          Effect.forEach(INDEXED_TYPES, (type) =>
+            commands.view("events", LogSeq, (sql) => sql`SELECT seq FROM events WHERE type = ${type} AND seq > ${a.lastSeq} AND seq <= ${head} LIMIT 1`)),
+          (found) => found.every((rows) => rows.length === 0)
+        )
         if (nothing) a.lastSeq = Math.max(a.lastSeq, head)
         while (a.lastSeq < head) {
-          const rows = yield* commands.view("the log", (sql) =>
-            sql<{ seq: number; type: string; stream: string; data: string }>`SELECT seq, type, stream, data FROM events
+          const rows = yield* commands.view("events", LogEntry, (sql) =>
+            sql`SELECT seq, type, stream, data FROM events
               WHERE type IN ${sql.in(INDEXED_TYPES)} AND seq > ${a.lastSeq} AND seq <= ${head} ORDER BY seq LIMIT ${PAGE}`)
           let run: Array<MemoryStored & { readonly seq: number }> = []
           const flush = Effect.gen(function*() {

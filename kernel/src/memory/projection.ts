@@ -1,8 +1,21 @@
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import type { StoredEvent } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
+import { JsonStrings } from "../shared/ViewRow.js"
 import { MEMORY_DELETED, MEMORY_STORED, MemoryDeleted, MemoryStored } from "./events.js"
+
+/** A row of `memory_entries`: the tags are JSON. */
+export const MemoryRow = Schema.Struct({
+  seq: Schema.Number,
+  id: Schema.String,
+  type: Schema.String,
+  content: Schema.String,
+  tags: JsonStrings,
+  importance: Schema.Number,
+  created_at: Schema.String,
+  actor: Schema.String
+})
 
 /**
  * Stored memories, and their keyword index, kept in step here so keyword search is

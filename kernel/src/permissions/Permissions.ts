@@ -5,30 +5,16 @@
 import { SqlClient } from "@effect/sql"
 import type { AgentPermissions, PermissionsPatch } from "@annal/spec"
 import { EventStore, type EventStoreError } from "@annal/store"
-import { Context, Effect, Either, Layer, Schema } from "effect"
+import { Context, Effect, Either, Layer } from "effect"
 import { ACCESS_DECIDED, type AccessDecided, accessStream } from "../access/events.js"
 import { type CommandContext, commandsOf } from "../shared/Command.js"
 import { commandHandler } from "../shared/CommandHandler.js"
 import { type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
-import { decodeRow, Flag } from "../shared/ViewRow.js"
 import { type AccessRequest, type AccessVerdict, decideAccess, decideUpdate } from "./decide.js"
 import { PERMISSIONS_CHANGED, permissionsStream } from "./events.js"
+import { PermissionsRow } from "./projection.js"
 
-/** A row of `agent_permissions`: the lists are JSON, the flags 0 or 1. */
-const Row = Schema.Struct({
-  agent_name: Schema.String,
-  allowed_tools: Schema.parseJson(Schema.Array(Schema.String)),
-  allowed_paths: Schema.parseJson(Schema.Array(Schema.String)),
-  denied_paths: Schema.parseJson(Schema.Array(Schema.String)),
-  network_access: Flag,
-  max_execution_time_secs: Schema.Number,
-  max_memory_mb: Schema.Number,
-  can_fork: Flag,
-  version: Schema.Number
-})
-const decodeRowOf = decodeRow(Row, "agent_permissions")
-
-const fromRow = ({ version: _version, ...permissions }: typeof Row.Type): AgentPermissions => permissions
+const fromRow = ({ version: _version, ...permissions }: typeof PermissionsRow.Type): AgentPermissions => permissions
 
 /** A recorded access decision: the verdict and the seq of its `access_decided` event. */
 export interface RecordedVerdict extends AccessVerdict {
@@ -63,8 +49,7 @@ export class Permissions extends Context.Tag("@annal/kernel/Permissions")<
       const handle = commandHandler(store)
 
       const read = (agent: string) =>
-        Effect.flatMap(view("permissions", (sql) => Effect.map(sql`SELECT * FROM agent_permissions WHERE agent_name = ${agent}`, (rows) => rows[0])), (row) =>
-          row === undefined ? Effect.succeed(undefined) : decodeRowOf(row))
+        Effect.map(view("agent_permissions", PermissionsRow, (sql) => sql`SELECT * FROM agent_permissions WHERE agent_name = ${agent}`), ([row]) => row)
 
       const get = (agent: string) =>
         Effect.flatMap(read(agent), (row) =>

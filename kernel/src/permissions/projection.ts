@@ -1,7 +1,21 @@
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
+import { Flag, JsonStrings } from "../shared/ViewRow.js"
 import { PERMISSIONS_CHANGED, PermissionsChanged } from "./events.js"
+
+/** A row of `agent_permissions`: the lists are JSON, the flags 0 or 1. */
+export const PermissionsRow = Schema.Struct({
+  agent_name: Schema.String,
+  allowed_tools: JsonStrings,
+  allowed_paths: JsonStrings,
+  denied_paths: JsonStrings,
+  network_access: Flag,
+  max_execution_time_secs: Schema.Number,
+  max_memory_mb: Schema.Number,
+  can_fork: Flag,
+  version: Schema.Number
+})
 
 /** Each agent's current permissions: one row per agent, lists as JSON arrays. */
 export const permissionsProjection = Projection.make({

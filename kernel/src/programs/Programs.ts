@@ -6,7 +6,7 @@
  * records `program_uninstalled` first, then the runtime removes the folder.
  */
 import { SqlClient } from "@effect/sql"
-import { type PageRequest, type ProgramSummary, ProgramToolArgument } from "@annal/spec"
+import { type PageRequest, type ProgramSummary } from "@annal/spec"
 import { EventStore, type EventMeta, type EventStoreError } from "@annal/store"
 import { Context, Effect, Either, Layer, Option, Schema } from "effect"
 import { existsSync } from "node:fs"
@@ -16,7 +16,6 @@ import { commandHandler, eventOf, replayed } from "../shared/CommandHandler.js"
 import { DataDir } from "../shared/DataDir.js"
 import { type AlreadyExists, type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { type Paged, paged } from "../shared/Page.js"
-import { decodeRowSync, decoding, JsonStrings } from "../shared/ViewRow.js"
 import { ToolRegistry } from "../tools/ToolRegistry.js"
 import { decideInstall, decideSetEnabled, decideUninstall, relevantSkills } from "./decide.js"
 import {
@@ -30,21 +29,10 @@ import {
   type ProgramSource,
   programStream
 } from "./events.js"
-import type { ProgramRow, ProgramToolRow } from "./projection.js"
+import { ProgramRow, ProgramToolRow } from "./projection.js"
 
-/** A program row's JSON columns, as its projection writes them. */
-const programJson = decodeRowSync(
-  Schema.Struct({
-    mcp_servers: Schema.parseJson(Schema.Array(Schema.Struct({ name: Schema.String, enabled: Schema.Boolean }))),
-    requires_tools: JsonStrings,
-    host_required: JsonStrings,
-    host_optional: JsonStrings,
-    skill_keywords: Schema.NullOr(JsonStrings)
-  }),
-  "programs"
-)
-/** A declared tool's arguments, as the projection writes them. */
-const toolJson = decodeRowSync(Schema.Struct({ arguments: Schema.parseJson(Schema.Array(ProgramToolArgument)) }), "program_tools")
+/** A program's row with its declared tools counted, as the list reads it. */
+const ProgramListed = Schema.Struct({ ...ProgramRow.fields, declared_tools: Schema.Number })
 
 /** An installed program as the view has it. */
 export interface ProgramRecord {
@@ -131,36 +119,34 @@ export class Programs extends Context.Tag("@annal/kernel/Programs")<
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
       const pathOf = (name: string) => join(directory, name)
 
-      const toRecord = (r: ProgramRow, tools: ReadonlyArray<ProgramToolRow>): ProgramRecord => {
-        const json = programJson(r)
-        return {
+      const toRecord = (r: typeof ProgramRow.Type, tools: ReadonlyArray<typeof ProgramToolRow.Type>): ProgramRecord => ({
           name: r.name,
           version: r.version,
           description: r.description,
           author: r.author,
-          enabled: r.enabled === 1,
+          enabled: r.enabled,
           source: { kind: r.source_kind, location: r.source_location, commit: r.source_commit },
           sha256: r.sha256,
-          tools: tools.map((t) => ({ name: t.name, tool_name: t.tool_name, kind: t.kind, description: t.description, ...toolJson(t) })),
-          mcp_servers: json.mcp_servers,
-          requires_tools: json.requires_tools,
-          host_requirements: { required: json.host_required, optional: json.host_optional },
+          tools: tools.map((t) => ({ name: t.name, tool_name: t.tool_name, kind: t.kind, description: t.description, arguments: t.arguments })),
+          mcp_servers: r.mcp_servers,
+          requires_tools: r.requires_tools,
+          host_requirements: { required: r.host_required, optional: r.host_optional },
           skill: r.skill_content === null
             ? null
-            : { description: r.skill_description ?? "", keywords: json.skill_keywords ?? [], content: r.skill_content },
+            : { description: r.skill_description ?? "", keywords: r.skill_keywords ?? [], content: r.skill_content },
           path: pathOf(r.name),
           installed_at: r.installed_at
-        }
-      }
+        })
 
       const rows = (name?: string) =>
-        query("programs", (sql) =>
-          Effect.all([
-            name === undefined ? sql<ProgramRow>`SELECT * FROM programs ORDER BY name` : sql<ProgramRow>`SELECT * FROM programs WHERE name = ${name}`,
+        Effect.all([
+          query("programs", ProgramRow, (sql) =>
+            name === undefined ? sql`SELECT * FROM programs ORDER BY name` : sql`SELECT * FROM programs WHERE name = ${name}`),
+          query("program_tools", ProgramToolRow, (sql) =>
             name === undefined
-              ? sql<ProgramToolRow>`SELECT * FROM program_tools ORDER BY program, name`
-              : sql<ProgramToolRow>`SELECT * FROM program_tools WHERE program = ${name} ORDER BY name`
-          ])).pipe(Effect.flatMap(([programs, tools]) => decoding(() => programs.map((p) => toRecord(p, tools.filter((t) => t.program === p.name))))))
+              ? sql`SELECT * FROM program_tools ORDER BY program, name`
+              : sql`SELECT * FROM program_tools WHERE program = ${name} ORDER BY name`)
+        ]).pipe(Effect.map(([programs, tools]) => programs.map((p) => toRecord(p, tools.filter((t) => t.program === p.name)))))
 
       const find = (name: string) => Effect.map(rows(name), (r) => r[0])
       const get = (name: string) =>
@@ -226,9 +212,10 @@ export class Programs extends Context.Tag("@annal/kernel/Programs")<
           run(paged(
             "programs",
             page,
-            (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM programs`,
+            (sql) => sql`SELECT count(*) AS n FROM programs`,
+            ProgramListed,
             (sql, limit, offset) =>
-              sql<ProgramRow & { declared_tools: number }>`
+              sql`
                 SELECT p.*, (SELECT count(*) FROM program_tools t WHERE t.program = p.name) AS declared_tools
                 FROM programs p ORDER BY p.name LIMIT ${limit} OFFSET ${offset}`,
             (r) => ({
@@ -236,7 +223,7 @@ export class Programs extends Context.Tag("@annal/kernel/Programs")<
               version: r.version,
               description: r.description,
               author: r.author,
-              enabled: r.enabled === 1,
+              enabled: r.enabled,
               has_skill_content: r.skill_content !== null && r.skill_content !== "",
               declared_tools: r.declared_tools,
               stream: programStream(r.name)

@@ -1,50 +1,52 @@
-import { Effect } from "effect"
+import { ProgramToolArgument } from "@annal/spec"
+import { Effect, Schema } from "effect"
 import { Chain } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
+import { Flag, JsonStrings } from "../shared/ViewRow.js"
 import {
+  DeclaredTool,
   PROGRAM_DISABLED,
   PROGRAM_ENABLED,
   PROGRAM_INSTALLED,
   PROGRAM_UNINSTALLED,
   ProgramChanged,
-  ProgramInstalled
+  ProgramInstalled,
+  ProgramSource
 } from "./events.js"
 
-/** A row of the `programs` view. */
-export interface ProgramRow {
-  readonly name: string
-  readonly version: string
-  readonly description: string
-  readonly author: string
-  readonly enabled: number
-  readonly source_kind: "git" | "tarball" | "local"
-  readonly source_location: string
-  readonly source_commit: string | null
-  readonly sha256: string
-  /** JSON arrays. */
-  readonly requires_tools: string
-  readonly host_required: string
-  readonly host_optional: string
-  readonly mcp_servers: string
-  readonly skill_description: string | null
-  readonly skill_keywords: string | null
-  readonly skill_content: string | null
-  readonly installed_at: string
-  readonly updated_at: string
-  readonly seq: number
-}
+/** A row of the `programs` view: the lists and servers are JSON, `enabled` 0 or 1. */
+export const ProgramRow = Schema.Struct({
+  name: Schema.String,
+  version: Schema.String,
+  description: Schema.String,
+  author: Schema.String,
+  enabled: Flag,
+  source_kind: ProgramSource.fields.kind,
+  source_location: Schema.String,
+  source_commit: Schema.NullOr(Schema.String),
+  sha256: Schema.String,
+  requires_tools: JsonStrings,
+  host_required: JsonStrings,
+  host_optional: JsonStrings,
+  mcp_servers: Schema.parseJson(Schema.Array(Schema.Struct({ name: Schema.String, enabled: Schema.Boolean }))),
+  skill_description: Schema.NullOr(Schema.String),
+  skill_keywords: Schema.NullOr(JsonStrings),
+  skill_content: Schema.NullOr(Schema.String),
+  installed_at: Schema.String,
+  updated_at: Schema.String,
+  seq: Schema.Number
+})
 
-/** A row of the `program_tools` view: the tools a manifest declares. */
-export interface ProgramToolRow {
-  readonly program: string
-  readonly name: string
-  readonly tool_name: string
-  readonly kind: "command" | "module" | "none"
-  readonly description: string
-  /** The declared arguments, JSON. */
-  readonly arguments: string
-}
+/** A row of the `program_tools` view: the tools a manifest declares, their arguments JSON. */
+export const ProgramToolRow = Schema.Struct({
+  program: Schema.String,
+  name: Schema.String,
+  tool_name: Schema.String,
+  kind: DeclaredTool.fields.kind,
+  description: Schema.String,
+  arguments: Schema.parseJson(Schema.Array(ProgramToolArgument))
+})
 
 /** The installed programs and their declared tools; an uninstalled one leaves both (its events stay). */
 export const programsProjection = Projection.make({

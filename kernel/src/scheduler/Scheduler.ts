@@ -18,7 +18,7 @@ import { type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../s
 import { decideCancel, decideEnd, decideStart, decideSubmit, type TaskDecision, type TaskOutcome, type TaskState } from "./decide.js"
 import { TASK_SUBMITTED, taskStream } from "./events.js"
 import { type TaskAbandoned, type TaskBody, taskBody } from "./inProcess.js"
-import { fromRow, type TaskRow } from "./projection.js"
+import { TaskRow, taskOf } from "./projection.js"
 import { makeQueueReads } from "./queue.js"
 import { StartWindow, WINDOW_MS } from "./startWindow.js"
 import { TaskRunner } from "./TaskRunner.js"
@@ -109,8 +109,10 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
       const commands = commandsOf(store, yield* SqlClient.SqlClient)
       const handle = commandHandler(store)
       const load = (id: string) =>
-        commands.view("a task", (sql) =>
-          Effect.map(sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE id = ${id}`, (rows) => rows[0] === undefined ? undefined : fromRow(rows[0])))
+        Effect.map(
+          commands.view("scheduler_tasks", TaskRow, (sql) => sql`SELECT * FROM scheduler_tasks WHERE id = ${id}`),
+          ([row]) => row === undefined ? undefined : taskOf(row)
+        )
 
       const get = (id: string) =>
         Effect.flatMap(load(id), (t) => (t === undefined ? Effect.fail(new EntityNotFound({ what: "task", id })) : Effect.succeed(t)))
@@ -156,11 +158,10 @@ export class Scheduler extends Context.Tag("@annal/kernel/Scheduler")<
           }))
         )
 
-      const nextQueued = commands.view("the queue", (sql) =>
-        Effect.map(
-          sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE status = 'Queued' ORDER BY rank DESC, seq LIMIT 1`,
-          (rows) => rows[0] === undefined ? undefined : fromRow(rows[0])
-        ))
+      const nextQueued = Effect.map(
+        commands.view("scheduler_tasks", TaskRow, (sql) => sql`SELECT * FROM scheduler_tasks WHERE status = 'Queued' ORDER BY rank DESC, seq LIMIT 1`),
+        ([row]) => row === undefined ? undefined : taskOf(row)
+      )
 
       /**
        * Starts what the limits allow; says how long to wait before looking again (undefined:

@@ -8,7 +8,7 @@ import { Effect, Schema } from "effect"
 import { TASK_EVENTS, TaskEnded } from "./events.js"
 
 /** A row of `scheduler_tasks`, read into the task it holds (the lists are JSON, the source two columns). */
-const TaskRowSchema = Schema.transform(
+export const TaskRow = Schema.transform(
   Schema.Struct({
     id: Schema.String,
     version: Schema.Number,
@@ -54,15 +54,15 @@ const TaskRowSchema = Schema.transform(
     encode: ({ source, ...rest }) => ({ ...rest, source_kind: source.kind, source_id: source.id })
   }
 )
-export type TaskRow = typeof TaskRowSchema.Encoded
+export type TaskRow = typeof TaskRow.Encoded
 
-const decodeTask = decodeRowSync(TaskRowSchema, "scheduler_tasks")
+const decodeTask = decodeRowSync(TaskRow, "scheduler_tasks")
+
+/** The task a decoded row holds (its rank only orders the queue). */
+export const taskOf = ({ rank: _rank, ...task }: typeof TaskRow.Type): TaskState => task
 
 /** The task a row holds. */
-export const fromRow = (row: TaskRow): TaskState => {
-  const { rank: _rank, ...task } = decodeTask(row)
-  return task
-}
+export const fromRow = (row: TaskRow): TaskState => taskOf(decodeTask(row))
 
 const COLUMNS = [
   "id",

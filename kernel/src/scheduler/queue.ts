@@ -5,12 +5,14 @@
 import type { SchedulerTask, SchedulerTaskDetail, SchedulerTasks } from "@annal/spec"
 import { EventStore, type EventStoreError } from "@annal/store"
 import { SqlClient } from "@effect/sql"
-import { Effect } from "effect"
-import { query } from "../shared/Command.js"
-import { decoding } from "../shared/ViewRow.js"
+import { Effect, Schema } from "effect"
+import { counted, query } from "../shared/Command.js"
 import { PRIORITY_RANK, type TaskState } from "./decide.js"
 import { taskStream } from "./events.js"
-import { fromRow, type TaskRow } from "./projection.js"
+import { TaskRow, taskOf } from "./projection.js"
+
+const TaskId = Schema.encodedSchema(TaskRow).pipe(Schema.pick("id"))
+const TaskStart = Schema.Struct({ started_at: Schema.String })
 
 /** Most tasks a list returns of each kind when the caller names no limit. */
 export const DEFAULT_TASKS_LISTED = 1000
@@ -48,29 +50,25 @@ export const makeQueueReads = Effect.gen(function*() {
 
   /** The ids of the tasks in `status` (those of `source_kind` only, when given), oldest first. */
   const idsIn = (status: "Queued" | "Running", what: string, sourceKind?: string) =>
-    provide(query(what, (sql) =>
+    provide(query(what, TaskId, (sql) =>
       sourceKind === undefined
-        ? sql<{ id: string }>`SELECT id FROM scheduler_tasks WHERE status = ${status} ORDER BY seq`
-        : sql<{ id: string }>`SELECT id FROM scheduler_tasks WHERE status = ${status} AND source_kind = ${sourceKind} ORDER BY seq`))
+        ? sql`SELECT id FROM scheduler_tasks WHERE status = ${status} ORDER BY seq`
+        : sql`SELECT id FROM scheduler_tasks WHERE status = ${status} AND source_kind = ${sourceKind} ORDER BY seq`))
 
   /** How many tasks are in `status`. */
   const count = (status: "Queued" | "Running") =>
-    provide(query("the queue", (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM scheduler_tasks WHERE status = ${status}`)).pipe(
-      Effect.map((rows) => rows[0]?.n ?? 0)
-    )
+    provide(counted("scheduler_tasks", (sql) => sql`SELECT count(*) AS n FROM scheduler_tasks WHERE status = ${status}`))
 
   /** Queued tasks in admission order and running tasks by start, at most `limit` of each. */
   const tasks = (limit = DEFAULT_TASKS_LISTED): Effect.Effect<SchedulerTasks, EventStoreError> =>
-    provide(query("the queue", (sql) =>
-      Effect.all([
-        sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE status = 'Queued' ORDER BY rank DESC, seq LIMIT ${limit}`,
-        sql<TaskRow>`SELECT * FROM scheduler_tasks WHERE status = 'Running' ORDER BY started_at, seq LIMIT ${limit}`
-      ]))).pipe(
-      Effect.flatMap(([queued, running]) =>
-        decoding(() => ({
-          queued: queued.map((r) => toTask(fromRow(r))),
-          running: running.map((r) => toTask(fromRow(r)))
-        })))
+    provide(Effect.all([
+      query("scheduler_tasks", TaskRow, (sql) => sql`SELECT * FROM scheduler_tasks WHERE status = 'Queued' ORDER BY rank DESC, seq LIMIT ${limit}`),
+      query("scheduler_tasks", TaskRow, (sql) => sql`SELECT * FROM scheduler_tasks WHERE status = 'Running' ORDER BY started_at, seq LIMIT ${limit}`)
+    ])).pipe(
+      Effect.map(([queued, running]) => ({
+        queued: queued.map((r) => toTask(taskOf(r))),
+        running: running.map((r) => toTask(taskOf(r)))
+      }))
     )
 
   /** 1-based place of queued task `t` in admission order. */
@@ -83,7 +81,7 @@ export const makeQueueReads = Effect.gen(function*() {
 
   /** When tasks started since `sinceMs` (Clock millis), oldest first. */
   const startsSince = (sinceMs: number) =>
-    provide(query("recent task starts", (sql) => sql<{ started_at: string }>`
+    provide(query("scheduler_tasks", TaskStart, (sql) => sql`
       SELECT started_at FROM scheduler_tasks WHERE started_at >= ${new Date(sinceMs).toISOString()} ORDER BY started_at`)).pipe(
       Effect.map((rows) => rows.map((r) => Date.parse(r.started_at)))
     )

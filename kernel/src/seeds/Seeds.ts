@@ -3,7 +3,7 @@
  * `<data-dir>/seeds/*.md` at start, evaluations recorded against them, and their lineage.
  */
 import { SqlClient } from "@effect/sql"
-import { type MarkdownSeed, Ontology, type PageRequest, type SeedDetail, type SeedEvolutionEntry, type SeedSummary, type SeedView } from "@annal/spec"
+import { type MarkdownSeed, type PageRequest, type SeedDetail, type SeedEvolutionEntry, type SeedSummary, type SeedView } from "@annal/spec"
 import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import { Context, Effect, Either, Layer, Schema } from "effect"
 import { createHash } from "node:crypto"
@@ -15,9 +15,9 @@ import { DataDir } from "../shared/DataDir.js"
 import type { AlreadyExists, ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
 import { EntityNotFound as NotFound } from "../shared/errors.js"
 import { type Paged, paged } from "../shared/Page.js"
-import { decodeRowSync, decoding, JsonStrings } from "../shared/ViewRow.js"
 import { type CreateSeed, decideCreate, decideEvaluation, decideImport, type Evaluation, type SeedRef } from "./decide.js"
 import { EVALUATION_COMPLETE, SEED_CREATED, SEED_IMPORTED, seedStream } from "./events.js"
+import { SeedRow } from "./projection.js"
 
 /** Largest Markdown seed file imported, in bytes. */
 export const MAX_SEED_FILE_BYTES = 1024 * 1024
@@ -30,42 +30,23 @@ export interface SeedImportReport {
   readonly skipped: ReadonlyArray<{ readonly file: string; readonly reason: string }>
 }
 
-interface SeedRow {
-  readonly id: string
-  readonly format: "json" | "markdown"
-  readonly goal: string
-  readonly constraints: string
-  readonly acceptance_criteria: string
-  readonly ontology: string | null
-  readonly content: string | null
-  readonly sha256: string | null
-  readonly generation: number
-  readonly parent_id: string | null
-  readonly score: number | null
-  readonly passed: number | null
-  readonly evaluated_at: string | null
-  readonly created_at: string
-}
+const SeedListed = Schema.Struct({ ...SeedRow.pick("id", "goal", "created_at").fields, constraints_count: Schema.Number })
 
-/** A structured seed's JSON columns, as its projection writes them. */
-const seedJson = decodeRowSync(
-  Schema.Struct({ constraints: JsonStrings, acceptance_criteria: JsonStrings, ontology: Schema.NullOr(Schema.parseJson(Ontology)) }),
-  "seeds"
-)
-
-const toView = (row: SeedRow): SeedView =>
+const toView = (row: typeof SeedRow.Type): SeedView =>
   row.format === "markdown"
     ? ({ id: row.id, content: row.content ?? "", stream: seedStream(row.id) } satisfies MarkdownSeed)
     : ({
       id: row.id,
       goal: row.goal,
-      ...seedJson(row),
+      constraints: row.constraints,
+      acceptance_criteria: row.acceptance_criteria,
+      ontology: row.ontology,
       created_at: row.created_at,
       generation: row.generation,
       parent_seed_id: row.parent_id,
       evaluation: row.score === null || row.passed === null || row.evaluated_at === null
         ? null
-        : { score: row.score, passed: row.passed === 1, evaluated_at: row.evaluated_at },
+        : { score: row.score, passed: row.passed, evaluated_at: row.evaluated_at },
       stream: seedStream(row.id)
     } satisfies SeedDetail)
 
@@ -107,12 +88,7 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
       const { view } = commandsOf(Context.get(context, EventStore), Context.get(context, SqlClient.SqlClient))
 
       const row = (id: string) =>
-        view("a seed", (sql) =>
-          Effect.map(
-            sql<SeedRow>`SELECT id, format, goal, constraints, acceptance_criteria, ontology, content, sha256, generation, parent_id,
-              score, passed, evaluated_at, created_at FROM seeds WHERE id = ${id}`,
-            (rows) => rows[0]
-          ))
+        Effect.map(view("seeds", SeedRow, (sql) => sql`SELECT * FROM seeds WHERE id = ${id}`), ([r]) => r)
       const ref = (id: string) =>
         Effect.map(row(id), (r): SeedRef | undefined =>
           r === undefined ? undefined : { id: r.id, format: r.format, generation: r.generation, sha256: r.sha256 })
@@ -121,7 +97,7 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
         Effect.gen(function*() {
           const r = yield* row(id)
           if (r === undefined) return yield* new NotFound({ what: "seed", id })
-          return yield* decoding(() => toView(r))
+          return toView(r)
         })
 
       const handle = commandHandler(Context.get(context, EventStore))
@@ -154,9 +130,10 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
         paged(
           "seeds",
           page,
-          (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM seeds`,
+          (sql) => sql`SELECT count(*) AS n FROM seeds`,
+          SeedListed,
           (sql, limit, offset) =>
-            sql<{ id: string; goal: string; constraints_count: number; created_at: string }>`
+            sql`
               SELECT id, goal, json_array_length(constraints) AS constraints_count, created_at FROM seeds
               ORDER BY seq DESC LIMIT ${limit} OFFSET ${offset}`,
           (r): SeedSummary => ({ id: r.id, goal: r.goal, constraints_count: r.constraints_count, created_at: r.created_at, stream: seedStream(r.id) })
@@ -167,7 +144,7 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
           const chain: Array<SeedEvolutionEntry> = []
           let next: string | null = id
           while (next !== null && chain.length < MAX_LINEAGE) {
-            const r: SeedRow | undefined = yield* row(next)
+            const r: typeof SeedRow.Type | undefined = yield* row(next)
             if (r === undefined) {
               if (chain.length === 0) return yield* new NotFound({ what: "seed", id })
               break
@@ -178,7 +155,7 @@ export class Seeds extends Context.Tag("@annal/kernel/Seeds")<
               goal: r.goal,
               parent_id: r.parent_id,
               score: r.score,
-              passed: r.passed === null ? null : r.passed === 1
+              passed: r.passed
             })
             next = r.parent_id
           }

@@ -1,7 +1,9 @@
-import { Effect } from "effect"
+import { Ontology } from "@annal/spec"
+import { Effect, Schema } from "effect"
 import { Chain } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
+import { Flag, JsonStrings } from "../shared/ViewRow.js"
 import { markdownTitle } from "./decide.js"
 import {
   EVALUATION_COMPLETE,
@@ -11,6 +13,27 @@ import {
   SeedCreated,
   SeedImported
 } from "./events.js"
+
+/** A row of `seeds`: the lists and the ontology are JSON, `passed` 0 or 1. */
+export const SeedRow = Schema.Struct({
+  id: Schema.String,
+  seq: Schema.Number,
+  format: Schema.Literal("json", "markdown"),
+  goal: Schema.String,
+  constraints: JsonStrings,
+  acceptance_criteria: JsonStrings,
+  ontology: Schema.NullOr(Schema.parseJson(Ontology)),
+  content: Schema.NullOr(Schema.String),
+  sha256: Schema.NullOr(Schema.String),
+  generation: Schema.Number,
+  parent_id: Schema.NullOr(Schema.String),
+  score: Schema.NullOr(Schema.Number),
+  passed: Schema.NullOr(Flag),
+  evaluated_at: Schema.NullOr(Schema.String),
+  evaluations: Schema.Number,
+  created_at: Schema.String,
+  updated_at: Schema.String
+})
 
 /** Every seed, structured or Markdown, with its latest evaluation. */
 export const seedsProjection = Projection.make({

@@ -5,14 +5,14 @@
 import { SqlClient } from "@effect/sql"
 import type { AgentResponse, PageRequest, Session, SessionSummary } from "@annal/spec"
 import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { type CommandContext, commandsOf } from "../shared/Command.js"
 import { answerWith, commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { type Paged, paged } from "../shared/Page.js"
-import { decodeRowSync, decoding } from "../shared/ViewRow.js"
 import { decideDelete, decideResponse, decideUserMessage, type Response, type SessionState, type UserMessage } from "./decide.js"
 import { AGENT_RESPONDED, MESSAGE_RECEIVED, SESSION_DELETED, SESSION_STARTED, sessionStream } from "./events.js"
+import { SessionMessageRow, SessionRow } from "./projection.js"
 
 /** Where a recorded message went. */
 export interface RecordedMessage {
@@ -23,29 +23,6 @@ export interface RecordedMessage {
   readonly started: boolean
   /** Its place among the session's user messages, from 0 (messages recorded at once each get their own). */
   readonly index: number
-}
-
-interface SessionRow {
-  readonly id: string
-  readonly user_id: string
-  readonly message_count: number
-  readonly active_seed_id: string | null
-  readonly active_persona_id: string | null
-  readonly metadata: string
-  readonly created_at: string
-  readonly updated_at: string
-}
-
-/** `sessions.metadata`: a JSON object. */
-const decodeMetadata = decodeRowSync(Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })), "sessions.metadata")
-
-interface MessageRow {
-  readonly role: "user" | "agent"
-  readonly content: string
-  readonly seed_id: string | null
-  readonly phase_reached: string | null
-  readonly evaluation_passed: number | null
-  readonly at: string
 }
 
 export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
@@ -76,15 +53,11 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
       const ids = yield* IdGenerator
       const context = yield* Effect.context<SqlClient.SqlClient | EventStore>()
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
-      const { view } = commandsOf(Context.get(context, EventStore), Context.get(context, SqlClient.SqlClient))
+      const { count, view } = commandsOf(Context.get(context, EventStore), Context.get(context, SqlClient.SqlClient))
       const handle = commandHandler(Context.get(context, EventStore))
 
       const row = (id: string) =>
-        view("a session", (sql) =>
-          Effect.map(
-            sql<SessionRow>`SELECT id, user_id, message_count, active_seed_id, active_persona_id, metadata, created_at, updated_at FROM sessions WHERE id = ${id}`,
-            (rows) => rows[0]
-          ))
+        Effect.map(view("sessions", SessionRow, (sql) => sql`SELECT * FROM sessions WHERE id = ${id}`), ([r]) => r)
 
       const load = (command: { readonly id: string }) =>
         Effect.map(row(command.id), (r): SessionState | undefined => r === undefined ? undefined : { user_id: r.user_id, persona_id: r.active_persona_id })
@@ -106,17 +79,14 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
         answer: (stored) => {
           const received = eventOf(stored, MESSAGE_RECEIVED)!
           return Effect.map(
-            view("a session's messages", (sql) =>
-              Effect.map(
-                sql<{ n: number }>`SELECT count(*) AS n FROM session_messages WHERE session_id = ${String(received.data.session_id)} AND role = 'user' AND seq < ${received.seq}`,
-                (rows) => rows[0]
-              )),
+            count("session_messages", (sql) =>
+              sql`SELECT count(*) AS n FROM session_messages WHERE session_id = ${String(received.data.session_id)} AND role = 'user' AND seq < ${received.seq}`),
             (before): RecordedMessage => ({
               session_id: String(received.data.session_id),
               message_id: String(received.data.message_id),
               seq: received.seq,
               started: eventOf(stored, SESSION_STARTED) !== undefined,
-              index: before?.n ?? 0
+              index: before
             })
           )
         }
@@ -152,9 +122,8 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
         Effect.gen(function*() {
           const s = yield* row(id)
           if (s === undefined) return yield* new EntityNotFound({ what: "session", id })
-          const messages = yield* view("a session's messages", (sql) =>
-            sql<MessageRow>`SELECT role, content, seed_id, phase_reached, evaluation_passed, at FROM session_messages WHERE session_id = ${id} ORDER BY seq`)
-          const metadata = yield* decoding(() => decodeMetadata(s.metadata))
+          const messages = yield* view("session_messages", SessionMessageRow, (sql) =>
+            sql`SELECT * FROM session_messages WHERE session_id = ${id} ORDER BY seq`)
           return {
             id: s.id,
             user_id: s.user_id,
@@ -164,14 +133,14 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
               session_id: s.id,
               seed_id: m.seed_id,
               phase_reached: m.phase_reached,
-              evaluation_passed: m.evaluation_passed === null ? null : m.evaluation_passed === 1,
+              evaluation_passed: m.evaluation_passed,
               timestamp: m.at
             })),
             active_seed_id: s.active_seed_id,
             active_persona_id: s.active_persona_id,
             created_at: s.created_at,
             updated_at: s.updated_at,
-            metadata,
+            metadata: s.metadata,
             stream: sessionStream(s.id)
           } satisfies Session
         })
@@ -181,10 +150,9 @@ export class Sessions extends Context.Tag("@annal/kernel/Sessions")<
           run(paged(
             "sessions",
             page,
-            (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM sessions`,
-            (sql, limit, offset) =>
-              sql<SessionRow>`SELECT id, user_id, message_count, active_seed_id, active_persona_id, metadata, created_at, updated_at
-                FROM sessions ORDER BY last_seq DESC LIMIT ${limit} OFFSET ${offset}`,
+            (sql) => sql`SELECT count(*) AS n FROM sessions`,
+            SessionRow,
+            (sql, limit, offset) => sql`SELECT * FROM sessions ORDER BY last_seq DESC LIMIT ${limit} OFFSET ${offset}`,
             (r): SessionSummary => ({
               id: r.id,
               user_id: r.user_id,

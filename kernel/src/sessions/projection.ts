@@ -1,6 +1,7 @@
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
+import { Flag } from "../shared/ViewRow.js"
 import {
   AGENT_RESPONDED,
   AgentResponded,
@@ -11,6 +12,32 @@ import {
   SessionDeleted,
   SessionStarted
 } from "./events.js"
+
+/** A row of `sessions`: `metadata` is a JSON object. */
+export const SessionRow = Schema.Struct({
+  id: Schema.String,
+  user_id: Schema.String,
+  message_count: Schema.Number,
+  active_seed_id: Schema.NullOr(Schema.String),
+  active_persona_id: Schema.NullOr(Schema.String),
+  metadata: Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+  created_at: Schema.String,
+  updated_at: Schema.String,
+  last_seq: Schema.Number
+})
+
+/** A row of `session_messages`: `evaluation_passed` 0 or 1. */
+export const SessionMessageRow = Schema.Struct({
+  seq: Schema.Number,
+  session_id: Schema.String,
+  message_id: Schema.String,
+  role: Schema.Literal("user", "agent"),
+  content: Schema.String,
+  seed_id: Schema.NullOr(Schema.String),
+  phase_reached: Schema.NullOr(Schema.String),
+  evaluation_passed: Schema.NullOr(Flag),
+  at: Schema.String
+})
 
 /** Sessions and their messages, oldest first; a deleted session leaves both tables. */
 export const sessionsProjection = Projection.make({

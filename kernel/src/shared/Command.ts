@@ -2,8 +2,9 @@
 import { EventStore, type EventDraft, type EventMeta, EventStoreError, type ExpectedVersion, type StoredEvent } from "@annal/store"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { ConcurrentChange } from "./errors.js"
+import { Count, decodeRows } from "./ViewRow.js"
 
 /** Who acts and the request's meta, passed from the edge to every command. */
 export interface CommandContext {
@@ -24,9 +25,23 @@ export interface Commands {
     events: ReadonlyArray<EventDraft>,
     context: CommandContext
   ) => Effect.Effect<ReadonlyArray<StoredEvent>, ConcurrentChange | EventStoreError>
-  /** Reads the views through the SQL client (see `query`). */
-  readonly view: <A>(what: string, run: (sql: SqlClient.SqlClient) => Effect.Effect<A, SqlError>) => Effect.Effect<A, EventStoreError>
+  /** Reads rows of the views through the SQL client and their row Schema (see `query`). */
+  readonly view: ViewRead
+  /** Reads a count (`SELECT count(*) AS n …`) through `Count` (see `counted`). */
+  readonly count: (what: string, run: (sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<unknown>, SqlError>) => Effect.Effect<number, EventStoreError>
 }
+
+/** A read of a view: `run`'s rows decoded by `row`; a failed query or a refused row is an EventStoreError naming `what`. */
+export interface ViewRead {
+  <A, I>(what: string, row: Schema.Schema<A, I, never>, run: (sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<unknown>, SqlError>): Effect.Effect<ReadonlyArray<A>, EventStoreError>
+  <A>(what: string, run: (sql: SqlClient.SqlClient) => Effect.Effect<A, SqlError>): Effect.Effect<A, EventStoreError>
+}
+
+const readWith = (sql: SqlClient.SqlClient): ViewRead =>
+  ((what: string, a: Schema.Schema<unknown, unknown, never> | ((sql: SqlClient.SqlClient) => Effect.Effect<unknown, SqlError>), b?: (sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
+    Schema.isSchema(a)
+      ? Effect.flatMap(Effect.mapError(b!(sql), readFailed(what)), decodeRows(a, what))
+      : Effect.mapError(a(sql), readFailed(what))) as ViewRead
 
 const conflict = (e: { readonly message: string }) => Effect.fail(new ConcurrentChange({ message: e.message }))
 
@@ -34,8 +49,11 @@ const conflict = (e: { readonly message: string }) => Effect.fail(new Concurrent
 export const commandsOf = (store: EventStore["Type"], sql: SqlClient.SqlClient): Commands => ({
   appendDecided: (stream, expectedVersion, events, context) =>
     Effect.catchTag(store.append({ stream, expectedVersion, events, actor: context.actor, meta: context.meta }), "StreamVersionConflict", conflict),
-  view: (what, run) => Effect.mapError(run(sql), readFailed(what))
+  view: readWith(sql),
+  count: (what, run) => Effect.map(readWith(sql)(what, Count, run), nOf)
 })
+
+const nOf = (rows: ReadonlyArray<typeof Count.Type>) => rows[0]?.n ?? 0
 
 /** Appends events decided at `expectedVersion`; a concurrent change fails with ConcurrentChange. */
 export const appendDecided = (
@@ -53,12 +71,20 @@ export const draft = <A extends object>(type: string, data: A): EventDraft => ({
 /** A failed view query as the store's error (the views are part of the store). */
 export const readFailed = (what: string) => (cause: SqlError) => new EventStoreError({ reason: `could not read ${what}`, cause })
 
-/** Runs a view query, mapping SQL failures to EventStoreError. */
-export const query = <A>(
+/**
+ * Reads rows of a view through its row Schema (the one its projection exports): a failed query
+ * or a row the Schema refuses is an EventStoreError naming `what`.
+ */
+export const query: {
+  <A, I>(what: string, row: Schema.Schema<A, I, never>, run: (sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<unknown>, SqlError>): Effect.Effect<ReadonlyArray<A>, EventStoreError, SqlClient.SqlClient>
+  <A>(what: string, run: (sql: SqlClient.SqlClient) => Effect.Effect<A, SqlError>): Effect.Effect<A, EventStoreError, SqlClient.SqlClient>
+} = ((what: string, a: never, b: never) => Effect.flatMap(SqlClient.SqlClient, (sql) => readWith(sql)(what, a, b))) as never
+
+/** A count (`SELECT count(*) AS n …`) read through `Count`. */
+export const counted = (
   what: string,
-  run: (sql: SqlClient.SqlClient) => Effect.Effect<A, SqlError>
-): Effect.Effect<A, EventStoreError, SqlClient.SqlClient> =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.mapError(run(sql), readFailed(what)))
+  run: (sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<unknown>, SqlError>
+): Effect.Effect<number, EventStoreError, SqlClient.SqlClient> => Effect.map(query(what, Count, run), nOf)
 
 /** The current version of a stream (0 when it has no events). */
 export const streamVersion = (stream: string): Effect.Effect<number, EventStoreError, EventStore> =>

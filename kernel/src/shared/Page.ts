@@ -3,8 +3,8 @@ import type { PageRequest } from "@annal/spec"
 import type { EventStoreError } from "@annal/store"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect } from "effect"
-import { readFailed } from "./Command.js"
+import { Effect, type Schema } from "effect"
+import { counted, query } from "./Command.js"
 
 export interface Paged<A> {
   readonly items: ReadonlyArray<A>
@@ -14,18 +14,19 @@ export interface Paged<A> {
 }
 
 /**
- * One page: `count` gives the total, `rows(limit, offset)` the page's rows, `map` each item.
+ * One page: `count` gives the total (`SELECT count(*) AS n`), `rows(limit, offset)` the page's
+ * rows, decoded by `row` (the view's row Schema), `map` each item.
  * The Oxios list shape `{items, total, page, limit}`.
  */
-export const paged = <Row, A>(
+export const paged = <Row, I, A>(
   what: string,
   page: PageRequest,
-  count: (sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<{ readonly n: number }>, SqlError>,
-  rows: (sql: SqlClient.SqlClient, limit: number, offset: number) => Effect.Effect<ReadonlyArray<Row>, SqlError>,
+  count: (sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<unknown>, SqlError>,
+  row: Schema.Schema<Row, I, never>,
+  rows: (sql: SqlClient.SqlClient, limit: number, offset: number) => Effect.Effect<ReadonlyArray<unknown>, SqlError>,
   map: (row: Row) => A
 ): Effect.Effect<Paged<A>, EventStoreError, SqlClient.SqlClient> =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    Effect.all([count(sql), rows(sql, page.limit, page.offset)]).pipe(
-      Effect.map(([n, r]) => ({ items: r.map(map), total: n[0]?.n ?? 0, page: page.page, limit: page.limit })),
-      Effect.mapError(readFailed(what))
-    ))
+  Effect.map(
+    Effect.all([counted(what, count), query(what, row, (sql) => rows(sql, page.limit, page.offset))]),
+    ([total, r]) => ({ items: r.map(map), total, page: page.page, limit: page.limit })
+  )

@@ -1,7 +1,9 @@
 /**
- * Reading view rows through a Schema instead of mapping them by hand: JSON columns with
- * `Schema.parseJson`, SQLite's 0/1 flags with `Flag`. A row the Schema refuses is a view this
- * code did not write (`annal rebuild` repairs it): the read fails with an EventStoreError.
+ * Reading view rows through a Schema instead of mapping them by hand: every read decodes its rows
+ * through the row Schema its projection exports (`query`, `paged` in this folder call
+ * `decodeRows`), JSON columns with `Schema.parseJson`, SQLite's 0/1 flags with `Flag`, counts
+ * with `Count`. A row the Schema refuses is a view this code did not write (`annal rebuild`
+ * repairs it): the read fails with an EventStoreError naming the view.
  */
 import { EventStoreError } from "@annal/store"
 import { Effect, ParseResult, Schema } from "effect"
@@ -12,6 +14,9 @@ export const Flag = Schema.transform(Schema.Literal(0, 1), Schema.Boolean, {
   decode: (n) => n === 1,
   encode: (b) => (b ? 1 : 0)
 })
+
+/** The one row of `SELECT count(*) AS n …`. */
+export const Count = Schema.Struct({ n: Schema.Number })
 
 /** A JSON column holding a list of strings. */
 export const JsonStrings = Schema.parseJson(Schema.Array(Schema.String))
@@ -36,10 +41,16 @@ export const decodeRowSync = <A, I>(schema: Schema.Schema<A, I, never>, what: st
 export const decoding = <A>(f: () => A): Effect.Effect<A, EventStoreError> =>
   Effect.try({ try: f, catch: (e) => new EventStoreError({ reason: e instanceof Error ? e.message : String(e), cause: e }) })
 
-/** Decodes a view row (`what` names the view in the error). */
-export const decodeRow = <A, I>(schema: Schema.Schema<A, I, never>, what: string) => {
-  const decode = Schema.decodeUnknown(schema)
-  return (row: unknown): Effect.Effect<A, EventStoreError> =>
-    Effect.mapError(decode(row), (e) =>
-      new EventStoreError({ reason: refused(what, e), cause: e }))
+const rowsDecoders = new WeakMap<Schema.Schema.Any, (rows: unknown) => Effect.Effect<ReadonlyArray<unknown>, ParseResult.ParseError>>()
+
+/** Decodes the rows of a read of a view (`what` names the view in the error). */
+export const decodeRows = <A, I>(row: Schema.Schema<A, I, never>, what: string) => {
+  let decode = rowsDecoders.get(row)
+  if (decode === undefined) {
+    decode = Schema.decodeUnknown(Schema.Array(row))
+    rowsDecoders.set(row, decode)
+  }
+  const decodeAll = decode as (rows: unknown) => Effect.Effect<ReadonlyArray<A>, ParseResult.ParseError>
+  return (rows: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<A>, EventStoreError> =>
+    Effect.mapError(decodeAll(rows), (e) => new EventStoreError({ reason: refused(what, e), cause: e }))
 }

@@ -6,7 +6,7 @@
 import { SqlClient } from "@effect/sql"
 import type { PageRequest, Skill, SkillSummary } from "@annal/spec"
 import { EventStore, type EventStoreError } from "@annal/store"
-import { Context, Effect, Either, Layer } from "effect"
+import { Context, Effect, Either, Layer, Schema } from "effect"
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { type CommandContext, query } from "../shared/Command.js"
@@ -16,6 +16,10 @@ import { type AlreadyExists, type ConcurrentChange, EntityNotFound, type Invalid
 import { type Paged, paged } from "../shared/Page.js"
 import { type CreateSkill, decideCreate, decideDelete } from "./decide.js"
 import { SKILL_CREATED, SKILL_DELETED, skillStream } from "./events.js"
+import { SkillRow } from "./projection.js"
+
+const SkillText = SkillRow.pipe(Schema.pick("name", "description", "content"))
+const SkillListed = SkillRow.pipe(Schema.pick("name", "description"))
 
 export class Skills extends Context.Tag("@annal/kernel/Skills")<
   Skills,
@@ -48,9 +52,7 @@ export class Skills extends Context.Tag("@annal/kernel/Skills")<
       const pathOf = (name: string) => join(directory, `${name}.md`)
 
       const row = (name: string) =>
-        query("a skill", (sql) =>
-          Effect.map(sql<{ name: string; description: string; content: string }>`
-            SELECT name, description, content FROM skills WHERE name = ${name}`, (rows) => rows[0]))
+        Effect.map(query("skills", SkillText, (sql) => sql`SELECT name, description, content FROM skills WHERE name = ${name}`), ([r]) => r)
 
       /** Writes through a temporary file so a reader never sees half a skill. */
       const writeFile = (name: string, content: string) => {
@@ -91,7 +93,7 @@ export class Skills extends Context.Tag("@annal/kernel/Skills")<
       })
 
       const restoreFiles = Effect.gen(function*() {
-        const rows = yield* query("skills", (sql) => sql<{ name: string; content: string }>`SELECT name, content FROM skills ORDER BY name`)
+        const rows = yield* query("skills", SkillText, (sql) => sql`SELECT name, description, content FROM skills ORDER BY name`)
         const written: Array<string> = []
         for (const r of rows) {
           if (existsSync(pathOf(r.name))) continue
@@ -108,9 +110,10 @@ export class Skills extends Context.Tag("@annal/kernel/Skills")<
           run(paged(
             "skills",
             page,
-            (sql) => sql<{ n: number }>`SELECT count(*) AS n FROM skills`,
+            (sql) => sql`SELECT count(*) AS n FROM skills`,
+            SkillListed,
             (sql, limit, offset) =>
-              sql<{ name: string; description: string }>`SELECT name, description FROM skills ORDER BY name LIMIT ${limit} OFFSET ${offset}`,
+              sql`SELECT name, description FROM skills ORDER BY name LIMIT ${limit} OFFSET ${offset}`,
             (r): SkillSummary => ({ name: r.name, description: r.description, stream: skillStream(r.name) })
           )),
         get: (name) =>

@@ -1,7 +1,16 @@
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
 import { SKILL_CREATED, SKILL_DELETED, SkillCreated, SkillDeleted } from "./events.js"
+
+/** A row of `skills`. */
+export const SkillRow = Schema.Struct({
+  name: Schema.String,
+  description: Schema.String,
+  content: Schema.String,
+  seq: Schema.Number,
+  created_at: Schema.String
+})
 
 /** The live skills; a deleted one leaves the view (and its file) but stays in the log. */
 export const skillsProjection = Projection.make({
