@@ -4,13 +4,17 @@
  * limit, the router, the handler, the SQLite read through @effect/sql, JSON) beside a plain
  * node:http server with better-sqlite3 answering the same JSON from the same rows (its own
  * process too, reading Annal's file). Both driven by autocannon with the same settings in the
- * same run, after checking that both answer the same body.
+ * same run, after checking that both answer the same body. Then, to tell the Effect HTTP stack's own
+ * cost from Annal's, the same route on @effect/platform-node's HttpServer and HttpRouter with
+ * nothing else (bench/effect-http-server.mjs): its rows through better-sqlite3, then through
+ * @effect/sql-sqlite-node. Each line gives the server process's CPU per request, which on this
+ * shared machine moves less than requests/s.
  */
 import autocannon from "autocannon"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { join, resolve } from "node:path"
 import { isDeepStrictEqual } from "node:util"
-import { machine, tempDir } from "./lib.js"
+import { cpuMs, machine, tempDir } from "./lib.js"
 
 const ROOT = resolve(import.meta.dirname, "..")
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10)
@@ -63,16 +67,33 @@ const load = (url: string) =>
 /** The monotonic clock in µs, as V8's CPU profiles time their samples (CLOCK_MONOTONIC, any process). */
 const monotonicUs = () => Number(process.hrtime.bigint() / 1000n)
 
-const measure = async (name: string, url: string) => {
-  await load(url) // warm-up pass, discarded
+const measure = async (name: string, server: { url: string; child: ChildProcess }) => {
+  await load(server.url) // warm-up pass, discarded
   const from = monotonicUs()
-  const result = await load(url)
+  const cpuFrom = cpuMs(server.child.pid!)
+  const result = await load(server.url)
+  const cpuTo = cpuMs(server.child.pid!)
   if (PROFILE.length > 0 && name === "annal gateway") {
     console.log(`profile window: node --import tsx bench/httpProfile.ts <profile> gateway/dist/annal.cjs.map ${from} ${monotonicUs()} ${result.requests.total}`)
   }
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`)
-  console.log(`${name}: ${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms (${result.requests.total} requests)`)
-  return result.requests.average
+  const cpuUs = cpuFrom === undefined || cpuTo === undefined ? undefined : Math.round(((cpuTo - cpuFrom) * 1000) / result.requests.total)
+  console.log(
+    `${name}: ${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms (${result.requests.total} requests)${cpuUs === undefined ? "" : `, ${cpuUs} µs CPU per request`}`
+  )
+  return { rate: result.requests.average, cpuUs }
+}
+
+/** The same route on the Effect HTTP stack alone (bench/effect-http-server.mjs), measured and stopped. */
+const measureEffectFloor = async (variant: "router" | "sql", name: string, db: string, expected: unknown) => {
+  const server = await start([join(ROOT, "bench/effect-http-server.mjs"), db, TOKEN, variant])
+  try {
+    const body = await call(server.url, PATH)
+    if (!isDeepStrictEqual(body, expected)) throw new Error(`${name} answers differently:\n${JSON.stringify(body)}`)
+    return await measure(name, server)
+  } finally {
+    await stop(server.child)
+  }
 }
 
 const tmp = tempDir("http")
@@ -91,9 +112,24 @@ try {
     baseline = await start([join(ROOT, "bench/baseline-http-server.mjs"), join(tmp.dir, "annal.db"), TOKEN])
     const [a, b] = await Promise.all([call(annal.url, PATH), call(baseline.url, PATH)])
     if (!isDeepStrictEqual(a, b) || a.items.length !== 20) throw new Error(`the two servers answer differently:\n${JSON.stringify(a)}\n${JSON.stringify(b)}`)
-    const ours = await measure("annal gateway", annal.url)
-    const base = await measure("node:http + better-sqlite3", baseline.url)
-    console.log(JSON.stringify({ bench: "http", ours: Math.round(ours), baseline: Math.round(base), unit: "req/s", ratio: Number((ours / base).toFixed(3)), route: `GET ${PATH}` }))
+    const ours = await measure("annal gateway", annal)
+    const base = await measure("node:http + better-sqlite3", baseline)
+    const router = await measureEffectFloor("router", "Effect HttpRouter alone, rows through better-sqlite3", join(tmp.dir, "annal.db"), a)
+    const routerSql = await measureEffectFloor("sql", "Effect HttpRouter alone, rows through @effect/sql", join(tmp.dir, "annal.db"), a)
+    const ratio = (a: number, b: number) => Number((a / b).toFixed(3))
+    console.log(
+      JSON.stringify({
+        bench: "http",
+        ours: Math.round(ours.rate),
+        baseline: Math.round(base.rate),
+        unit: "req/s",
+        ratio: ratio(ours.rate, base.rate),
+        route: `GET ${PATH}`,
+        cpu_us_per_request: { ours: ours.cpuUs, baseline: base.cpuUs, effect_router: router.cpuUs, effect_router_sql: routerSql.cpuUs },
+        effect_router: { rate: Math.round(router.rate), ratio: ratio(router.rate, base.rate) },
+        effect_router_sql: { rate: Math.round(routerSql.rate), ratio: ratio(routerSql.rate, base.rate) }
+      })
+    )
   } finally {
     await stop(annal.child)
     if (baseline !== undefined) await stop(baseline.child)

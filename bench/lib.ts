@@ -1,5 +1,5 @@
 /** Small helpers shared by the benchmark scripts. */
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { availableParallelism, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 
@@ -46,3 +46,13 @@ export const printResult = (
 /** The machine's cores and 1-minute load, printed so a reader can tell a busy machine's figures. */
 export const machine = () =>
   `${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(2)}, node ${process.version}`
+
+/** CPU ms (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
+export const cpuMs = (pid: number): number | undefined => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // clock ticks of 1/100 s
+  } catch {
+    return undefined
+  }
+}

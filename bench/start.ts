@@ -13,9 +13,9 @@ import { Kernel } from "@annal/kernel"
 import { EventStore } from "@annal/store"
 import { Effect } from "effect"
 import { execFileSync, spawn } from "node:child_process"
-import { mkdirSync, readFileSync } from "node:fs"
+import { mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { fmt, machine, tempDir } from "./lib.js"
+import { cpuMs, fmt, machine, tempDir } from "./lib.js"
 
 const ROOT = resolve(import.meta.dirname, "..")
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
@@ -23,16 +23,6 @@ const SIZES = (process.env.BENCH_EVENTS ?? "100000,1000000").split(",").map(Numb
 const PER_APPEND = 500
 
 const BARE = `require("node:http").createServer((q, s) => s.end()).listen(0, "127.0.0.1", function () { console.log("listening on http://127.0.0.1:" + this.address().port) })`
-
-/** CPU ms (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
-const cpuMs = (pid: number): number | undefined => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // clock ticks of 1/100 s
-  } catch {
-    return undefined
-  }
-}
 
 /** CPU ms of the last start `startOnce` timed: on a shared machine, steadier than its wall time. */
 let lastCpuMs: number | undefined
