@@ -15,7 +15,7 @@ import { Scheduler } from "../scheduler/Scheduler.js"
 import { type CommandContext, query } from "../shared/Command.js"
 import { answerWith, commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { ConcurrentChange, EntityNotFound, InvalidCommand } from "../shared/errors.js"
-import { type Paged, paged } from "../shared/Page.js"
+import { type Paged, pagedWith } from "../shared/Page.js"
 import { type CronDecision, type CronJobState, decideCreate, decideDelete, decideRunFailed, decideTrigger, decideUpdate } from "./decide.js"
 import { CRON_JOB_CREATED, CRON_JOB_DELETED, CRON_JOB_UPDATED, CRON_RUN_FAILED, CRON_TRIGGERED, cronStream } from "./events.js"
 import { CronJobRow, CronRunRow } from "./projection.js"
@@ -241,14 +241,14 @@ export class Cron extends Context.Tag("@annal/kernel/Cron")<
         runs: (id, page) =>
           Effect.zipRight(
             loadOrFail(id),
-            provide(paged(
+            pagedWith(sql)(
               "cron_runs",
               page,
               (sql) => sql`SELECT count(*) AS n FROM cron_runs WHERE job_id = ${id}`,
               CronRunRow,
               (sql, limit, offset) => sql`SELECT * FROM cron_runs WHERE job_id = ${id} ORDER BY seq DESC LIMIT ${limit} OFFSET ${offset}`,
               (row): CronRun => ({ ...row, stream: taskStream(row.task_id) })
-            ))
+            )
           ),
         create: (request, context) =>
           Effect.gen(function*() {

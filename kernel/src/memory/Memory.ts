@@ -22,7 +22,7 @@ import { commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { DataDir } from "../shared/DataDir.js"
 import { type ConcurrentChange, EntityNotFound, type InvalidCommand, type Unavailable } from "../shared/errors.js"
 import { readData } from "../shared/EventData.js"
-import { type Paged, paged } from "../shared/Page.js"
+import { type Paged, pagedWith } from "../shared/Page.js"
 import { decideDelete, decideRecall, decideStore, matchExpression } from "./decide.js"
 import { MEMORY_DELETED, MEMORY_RECALLED, MEMORY_STORED, type MemoryRecalled, MemoryStored, memoryStream, RECALL_STREAM } from "./events.js"
 import { MemoryRow } from "./projection.js"
@@ -132,7 +132,7 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
       })
 
       const list = (page: PageRequest) =>
-        provide(paged(
+        pagedWith(sql)(
           "memories",
           page,
           (sql) => sql`SELECT count(*) AS n FROM memory_entries`,
@@ -141,7 +141,7 @@ export class Memory extends Context.Tag("@annal/kernel/Memory")<
             sql`
               SELECT id, type, importance, created_at FROM memory_entries ORDER BY seq DESC LIMIT ${limit} OFFSET ${offset}`,
           (r): MemoryListItem => ({ name: r.id, category: r.type, importance: r.importance, created_at: r.created_at, stream: memoryStream(r.id) })
-        ))
+        )
 
       const get = (id: string) =>
         Effect.gen(function*() {

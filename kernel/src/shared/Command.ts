@@ -49,9 +49,14 @@ const conflict = (e: { readonly message: string }) => Effect.fail(new Concurrent
 export const commandsOf = (store: EventStore["Type"], sql: SqlClient.SqlClient): Commands => ({
   appendDecided: (stream, expectedVersion, events, context) =>
     Effect.catchTag(store.append({ stream, expectedVersion, events, actor: context.actor, meta: context.meta }), "StreamVersionConflict", conflict),
-  view: readWith(sql),
-  count: (what, run) => Effect.map(readWith(sql)(what, Count, run), nOf)
+  ...readersOf(sql)
 })
+
+/** The view reads of `commandsOf`, over `sql`. */
+export const readersOf = (sql: SqlClient.SqlClient): Pick<Commands, "view" | "count"> => {
+  const view = readWith(sql)
+  return { view, count: (what, run) => Effect.map(view(what, Count, run), nOf) }
+}
 
 const nOf = (rows: ReadonlyArray<typeof Count.Type>) => rows[0]?.n ?? 0
 
