@@ -1,7 +1,8 @@
 /**
  * The SQLite event log: one writer fiber group-commits queued appends on a dedicated
- * better-sqlite3 connection (prepared statements on the hot path); reads go through
- * @effect/sql-sqlite-node's client on a second connection (WAL lets both work at once).
+ * better-sqlite3 connection (prepared statements on the hot path); the kernel's view reads go
+ * through the SqlClient on a connection of their own (ViewConnection), the store's own reads,
+ * migrations and transactions through @effect/sql-sqlite-node's client (WAL lets all work at once).
  */
 import * as Migrator from "@effect/sql/Migrator"
 import { SqlClient } from "@effect/sql"
