@@ -4,6 +4,8 @@ import type { AccessDecision, PageRequest } from "@annal/spec"
 import { EventStore, type EventMeta, EventStoreError } from "@annal/store"
 import { Context, Effect, Layer } from "effect"
 import { ACCESS_DECIDED, type AccessDecided, accessStream } from "./events.js"
+import { commandsOf } from "../shared/Command.js"
+import { AccessDecisionRow } from "./projection.js"
 
 export class Access extends Context.Tag("@annal/kernel/Access")<
   Access,
@@ -21,8 +23,7 @@ export class Access extends Context.Tag("@annal/kernel/Access")<
     Access,
     Effect.gen(function*() {
       const store = yield* EventStore
-      const sql = yield* SqlClient.SqlClient
-      const readError = (cause: unknown) => new EventStoreError({ reason: "could not read access decisions", cause })
+      const { count, view } = commandsOf(store, yield* SqlClient.SqlClient)
       return Access.of({
         record: (decision, context) =>
           store.append({
@@ -38,22 +39,21 @@ export class Access extends Context.Tag("@annal/kernel/Access")<
           ),
         list: (page) =>
           Effect.gen(function*() {
-            const [count] = yield* sql<{ n: number }>`SELECT count(*) AS n FROM access_decisions`
-            const rows = yield* sql<{ at: string; subject: string; action: string; resource: string; allowed: number; reason: string | null }>`
-              SELECT at, subject, action, resource, allowed, reason FROM access_decisions
-              ORDER BY seq DESC LIMIT ${page.limit} OFFSET ${page.offset}`
+            const total = yield* count("access_decisions", (sql) => sql`SELECT count(*) AS n FROM access_decisions`)
+            const rows = yield* view("access_decisions", AccessDecisionRow, (sql) =>
+              sql`SELECT * FROM access_decisions ORDER BY seq DESC LIMIT ${page.limit} OFFSET ${page.offset}`)
             return {
-              total: count?.n ?? 0,
+              total,
               items: rows.map((r) => ({
                 timestamp: r.at,
                 agent_name: r.subject,
                 action: r.action,
                 resource: r.resource,
-                allowed: r.allowed === 1,
+                allowed: r.allowed,
                 reason: r.reason
               }))
             }
-          }).pipe(Effect.mapError(readError))
+          })
       })
     })
   )

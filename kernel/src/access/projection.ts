@@ -1,7 +1,19 @@
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
+import { Flag } from "../shared/ViewRow.js"
 import { ACCESS_DECIDED, AccessDecided } from "./events.js"
+
+/** A row of `access_decisions`: `allowed` 0 or 1. */
+export const AccessDecisionRow = Schema.Struct({
+  seq: Schema.Number,
+  at: Schema.String,
+  subject: Schema.String,
+  action: Schema.String,
+  resource: Schema.String,
+  allowed: Flag,
+  reason: Schema.NullOr(Schema.String)
+})
 
 /** Every access decision, newest last; the view behind the legacy `GET /api/audit`. */
 export const accessProjection = Projection.make({

@@ -4,10 +4,10 @@
  * deadline. Pending approvals live in the log, so on start the timers are re-armed from the
  * view (ones already past their deadline expire at once) and they can still be decided.
  */
-import type { Approval, ApprovalResolution, ApprovalsQuery, ApprovalStatus } from "@annal/spec"
+import type { Approval, ApprovalResolution, ApprovalsQuery } from "@annal/spec"
 import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
 import type { SqlClient } from "@effect/sql"
-import { Clock, Context, Deferred, Duration, Effect, Either, FiberMap, Layer } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Either, FiberMap, Layer, Schema } from "effect"
 import { Configuration } from "../config/Configuration.js"
 import { type CommandContext, query } from "../shared/Command.js"
 import { commandHandler, eventOf } from "../shared/CommandHandler.js"
@@ -15,6 +15,7 @@ import { type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../s
 import { readData } from "../shared/EventData.js"
 import { type ApprovalInput, decideRequest, decideResolve } from "./decide.js"
 import { APPROVAL_REQUESTED, APPROVAL_RESOLVED, ApprovalRequested, ApprovalResolved, approvalStream } from "./events.js"
+import { ApprovalRow } from "./projection.js"
 
 /** What `request` asks; `timeoutSecs` overrides the configured `approvals.timeout_secs`. */
 export interface ApprovalRequestInput extends ApprovalInput {
@@ -28,21 +29,9 @@ export interface PendingApproval {
   readonly decision: Effect.Effect<ApprovalResolution>
 }
 
-interface Row {
-  readonly id: string
-  readonly subject: string
-  readonly action: string
-  readonly resource: string
-  readonly reason: string
-  readonly created_at: string
-  readonly expires_at: string
-  readonly status: ApprovalStatus
-  readonly resolved_at: string | null
-  readonly resolved_by: string | null
-  readonly version: number
-}
+const Deadline = ApprovalRow.pipe(Schema.pick("id", "expires_at"))
 
-const toApproval = ({ version: _version, ...row }: Row): Approval => ({ ...row, stream: approvalStream(row.id) })
+const toApproval = ({ seq: _seq, version: _version, ...row }: typeof ApprovalRow.Type): Approval => ({ ...row, stream: approvalStream(row.id) })
 
 /** A decision's other failures: an idempotency key used for another request, or a change that kept conflicting. */
 type Decision = InvalidCommand | ConcurrentChange
@@ -77,7 +66,7 @@ export class Approvals extends Context.Tag("@annal/kernel/Approvals")<
       const waiting = new Map<string, Deferred.Deferred<ApprovalResolution>>()
 
       const read = (id: string) =>
-        query("approvals", (sql) => sql<Row>`SELECT * FROM approvals WHERE id = ${id}`).pipe(
+        query("approvals", ApprovalRow, (sql) => sql`SELECT * FROM approvals WHERE id = ${id}`).pipe(
           Effect.map((rows) => rows[0]),
           Effect.provide(services)
         )
@@ -183,7 +172,7 @@ export class Approvals extends Context.Tag("@annal/kernel/Approvals")<
         })
 
       // re-arm every pending approval that survived a restart
-      const pending = yield* query("approvals", (sql) => sql<{ id: string; expires_at: string }>`
+      const pending = yield* query("approvals", Deadline, (sql) => sql`
         SELECT id, expires_at FROM approvals WHERE status = 'pending' ORDER BY seq`).pipe(Effect.provide(services))
       for (const p of pending) yield* arm(p.id, p.expires_at)
 
@@ -196,7 +185,7 @@ export class Approvals extends Context.Tag("@annal/kernel/Approvals")<
           Effect.flatMap(read(id), (row) =>
             row === undefined ? Effect.fail(new EntityNotFound({ what: "approval", id })) : Effect.succeed(toApproval(row))),
         list: (q) =>
-          query("approvals", (sql) => sql<Row>`
+          query("approvals", ApprovalRow, (sql) => sql`
             SELECT * FROM approvals WHERE (${q.status ?? null} IS NULL OR status = ${q.status ?? null})
             ORDER BY seq DESC LIMIT ${q.limit ?? -1}`).pipe(
             Effect.map((rows) => rows.map(toApproval)),

@@ -1,7 +1,11 @@
-import { Effect } from "effect"
+import { Approval } from "@annal/spec"
+import { Effect, Schema } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
 import { APPROVAL_REQUESTED, APPROVAL_RESOLVED, ApprovalRequested, ApprovalResolved } from "./events.js"
+
+/** A row of `approvals`: the API's Approval without its stream, with the request's seq and the stream's version. */
+export const ApprovalRow = Schema.Struct({ ...Approval.omit("stream").fields, seq: Schema.Number, version: Schema.Number })
 
 /** Every approval, pending and decided; `seq` (of the request) orders them. */
 export const approvalsProjection = Projection.make({

@@ -1,11 +1,12 @@
 /** The audit trail: the event log read as audit entries, and its verification. */
 import { SqlClient } from "@effect/sql"
 import type { AuditEntry } from "@annal/spec"
-import { EventStore, EventStoreError, type EventRow, fromRow, type StoredEvent, type VerifyResult } from "@annal/store"
+import { EventStore, EventStoreError, EventRow, fromRow, type StoredEvent, type VerifyResult } from "@annal/store"
 import { Context, Effect, Layer, Ref } from "effect"
 import type { LogCheckReport } from "../log/LogCheck.js"
 import { TransparencyLog } from "../log/TransparencyLog.js"
 import { renderHash, toAuditEntry } from "./AuditEntry.js"
+import { commandsOf } from "../shared/Command.js"
 
 /** Most entries one range query returns; ask again from the next seq for more. */
 export const MAX_RANGE = 1000
@@ -88,29 +89,27 @@ export class Audit extends Context.Tag("@annal/kernel/Audit")<
     Effect.gen(function*() {
       const store = yield* EventStore
       const log = yield* TransparencyLog
-      const sql = yield* SqlClient.SqlClient
+      const { count, view } = commandsOf(store, yield* SqlClient.SqlClient)
       const last = yield* Ref.make<RecordedVerification | undefined>(undefined)
-      const readError = (cause: unknown) => new EventStoreError({ reason: "could not read the audit trail", cause })
       const verify = Effect.zipWith(Effect.map(store.verify, renderVerify), log.check, withCheckpointCheck).pipe(Effect.tap((result) => Ref.set(last, { result, fromSeq: 1 })))
       return Audit.of({
         entries: (fromSeq, toSeq) =>
           store.read(fromSeq, Math.min(toSeq, fromSeq + MAX_RANGE - 1)).pipe(Effect.map((events) => events.map(toAuditEntry))),
         byAgent: (agentId, limit) =>
-          sql<EventRow>`SELECT * FROM events WHERE actor = ${"agent:" + agentId}
+          view("events", EventRow, (sql) =>
+            sql`SELECT * FROM events WHERE actor = ${"agent:" + agentId}
               OR seq IN (SELECT seq FROM access_decisions WHERE subject = ${agentId})
-              ORDER BY seq DESC LIMIT ${limit}`.pipe(
-            Effect.map((rows) => rows.map(fromRow).map(toAuditEntry).reverse()),
-            Effect.mapError(readError)
+              ORDER BY seq DESC LIMIT ${limit}`).pipe(
+            Effect.map((rows) => rows.map(fromRow).map(toAuditEntry).reverse())
           ),
         verify,
         // (stream, version) is unique and indexed: a page is an index range scan
         streamHistory: (stream, page) =>
           Effect.all([
-            sql<EventRow>`SELECT * FROM events WHERE stream = ${stream} ORDER BY version DESC LIMIT ${page.limit} OFFSET ${page.offset}`,
-            sql<{ n: number }>`SELECT COUNT(*) AS n FROM events WHERE stream = ${stream}`
+            view("events", EventRow, (sql) => sql`SELECT * FROM events WHERE stream = ${stream} ORDER BY version DESC LIMIT ${page.limit} OFFSET ${page.offset}`),
+            count("events", (sql) => sql`SELECT count(*) AS n FROM events WHERE stream = ${stream}`)
           ]).pipe(
-            Effect.map(([rows, count]) => ({ items: rows.map(fromRow), total: count[0]?.n ?? 0 })),
-            Effect.mapError(readError)
+            Effect.map(([rows, total]) => ({ items: rows.map(fromRow), total }))
           ),
         lastVerification: Ref.get(last),
         recordVerification: (v) => Ref.set(last, v)

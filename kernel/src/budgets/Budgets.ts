@@ -13,6 +13,7 @@ import { commandHandler } from "../shared/CommandHandler.js"
 import { type ConcurrentChange, EntityNotFound, type Exhausted, type InvalidCommand } from "../shared/errors.js"
 import { type Amount, type BudgetState, decideCharge, decideRemove, decideReserve, decideReset, decideSet, statusAt } from "./decide.js"
 import { BUDGET_CHARGED, BUDGET_REMOVED, BUDGET_RESERVED, BUDGET_RESET, BUDGET_SET, budgetStream } from "./events.js"
+import { BudgetRow } from "./projection.js"
 
 /** Real usage of a call: tokens and calls used, and the tokens reserved for it beforehand. */
 export interface BudgetUsage {
@@ -63,7 +64,7 @@ export class Budgets extends Context.Tag("@annal/kernel/Budgets")<
       }
 
       const read = (agentId: string) =>
-        view("budgets", (sql) => Effect.map(sql<BudgetState>`SELECT * FROM budgets WHERE agent_id = ${agentId}`, (rows) => rows[0]))
+        Effect.map(view("budgets", BudgetRow, (sql) => sql`SELECT * FROM budgets WHERE agent_id = ${agentId}`), ([row]): BudgetState | undefined => row)
 
       /**
        * A budget command: decided on the budget as it stands and the current time, serialised per

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
 import {
@@ -12,6 +12,19 @@ import {
   BudgetReservedEvent,
   BudgetSetEvent
 } from "./events.js"
+
+/** A row of `budgets`: an agent's allocation, its window and what it used (the decisions' BudgetState, and when it changed). */
+export const BudgetRow = Schema.Struct({
+  agent_id: Schema.String,
+  token_budget: Schema.Number,
+  calls_budget: Schema.Number,
+  window_secs: Schema.Number,
+  window_started_at: Schema.String,
+  used_tokens: Schema.Number,
+  used_calls: Schema.Number,
+  version: Schema.Number,
+  updated_at: Schema.String
+})
 
 /**
  * Each agent's budget and its current window: when the window started (the `at` of the event

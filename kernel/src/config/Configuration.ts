@@ -6,22 +6,16 @@ import { SqlClient } from "@effect/sql"
 import { type AnnalConfig, type ConfigDocument, type ConfigPatch, defaultConfig } from "@annal/spec"
 import { EventStore, type EventMeta, EventStoreError, ReadingAt, StreamVersionConflict } from "@annal/store"
 import { Context, Data, Effect, Either, FiberRef, Layer, Stream, SubscriptionRef } from "effect"
+import { commandsOf } from "../shared/Command.js"
 import { type ConfigState, decideUpdate, documentOf, usableConfig } from "./decide.js"
 import { CONFIG_CHANGED, CONFIG_STREAM } from "./events.js"
+import { ConfigRow } from "./projection.js"
 
 /** The patch leaves the configuration invalid; the message names the field. */
 export class ConfigInvalid extends Data.TaggedError("ConfigInvalid")<{ readonly message: string }> {}
 
 /** Someone else changed the configuration at the same moment. */
 export class ConfigConflict extends Data.TaggedError("ConfigConflict")<{ readonly message: string }> {}
-
-const parseJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return {}
-  }
-}
 
 export class Configuration extends Context.Tag("@annal/kernel/Configuration")<
   Configuration,
@@ -43,24 +37,19 @@ export class Configuration extends Context.Tag("@annal/kernel/Configuration")<
   static readonly layer = Layer.scoped(
     Configuration,
     Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
       const store = yield* EventStore
+      const { view } = commandsOf(store, yield* SqlClient.SqlClient)
       // the state the config view holds (the live one, or a past one inside `readingAt`)
       const stored = Effect.gen(function*() {
-        const rows = yield* sql<{ config: string; api_key_sha256: string | null; extra: string; version: number }>`
-          SELECT config, api_key_sha256, extra, version FROM config_current WHERE id = 1`.pipe(
-          Effect.mapError((cause) => new EventStoreError({ reason: "could not read the configuration", cause }))
-        )
-        const row = rows[0]
+        const [row] = yield* view("config_current", ConfigRow, (sql) => sql`SELECT * FROM config_current WHERE id = 1`)
         // A config written by an older version gains the defaults of keys added since; a setting
         // that cannot be used is replaced by its default and reported, never a failed start.
-        const usable = row === undefined ? { config: defaultConfig, repaired: [] } : usableConfig(parseJson(row.config), defaultConfig)
-        const extra = row === undefined ? {} : parseJson(row.extra)
+        const usable = row === undefined ? { config: defaultConfig, repaired: [] } : usableConfig(row.config, defaultConfig)
         const state: ConfigState = {
           config: usable.config,
           apiKeySha256: row?.api_key_sha256 ?? null,
           version: row?.version ?? 0,
-          extra: typeof extra === "object" && extra !== null && !Array.isArray(extra) ? extra as Record<string, unknown> : {}
+          extra: row?.extra ?? {}
         }
         return { state, repaired: usable.repaired }
       })

@@ -1,8 +1,21 @@
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import type { StoredEvent } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
 import { CONFIG_CHANGED, ConfigChanged } from "./events.js"
+
+/**
+ * The row of `config_current`: the configuration as JSON (what it holds is checked, and
+ * repaired where unusable, by `usableConfig`), the unknown keys a JSON object.
+ */
+export const ConfigRow = Schema.Struct({
+  id: Schema.Literal(1),
+  config: Schema.parseJson(),
+  api_key_sha256: Schema.NullOr(Schema.String),
+  extra: Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+  version: Schema.Number,
+  updated_at: Schema.String
+})
 
 /** The current configuration: one row. */
 export const configProjection = Projection.make({

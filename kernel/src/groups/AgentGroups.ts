@@ -5,33 +5,17 @@
 import { SqlClient } from "@effect/sql"
 import type { AgentGroup, AgentGroupSummary } from "@annal/spec"
 import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
 import { type CommandContext, query } from "../shared/Command.js"
 import { commandHandler, eventOf } from "../shared/CommandHandler.js"
 import { type AlreadyExists, type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { type CreateGroup, decideCreate, decideMemberCompleted, type GroupState } from "./decide.js"
 import { AGENT_GROUP_CREATED, AGENT_GROUP_MEMBER_COMPLETED, agentGroupStream } from "./events.js"
+import { AgentGroupMemberRow, AgentGroupRow } from "./projection.js"
 
-type Status = "running" | "completed" | "failed"
-
-interface GroupRow {
-  readonly id: string
-  readonly name: string
-  readonly agent_count: number
-  readonly completed_count: number
-  readonly failed_count: number
-  readonly status: Status
-  readonly created_at: string
-  readonly updated_at: string
-  readonly completed_at: string | null
-}
-
-interface MemberRow {
-  readonly agent_id: string
-  readonly status: Status
-  readonly result: string | null
-  readonly completed_at: string | null
-}
+const GroupDetail = AgentGroupRow.pipe(Schema.omit("seq"))
+const GroupListed = AgentGroupRow.pipe(Schema.pick("id", "name", "agent_count", "status", "created_at"))
+const Member = AgentGroupMemberRow.pipe(Schema.pick("agent_id", "status", "result", "completed_at"))
 
 export class AgentGroups extends Context.Tag("@annal/kernel/AgentGroups")<
   AgentGroups,
@@ -63,12 +47,15 @@ export class AgentGroups extends Context.Tag("@annal/kernel/AgentGroups")<
       const handle = commandHandler(Context.get(context, EventStore))
 
       const groupRow = (id: string) =>
-        query("an agent group", (sql) =>
-          Effect.map(sql<GroupRow>`SELECT id, name, agent_count, completed_count, failed_count, status, created_at, updated_at, completed_at
-            FROM agent_groups WHERE id = ${id}`, (r) => r[0]))
+        Effect.map(
+          query("agent_groups", GroupDetail, (sql) =>
+            sql`SELECT id, name, agent_count, completed_count, failed_count, status, created_at, updated_at, completed_at
+              FROM agent_groups WHERE id = ${id}`),
+          ([r]) => r
+        )
       const members = (id: string) =>
-        query("agent group members", (sql) =>
-          sql<MemberRow>`SELECT agent_id, status, result, completed_at FROM agent_group_members WHERE group_id = ${id} ORDER BY position`)
+        query("agent_group_members", Member, (sql) =>
+          sql`SELECT agent_id, status, result, completed_at FROM agent_group_members WHERE group_id = ${id} ORDER BY position`)
 
       const load = (command: { readonly id: string }) =>
         Effect.gen(function*() {
@@ -109,8 +96,8 @@ export class AgentGroups extends Context.Tag("@annal/kernel/AgentGroups")<
 
       return AgentGroups.of({
         list: run(Effect.map(
-          query("agent groups", (sql) =>
-            sql<Omit<AgentGroupSummary, "stream">>`SELECT id, name, agent_count, status, created_at FROM agent_groups ORDER BY seq DESC`),
+          query("agent_groups", GroupListed, (sql) =>
+            sql`SELECT id, name, agent_count, status, created_at FROM agent_groups ORDER BY seq DESC`),
           (rows) => rows.map((g): AgentGroupSummary => ({ ...g, stream: agentGroupStream(g.id) }))
         )),
         get: (id) => run(get(id)),

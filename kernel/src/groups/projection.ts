@@ -1,8 +1,15 @@
-import { Effect } from "effect"
+import { AgentGroup, AgentGroupMember } from "@annal/spec"
+import { Effect, Schema } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
 import { groupStatus } from "./decide.js"
 import { AGENT_GROUP_CREATED, AGENT_GROUP_MEMBER_COMPLETED, AgentGroupCreated, AgentGroupMemberCompleted } from "./events.js"
+
+/** A row of `agent_groups`: the API's AgentGroup without its members and stream, and its seq. */
+export const AgentGroupRow = Schema.Struct({ ...AgentGroup.omit("members", "stream").fields, seq: Schema.Number })
+
+/** A row of `agent_group_members`: the API's member, its group and its place in it. */
+export const AgentGroupMemberRow = Schema.Struct({ ...AgentGroupMember.fields, group_id: Schema.String, position: Schema.Number })
 
 /** Agent groups and their members; a group's status is derived here from its members'. */
 export const agentGroupsProjection = Projection.make({

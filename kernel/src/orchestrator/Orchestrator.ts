@@ -33,19 +33,22 @@
  */
 import { SqlClient } from "@effect/sql"
 import { type EventMeta, EventStore, IdGenerator } from "@annal/store"
-import { Cause, Context, Duration, Effect, Exit, Fiber, FiberSet, Layer, Option, PubSub, Stream } from "effect"
+import { Cause, Context, Duration, Effect, Exit, Fiber, FiberSet, Layer, Option, PubSub, Schema, Stream } from "effect"
 import { Configuration } from "../config/Configuration.js"
 import { LanguageModel, ModelUnavailable, NOT_CONFIGURED } from "../llm/LanguageModel.js"
 import { type RecordedMessage, Sessions } from "../sessions/Sessions.js"
+import { SessionMessageRow } from "../sessions/projection.js"
 import { type CommandContext, commandsOf, draft } from "../shared/Command.js"
 import { ConcurrentChange } from "../shared/errors.js"
 import * as RunOnce from "../shared/RunOnce.js"
 import { type ChatError, type ChatInput, type ChatReply, type ChatRun, ChatRunFailedEarlier, ChatTimedOut, type LiveToken } from "./chat.js"
-import { CHAT_RUN_STARTED, type ChatRunStarted, type Phase } from "./events.js"
+import { CHAT_RUN_STARTED, type ChatRunStarted } from "./events.js"
 import { makeExecution } from "./execution.js"
 import { initial, type Working } from "./machine.js"
 import { makePhases } from "./phases.js"
-import type { ChatRunRow } from "./projection.js"
+import { ChatRunRow } from "./projection.js"
+
+const MessageContent = SessionMessageRow.pipe(Schema.pick("content"))
 import { historyOf } from "./prompts.js"
 import { makeRecovery } from "./recovery.js"
 import { errorMessage, makeRunSteps, newRun, type RunContext } from "./runSteps.js"
@@ -126,20 +129,19 @@ export class Orchestrator extends Context.Tag("@annal/kernel/Orchestrator")<
        */
       const earlierRun = (messageId: string) =>
         Effect.gen(function*() {
-          const row = yield* commands.view("the run of a message", (sql) =>
-            Effect.map(sql<ChatRunRow>`SELECT * FROM chat_runs WHERE message_id = ${messageId}`, (rows) => rows[0]))
+          const [row] = yield* commands.view("chat_runs", ChatRunRow, (sql) => sql`SELECT * FROM chat_runs WHERE message_id = ${messageId}`)
           if (row === undefined) return undefined
           const fiber = runs.get(row.id)?.fiber
           const answered = Effect.gen(function*() {
             if (row.status === "failed") return yield* new ChatRunFailedEarlier({ run_id: row.id, reason: row.error ?? "unknown" })
-            const reply = row.reply_id === null ? undefined : yield* commands.view("a reply", (sql) =>
-              Effect.map(sql<{ content: string }>`SELECT content FROM session_messages WHERE message_id = ${row.reply_id} AND role = 'agent'`, (rows) => rows[0]))
+            const [reply] = row.reply_id === null ? [] : yield* commands.view("session_messages", MessageContent, (sql) =>
+              sql`SELECT content FROM session_messages WHERE message_id = ${row.reply_id} AND role = 'agent'`)
             if (reply === undefined) {
               return yield* new ConcurrentChange({ message: `the run of this Idempotency-Key (${row.id}) has not answered yet; its reply will be in session ${row.session_id}` })
             }
-            const asked = yield* commands.view("a message", (sql) =>
-              Effect.map(sql<{ content: string }>`SELECT content FROM session_messages WHERE message_id = ${messageId} AND role = 'user'`, (rows) => rows[0]))
-            return { id: row.reply_id!, echo: asked?.content ?? "", reply: reply.content, session_id: row.session_id, phase: (row.phase as Phase | null) ?? "interview" } satisfies ChatReply
+            const [asked] = yield* commands.view("session_messages", MessageContent, (sql) =>
+              sql`SELECT content FROM session_messages WHERE message_id = ${messageId} AND role = 'user'`)
+            return { id: row.reply_id!, echo: asked?.content ?? "", reply: reply.content, session_id: row.session_id, phase: row.phase ?? "interview" } satisfies ChatReply
           })
           return { run_id: row.id, session_id: row.session_id, reply: fiber === undefined ? answered : Fiber.join(fiber) } satisfies ChatRun
         })

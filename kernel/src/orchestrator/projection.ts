@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
 import {
@@ -12,6 +12,7 @@ import {
   ChatRunStarted,
   PHASE_COMPLETED,
   PHASE_STARTED,
+  Phase,
   PhaseCompleted,
   PhaseStarted
 } from "./events.js"
@@ -102,19 +103,23 @@ export const chatRunsProjection = Projection.make({
   })
 })
 
-export interface ChatRunRow {
-  readonly id: string
-  readonly session_id: string
-  readonly message_id: string
-  readonly message_index: number
-  readonly status: "running" | "completed" | "failed"
-  readonly phase: string | null
-  readonly seed_id: string | null
-  readonly generation: number
-  readonly resumes: number
-  readonly reply_id: string | null
-  readonly error: string | null
+/** A row of `chat_runs`. */
+export const ChatRunRow = Schema.Struct({
+  id: Schema.String,
+  session_id: Schema.String,
+  message_id: Schema.String,
+  message_index: Schema.Number,
+  status: Schema.Literal("running", "completed", "failed"),
+  phase: Schema.NullOr(Phase),
+  seed_id: Schema.NullOr(Schema.String),
+  generation: Schema.Number,
+  resumes: Schema.Number,
+  reply_id: Schema.NullOr(Schema.String),
+  error: Schema.NullOr(Schema.String),
   /** Who sent the message, and the request's correlation id: a resumed run carries them on. */
-  readonly actor: string
-  readonly correlation_id: string | null
-}
+  actor: Schema.String,
+  correlation_id: Schema.NullOr(Schema.String),
+  started_at: Schema.String,
+  updated_at: Schema.String,
+  seq: Schema.Number
+})

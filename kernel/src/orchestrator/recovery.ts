@@ -11,9 +11,9 @@ import { LanguageModel, NOT_CONFIGURED } from "../llm/LanguageModel.js"
 import { Sessions } from "../sessions/Sessions.js"
 import { type CommandContext, commandsOf } from "../shared/Command.js"
 import { decideResume } from "./decide.js"
-import { CHAT_RUN_RESUMED, type ChatRunResumed, type Phase } from "./events.js"
+import { CHAT_RUN_RESUMED, type ChatRunResumed } from "./events.js"
 import { initial, type Working } from "./machine.js"
-import type { ChatRunRow } from "./projection.js"
+import { ChatRunRow } from "./projection.js"
 import { historyOf } from "./prompts.js"
 import { newRun, type RunContext, type RunSteps } from "./runSteps.js"
 import { draft } from "../shared/Command.js"
@@ -32,7 +32,7 @@ export const makeRecovery = (steps: RunSteps, resume: (run: RunContext, from: Wo
     /** Resumes or fails the runs the last stop cut off; says what it did. */
     return Effect.gen(function*() {
       let resumed = 0
-      const cutOff = yield* commands.view("unfinished chat runs", (sql) => sql<ChatRunRow>`SELECT * FROM chat_runs WHERE status = 'running' ORDER BY seq`)
+      const cutOff = yield* commands.view("chat_runs", ChatRunRow, (sql) => sql`SELECT * FROM chat_runs WHERE status = 'running' ORDER BY seq`)
       for (const row of cutOff) {
         const session = yield* sessions.get(row.session_id).pipe(Effect.option)
         const ctx: CommandContext = {
@@ -46,7 +46,7 @@ export const makeRecovery = (steps: RunSteps, resume: (run: RunContext, from: Wo
           content: Option.getOrElse(content, () => ""),
           history: Option.match(session, { onNone: () => [], onSome: (s) => historyOf(s, row.message_index) }),
           ctx
-        }, (row.phase as Phase | null) ?? null)
+        }, row.phase)
         const decision = Option.isNone(content)
           ? { _tag: "Fail" as const, error: "interrupted by a restart, and its session or message is gone" }
           : decideResume(row, model.info === undefined ? model.problem ?? NOT_CONFIGURED : undefined)

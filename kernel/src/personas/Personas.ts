@@ -6,32 +6,16 @@
 import { SqlClient } from "@effect/sql"
 import type { CreatePersona, Persona, PersonaDeleted, PersonaSummary, UpdatePersona } from "@annal/spec"
 import { EventStore, type EventStoreError, IdGenerator } from "@annal/store"
-import { Context, Effect, Layer, Option, Schema } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { appendDecided, type CommandContext, query, streamVersion } from "../shared/Command.js"
 import { type AlreadyExists, type ConcurrentChange, EntityNotFound, type InvalidCommand } from "../shared/errors.js"
 import { answerWith, commandHandler, eventOf } from "../shared/CommandHandler.js"
-import { decodeRowSync, decoding, Flag, JsonStrings } from "../shared/ViewRow.js"
 import { decideActivate, decideCreate, decideDelete, decideInitial, decideUpdate, type PersonaState } from "./decide.js"
 import { PERSONA_ACTIVATED, PERSONA_CREATED, PERSONA_DELETED, PERSONA_UPDATED, PERSONAS_STREAM } from "./events.js"
-
-/** A row of `personas`: `enabled` 0 or 1, the traits JSON. */
-const PersonaRowSchema = Schema.Struct({
-  id: Schema.String,
-  name: Schema.String,
-  role: Schema.String,
-  description: Schema.String,
-  system_prompt: Schema.String,
-  enabled: Flag,
-  model: Schema.NullOr(Schema.String),
-  personality_traits: JsonStrings,
-  created_at: Schema.String,
-  updated_at: Schema.String
-})
-type PersonaRow = typeof PersonaRowSchema.Encoded
-const decodePersona = decodeRowSync(PersonaRowSchema, "personas")
+import { PersonaActiveRow, PersonaRow } from "./projection.js"
 
 // every persona's events share one stream
-const toPersona = (r: PersonaRow): Persona => ({ ...decodePersona(r), stream: PERSONAS_STREAM })
+const toPersona = ({ seq: _seq, ...r }: typeof PersonaRow.Type): Persona => ({ ...r, stream: PERSONAS_STREAM })
 
 export class Personas extends Context.Tag("@annal/kernel/Personas")<
   Personas,
@@ -70,25 +54,19 @@ export class Personas extends Context.Tag("@annal/kernel/Personas")<
       const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | EventStore>) => Effect.provide(effect, context)
       const handle = commandHandler(Context.get(context, EventStore))
 
-      const rows = query("personas", (sql) =>
-        sql<PersonaRow>`SELECT id, name, role, description, system_prompt, enabled, model, personality_traits, created_at, updated_at
-          FROM personas ORDER BY seq`)
-      const activeId = query("the active persona", (sql) =>
-        Effect.map(sql<{ persona_id: string | null }>`SELECT persona_id FROM persona_active WHERE slot = 1`, (r) => r[0]?.persona_id ?? null))
-      const row = (id: string) =>
-        query("a persona", (sql) =>
-          Effect.map(
-            sql<PersonaRow>`SELECT id, name, role, description, system_prompt, enabled, model, personality_traits, created_at, updated_at
-              FROM personas WHERE id = ${id}`,
-            (r) => r[0]
-          ))
+      const rows = query("personas", PersonaRow, (sql) => sql`SELECT * FROM personas ORDER BY seq`)
+      const activeId = Effect.map(
+        query("persona_active", PersonaActiveRow, (sql) => sql`SELECT * FROM persona_active WHERE slot = 1`),
+        ([r]) => r?.persona_id ?? null
+      )
+      const row = (id: string) => Effect.map(query("personas", PersonaRow, (sql) => sql`SELECT * FROM personas WHERE id = ${id}`), ([r]) => r)
       const get = (id: string) =>
         Effect.flatMap(row(id), (r): Effect.Effect<Persona, EntityNotFound | EventStoreError> =>
-          r === undefined ? Effect.fail(new EntityNotFound({ what: "persona", id })) : decoding(() => toPersona(r)))
+          r === undefined ? Effect.fail(new EntityNotFound({ what: "persona", id })) : Effect.succeed(toPersona(r)))
 
       const load = Effect.gen(function*() {
         const all = yield* rows
-        const personas = yield* decoding(() => all.map(toPersona))
+        const personas = all.map(toPersona)
         return { personas, activeId: yield* activeId } satisfies PersonaState
       })
       const onPersonas = { stream: () => PERSONAS_STREAM, load: () => load }
@@ -147,7 +125,7 @@ export class Personas extends Context.Tag("@annal/kernel/Personas")<
         list: run(Effect.gen(function*() {
           const active = yield* activeId
           const all = yield* rows
-          return yield* decoding(() => all.map((r): PersonaSummary => {
+          return all.map((r): PersonaSummary => {
             const p = toPersona(r)
             return {
               id: p.id,
@@ -159,11 +137,11 @@ export class Personas extends Context.Tag("@annal/kernel/Personas")<
               active: p.id === active,
               stream: PERSONAS_STREAM
             }
-          }))
+          })
         })),
         get: (id) => run(get(id)),
         active: run(Effect.flatMap(activeId, (id) =>
-          id === null ? Effect.succeed(Option.none()) : Effect.flatMap(row(id), (r) => decoding(() => Option.map(Option.fromNullable(r), toPersona))))),
+          id === null ? Effect.succeed(Option.none()) : Effect.map(row(id), (r) => Option.map(Option.fromNullable(r), toPersona)))),
         create: (input, ctx) => run(Effect.flatMap(ids.next, (id) => create({ ...input, id }, ctx))),
         update: (id, patch, ctx) => run(update({ id, patch }, ctx)),
         delete: (id, ctx) => run(remove(id, ctx)),

@@ -1,6 +1,8 @@
-import { Effect } from "effect"
+import { Persona } from "@annal/spec"
+import { Effect, Schema } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
+import { Flag, JsonStrings } from "../shared/ViewRow.js"
 import {
   PERSONA_ACTIVATED,
   PERSONA_CREATED,
@@ -16,6 +18,21 @@ const COLUMNS = ["name", "role", "description", "system_prompt", "enabled", "mod
 
 const column = (key: (typeof COLUMNS)[number], value: unknown): unknown =>
   key === "enabled" ? (value ? 1 : 0) : key === "personality_traits" ? JSON.stringify(value) : value
+
+/** A row of `personas`: the API's Persona without its stream, `enabled` 0 or 1, the traits JSON, and its seq. */
+export const PersonaRow = Schema.Struct({
+  ...Persona.omit("stream").fields,
+  enabled: Flag,
+  personality_traits: JsonStrings,
+  seq: Schema.Number
+})
+
+/** The row of `persona_active`: the active persona, if any. */
+export const PersonaActiveRow = Schema.Struct({
+  slot: Schema.Literal(1),
+  persona_id: Schema.NullOr(Schema.String),
+  activated_at: Schema.String
+})
 
 /** Every persona, and which one is active. */
 export const personasProjection = Projection.make({

@@ -73,10 +73,10 @@ export const makeQueueReads = Effect.gen(function*() {
 
   /** 1-based place of queued task `t` in admission order. */
   const placeOf = (t: TaskState) =>
-    provide(query("the queue", (sql) => sql<{ n: number }>`
+    provide(counted("scheduler_tasks", (sql) => sql`
       SELECT count(*) AS n FROM scheduler_tasks WHERE status = 'Queued'
       AND (rank > ${PRIORITY_RANK[t.priority]} OR (rank = ${PRIORITY_RANK[t.priority]} AND seq < ${t.seq}))`)).pipe(
-      Effect.map((rows) => (rows[0]?.n ?? 0) + 1)
+      Effect.map((n) => n + 1)
     )
 
   /** When tasks started since `sinceMs` (Clock millis), oldest first. */

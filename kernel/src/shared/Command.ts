@@ -32,16 +32,14 @@ export interface Commands {
 }
 
 /** A read of a view: `run`'s rows decoded by `row`; a failed query or a refused row is an EventStoreError naming `what`. */
-export interface ViewRead {
-  <A, I>(what: string, row: Schema.Schema<A, I, never>, run: (sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<unknown>, SqlError>): Effect.Effect<ReadonlyArray<A>, EventStoreError>
-  <A>(what: string, run: (sql: SqlClient.SqlClient) => Effect.Effect<A, SqlError>): Effect.Effect<A, EventStoreError>
-}
+type ViewRead = <A, I>(
+  what: string,
+  row: Schema.Schema<A, I, never>,
+  run: (sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<unknown>, SqlError>
+) => Effect.Effect<ReadonlyArray<A>, EventStoreError>
 
-const readWith = (sql: SqlClient.SqlClient): ViewRead =>
-  ((what: string, a: Schema.Schema<unknown, unknown, never> | ((sql: SqlClient.SqlClient) => Effect.Effect<unknown, SqlError>), b?: (sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
-    Schema.isSchema(a)
-      ? Effect.flatMap(Effect.mapError(b!(sql), readFailed(what)), decodeRows(a, what))
-      : Effect.mapError(a(sql), readFailed(what))) as ViewRead
+const readWith = (sql: SqlClient.SqlClient): ViewRead => (what, row, run) =>
+  Effect.flatMap(Effect.mapError(run(sql), readFailed(what)), decodeRows(row, what))
 
 const conflict = (e: { readonly message: string }) => Effect.fail(new ConcurrentChange({ message: e.message }))
 
@@ -80,10 +78,11 @@ export const readFailed = (what: string) => (cause: SqlError) => new EventStoreE
  * Reads rows of a view through its row Schema (the one its projection exports): a failed query
  * or a row the Schema refuses is an EventStoreError naming `what`.
  */
-export const query: {
-  <A, I>(what: string, row: Schema.Schema<A, I, never>, run: (sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<unknown>, SqlError>): Effect.Effect<ReadonlyArray<A>, EventStoreError, SqlClient.SqlClient>
-  <A>(what: string, run: (sql: SqlClient.SqlClient) => Effect.Effect<A, SqlError>): Effect.Effect<A, EventStoreError, SqlClient.SqlClient>
-} = ((what: string, a: never, b: never) => Effect.flatMap(SqlClient.SqlClient, (sql) => readWith(sql)(what, a, b))) as never
+export const query = <A, I>(
+  what: string,
+  row: Schema.Schema<A, I, never>,
+  run: (sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<unknown>, SqlError>
+): Effect.Effect<ReadonlyArray<A>, EventStoreError, SqlClient.SqlClient> => Effect.flatMap(SqlClient.SqlClient, (sql) => readWith(sql)(what, row, run))
 
 /** A count (`SELECT count(*) AS n …`) read through `Count`. */
 export const counted = (

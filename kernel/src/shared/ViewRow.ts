@@ -25,8 +25,8 @@ const refused = (what: string, e: ParseResult.ParseError) =>
   `a row of ${what} is not what its projection writes: ${ParseResult.TreeFormatter.formatErrorSync(e)}`
 
 /**
- * Decodes a view row where the caller is synchronous (a projection in the append transaction,
- * a read that is not an Effect): it throws, and the append or read fails with that message.
+ * Decodes a view row where the caller is synchronous (a projection in the append transaction):
+ * it throws, and the append fails with that message.
  */
 export const decodeRowSync = <A, I>(schema: Schema.Schema<A, I, never>, what: string) => {
   const decode = Schema.decodeUnknownEither(schema)
@@ -36,10 +36,6 @@ export const decodeRowSync = <A, I>(schema: Schema.Schema<A, I, never>, what: st
     return decoded.right
   }
 }
-
-/** Runs synchronous row decoding (`decodeRowSync`) in an Effect: a refused row fails it with an EventStoreError. */
-export const decoding = <A>(f: () => A): Effect.Effect<A, EventStoreError> =>
-  Effect.try({ try: f, catch: (e) => new EventStoreError({ reason: e instanceof Error ? e.message : String(e), cause: e }) })
 
 const rowsDecoders = new WeakMap<Schema.Schema.Any, (rows: unknown) => Effect.Effect<ReadonlyArray<unknown>, ParseResult.ParseError>>()
 

@@ -19,7 +19,7 @@
 import { SqlClient } from "@effect/sql"
 import type { GitRestored, TreeEntry } from "@annal/spec"
 import { EventStore, type EventStoreError } from "@annal/store"
-import { Context, Data, Effect, Either, Layer } from "effect"
+import { Context, Data, Effect, Either, Layer, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import { dirname, join } from "node:path"
@@ -32,7 +32,10 @@ import { AccessRefused, type ConcurrentChange, EntityNotFound, InvalidCommand } 
 import { readData } from "../shared/EventData.js"
 import { diffFiles, fileVersion, reconcile, restored, written } from "./decide.js"
 import { fileStream, WORKSPACE_FILE_RESTORED, WORKSPACE_FILE_WRITTEN, WORKSPACE_STREAM, WorkspaceFileRestored, WorkspaceFileWritten } from "./events.js"
+import { WorkspaceFileRow, WorkspaceHeadRow } from "./projection.js"
 import { parse, type Resolved, resolveIn, show } from "./WorkspacePath.js"
+
+const FileBlob = WorkspaceFileRow.pipe(Schema.pick("path", "blob"))
 
 /** A file in the workspace could not be read or written (I/O). */
 export class WorkspaceIOError extends Data.TaggedError("WorkspaceIOError")<{ readonly message: string; readonly cause?: unknown }> {}
@@ -261,14 +264,14 @@ export class Workspace extends Context.Tag("@annal/kernel/Workspace")<
       const recover = repo.locked(
         Effect.gen(function*() {
           // the commit the log names last: the repository to keep is the one that holds it
-          const named = yield* withStore(query("the workspace's head", (sql) => sql<{ commit_oid: string }>`SELECT commit_oid FROM workspace_head WHERE id = 1`))
+          const named = yield* withStore(query("workspace_head", WorkspaceHeadRow, (sql) => sql`SELECT * FROM workspace_head WHERE id = 1`))
           const { created } = yield* repo.ensure(named[0]?.commit_oid)
           // a write cut short before its rename leaves only a temporary file
           yield* Effect.try({ try: () => fs.rmSync(tmpDir, { recursive: true, force: true }), catch: io(`could not clear ${tmpDir}`) })
           yield* repo.commitAll(RECONCILE_MESSAGE)
           const head = yield* repo.head
           const actual = yield* repo.files(head)
-          const rows = yield* withStore(query("the workspace's files", (sql) => sql<{ path: string; blob: string }>`SELECT path, blob FROM workspace_files`))
+          const rows = yield* withStore(query("workspace_files", FileBlob, (sql) => sql`SELECT path, blob FROM workspace_files`))
           const diff = diffFiles(new Map(rows.map((r) => [r.path, r.blob])), actual)
           const versions = yield* Effect.forEach(diff.changed, (path) => Effect.map(repo.readBlob(actual.get(path)!), (content) => fileVersion(path, content)))
           const event = reconcile({ commit: head, initialized: created }, versions, diff.deleted)

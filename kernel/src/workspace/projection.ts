@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import type { StoredEvent, ViewDb } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
@@ -18,6 +18,25 @@ const upsert = (db: ViewDb, event: StoredEvent, file: FileVersion, commit: strin
        commit_oid = excluded.commit_oid, updated_seq = excluded.updated_seq, updated_at = excluded.updated_at`,
     [file.path, file.size, file.sha256, file.blob, commit, event.seq, event.at]
   )
+
+/** A row of `workspace_files`. */
+export const WorkspaceFileRow = Schema.Struct({
+  path: Schema.String,
+  size: Schema.Number,
+  sha256: Schema.String,
+  blob: Schema.String,
+  commit_oid: Schema.String,
+  updated_seq: Schema.Number,
+  updated_at: Schema.String
+})
+
+/** The row of `workspace_head`: the last commit the log names. */
+export const WorkspaceHeadRow = Schema.Struct({
+  id: Schema.Literal(1),
+  commit_oid: Schema.String,
+  seq: Schema.Number,
+  at: Schema.String
+})
 
 /**
  * The workspace as the log knows it: every file's size, sha256, git blob and the commit that
