@@ -2,6 +2,7 @@ import { AgentGroup, AgentGroupMember } from "@annal/spec"
 import { Effect, Schema } from "effect"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
+import { decodeRowSync } from "../shared/ViewRow.js"
 import { groupStatus } from "./decide.js"
 import { AGENT_GROUP_CREATED, AGENT_GROUP_MEMBER_COMPLETED, AgentGroupCreated, AgentGroupMemberCompleted } from "./events.js"
 
@@ -10,6 +11,8 @@ export const AgentGroupRow = Schema.Struct({ ...AgentGroup.omit("members", "stre
 
 /** A row of `agent_group_members`: the API's member, its group and its place in it. */
 export const AgentGroupMemberRow = Schema.Struct({ ...AgentGroupMember.fields, group_id: Schema.String, position: Schema.Number })
+
+const memberStatus = decodeRowSync(AgentGroupMemberRow.pipe(Schema.pick("status")), "agent_group_members")
 
 /** Agent groups and their members; a group's status is derived here from its members'. */
 export const agentGroupsProjection = Projection.make({
@@ -72,7 +75,7 @@ export const agentGroupsProjection = Projection.make({
         d.group_id,
         d.agent_id
       ])
-      const statuses = yield* db.all<{ status: "running" | "completed" | "failed" }>("SELECT status FROM agent_group_members WHERE group_id = ?", [d.group_id])
+      const statuses = (yield* db.all("SELECT status FROM agent_group_members WHERE group_id = ?", [d.group_id])).map(memberStatus)
       const status = groupStatus(statuses)
       yield* db.run(
         `UPDATE agent_groups SET completed_count = completed_count + ?, failed_count = failed_count + ?, status = ?,

@@ -2,7 +2,7 @@ import { Effect, Schema } from "effect"
 import type { StoredEvent } from "@annal/store"
 import * as Projection from "../projection/Projection.js"
 import { decodeData } from "../shared/EventData.js"
-import { JsonStrings } from "../shared/ViewRow.js"
+import { decodeRowSync, JsonStrings } from "../shared/ViewRow.js"
 import { MEMORY_DELETED, MEMORY_STORED, MemoryDeleted, MemoryStored } from "./events.js"
 
 /** A row of `memory_entries`: the tags are JSON. */
@@ -16,6 +16,9 @@ export const MemoryRow = Schema.Struct({
   created_at: Schema.String,
   actor: Schema.String
 })
+
+/** What the full-text index holds of a memory's row: its seq, content and tags as stored (JSON). */
+const indexedValues = decodeRowSync(Schema.encodedSchema(MemoryRow).pipe(Schema.pick("seq", "content", "tags")), "memory_entries")
 
 /**
  * Stored memories, and their keyword index, kept in step here so keyword search is
@@ -79,8 +82,9 @@ export const memoryProjection = Projection.make({
         }
         case MEMORY_DELETED: {
           const d = decodeData(MemoryDeleted, event)
-          const row = yield* db.get<{ seq: number; content: string; tags: string }>("SELECT seq, content, tags FROM memory_entries WHERE id = ?", [d.id])
-          if (row === undefined) return
+          const found = yield* db.get("SELECT seq, content, tags FROM memory_entries WHERE id = ?", [d.id])
+          if (found === undefined) return
+          const row = indexedValues(found)
           // an external-content FTS table forgets a row only when told its indexed values
           if (db.engine === "sqlite") {
             yield* db.run("INSERT INTO memory_fts (memory_fts, rowid, content, tags) VALUES ('delete', ?, ?, ?)", [row.seq, row.content, row.tags])

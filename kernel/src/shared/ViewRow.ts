@@ -30,7 +30,7 @@ const refused = (what: string, e: ParseResult.ParseError) =>
  */
 export const decodeRowSync = <A, I>(schema: Schema.Schema<A, I, never>, what: string) => {
   const decode = Schema.decodeUnknownEither(schema)
-  return (row: I): A => {
+  return (row: unknown): A => {
     const decoded = decode(row)
     if (decoded._tag === "Left") throw new Error(refused(what, decoded.left))
     return decoded.right
